@@ -1,0 +1,220 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+// Store is an open warroom database. It is safe for concurrent use.
+type Store struct {
+	path        string
+	busyTimeout time.Duration
+	clock       func() time.Time
+
+	// w is the only connection that writes: one connection, so writers of
+	// this process queue in database/sql instead of fighting for SQLite's
+	// lock, and its DSN makes every transaction BEGIN IMMEDIATE.
+	w *sql.DB
+	// r is a pool of query-only connections for reads; in WAL mode they
+	// never wait for the writer.
+	r *sql.DB
+
+	// dv is the reader connection PRAGMA data_version is asked on: the
+	// value is per connection, so comparing two readings only means
+	// something when both come from the same one.
+	dvMu sync.Mutex
+	dv   *sql.Conn
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithClock sets the clock that stamps records and audit events (default:
+// time.Now in UTC). Tests use it to get reproducible timestamps.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) {
+		if now != nil {
+			s.clock = now
+		}
+	}
+}
+
+// WithBusyTimeout sets how long a statement waits for another connection's
+// lock before failing with ErrBusy (default 5s).
+func WithBusyTimeout(d time.Duration) Option {
+	return func(s *Store) { s.busyTimeout = max(d, 0) }
+}
+
+const (
+	defaultBusyTimeout = 5 * time.Second
+	readerConns        = 4
+
+	// timeLayout is how every timestamp is stored: always UTC and always
+	// nine fractional digits, so text order is time order and range
+	// queries work on the column directly.
+	timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+)
+
+// Open opens the database at path, creating the file if it does not exist,
+// and brings its schema up to date.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	return open(ctx, path, true, opts)
+}
+
+// OpenExisting is Open for commands that must not create a database (such
+// as validate): when there is no file at path it returns an error matching
+// ErrNoDatabase.
+func OpenExisting(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	return open(ctx, path, false, opts)
+}
+
+func open(ctx context.Context, path string, create bool, opts []Option) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("store: open: no database path given")
+	}
+	if !create {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("store: open %s: %w", path, ErrNoDatabase)
+		}
+	}
+	s := &Store{path: path, busyTimeout: defaultBusyTimeout, clock: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := s.connect(ctx, create); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// connect opens the writer, migrates, then opens the readers: readers come
+// second so that they never see the file before it is in WAL mode.
+func (s *Store) connect(ctx context.Context, create bool) error {
+	mode := "rwc"
+	if !create {
+		// Even if the file vanished since the Stat, never create it.
+		mode = "rw"
+	}
+	var err error
+	s.w, err = sql.Open("sqlite3", s.dsn(mode,
+		"_journal_mode=WAL", "_synchronous=FULL", "_foreign_keys=on", "_txlock=immediate"))
+	if err != nil {
+		return err
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxIdleTime(0)
+	if err := s.w.PingContext(ctx); err != nil {
+		return s.busy(friendlyOpenError(s.path, err))
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+
+	s.r, err = sql.Open("sqlite3", s.dsn("rw", "_query_only=on", "_foreign_keys=on"))
+	if err != nil {
+		return err
+	}
+	// One more than the pool needs: the data_version connection is held
+	// for the life of the store.
+	s.r.SetMaxOpenConns(readerConns + 1)
+	s.r.SetMaxIdleConns(readerConns + 1)
+	s.dv, err = s.r.Conn(ctx)
+	if err != nil {
+		return s.busy(err)
+	}
+	return nil
+}
+
+// dsn builds a file: URI so that paths with '?' or '#' survive, with the
+// driver's parameters (the ones starting with '_') applied to every
+// connection of the pool.
+func (s *Store) dsn(mode string, params ...string) string {
+	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(s.path)
+	q := append([]string{
+		"mode=" + mode,
+		fmt.Sprintf("_busy_timeout=%d", s.busyTimeout.Milliseconds()),
+	}, params...)
+	return "file:" + p + "?" + strings.Join(q, "&")
+}
+
+// friendlyOpenError replaces SQLite's "unable to open database file" with
+// the likely reasons.
+func friendlyOpenError(path string, err error) error {
+	if strings.Contains(err.Error(), "unable to open database file") {
+		dir := filepath.Dir(path)
+		if _, serr := os.Stat(dir); serr != nil {
+			return fmt.Errorf("directory %s does not exist: %w", dir, err)
+		}
+		return fmt.Errorf("cannot open or create the file (check permissions): %w", err)
+	}
+	return err
+}
+
+// Path returns the path the store was opened with.
+func (s *Store) Path() string { return s.path }
+
+// Close closes every connection; closing again does nothing. Closing the
+// last connection to the file checkpoints the WAL into the main database.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.dv != nil {
+			errs = append(errs, s.dv.Close())
+		}
+		if s.r != nil {
+			errs = append(errs, s.r.Close())
+		}
+		if s.w != nil {
+			errs = append(errs, s.w.Close())
+		}
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("store: close %s: %w", s.path, err)
+		}
+	})
+	return s.closeErr
+}
+
+// DataVersion returns a number that changes whenever another connection
+// (another process, or this store's own writer) commits a change. The
+// console polls it to know when to refresh; only compare values from the
+// same Store.
+func (s *Store) DataVersion(ctx context.Context) (int64, error) {
+	s.dvMu.Lock()
+	defer s.dvMu.Unlock()
+	var v int64
+	if err := s.dv.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("store: data version: %w", s.busy(err))
+	}
+	return v, nil
+}
+
+// queryer is what read queries need, so that one query function serves
+// both the reader pool and a write transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+func (s *Store) now() time.Time { return s.clock().UTC() }
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
