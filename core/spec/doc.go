@@ -1,0 +1,12 @@
+// Package spec reads, validates and applies warroom's spec files: the YAML
+// in which a release captain declares teams, vendors, libraries, services,
+// gates, environments, calendar items and releases.
+//
+// Parsing is strict and exhaustive: unknown keys, wrong types, dangling
+// references, invalid versions and ranges, duplicate names and dependency
+// cycles are all errors, every error of a run is reported at once, and each
+// carries the file, line and column it is about and a hint on how to fix
+// it. Applying computes what a spec changes against the stored objects and
+// writes it through a Catalog the caller provides, inside the caller's
+// transaction: a spec with any error writes nothing.
+package spec

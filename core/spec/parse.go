@@ -1,0 +1,246 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/warroom/warroom/core/model"
+)
+
+// FormatVersion is the newest spec format this warroom reads.
+const FormatVersion = 1
+
+// Source is one object read from a spec file, with where it came from and
+// where each of its values is, so later checks can point at the exact
+// line and column.
+type Source struct {
+	Object model.Object
+	Pos    Pos
+	fields map[string]Pos
+}
+
+// Kind is the object's kind.
+func (s *Source) Kind() model.Kind { return s.Object.ObjectKind() }
+
+// Name is the object's name.
+func (s *Source) Name() string { return s.Object.ObjectName() }
+
+// At returns the position of the value at path ("requires[1].range"),
+// falling back to its nearest enclosing value, then to the object.
+func (s *Source) At(path string) Pos {
+	if s == nil {
+		return Pos{}
+	}
+	for path != "" {
+		if p, ok := s.fields[path]; ok {
+			return p
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return s.Pos
+}
+
+// Set is the objects read from a group of spec files.
+type Set struct {
+	Files   []string
+	Sources []*Source
+}
+
+// sections maps a spec file's top-level keys to the kind of their items.
+var sections = []struct {
+	key  string
+	kind model.Kind
+	typ  reflect.Type
+}{
+	{"teams", model.KindTeam, reflect.TypeOf(model.Team{})},
+	{"vendors", model.KindVendor, reflect.TypeOf(model.Vendor{})},
+	{"libraries", model.KindLibrary, reflect.TypeOf(model.Library{})},
+	{"services", model.KindService, reflect.TypeOf(model.Service{})},
+	{"gates", model.KindGate, reflect.TypeOf(model.Gate{})},
+	{"environments", model.KindEnvironment, reflect.TypeOf(model.Environment{})},
+	{"calendar", model.KindCalendar, reflect.TypeOf(model.CalendarItem{})},
+	{"releases", model.KindRelease, reflect.TypeOf(model.Release{})},
+}
+
+func topKeys() []string {
+	keys := []string{"version"}
+	for _, s := range sections {
+		keys = append(keys, s.key)
+	}
+	return keys
+}
+
+// ParseFiles reads every spec file named by paths; a directory stands for
+// every .yaml and .yml file below it, in lexical order.
+func ParseFiles(paths []string) (*Set, Errors) {
+	set := &Set{}
+	var errs Errors
+	for _, p := range paths {
+		files, err := expand(p)
+		if err != nil {
+			errs.add(Pos{File: p}, "check the path given to -f", "%v", err)
+			continue
+		}
+		set.Files = append(set.Files, files...)
+	}
+	for _, f := range set.Files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			errs.add(Pos{File: f}, "check the file exists and is readable", "%v", err)
+			continue
+		}
+		srcs, perrs := Parse(f, data)
+		set.Sources = append(set.Sources, srcs...)
+		errs = append(errs, perrs...)
+	}
+	errs.Sort()
+	return set, errs
+}
+
+func expand(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, unwrapPathErr(err))
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != path && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s holds no .yaml or .yml files", path)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// unwrapPathErr drops the path from an os error: the message names it once.
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// Parse reads one spec file's content. file names it in errors.
+func Parse(file string, data []byte) ([]*Source, Errors) {
+	var (
+		errs Errors
+		out  []*Source
+	)
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			p := Pos{File: file, Line: 1, Col: 1}
+			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+				p.Line, _ = strconv.Atoi(m[1])
+			}
+			msg := strings.TrimPrefix(err.Error(), "yaml: ")
+			msg = yamlLine.ReplaceAllString(msg, "")
+			msg = strings.TrimLeft(msg, ": ")
+			errs.add(p, "fix the YAML syntax here (indentation, a missing colon, an unclosed quote)", "invalid YAML: %s", msg)
+			break
+		}
+		if len(doc.Content) == 0 {
+			continue // an empty document
+		}
+		srcs, derrs := parseDocument(file, doc.Content[0])
+		out = append(out, srcs...)
+		errs = append(errs, derrs...)
+	}
+	return out, errs
+}
+
+func parseDocument(file string, root *yaml.Node) ([]*Source, Errors) {
+	var errs Errors
+	pos := func(n *yaml.Node) Pos { return Pos{File: file, Line: n.Line, Col: n.Column} }
+	if isNull(root) {
+		return nil, nil
+	}
+	if root.Kind != yaml.MappingNode {
+		errs.add(pos(root), "a spec file is a mapping with keys such as services:, teams:, releases:", "expected a mapping at the top of the file, got %s", describe(root))
+		return nil, errs
+	}
+	var out []*Source
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if seen[k.Value] {
+			errs.add(pos(k), "merge the two lists into one", "top-level key %q appears twice in this document", k.Value)
+			continue
+		}
+		seen[k.Value] = true
+		if k.Value == "version" {
+			n, err := strconv.Atoi(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil || n < 1 || n > FormatVersion {
+				errs.add(pos(v), fmt.Sprintf("this warroom reads spec format versions 1 to %d", FormatVersion), "unsupported spec format version %s", describe(v))
+			}
+			continue
+		}
+		sec := -1
+		for j, s := range sections {
+			if s.key == k.Value {
+				sec = j
+			}
+		}
+		if sec < 0 {
+			errs.add(pos(k), didYouMean(k.Value, topKeys()), "unknown top-level key %q", k.Value)
+			continue
+		}
+		for v.Kind == yaml.AliasNode && v.Alias != nil {
+			v = v.Alias
+		}
+		if isNull(v) {
+			continue
+		}
+		if v.Kind != yaml.SequenceNode {
+			errs.add(pos(v), fmt.Sprintf("write %s as a list, one \"- name: ...\" item each", k.Value), "%s: expected a list, got %s", k.Value, describe(v))
+			continue
+		}
+		for _, item := range v.Content {
+			d := &decoder{file: file, errs: &errs, fields: map[string]Pos{}}
+			val := reflect.New(sections[sec].typ)
+			d.decode(item, val.Elem(), "")
+			obj := val.Elem().Interface().(model.Object)
+			out = append(out, &Source{Object: obj, Pos: pos(item), fields: d.fields})
+		}
+	}
+	return out, errs
+}
