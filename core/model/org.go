@@ -187,7 +187,7 @@ type Service struct {
 	Name        string      `yaml:"name" json:"name" spec:"required"`
 	Description string      `yaml:"description" json:"description,omitempty"`
 	Owner       string      `yaml:"owner" json:"owner,omitempty"` // team or vendor; empty is a plan blocker
-	Tier        Tier        `yaml:"tier" json:"tier"`
+	Tier        Tier        `yaml:"tier" json:"tier" spec:"required"`
 	Kind        ServiceKind `yaml:"kind" json:"kind,omitempty"` // default stateless
 	Repository  string      `yaml:"repository" json:"repository,omitempty"`
 	// Version is the version running in production now: what consumers

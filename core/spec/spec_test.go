@@ -75,48 +75,51 @@ func TestErrors(t *testing.T) {
 		want []string // "line:col: message fragment"
 		hint string   // fragment of the first error's hint
 	}{
-		{"unknown key", base + "  - name: cart\n    ownr: payments\n    version: 1.0.0\n",
+		{"unknown key", base + "  - name: cart\n    ownr: payments\n    version: 1.0.0\n    tier: 2\n",
 			[]string{"20:5: unknown key \"ownr\" in service"}, `did you mean "owner"`},
 		{"type error", base + "  - name: cart\n    tier: high\n    version: 1.0.0\n",
 			[]string{`20:11: tier: expected a whole number, got "high"`}, "whole number"},
-		{"dangling owner", base + "  - name: cart\n    owner: paymnets\n    version: 1.0.0\n",
+		{"dangling owner", base + "  - name: cart\n    owner: paymnets\n    version: 1.0.0\n    tier: 2\n",
 			[]string{`20:12: unknown team or vendor "paymnets"`}, `did you mean "payments"`},
-		{"dangling api", base + "  - name: cart\n    version: 1.0.0\n    requires:\n      - {api: ledger-apj, range: ^2}\n",
+		{"dangling api", base + "  - name: cart\n    version: 1.0.0\n    requires:\n      - {api: ledger-apj, range: ^2}\n    tier: 2\n",
 			[]string{`22:15: unknown API "ledger-apj"`}, `did you mean "ledger-api"`},
-		{"bad range", base + "  - name: cart\n    version: 1.0.0\n    requires:\n      - {api: ledger-api, range: \"^^2\"}\n",
+		{"bad range", base + "  - name: cart\n    version: 1.0.0\n    requires:\n      - {api: ledger-api, range: \"^^2\"}\n    tier: 2\n",
 			[]string{`22:34: invalid version range "^^2"`}, "semver range"},
-		{"bad version", base + "  - name: cart\n    version: v1.0\n",
+		{"bad version", base + "  - name: cart\n    version: v1.0\n    tier: 2\n",
 			[]string{`20:14: invalid version "v1.0"`}, "MAJOR.MINOR.PATCH"},
-		{"duplicate", base + "  - name: ledger\n    version: 1.0.0\n",
+		{"duplicate", base + "  - name: ledger\n    version: 1.0.0\n    tier: 2\n",
 			[]string{`19:11: duplicate service name "ledger"`}, "first is at org.yaml:7:11"},
-		{"missing required", base + "  - name: cart\n    owner: payments\n",
+		{"missing required", base + "  - name: cart\n    owner: payments\n    tier: 2\n",
 			[]string{`19:5: service is missing required key "version"`}, `add "version"`},
 		{"unknown top-level", base + "servises: []\n",
 			[]string{`19:1: unknown top-level key "servises"`}, `did you mean "services"`},
 		{"bad yaml", "teams:\n  - name: a\n    bad: : x\n",
 			[]string{`3:1: invalid YAML: mapping values are not allowed`}, "syntax"},
-		{"not a database", base + "  - name: cart\n    version: 1.0.0\n    databases: [ledger]\n",
+		{"not a database", base + "  - name: cart\n    version: 1.0.0\n    databases: [ledger]\n    tier: 2\n",
 			[]string{`21:17: service "ledger" is not a database`}, "kind: database"},
 		{"cycle", base + `  - name: a
     version: 1.0.0
     provides: [{api: a-api, version: 1.0.0}]
     requires: [{api: b-api, range: ^1}]
+    tier: 2
   - name: b
     version: 1.0.0
     provides: [{api: b-api, version: 1.0.0}]
     requires: [{api: c-api, range: ^1}]
+    tier: 2
   - name: c
     version: 1.0.0
     provides: [{api: c-api, version: 1.0.0}]
     requires: [{api: a-api, range: ^1}]
+    tier: 2
 `, []string{`22:22: dependency cycle: a -> b -> c -> a`}, "remove one of these requirements"},
-		{"second provider", base + "  - name: cart\n    version: 1.0.0\n    provides: [{api: ledger-api, version: 1.0.0}]\n",
+		{"second provider", base + "  - name: cart\n    version: 1.0.0\n    provides: [{api: ledger-api, version: 1.0.0}]\n    tier: 2\n",
 			[]string{`21:22: API "ledger-api" is already provided by service "ledger"`}, "one provider"},
 		{"window order", base + "calendar:\n  - name: peak\n    kind: freeze\n    start: 2026-12-14\n    end: 2026-12-01\n",
 			[]string{`23:10: calendar item "peak" ends at 2026-12-01T00:00:00Z`}, "after start"},
 		{"bad time zone", base + "environments:\n  - name: prod\n    order: 1\n    production: true\n    regions:\n      - {name: eu, time_zone: Europe/Dublni, low_traffic: {start: \"02:00\", end: \"05:00\"}}\n",
 			[]string{`24:31: unknown time zone "Europe/Dublni"`}, "IANA"},
-		{"canary steps", base + "  - name: cart\n    version: 1.0.0\n    deploy: {strategy: canary, canary_steps: [5, 50, 25]}\n",
+		{"canary steps", base + "  - name: cart\n    version: 1.0.0\n    deploy: {strategy: canary, canary_steps: [5, 50, 25]}\n    tier: 2\n",
 			[]string{`21:54: canary step 25% does not rise`}, "rising"},
 	}
 	for _, c := range cases {
@@ -170,7 +173,7 @@ func TestReferencesResolveAgainstStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A later file mentions only a new service owned by a stored team.
-	srcs, perrs := Parse("more.yaml", []byte("services:\n  - name: cart\n    owner: payments\n    version: 1.0.0\n    requires: [{api: ledger-api, range: ^2}]\n"))
+	srcs, perrs := Parse("more.yaml", []byte("services:\n  - name: cart\n    owner: payments\n    tier: 2\n    version: 1.0.0\n    requires: [{api: ledger-api, range: ^2}]\n"))
 	if len(perrs) > 0 {
 		t.Fatal(perrs)
 	}

@@ -1,0 +1,57 @@
+# warroom — build, demo, test, bench.
+# The first build compiles SQLite (cgo) and takes about a minute; later
+# builds reuse Go's build cache. Never `go clean -cache`.
+
+GO       ?= go
+BIN      := bin
+PLUGINS  := $(BIN)/plugins
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+# Provider plugins: every plugins/<name>/ with a main.go is its own binary.
+PLUGIN_DIRS := $(patsubst %/main.go,%,$(wildcard plugins/*/main.go))
+
+.PHONY: all build demo test test-go setup bench proto lint clean
+
+all: build
+
+build:
+	@mkdir -p $(PLUGINS)
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/warroom ./cmd/warroom
+	@for d in $(PLUGIN_DIRS); do \
+		echo "$(GO) build -o $(PLUGINS)/$$(basename $$d) ./$$d"; \
+		$(GO) build -o $(PLUGINS)/$$(basename $$d) ./$$d || exit 1; \
+	done
+
+# The main job: a fresh demo organisation in a temporary directory.
+demo: build
+	@scripts/demo
+
+# Installs what the tests need from Debian's packages (idempotent), then
+# runs every test.
+test: setup test-go
+
+setup:
+	@scripts/setup
+
+test-go:
+	$(GO) test -count=1 -timeout 15m ./...
+
+# Benchmarks of apply, plan and graph on a generated 5,000-service
+# organisation, and of the store. Figures: see README "Performance".
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./core/... ./store/... ./cmd/...
+
+# Regenerates the plugin contracts' Go code from plugins/proto.
+proto:
+	@if ls plugins/proto/*.proto >/dev/null 2>&1; then \
+		scripts/proto; \
+	else \
+		echo "proto: no .proto contracts yet (plugins/proto arrives with the plugin host)"; \
+	fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BIN)

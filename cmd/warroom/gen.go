@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/warroom/warroom/core/synth"
+)
+
+func newGenCmd(a *app) *cobra.Command {
+	var (
+		opts synth.Options
+		out  string
+	)
+	cmd := &cobra.Command{
+		Use:   "gen --services N --out DIR",
+		Short: "Generate a large synthetic organisation as spec files",
+		Long: `Write the spec files of a synthetic organisation: a layered, acyclic
+dependency graph of N services with teams, shared libraries, databases,
+environments, a freeze, maintenance windows and one release. Deterministic
+for a given --seed. For benchmarks and load tests:
+
+  warroom gen --services 5000 --out /tmp/org && warroom apply -f /tmp/org`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Services < 1 {
+				return usageError{fmt.Errorf("--services must be at least 1")}
+			}
+			if err := synth.Write(out, opts); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "wrote a %d-service organisation to %s\n", opts.Services, out)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&opts.Services, "services", 500, "number of services")
+	cmd.Flags().IntVar(&opts.Teams, "teams", 0, "number of teams (default services/50, at least 3)")
+	cmd.Flags().Int64Var(&opts.Seed, "seed", 1, "random seed")
+	cmd.Flags().IntVar(&opts.ScopePercent, "scope", 10, "percent of services in the generated release")
+	cmd.Flags().StringVar(&out, "out", "", "directory to write (created)")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}

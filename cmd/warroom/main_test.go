@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// warroomBin is the binary built once for the tests that need a real
+// process (several processes on one database).
+var warroomBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "warroom-cmd-test")
+	if err != nil {
+		panic(err)
+	}
+	warroomBin = filepath.Join(dir, "warroom")
+	build := exec.Command("go", "build", "-o", warroomBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build warroom: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is one command's outcome.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// cli runs warroom in-process with a database of its own.
+type cli struct {
+	t  *testing.T
+	db string
+}
+
+func newCLI(t *testing.T) *cli {
+	t.Helper()
+	return &cli{t: t, db: filepath.Join(t.TempDir(), "warroom.db")}
+}
+
+func (c *cli) run(args ...string) result {
+	c.t.Helper()
+	var out, errb bytes.Buffer
+	env := func(k string) string {
+		if k == "WARROOM_DB" {
+			return c.db
+		}
+		return ""
+	}
+	code := run(context.Background(), append([]string{"--as", "tester"}, args...), &out, &errb, env)
+	return result{code, out.String(), errb.String()}
+}
+
+// ok runs a command that must succeed.
+func (c *cli) ok(args ...string) string {
+	c.t.Helper()
+	r := c.run(args...)
+	if r.code != 0 {
+		c.t.Fatalf("warroom %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+func (c *cli) json(v any, args ...string) {
+	c.t.Helper()
+	out := c.ok(append(args, "-o", "json")...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		c.t.Fatalf("warroom %s -o json: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// repo is the repository root, for testdata.
+func repo(parts ...string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(append([]string{filepath.Dir(file), "..", ".."}, parts...)...)
+}
+
+// isCI reports whether the tests run in CI, where a missing tool is a
+// failure, not a skip.
+func isCI() bool { return os.Getenv("CI") == "true" }

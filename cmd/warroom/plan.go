@@ -1,0 +1,148 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/core/plan"
+)
+
+func newPlanCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "plan RELEASE",
+		Short: "The release's wave plan and what blocks it",
+		Long: `Plan a release: its services in waves (every provider before its
+consumers; a migration's expand before the consumers of the new schema and
+its contract after all of them), expanded per environment in promotion
+order and per production region by its next low-traffic window.
+
+Blockers: incompatible versions, dependency cycles, a window inside a
+freeze (unless the freeze's exception policy lets the release through) or
+outside an environment's maintenance windows, services without an owner,
+library conflicts no version resolves. Warnings: resolvable library
+conflicts, business events and vendor windows in the release window.
+
+Exit 0 when the release can go, 3 when it is blocked (the plan is printed
+either way).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOutput("text", "json"); err != nil {
+				return err
+			}
+			org, err := a.loadOrg(cmd)
+			if err != nil {
+				return err
+			}
+			p, err := plan.Build(model.NewIndex(org), args[0])
+			if errors.Is(err, plan.ErrUnknownRelease) {
+				return unknownRelease(args[0], org)
+			}
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				err = a.writeJSON(p)
+			} else {
+				err = printPlan(a.stdout, p)
+			}
+			if err != nil {
+				return err
+			}
+			if p.Blocked() {
+				if !a.json() {
+					fmt.Fprintf(a.stderr, "warroom: release %s is blocked (%d %s)\n", p.Release, len(p.Blockers), plural(len(p.Blockers), "blocker", "blockers"))
+				}
+				return silentExit(exitRefused)
+			}
+			return nil
+		},
+	}
+}
+
+func printPlan(w io.Writer, p *plan.Plan) error {
+	fmt.Fprintf(w, "Release %s", p.Release)
+	if p.Title != "" {
+		fmt.Fprintf(w, " - %s", p.Title)
+	}
+	fmt.Fprintf(w, "\n  class %s, window %s UTC\n", p.Class, formatWindow(p.Window))
+
+	fmt.Fprintln(w, "\nServices")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SERVICE\tTIER\tVERSION\tSTRATEGY\tOWNER")
+	for _, s := range p.Services {
+		fmt.Fprintf(tw, "  %s\t%d\t%s -> %s\t%s\t%s\n", s.Name, s.Tier, dash(s.FromVersion), s.ToVersion, dash(string(s.Strategy)), dash(s.Owner))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\nWaves")
+	for _, wave := range p.Waves {
+		var items []string
+		for _, m := range wave.Migrations {
+			items = append(items, fmt.Sprintf("[%s %s on %s]", m.Migration, m.Phase, strings.Join(m.Databases, ", ")))
+		}
+		items = append(items, wave.Services...)
+		fmt.Fprintf(w, "  %d. %s\n", wave.Index, strings.Join(items, ", "))
+	}
+	if len(p.Waves) == 0 {
+		fmt.Fprintln(w, "  (none: see blockers)")
+	}
+
+	fmt.Fprintln(w, "\nEnvironments (promotion order)")
+	for _, e := range p.Environments {
+		var notes []string
+		if len(e.Gates) > 0 {
+			notes = append(notes, "gates "+strings.Join(e.Gates, ", "))
+		}
+		if e.Approval {
+			notes = append(notes, "approval required")
+		}
+		if e.BakeTime != 0 {
+			notes = append(notes, "bake "+e.BakeTime.String())
+		}
+		if !e.MaintenanceOK {
+			notes = append(notes, "OUTSIDE MAINTENANCE WINDOW")
+		}
+		fmt.Fprintf(w, "  %d. %s", e.Order, e.Name)
+		if e.Production {
+			fmt.Fprint(w, " (production)")
+		}
+		if len(notes) > 0 {
+			fmt.Fprintf(w, ": %s", strings.Join(notes, "; "))
+		}
+		fmt.Fprintln(w)
+		if !e.Production {
+			continue // regions of non-production environments are not timed
+		}
+		for _, r := range e.Regions {
+			lt := "no low-traffic window"
+			if r.LowTraffic != nil {
+				lt = "low traffic " + r.LowTraffic.Start.UTC().Format("Jan 02 15:04") + "-" + r.LowTraffic.End.UTC().Format("15:04") + " UTC"
+			}
+			fmt.Fprintf(w, "       %s (%s): %s\n", r.Name, r.TimeZone, lt)
+		}
+	}
+	fmt.Fprintf(w, "\n%d steps\n", len(p.Steps))
+
+	printIssues(w, "Blockers", "x", p.Blockers)
+	printIssues(w, "Warnings", "!", p.Warnings)
+	if !p.Blocked() {
+		fmt.Fprintln(w, "\nready: no blockers")
+	}
+	return nil
+}
+
+func printIssues(w io.Writer, title, symbol string, issues []plan.Issue) {
+	if len(issues) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s (%d)\n", title, len(issues))
+	for _, is := range issues {
+		fmt.Fprintf(w, "  %s %s: %s\n", symbol, is.Kind, is.Message)
+	}
+}

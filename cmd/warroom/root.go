@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/user"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/warroom/warroom/store"
+)
+
+// app is what every command shares: the global flags and the output.
+type app struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	dbPath string
+	output string
+	actor  string
+}
+
+func newRoot(stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
+	a := &app{stdout: stdout, stderr: stderr, getenv: getenv}
+	root := &cobra.Command{
+		Use:   "warroom",
+		Short: "The terminal command centre for release day",
+		Long: `warroom puts the release calendar, the dependency graph, quality gates,
+deployment waves and canary judgement in one console. Every action of the
+console is also a command with JSON output (-o json) for CI.
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
+(for example a plan with blockers).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return a.resolveGlobals(cmd)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withCode(exitUsage, errors.New("the console arrives in a later release: run 'warroom --help' for the commands"))
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.dbPath, "db", "", "database file (default $WARROOM_DB, else ./warroom.db)")
+	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (graph also: dot, mermaid)")
+	pf.StringVar(&a.actor, "as", "", "who is acting, for the audit trail (default: the OS user)")
+
+	root.AddCommand(
+		newValidateCmd(a),
+		newApplyCmd(a),
+		newPlanCmd(a),
+		newGraphCmd(a),
+		newReleaseCmd(a),
+		newEnvCmd(a),
+		newServiceCmd(a),
+		newAuditCmd(a),
+		newGenCmd(a),
+		newVersionCmd(a),
+	)
+	return root
+}
+
+// usageError marks a command-line mistake (exit 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func isUsage(err error) bool {
+	var u usageError
+	if errors.As(err, &u) {
+		return true
+	}
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") ||
+		strings.Contains(msg, "accepts ") || strings.HasPrefix(msg, "required flag")
+}
+
+func (a *app) resolveGlobals(cmd *cobra.Command) error {
+	if a.dbPath == "" {
+		a.dbPath = a.getenv("WARROOM_DB")
+	}
+	if a.dbPath == "" {
+		a.dbPath = "warroom.db"
+	}
+	if a.actor == "" {
+		a.actor = osUser(a.getenv)
+	}
+	return nil
+}
+
+// checkOutput refuses an output format the command does not write.
+func (a *app) checkOutput(formats ...string) error {
+	for _, f := range formats {
+		if a.output == f {
+			return nil
+		}
+	}
+	return usageError{fmt.Errorf("-o %s is not supported here: use one of %s", a.output, strings.Join(formats, ", "))}
+}
+
+func (a *app) json() bool { return a.output == "json" }
+
+// writeJSON prints v as indented JSON.
+func (a *app) writeJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func osUser(getenv func(string) string) string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	if u := getenv("USER"); u != "" {
+		return u
+	}
+	return "unknown"
+}
+
+// openStore opens (creating if needed) the database.
+func (a *app) openStore(ctx context.Context) (*store.Store, error) {
+	s, err := store.Open(ctx, a.dbPath)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", a.dbPath, err)
+	}
+	return s, nil
+}
+
+// openExisting opens the database for reading, refusing to create one.
+func (a *app) openExisting(ctx context.Context) (*store.Store, error) {
+	s, err := store.OpenExisting(ctx, a.dbPath)
+	if errors.Is(err, store.ErrNoDatabase) {
+		return nil, fmt.Errorf("no database at %s: create it with 'warroom apply -f SPEC' or point --db / WARROOM_DB at one", a.dbPath)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", a.dbPath, err)
+	}
+	return s, nil
+}

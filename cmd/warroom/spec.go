@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/core/spec"
+	"github.com/warroom/warroom/store"
+)
+
+func newValidateCmd(a *app) *cobra.Command {
+	var files []string
+	cmd := &cobra.Command{
+		Use:   "validate -f PATH...",
+		Short: "Check spec files without changing anything",
+		Long: `Check spec files: YAML syntax, unknown keys, types, references, versions
+and ranges, duplicates and dependency cycles. Every error of the run is
+reported, each as file:line:col with a hint. References may point at
+objects already in the database (--db), as they would for apply.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOutput("text", "json"); err != nil {
+				return err
+			}
+			set, errs := spec.ParseFiles(files)
+			var stored []model.Record
+			s, err := store.OpenExisting(cmd.Context(), a.dbPath)
+			switch {
+			case errors.Is(err, store.ErrNoDatabase):
+			case err != nil:
+				return fmt.Errorf("open database %s: %w", a.dbPath, err)
+			default:
+				defer s.Close()
+				if stored, err = s.Records(cmd.Context()); err != nil {
+					return err
+				}
+			}
+			_, verrs := spec.Validate(set, stored)
+			errs = append(errs, verrs...)
+			errs.Sort()
+			return a.reportValidation(set, errs)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "spec file or directory (repeatable)")
+	_ = cmd.MarkFlagRequired("file")
+	return cmd
+}
+
+// reportValidation prints the outcome of a validation; errors exit 1.
+func (a *app) reportValidation(set *spec.Set, errs spec.Errors) error {
+	if a.json() {
+		if err := a.writeJSON(struct {
+			Valid   bool        `json:"valid"`
+			Files   int         `json:"files"`
+			Objects int         `json:"objects"`
+			Errors  spec.Errors `json:"errors"`
+		}{len(errs) == 0, len(set.Files), len(set.Sources), nonNil(errs)}); err != nil {
+			return err
+		}
+	} else if len(errs) == 0 {
+		fmt.Fprintf(a.stdout, "ok: %d objects in %d files are valid\n", len(set.Sources), len(set.Files))
+	} else {
+		for _, e := range errs {
+			fmt.Fprintln(a.stderr, e.Error())
+		}
+		fmt.Fprintf(a.stderr, "%d %s\n", len(errs), plural(len(errs), "error", "errors"))
+	}
+	if len(errs) > 0 {
+		return silentExit(exitError)
+	}
+	return nil
+}
+
+func nonNil(errs spec.Errors) spec.Errors {
+	if errs == nil {
+		return spec.Errors{}
+	}
+	return errs
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func newApplyCmd(a *app) *cobra.Command {
+	var (
+		files []string
+		opts  spec.Options
+	)
+	cmd := &cobra.Command{
+		Use:   "apply -f PATH...",
+		Short: "Load spec files into the database",
+		Long: `Load spec files into the database in one transaction, audited.
+
+apply is idempotent: applying the same spec again changes nothing and says
+so. It reports what a changed spec changed, field by field. A spec with any
+error writes nothing. Objects the files do not mention are left alone,
+unless --prune makes the files the whole organisation.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOutput("text", "json"); err != nil {
+				return err
+			}
+			return a.apply(cmd.Context(), files, opts)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "spec file or directory (repeatable)")
+	cmd.Flags().BoolVar(&opts.Prune, "prune", false, "delete stored objects the files do not declare")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would change, write nothing")
+	_ = cmd.MarkFlagRequired("file")
+	return cmd
+}
+
+func (a *app) apply(ctx context.Context, files []string, opts spec.Options) error {
+	set, errs := spec.ParseFiles(files)
+	if len(errs) > 0 {
+		// Report the semantic errors of the same run too; nothing is written.
+		var stored []model.Record
+		if s, err := store.OpenExisting(ctx, a.dbPath); err == nil {
+			stored, _ = s.Records(ctx)
+			s.Close()
+		}
+		_, verrs := spec.Validate(set, stored)
+		errs = append(errs, verrs...)
+		errs.Sort()
+		return a.reportValidation(set, errs)
+	}
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	var res spec.Result
+	ev, err := s.Write(ctx, a.actor, "apply", func(ctx context.Context, tx *store.Tx) (store.Change, error) {
+		var err error
+		res, err = spec.Apply(ctx, tx, set, opts)
+		if err != nil || !res.Changed() || opts.DryRun {
+			return store.Change{}, err
+		}
+		return store.Change{Summary: res.Summary(), Payload: struct {
+			Files   []string      `json:"files"`
+			Changes []spec.Change `json:"changes"`
+		}{set.Files, res.Changes}}, nil
+	})
+	if errors.Is(err, spec.ErrInvalid) {
+		return a.reportValidation(set, res.Errors)
+	}
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	if a.json() {
+		out := struct {
+			Changed bool          `json:"changed"`
+			DryRun  bool          `json:"dry_run"`
+			Summary string        `json:"summary"`
+			Changes []spec.Change `json:"changes"`
+			Audit   int64         `json:"audit_seq,omitempty"`
+		}{res.Changed(), opts.DryRun, res.Summary(), res.Changes, 0}
+		if out.Changes == nil {
+			out.Changes = []spec.Change{}
+		}
+		if ev != nil {
+			out.Audit = ev.Seq
+		}
+		return a.writeJSON(out)
+	}
+	for _, c := range res.Changes {
+		sign := map[spec.Action]string{spec.Created: "+", spec.Updated: "~", spec.Deleted: "-"}[c.Action]
+		fmt.Fprintf(a.stdout, "%s %s %s %s\n", sign, c.Kind, c.Name, c.Action)
+		for _, f := range c.Fields {
+			fmt.Fprintf(a.stdout, "    %s\n", f)
+		}
+	}
+	prefix := ""
+	if opts.DryRun {
+		prefix = "dry run, nothing written: "
+	}
+	fmt.Fprintf(a.stdout, "%s%s\n", prefix, res.Summary())
+	return nil
+}
