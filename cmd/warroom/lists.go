@@ -1,9 +1,8 @@
 package main
 
 import (
-	"fmt"
+	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -12,38 +11,30 @@ import (
 
 func newReleaseCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "release", Short: "Releases (trains) and their scope"}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(a.orgCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List releases by window",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkOutput("text", "json"); err != nil {
-				return err
+	}, func(cmd *cobra.Command, org *model.Org, args []string) error {
+		rels := append([]model.Release(nil), org.Releases...)
+		sort.SliceStable(rels, func(i, j int) bool { return rels[i].Window.Start.Before(rels[j].Window.Start) })
+		if a.json() {
+			type item struct {
+				model.Release
+				ClassEffective model.ChangeClass `json:"effective_class"`
 			}
-			org, err := a.loadOrg(cmd)
-			if err != nil {
-				return err
-			}
-			rels := org.Releases
-			if a.json() {
-				type item struct {
-					model.Release
-					ClassEffective model.ChangeClass `json:"effective_class"`
-				}
-				out := make([]item, 0, len(rels))
-				for _, r := range rels {
-					out = append(out, item{r, r.EffectiveClass()})
-				}
-				return a.writeJSON(out)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tCLASS\tWINDOW (UTC)\tSERVICES\tMIGRATIONS\tCAPTAIN")
+			out := make([]item, 0, len(rels))
 			for _, r := range rels {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", r.Name, r.EffectiveClass(), formatWindow(r.Window), len(r.Scope), len(r.Migrations), r.Captain)
+				out = append(out, item{r, r.EffectiveClass()})
 			}
-			return tw.Flush()
-		},
-	})
+			return a.writeJSON(out)
+		}
+		return a.table("NAME\tCLASS\tWINDOW (UTC)\tSERVICES\tMIGRATIONS\tCAPTAIN", func(row func(...any)) {
+			for _, r := range rels {
+				row(r.Name, r.EffectiveClass(), formatWindow(r.Window), len(r.Scope), len(r.Migrations), dash(r.Captain))
+			}
+		})
+	}))
 	return cmd
 }
 
@@ -57,38 +48,25 @@ func formatWindow(w model.Window) string {
 
 func newEnvCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "env", Short: "Environments in promotion order"}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(a.orgCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List environments in promotion order",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkOutput("text", "json"); err != nil {
-				return err
-			}
-			org, err := a.loadOrg(cmd)
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				out := org.Environments
-				if out == nil {
-					out = []model.Environment{}
-				}
-				return a.writeJSON(out)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ORDER\tNAME\tPRODUCTION\tDATA\tREGIONS\tGATES\tAPPROVAL")
+	}, func(cmd *cobra.Command, org *model.Org, args []string) error {
+		if a.json() {
+			return a.writeJSON(orEmpty(org.Environments))
+		}
+		return a.table("ORDER\tNAME\tPRODUCTION\tDATA\tREGIONS\tGATES\tAPPROVAL", func(row func(...any)) {
 			for _, e := range org.Environments {
 				var regions []string
 				for _, r := range e.Regions {
 					regions = append(regions, r.Name)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Order, e.Name, yesNo(e.Production), dash(string(e.Data)),
+				row(e.Order, e.Name, yesNo(e.Production), dash(string(e.Data)),
 					dash(strings.Join(regions, ", ")), dash(strings.Join(e.Gates, ", ")), yesNo(e.Approval))
 			}
-			return tw.Flush()
-		},
-	})
+		})
+	}))
 	return cmd
 }
 
@@ -104,14 +82,4 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// loadOrg reads the organisation from the database.
-func (a *app) loadOrg(cmd *cobra.Command) (*model.Org, error) {
-	s, err := a.openExisting(cmd.Context())
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	return s.Org(cmd.Context())
 }

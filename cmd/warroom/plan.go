@@ -14,7 +14,7 @@ import (
 )
 
 func newPlanCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	return a.orgCommand(&cobra.Command{
 		Use:   "plan RELEASE",
 		Short: "The release's wave plan and what blocks it",
 		Long: `Plan a release: its services in waves (every provider before its
@@ -31,38 +31,30 @@ conflicts, business events and vendor windows in the release window.
 Exit 0 when the release can go, 3 when it is blocked (the plan is printed
 either way).`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.checkOutput("text", "json"); err != nil {
-				return err
+	}, func(cmd *cobra.Command, org *model.Org, args []string) error {
+		p, err := plan.Build(model.NewIndex(org), args[0])
+		if errors.Is(err, plan.ErrUnknownRelease) {
+			return unknownRelease(args[0], org)
+		}
+		if err != nil {
+			return err
+		}
+		if a.json() {
+			err = a.writeJSON(p)
+		} else {
+			err = printPlan(a.stdout, p)
+		}
+		if err != nil {
+			return err
+		}
+		if p.Blocked() {
+			if !a.json() {
+				fmt.Fprintf(a.stderr, "warroom: release %s is blocked (%d %s)\n", p.Release, len(p.Blockers), plural(len(p.Blockers), "blocker", "blockers"))
 			}
-			org, err := a.loadOrg(cmd)
-			if err != nil {
-				return err
-			}
-			p, err := plan.Build(model.NewIndex(org), args[0])
-			if errors.Is(err, plan.ErrUnknownRelease) {
-				return unknownRelease(args[0], org)
-			}
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				err = a.writeJSON(p)
-			} else {
-				err = printPlan(a.stdout, p)
-			}
-			if err != nil {
-				return err
-			}
-			if p.Blocked() {
-				if !a.json() {
-					fmt.Fprintf(a.stderr, "warroom: release %s is blocked (%d %s)\n", p.Release, len(p.Blockers), plural(len(p.Blockers), "blocker", "blockers"))
-				}
-				return silentExit(exitRefused)
-			}
-			return nil
-		},
-	}
+			return silentExit(exitRefused)
+		}
+		return nil
+	})
 }
 
 func printPlan(w io.Writer, p *plan.Plan) error {

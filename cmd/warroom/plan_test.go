@@ -180,3 +180,45 @@ func TestAuditVerifyNamesTamperedEvent(t *testing.T) {
 		t.Errorf("verify after tampering: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+func TestServiceShowBlastRadius(t *testing.T) {
+	c := newCLI(t)
+	c.ok("apply", "-f", repo("testdata", "demo"))
+	var show struct {
+		Owner struct {
+			Name       string `json:"name"`
+			Kind       string `json:"kind"`
+			Escalation []struct {
+				Name string `json:"name"`
+			} `json:"escalation"`
+		} `json:"owner"`
+		BlastRadius []struct {
+			Name  string `json:"name"`
+			Depth int    `json:"depth"`
+		} `json:"blast_radius"`
+		Summary struct {
+			Total  int `json:"total"`
+			Direct int `json:"direct"`
+		} `json:"blast_summary"`
+	}
+	c.json(&show, "service", "show", "payments-db")
+	if show.Owner.Kind != "team" || len(show.Owner.Escalation) == 0 {
+		t.Errorf("owner: %+v", show.Owner)
+	}
+	if show.Summary.Total == 0 || show.Summary.Total != len(show.BlastRadius) || show.Summary.Direct == 0 {
+		t.Errorf("blast radius of payments-db: %+v", show)
+	}
+	hasPayments := false
+	for _, d := range show.BlastRadius {
+		hasPayments = hasPayments || (d.Name == "payments" && d.Depth == 1)
+	}
+	if !hasPayments {
+		t.Errorf("payments should be a direct dependent of payments-db: %+v", show.BlastRadius)
+	}
+	if out := c.ok("service", "show", "payments-db"); !strings.Contains(out, "Blast radius:") || !strings.Contains(out, "Owner: ") {
+		t.Errorf("text:\n%s", out)
+	}
+	if r := c.run("service", "show", "nope"); r.code != 1 {
+		t.Errorf("unknown service: exit %d", r.code)
+	}
+}

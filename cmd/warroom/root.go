@@ -8,9 +8,11 @@ import (
 	"io"
 	"os/user"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/warroom/warroom/core/model"
 	"github.com/warroom/warroom/store"
 )
 
@@ -144,4 +146,54 @@ func (a *app) openExisting(ctx context.Context) (*store.Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", a.dbPath, err)
 	}
 	return s, nil
+}
+
+// orgCommand makes c a read-only command over the stored organisation
+// that prints text or JSON.
+func (a *app) orgCommand(c *cobra.Command, run func(cmd *cobra.Command, org *model.Org, args []string) error) *cobra.Command {
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := a.checkOutput("text", "json"); err != nil {
+			return err
+		}
+		org, err := a.loadOrg(cmd)
+		if err != nil {
+			return err
+		}
+		return run(cmd, org, args)
+	}
+	return c
+}
+
+// loadOrg reads the organisation from the database.
+func (a *app) loadOrg(cmd *cobra.Command) (*model.Org, error) {
+	s, err := a.openExisting(cmd.Context())
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return s.Org(cmd.Context())
+}
+
+// table prints rows under a header, columns aligned.
+func (a *app) table(header string, rows func(row func(cols ...any))) error {
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	rows(func(cols ...any) {
+		for i, c := range cols {
+			if i > 0 {
+				fmt.Fprint(tw, "\t")
+			}
+			fmt.Fprint(tw, c)
+		}
+		fmt.Fprintln(tw)
+	})
+	return tw.Flush()
+}
+
+// orEmpty keeps JSON arrays from printing as null.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

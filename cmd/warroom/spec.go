@@ -58,7 +58,7 @@ func (a *app) reportValidation(set *spec.Set, errs spec.Errors) error {
 			Files   int         `json:"files"`
 			Objects int         `json:"objects"`
 			Errors  spec.Errors `json:"errors"`
-		}{len(errs) == 0, len(set.Files), len(set.Sources), nonNil(errs)}); err != nil {
+		}{len(errs) == 0, len(set.Files), len(set.Sources), orEmpty(errs)}); err != nil {
 			return err
 		}
 	} else if len(errs) == 0 {
@@ -73,13 +73,6 @@ func (a *app) reportValidation(set *spec.Set, errs spec.Errors) error {
 		return silentExit(exitError)
 	}
 	return nil
-}
-
-func nonNil(errs spec.Errors) spec.Errors {
-	if errs == nil {
-		return spec.Errors{}
-	}
-	return errs
 }
 
 func plural(n int, one, many string) string {
@@ -162,10 +155,7 @@ func (a *app) apply(ctx context.Context, files []string, opts spec.Options) erro
 			Summary string        `json:"summary"`
 			Changes []spec.Change `json:"changes"`
 			Audit   int64         `json:"audit_seq,omitempty"`
-		}{res.Changed(), opts.DryRun, res.Summary(), res.Changes, 0}
-		if out.Changes == nil {
-			out.Changes = []spec.Change{}
-		}
+		}{res.Changed(), opts.DryRun, res.Summary(), orEmpty(res.Changes), 0}
 		if ev != nil {
 			out.Audit = ev.Seq
 		}
