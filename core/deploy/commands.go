@@ -1,0 +1,133 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Operator applies operators' commands to runs: checked against the state
+// machine, committed with their actor through the journal. Commands work
+// from any process; the process driving the run sees them on its next
+// look at the journal.
+type Operator struct {
+	Journal Journal
+	Clock   Clock
+}
+
+// OperatorRequest is one command with its arguments.
+type OperatorRequest struct {
+	Command Command
+	RunID   string
+	Actor   string
+	Step    int    // skip
+	Reason  string // skip (required), pause, abort, rollback
+}
+
+// Do applies the command and returns the run as committed.
+func (o *Operator) Do(ctx context.Context, req OperatorRequest) (*Run, error) {
+	for attempt := 0; ; attempt++ {
+		r, err := o.Journal.LoadRun(ctx, req.RunID)
+		if err != nil {
+			return nil, err
+		}
+		next := r.Clone()
+		summary, err := applyCommand(next, req, o.Clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		out, err := o.Journal.Commit(ctx, next, Audit{
+			Actor:   req.Actor,
+			Command: "deploy " + string(req.Command),
+			Summary: summary,
+			Payload: map[string]any{"run": r.ID, "from": r.State, "to": next.State, "step": req.Step, "reason": req.Reason},
+		})
+		if errors.Is(err, ErrConflict) && attempt < 10 {
+			continue // the engine moved the run on meanwhile: decide again on the new state
+		}
+		return out, err
+	}
+}
+
+// applyCommand changes r as the command says, or refuses.
+func applyCommand(r *Run, req OperatorRequest, now time.Time) (string, error) {
+	if err := checkCommand(req.Command, r); err != nil {
+		return "", err
+	}
+	why := ""
+	if req.Reason != "" {
+		why = ": " + req.Reason
+	}
+	r.UpdatedAt = now
+	switch req.Command {
+	case CmdPause:
+		r.State = RunPaused
+		r.Reason = "paused by " + req.Actor + why
+		return fmt.Sprintf("paused run %s%s", r.ID, why), nil
+	case CmdContinue:
+		if r.State == RunAwaitingApproval {
+			env := r.nextEnv()
+			r.Approvals = append(r.Approvals, Approval{Environment: env, By: req.Actor, At: now})
+			r.State, r.Reason = RunRunning, ""
+			return fmt.Sprintf("approved run %s into %s", r.ID, env), nil
+		}
+		// A step that failed its pre-flight checks is tried again.
+		for i := range r.Steps {
+			if s := &r.Steps[i]; s.State == StepFailed && !s.touchedTarget() {
+				s.State, s.Error = StepPending, ""
+			}
+		}
+		r.State, r.Reason = RunRunning, ""
+		return fmt.Sprintf("continued run %s", r.ID), nil
+	case CmdResume:
+		if r.State == RunPaused {
+			r.State, r.Reason = RunRunning, ""
+		}
+		return fmt.Sprintf("resumed run %s in this process", r.ID), nil
+	case CmdAbort:
+		r.State = RunAborted
+		r.Reason = "aborted by " + req.Actor + why
+		return fmt.Sprintf("aborted run %s%s", r.ID, why), nil
+	case CmdRollback:
+		r.State = RunRollingBack
+		r.Reason = "rollback requested by " + req.Actor + why
+		return fmt.Sprintf("rollback of run %s requested%s", r.ID, why), nil
+	case CmdSkip:
+		if req.Reason == "" {
+			return "", &RefusedError{Command: "skip", RunID: r.ID, State: r.State, Why: "a skip needs a reason (--reason)"}
+		}
+		s, ok := r.Step(req.Step)
+		if !ok {
+			return "", &RefusedError{Command: "skip", RunID: r.ID, State: r.State, Why: fmt.Sprintf("the run has no step %d (steps are 1 to %d)", req.Step, len(r.Steps))}
+		}
+		if !CanStep(s.State, StepSkipped) || s.touchedTarget() {
+			return "", &RefusedError{Command: "skip", RunID: r.ID, State: r.State,
+				Why: fmt.Sprintf("step %d (%s) is %s; only a pending step, or one that failed before changing anything, can be skipped", s.Index, s.Describe(), s.State)}
+		}
+		s.State = StepSkipped
+		s.Error = "skipped by " + req.Actor + ": " + req.Reason
+		if r.State == RunFailed {
+			r.State, r.Reason = RunPaused, "paused after a skip; continue to go on"
+		}
+		return fmt.Sprintf("skipped step %d (%s): %s", s.Index, s.Describe(), req.Reason), nil
+	}
+	return "", fmt.Errorf("unknown command %q", req.Command)
+}
+
+// touchedTarget reports whether a failed step got as far as changing its
+// target (it failed deploying or after), so it must be rolled back rather
+// than retried or skipped.
+// StartedAt is set when a step enters deploying, before its first call
+// that changes the target.
+func (s *Step) touchedTarget() bool { return s.StartedAt != nil }
+
+// nextEnv is the environment of the first unfinished step.
+func (r *Run) nextEnv() string {
+	for _, s := range r.Steps {
+		if !s.State.Terminal() {
+			return s.Env
+		}
+	}
+	return ""
+}

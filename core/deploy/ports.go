@@ -1,0 +1,202 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/warroom/warroom/core/model"
+)
+
+// Journal persists runs. The store implements it; every Commit is one
+// transaction holding the run's new state and its audit event.
+type Journal interface {
+	// CreateRun persists a new run.
+	CreateRun(ctx context.Context, r *Run, audit Audit) error
+	// LoadRun returns a run as persisted.
+	LoadRun(ctx context.Context, id string) (*Run, error)
+	// LatestRun returns the most recently created run, or of one release
+	// when release is not empty.
+	LatestRun(ctx context.Context, release string) (*Run, error)
+	// Commit persists r (whose Version is the one it was read at) and
+	// its audit event, and returns the stored run with Version bumped. It
+	// returns ErrConflict if the run changed since.
+	Commit(ctx context.Context, r *Run, audit Audit) (*Run, error)
+	// AcquireLease takes or renews the run's lease for owner until the
+	// given time; it fails with ErrLeaseHeld naming the holder when a
+	// live lease belongs to another owner.
+	AcquireLease(ctx context.Context, runID, owner string, until time.Time) error
+	// ReleaseLease gives the lease up.
+	ReleaseLease(ctx context.Context, runID, owner string) error
+}
+
+// Audit is the audit record a commit carries.
+type Audit struct {
+	Actor   string
+	Command string
+	Summary string
+	Payload any
+}
+
+var (
+	// ErrConflict: the run changed since it was read.
+	ErrConflict = errors.New("run changed concurrently")
+	// ErrNotFound: no such run.
+	ErrNotFound = errors.New("run not found")
+	// ErrLeaseHeld: another live process drives the run.
+	ErrLeaseHeld = errors.New("run is driven by another process")
+)
+
+// Target is a deploy target as the engine sees it: a provider plugin
+// adapted by the host.
+type Target interface {
+	Preflight(ctx context.Context, req Request) ([]Check, error)
+	// Deploy deploys req.Version; progress reports events as they come.
+	Deploy(ctx context.Context, req Request, progress func(Event)) (Outcome, error)
+	SetTraffic(ctx context.Context, req Request, weights []Weight) error
+	Verify(ctx context.Context, req Request) ([]Check, error)
+	Rollback(ctx context.Context, req Request, progress func(Event)) (Outcome, error)
+	Status(ctx context.Context, req Request) (Status, error)
+}
+
+// Targets finds a target by plugin name.
+type Targets interface {
+	Target(ctx context.Context, name string) (Target, error)
+}
+
+// Request is what the engine asks of a target for one step.
+type Request struct {
+	IdempotencyKey string
+	RunID          string
+	Step           int
+	Attempt        int
+	Service        string
+	Environment    string
+	Region         string
+	Version        string
+	FromVersion    string
+	Artifact       model.Artifact
+	Strategy       model.Strategy
+	ServiceKind    model.ServiceKind
+	BatchSize      int
+	Instances      int
+	Settings       map[string]string
+	Reason         string // rollback
+}
+
+// Event is a progress report from a target.
+type Event struct {
+	At      time.Time
+	Phase   string
+	Message string
+	Percent int
+}
+
+// Outcome is how a deployment or rollback ended.
+type Outcome struct {
+	Replayed bool // the key had been applied before; nothing was done again
+	Message  string
+}
+
+// Weight is a share of traffic.
+type Weight struct {
+	Version string `json:"version"`
+	Percent int    `json:"percent"`
+}
+
+// Check is the outcome of a named check.
+type Check struct {
+	Name    string `json:"name"`
+	Passed  bool   `json:"passed"`
+	Message string `json:"message,omitempty"`
+}
+
+// Status is what a target says actually runs, and which idempotency keys
+// it has applied.
+type Status struct {
+	Versions    []VersionStatus
+	AppliedKeys []string
+	Healthy     bool
+}
+
+// VersionStatus is one version's share of what runs.
+type VersionStatus struct {
+	Version   string
+	Instances int
+	Ready     int
+	Weight    int
+}
+
+// Applied reports whether the target applied key.
+func (s Status) Applied(key string) bool {
+	for _, k := range s.AppliedKeys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// Verdict is the canary judge's ruling.
+type Verdict string
+
+const (
+	VerdictContinue Verdict = "continue" // not enough evidence yet; keep baking
+	VerdictPromote  Verdict = "promote"  // bake time over, no evidence of harm
+	VerdictPause    Verdict = "pause"    // something is off (e.g. traffic not split as asked)
+	VerdictRollback Verdict = "rollback" // the canary is worse than the baseline
+)
+
+// Judgement is a verdict with its evidence.
+type Judgement struct {
+	Verdict  Verdict         `json:"verdict"`
+	Reason   string          `json:"reason"`
+	Evidence json.RawMessage `json:"evidence,omitempty"`
+}
+
+// CanaryRequest asks the judge about one canary step.
+type CanaryRequest struct {
+	RunID       string
+	Step        int
+	Service     string
+	Environment string
+	Region      string
+	Baseline    string // version
+	Canary      string // version
+	Weight      int    // percent on the canary
+	Since       time.Time
+	BakeEnds    time.Time
+}
+
+// Judge rules on a canary. The live canary judge implements it; without
+// one, a canary is promoted when its bake time is over.
+type Judge interface {
+	Judge(ctx context.Context, req CanaryRequest) (Judgement, error)
+}
+
+// Alert is a firing alert.
+type Alert struct {
+	Name     string
+	Severity string
+	Labels   map[string]string
+}
+
+// Alerts reports firing alerts for a service in an environment; one
+// firing during a step's bake rolls the run back.
+type Alerts interface {
+	Firing(ctx context.Context, service, env, region string) ([]Alert, error)
+}
+
+// Clock is the engine's time: real in production, fake in tests.
+type Clock interface {
+	Now() time.Time
+	// After waits d, or until ctx ends.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// Gate decides whether a step may start: windows, freezes, artifacts.
+// The engine runs it as part of pre-flight.
+type Gate interface {
+	Preflight(ctx context.Context, r *Run, s *Step, now time.Time) []Check
+}

@@ -1,0 +1,145 @@
+package deploy
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/warroom/warroom/core/model"
+)
+
+// Run is a deployment of a release through one or more environments.
+type Run struct {
+	ID           string   `json:"run"`
+	Release      string   `json:"release"`
+	Environments []string `json:"environments"`
+	State        RunState `json:"state"`
+	// Reason says why the run is in its state when that needs saying:
+	// what paused it, what failed, what was rolled back and why.
+	Reason    string    `json:"reason,omitempty"`
+	Emergency bool      `json:"emergency,omitempty"`
+	StartedBy string    `json:"started_by"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// Version counts commits; a commit names the version it was made
+	// against, so concurrent changes (an operator's pause while the
+	// engine advances) never overwrite each other.
+	Version   int64      `json:"version"`
+	Options   Options    `json:"options"`
+	Stages    []Stage    `json:"stages"`
+	Approvals []Approval `json:"approvals,omitempty"`
+	Steps     []Step     `json:"steps"`
+}
+
+// Options change how a run behaves.
+type Options struct {
+	// AutoRollback rolls the run back when a deployment, a smoke check, an
+	// alert or the canary judge fails it. Without it the run fails and
+	// waits for an operator.
+	AutoRollback bool `json:"auto_rollback"`
+	// IgnoreLowTraffic starts production regions at once instead of at
+	// their next low-traffic window.
+	IgnoreLowTraffic bool `json:"ignore_low_traffic,omitempty"`
+	// BakeScale multiplies every bake time (a demo may shorten them);
+	// 0 means 1.
+	BakeScale float64 `json:"bake_scale,omitempty"`
+}
+
+// Approval records an operator letting a run into an environment.
+type Approval struct {
+	Environment string    `json:"environment"`
+	By          string    `json:"by"`
+	At          time.Time `json:"at"`
+}
+
+// StepKind is what a step does.
+type StepKind string
+
+const (
+	KindService   StepKind = "service"
+	KindMigration StepKind = "migration"
+)
+
+// Step is one unit of a run: a service deployed to one environment and
+// region, or one phase of a data migration in one environment.
+type Step struct {
+	Index       int                  `json:"index"` // 1-based, in running order
+	Wave        int                  `json:"wave"`
+	Kind        StepKind             `json:"kind"`
+	Service     string               `json:"service"`
+	Env         string               `json:"env"`
+	Region      string               `json:"region"`
+	Migration   string               `json:"migration,omitempty"`
+	Phase       model.MigrationPhase `json:"migration_phase,omitempty"`
+	FromVersion string               `json:"from_version,omitempty"`
+	Version     string               `json:"version,omitempty"`
+	Artifact    model.Artifact       `json:"artifact,omitempty"`
+	Strategy    model.Strategy       `json:"strategy,omitempty"`
+	ServiceKind model.ServiceKind    `json:"service_kind,omitempty"`
+	Target      string               `json:"target"` // deploy-target plugin
+	Settings    map[string]string    `json:"settings,omitempty"`
+	BatchSize   int                  `json:"batch_size,omitempty"`
+	Instances   int                  `json:"instances,omitempty"`
+	CanarySteps []int                `json:"canary_steps,omitempty"`
+	BakeTime    model.Duration       `json:"bake_time,omitempty"`
+	Reversible  bool                 `json:"reversible,omitempty"` // migrations: can be undone
+
+	State StepState `json:"state"`
+	// Progress is where inside its state the step is: the canary weight
+	// reached, the colour switched to, the last event's phase.
+	Progress  string     `json:"progress,omitempty"`
+	Weight    int        `json:"weight,omitempty"` // canary: traffic on the new version
+	Attempt   int        `json:"attempt"`
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	// BakeUntil is when the current bake ends; persisted so a restart
+	// does not bake again from the start.
+	BakeUntil *time.Time      `json:"bake_until,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	Evidence  json.RawMessage `json:"evidence,omitempty"`
+}
+
+// Key is the idempotency key of the step's current attempt.
+func (s *Step) Key(runID string) string { return fmt.Sprintf("%s/%d/%d", runID, s.Index, s.Attempt) }
+
+// rollbackKey is the idempotency key of undoing the step's attempt.
+func (s *Step) rollbackKey(runID string) string {
+	return fmt.Sprintf("%s/%d/%d/rollback", runID, s.Index, s.Attempt)
+}
+
+// Describe names the step for people: "payments 3.2.0 in prod/eu-west".
+func (s *Step) Describe() string {
+	where := s.Env
+	if s.Region != "" {
+		where += "/" + s.Region
+	}
+	if s.Kind == KindMigration {
+		return fmt.Sprintf("migration %s %s on %s in %s", s.Migration, s.Phase, s.Service, where)
+	}
+	return fmt.Sprintf("%s %s in %s", s.Service, s.Version, where)
+}
+
+// Step returns the step with the given index.
+func (r *Run) Step(index int) (*Step, bool) {
+	if index < 1 || index > len(r.Steps) {
+		return nil, false
+	}
+	return &r.Steps[index-1], true
+}
+
+// Clone returns a deep copy, so the engine can compute a new state
+// without touching the snapshot it read.
+func (r *Run) Clone() *Run {
+	b, _ := json.Marshal(r)
+	var out Run
+	_ = json.Unmarshal(b, &out)
+	return &out
+}
+
+func (o Options) bake(d model.Duration) time.Duration {
+	if o.BakeScale <= 0 {
+		return d.Std()
+	}
+	return time.Duration(float64(d.Std()) * o.BakeScale)
+}
