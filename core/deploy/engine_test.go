@@ -16,8 +16,8 @@ import (
 func fixture(id string, prodApproval bool) *Run {
 	r := &Run{ID: id, Release: "r1", State: RunPending, StartedBy: "alice",
 		Environments: []string{"staging", "prod"},
-		Stages: []Stage{{Env: "staging"}, {Env: "prod", Production: true, Approval: prodApproval, BakeTime: model.Duration(10 * time.Minute)}},
-		Options: Options{AutoRollback: true}}
+		Stages:       []Stage{{Env: "staging"}, {Env: "prod", Production: true, Approval: prodApproval, BakeTime: model.Duration(10 * time.Minute)}},
+		Options:      Options{AutoRollback: true}}
 	add := func(wave int, svc, env, region string, st model.Strategy) {
 		s := Step{Index: len(r.Steps) + 1, Wave: wave, Kind: KindService, Service: svc, Env: env, Region: region,
 			FromVersion: "1.0.0", Version: "1.1.0", Strategy: st, Target: "fake", State: StepPending,
