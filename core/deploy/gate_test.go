@@ -1,0 +1,39 @@
+package deploy
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/core/graph/graphtest"
+	"github.com/warroom/warroom/core/model"
+)
+
+func TestPolicyGate(t *testing.T) {
+	ix, rel := graphtest.ShopWith(func(org *model.Org, r *model.Release) {
+		org.Calendar = append(org.Calendar, model.CalendarItem{Name: "peak", Kind: model.Freeze,
+			Start: r.Window.Start.Add(time.Hour), End: r.Window.End.Add(24 * time.Hour)})
+	})
+	org := ix.Org
+	gate := PolicyGate{Org: func(context.Context) (*model.Org, error) { return org, nil }}
+	it := rel.Scope[0]
+	step := &Step{Kind: KindService, Service: it.Service, Version: it.Version, Artifact: it.Artifact, Env: "prod"}
+	run := &Run{Release: rel.Name}
+	failed := func(now time.Time) string {
+		return strings.Join(failedChecks(gate.Preflight(context.Background(), run, step, now)), " | ")
+	}
+	if got := failed(rel.Window.Start.Add(10 * time.Minute)); got != "" {
+		t.Errorf("inside the window, before the freeze: %s", got)
+	}
+	if got := failed(rel.Window.Start.Add(-time.Minute)); !strings.Contains(got, "window-open: the release window is") {
+		t.Errorf("before the window: %q", got)
+	}
+	if got := failed(rel.Window.Start.Add(90 * time.Minute)); !strings.Contains(got, "no-freeze") {
+		t.Errorf("in the freeze: %q", got)
+	}
+	step.Artifact.Digest = "sha256:" + strings.Repeat("0", 64)
+	if got := failed(rel.Window.Start.Add(10 * time.Minute)); !strings.Contains(got, "artifact: the scope's artifact digest") {
+		t.Errorf("changed digest: %q", got)
+	}
+}
