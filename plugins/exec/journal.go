@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/warroom/warroom/plugins/sdk"
+)
+
+const journalFile = "exec-journal.jsonl"
+
+// Key states in the journal.
+const (
+	keyStarted = "started"
+	keyDone    = "done"
+	keyFailed  = "failed"
+)
+
+// entry is one line of the journal: a state change of one call.
+type entry struct {
+	Key         string              `json:"key,omitempty"`
+	Op          string              `json:"op"`
+	State       string              `json:"state"`
+	At          time.Time           `json:"at"`
+	Service     string              `json:"service,omitempty"`
+	Environment string              `json:"environment,omitempty"`
+	Region      string              `json:"region,omitempty"`
+	Version     string              `json:"version,omitempty"`
+	Weights     []sdk.TrafficWeight `json:"weights,omitempty"`
+	Message     string              `json:"message,omitempty"`
+}
+
+func (e entry) target() sdk.Target {
+	return sdk.Target{Service: e.Service, Environment: e.Environment, Region: e.Region}
+}
+
+// targetState is what the journal knows of one service in one place.
+type targetState struct {
+	version   string // last version deployed or rolled back to successfully
+	versionAt time.Time
+	weights   []sdk.TrafficWeight // last split applied after that version
+	failure   *entry              // the last deploy or rollback, if it failed
+}
+
+// journal is the append-only record of idempotency keys and outcomes. Each
+// line is fsync'd before record returns, so what the journal says was
+// started or done survives a crash of the plugin or the machine.
+type journal struct {
+	mu      sync.Mutex
+	f       *os.File
+	keys    map[string]entry // the last entry of each key
+	applied []string         // keys done, in the order they completed
+	targets map[sdk.Target]*targetState
+}
+
+// openJournal reads the journal at path, creating it if need be. A torn
+// last line (a crash mid-write) is cut off; any other line that does not
+// parse is an error, since dropping it could lose a completed key.
+func openJournal(path string) (*journal, error) {
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if created {
+		// The new file's directory entry must survive a crash too.
+		if d, err := os.Open(filepath.Dir(path)); err == nil {
+			d.Sync()
+			d.Close()
+		}
+	}
+	j := &journal{f: f, keys: map[string]entry{}, targets: map[sdk.Target]*targetState{}}
+	if err := j.load(path); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+func (j *journal) load(path string) error {
+	r := bufio.NewReader(j.f)
+	var offset int64
+	for n := 1; ; n++ {
+		line, err := r.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			if len(line) > 0 {
+				// A torn write: the call it recorded never returned.
+				if err := j.f.Truncate(offset); err != nil {
+					return fmt.Errorf("journal %s: cutting off a torn last line: %w", path, err)
+				}
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("journal %s: %w", path, err)
+		}
+		offset += int64(len(line))
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var e entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return fmt.Errorf("journal %s line %d is corrupt (%v): repair or remove the line", path, n, err)
+		}
+		j.apply(e)
+	}
+}
+
+// apply updates the in-memory view with one entry.
+func (j *journal) apply(e entry) {
+	if e.Key != "" {
+		prev, seen := j.keys[e.Key]
+		j.keys[e.Key] = e
+		if e.State == keyDone && !(seen && prev.State == keyDone) {
+			j.applied = append(j.applied, e.Key)
+		}
+	}
+	if e.State == keyStarted {
+		return
+	}
+	tgt := e.target()
+	ts := j.targets[tgt]
+	if ts == nil {
+		ts = &targetState{}
+	}
+	switch e.Op {
+	case phaseDeploy, phaseRollback:
+		if e.State == keyDone {
+			ts.version, ts.versionAt, ts.weights, ts.failure = e.Version, e.At, nil, nil
+		} else {
+			f := e
+			ts.failure = &f
+		}
+	case phaseSetTraffic:
+		if e.State == keyDone {
+			ts.weights = slices.Clone(e.Weights)
+		}
+	default:
+		return
+	}
+	j.targets[tgt] = ts
+}
+
+// record appends an entry and syncs it to disk.
+func (j *journal) record(e entry) error {
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	line = append(line, '\n')
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return errors.New("journal: closed")
+	}
+	if _, err := j.f.Write(line); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	j.apply(e)
+	return nil
+}
+
+// lookup returns the last entry of a key.
+func (j *journal) lookup(key string) (entry, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	e, ok := j.keys[key]
+	return e, ok
+}
+
+// appliedKeys returns the keys whose call completed successfully.
+func (j *journal) appliedKeys() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.applied)
+}
+
+// status reports, for every service in the journal that want selects,
+// the last version deployed successfully. Nothing here was observed, and
+// the message says so.
+func (j *journal) status(want sdk.Target) []sdk.ServiceStatus {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []sdk.ServiceStatus
+	for tgt, ts := range j.targets {
+		if (want.Service != "" && tgt.Service != want.Service) ||
+			(want.Environment != "" && tgt.Environment != want.Environment) ||
+			(want.Region != "" && tgt.Region != want.Region) {
+			continue
+		}
+		if ts.version == "" && ts.failure == nil {
+			continue
+		}
+		s := sdk.ServiceStatus{Target: tgt, Healthy: ts.failure == nil}
+		switch {
+		case len(ts.weights) > 0:
+			for _, w := range ts.weights {
+				s.Versions = append(s.Versions, sdk.VersionStatus{Version: w.Version, Weight: w.Percent})
+			}
+		case ts.version != "":
+			s.Versions = []sdk.VersionStatus{{Version: ts.version, Weight: 100}}
+		}
+		var msg string
+		if ts.version != "" {
+			msg = fmt.Sprintf("from the exec plugin's journal, not observed (no status command configured): %s deployed at %s",
+				ts.version, ts.versionAt.UTC().Format(time.RFC3339))
+		} else {
+			msg = "from the exec plugin's journal, not observed (no status command configured): no successful deployment recorded"
+		}
+		if ts.failure != nil {
+			msg += fmt.Sprintf("; the last %s (to %s, at %s) failed: %s", ts.failure.Op, ts.failure.Version,
+				ts.failure.At.UTC().Format(time.RFC3339), ts.failure.Message)
+		}
+		s.Message = msg
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b sdk.ServiceStatus) int {
+		return cmpTarget(a.Target, b.Target)
+	})
+	return out
+}
+
+func cmpTarget(a, b sdk.Target) int {
+	return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Environment, b.Environment),
+		cmp.Compare(a.Region, b.Region))
+}
+
+// Close closes the file.
+func (j *journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	return err
+}
