@@ -17,6 +17,7 @@ all: build
 build:
 	@mkdir -p $(PLUGINS)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/warroom ./cmd/warroom
+	$(GO) build -o $(BIN)/demo-service ./cmd/demo-service
 	@for d in $(PLUGIN_DIRS); do \
 		echo "$(GO) build -o $(PLUGINS)/$$(basename $$d) ./$$d"; \
 		$(GO) build -o $(PLUGINS)/$$(basename $$d) ./$$d || exit 1; \

@@ -469,7 +469,7 @@ func (e *Engine) verify(ctx context.Context, r *Run, s *Step) error {
 			until := e.Clock.Now().Add(r.Options.bake(s.BakeTime))
 			s.BakeUntil = &until
 		}
-		return fmt.Sprintf("step %d %s: %d smoke checks passed", s.Index, s.Describe(), len(checks))
+		return fmt.Sprintf("step %d %s: smoke checks passed (%d)", s.Index, s.Describe(), len(checks))
 	})
 	return err
 }
@@ -513,7 +513,11 @@ func (e *Engine) bake(ctx context.Context, r *Run, s *Step) error {
 		}
 	}
 	if !now.Before(*s.BakeUntil) {
-		return e.promote(ctx, r, s, "bake time over")
+		why := "bake time over"
+		if s.BakeTime == 0 {
+			why = "no bake time"
+		}
+		return e.promote(ctx, r, s, why)
 	}
 	return e.Clock.Sleep(ctx, min(s.BakeUntil.Sub(now), e.poll()))
 }

@@ -1,0 +1,170 @@
+// Command demo-service is the small HTTP service the local fleet
+// (plugins/localfleet) runs as its instances: one process per instance,
+// with a version and, to make a version genuinely bad, faults.
+//
+// Usage:
+//
+//	demo-service --service payments --version 3.2.0 --instance 1 \
+//	    [--listen 127.0.0.1:0] [--error-rate 0.3] [--latency 200ms] \
+//	    [--crash-on-start] [--slow-start 5s] [--crash-after 100]
+//
+// Every flag can also come from the environment, the flag's name in upper
+// case with DEMO_ in front and - as _ (DEMO_ERROR_RATE=0.3); a flag on
+// the command line wins.
+//
+// Once listening it prints one line on stdout, `listening http://ADDR`,
+// which is how the fleet learns an ephemeral port; logs go to stderr.
+//
+// Endpoints:
+//
+//	GET /           {"service": ..., "version": ..., "instance": N}
+//	GET /work?ms=N  waits N milliseconds (at most 10 s): simulated work
+//	GET /healthz    200 when ready, 503 during a slow start
+//	GET /metrics    Prometheus text (VictoriaMetrics/metrics):
+//	                requests_total{service,version,code},
+//	                request_duration_seconds{service,version} (a
+//	                VictoriaMetrics histogram with vmrange buckets) and
+//	                the process metrics (process_*, go_*)
+//
+// Faults apply to the application endpoints (/ and /work), not to
+// /healthz or /metrics, which are the fleet's and are not counted:
+//
+//	--error-rate R      answer that fraction of requests with 500, evenly
+//	                    spread (every 1/R-th request), not at random
+//	--latency D         add D (+-20% jitter) to every request
+//	--crash-on-start    exit with status 1 at once, before listening
+//	--slow-start D      not ready (503) until D after the start
+//	--crash-after N     exit with status 1 after answering N requests
+//
+// SIGTERM or SIGINT stop it gracefully (in-flight requests finish) with
+// status 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the parsed flags.
+type options struct {
+	listen       string
+	service      string
+	version      string
+	instance     int
+	crashOnStart bool
+	faults       faults
+}
+
+// parseOptions reads flags, with DEMO_* environment variables as their
+// defaults.
+func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("demo-service", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	var errorRate float64
+	var latency, slowStart time.Duration
+	var crashAfter int64
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "address to listen on; port 0 picks a free one")
+	fs.StringVar(&o.service, "service", "demo", "service name, reported by / and in the metrics")
+	fs.StringVar(&o.version, "version", "0.0.0", "version, reported by / and in the metrics")
+	fs.IntVar(&o.instance, "instance", 1, "instance number, reported by /")
+	fs.Float64Var(&errorRate, "error-rate", 0, "fraction 0..1 of requests answered 500")
+	fs.DurationVar(&latency, "latency", 0, "latency added to every request (with jitter)")
+	fs.BoolVar(&o.crashOnStart, "crash-on-start", false, "exit with status 1 at once")
+	fs.DurationVar(&slowStart, "slow-start", 0, "not ready before this long after the start")
+	fs.Int64Var(&crashAfter, "crash-after", 0, "exit with status 1 after this many requests (0: never)")
+	// The environment gives the defaults; the command line wins.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "DEMO_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %v", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return o, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	switch {
+	case errorRate < 0 || errorRate > 1:
+		return o, fmt.Errorf("--error-rate %v: want a fraction between 0 and 1", errorRate)
+	case latency < 0:
+		return o, fmt.Errorf("--latency %v is negative", latency)
+	case slowStart < 0:
+		return o, fmt.Errorf("--slow-start %v is negative", slowStart)
+	case crashAfter < 0:
+		return o, fmt.Errorf("--crash-after %d is negative", crashAfter)
+	}
+	o.faults = faults{ErrorRate: errorRate, Latency: latency, SlowStart: slowStart, CrashAfter: crashAfter}
+	return o, nil
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	o, err := parseOptions(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "demo-service: %v\n", err)
+		return 2
+	}
+	who := fmt.Sprintf("%s %s instance %d", o.service, o.version, o.instance)
+	if o.crashOnStart {
+		fmt.Fprintf(stderr, "demo-service: %s: crash-on-start fault: exiting\n", who)
+		return 1
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "demo-service: %s: %v\n", who, err)
+		return 1
+	}
+	s := newServer(o.service, o.version, o.instance, o.faults, nil)
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "listening http://%s\n", ln.Addr())
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	code := 0
+	select {
+	case sig := <-sigs:
+		fmt.Fprintf(stderr, "demo-service: %s: %s: stopping\n", who, sig)
+	case <-s.crashed:
+		fmt.Fprintf(stderr, "demo-service: %s: crash-after fault: exiting after %s requests\n", who, strconv.FormatInt(o.faults.CrashAfter, 10))
+		code = 1
+	case err := <-served:
+		fmt.Fprintf(stderr, "demo-service: %s: %v\n", who, err)
+		return 1
+	}
+	// Let in-flight requests (the last one before a crash included)
+	// finish, but not for long.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil && code == 0 {
+		code = 1
+	}
+	return code
+}

@@ -1,0 +1,161 @@
+// Command localfleet is warroom's embedded default deploy target, the one
+// the demo uses: a fleet of real local processes on 127.0.0.1, so that
+// rolling replacements, blue-green switches and canary weights really move
+// traffic on one laptop.
+//
+// For each target (service, environment, region) it runs instances of the
+// demo service (cmd/demo-service: one process per instance, ephemeral
+// port) and one weighted reverse proxy (net/http/httputil, ephemeral
+// port). The fleet lives inside the plugin process: every instance is
+// started with Setpgid and Pdeathsig=SIGKILL (forked from one OS thread
+// that lives as long as the fleet), and is stopped when the plugin stops
+// (SIGTERM, or warroom's graceful shutdown of the plugin) or dies with it.
+// A fresh plugin process starts with an empty fleet.
+//
+// # Settings
+//
+//	service_binary        the demo-service binary (default: demo-service in the
+//	                      parent of the plugin binary's directory, i.e.
+//	                      bin/demo-service for bin/plugins/localfleet)
+//	faults                faults per version: `SERVICE@VERSION=FAULT[,FAULT...]`
+//	                      entries separated by `;` or new lines, e.g.
+//	                      `payments@3.2.0=error-rate=0.3,latency=200ms`
+//	faults_file           a file of such entries, one per line, # comments;
+//	                      relative to the state dir; read again at every
+//	                      instance start, so a version can be made bad live
+//	health_timeout        time a new instance has to answer 200 on /healthz (30s)
+//	smoke_requests        Verify's rounds of GET / and GET /healthz (20)
+//	smoke_max_error_rate  the highest smoke error rate that passes (0.05)
+//	traffic_rps           the traffic generator's requests/s per proxy; 0: off (20)
+//	max_instances         instances per version per target at most (2): the demo's
+//	                      specs ask for 12 or 24; a deploy says when it runs fewer
+//	max_processes         demo-service processes of the whole fleet at most (40)
+//	evict_idle            when full, stop the instances of the target changed
+//	                      longest ago that no call is using, instead of refusing
+//	                      (false)
+//
+// Faults are the demo service's flags: error-rate=R (answer that fraction
+// with 500, evenly spread), latency=D, crash-on-start, slow-start=D,
+// crash-after=N. A deploy request's Settings may add `fault.NAME` keys for
+// the version it deploys (its other settings are for other targets and
+// are ignored). Verify's request Settings may override smoke_requests and
+// smoke_max_error_rate.
+//
+// # Strategies
+//
+// A deploy asks for Instances (default 2, at most max_instances) of a
+// version. Every new instance must answer 200 on /healthz within
+// health_timeout; one that exits first fails the deploy ("payments 3.2.0
+// instance 1 exited with status 1 before becoming healthy: crash-on-start
+// fault: exiting"). A failed deploy leaves what runs as it is (Status
+// shows it) for Rollback or the next deploy to clean up; deploys converge,
+// so running one again is safe.
+//
+// When nothing runs for the target (the fleet starts empty) and the
+// request names a FromVersion, that version is brought up first, as the
+// baseline being replaced: canaries then have a real baseline, and
+// rollbacks something to return to.
+//
+//   - rolling: batch by batch (BatchSize, default 1): a batch of new
+//     instances starts and passes /healthz, then as many old ones stop.
+//     Traffic follows instances: each ready instance gets an equal share,
+//     whatever its version. Stateful, database and queue services always
+//     deploy rolling (a canary request for them is deployed rolling and
+//     says so); blue-green is refused for them (Describe:
+//     blue_green_stateful false).
+//   - blue-green: the new colour comes up beside the live one and idles;
+//     the proxy keeps 100% on the live colour until SetTraffic switches
+//     (an in-memory change: instant). The old colour stays running, idle,
+//     for an instant rollback, until the next deploy of the target stops
+//     it.
+//   - canary: the canary's instances start beside the live version with
+//     0% of the traffic; SetTraffic moves the weight. When SetTraffic
+//     gives the canary 100%, the old version's instances stop at once:
+//     the fleet stays light (a target holds one version between
+//     deploys), and a rollback after that starts the old version again
+//     (a fraction of a second per instance) instead of being a pure
+//     switch.
+//
+// SetTraffic accepts a split (summing to 100) as long as one version
+// given traffic runs; a version given traffic that has no ready instance
+// has its share spread over the others, and Status says so. It is refused
+// (FailedPrecondition) when none runs.
+//
+// Rollback puts 100% of the traffic on ToVersion (starting its
+// instances first if they are gone; instant when the old colour or
+// baseline still runs), then stops every other version.
+//
+// # The proxy
+//
+// Each target's proxy spreads requests over versions by a smooth
+// weighted round robin, deterministic: with weights 10/90 every 100
+// requests are exactly 10 and 90; then round robin over the version's
+// ready instances. A request with the header X-Warroom-Version: V goes to
+// an instance of V whatever the weights (Verify pins its requests so).
+// Answers carry X-Warroom-Backend: V#N, the instance that answered. The
+// proxies' URLs are in <state dir>/endpoints.json, rewritten whenever a
+// proxy starts or stops:
+//
+//	{"payments/prod/eu-west": "http://127.0.0.1:40123", ...}
+//
+// A restarted plugin listens on the same ports again when they are free.
+// A traffic generator sends traffic_rps requests a second through each
+// proxy (GET /, and one in five GET /work?ms=5..50), so that canaries
+// have real traffic and the instances' /metrics real counts.
+//
+// Health: the fleet probes every instance's /healthz each second, and
+// Status probes again before answering; an instance that exits is known
+// at once. Instances that die are not restarted: a crash is a fact the
+// status reports ("3.1.0 instance 2 (pid 4242) was killed by signal
+// killed at 10:42:07") until the next change of the target.
+//
+// # Verify
+//
+// Two checks, both by default (VerifyRequest.Checks may name them):
+// healthy (every instance of the version answers 200 on /healthz, asked
+// directly) and smoke (smoke_requests rounds of GET / and GET /healthz
+// through the proxy, pinned to the version; fails when more than
+// smoke_max_error_rate of them fail, where a failure is no answer, a
+// status other than 200, or / answered by another version). Evidence:
+// the counts, the status codes, p50 and max latency.
+//
+// # Idempotency and restarts
+//
+// Deploy, Rollback and SetTraffic carry an idempotency key, kept in a
+// journal like the exec plugin's: localfleet-journal.jsonl in the state
+// dir, one fsync'd JSON line per state change of a key (started, done,
+// failed). A call repeated with a done or failed key does not act again:
+// Deploy and Rollback send a done event with Replayed set (and Failed if
+// it had failed), SetTraffic returns the recorded weights. A key left
+// "started" (the plugin died mid-call, the call was cancelled, or it was
+// refused: bad request, nothing to split, fleet full) is not applied, and
+// a repeat acts again. Status lists the done keys as AppliedKeys.
+//
+// The trade-off: the journal outlives the fleet, the processes do not.
+// After a restart of the plugin (warroom restarted, or a plugin crash)
+// the fleet is empty while the journal still lists, say, a deploy of
+// payments 3.2.0 as applied. The plugin does not believe the journal's
+// picture of what runs: Status reports what runs now — nothing, with a
+// message naming the journal's last change of each target — and still
+// lists the applied keys, so that the engine does not repeat a deployment
+// that completed. What the engine does next finds the truth: a Verify of
+// the "deployed" version fails (nothing runs), SetTraffic is refused, and
+// a Rollback brings the old version up again.
+//
+// # One fleet per state dir
+//
+// A plugin process takes an flock on <state dir>/fleet.lock in Configure
+// (released by the kernel when the process dies); a second one's
+// Configure fails with "another warroom process (pid N) runs this local
+// fleet", N being the first one's warroom (the plugin's parent).
+//
+// # Resources
+//
+// A demo-service process is about 8 MB RSS, most of it the binary's
+// pages shared by all of them: about 2 MB PSS each (GOMAXPROCS=1,
+// GOGC=50). Measured with 10 instances behind 5 proxies at the default
+// 20 requests/s each: 84 MB RSS / 21 MB PSS for the instances, 25 MB RSS
+// for the plugin, 17% of one core in all (each generated request
+// crosses the proxy: about 1 ms of CPU in the plugin and 0.6 ms in an
+// instance). max_processes bounds the fleet; traffic_rps its load.
+package main
