@@ -211,7 +211,22 @@ func (s *Store) AcquireLease(ctx context.Context, runID, owner string, until tim
 	if err != nil {
 		return fmt.Errorf("store: lease of run %s: %w", runID, err)
 	}
-	return fmt.Errorf("%w: %s holds it until %s (it expires if that process died)", deploy.ErrLeaseHeld, holder.String, expires.String)
+	heldUntil, _ := parseTime(expires.String)
+	return &deploy.LeaseHeldError{RunID: runID, Holder: holder.String, Until: heldUntil}
+}
+
+// BreakLease takes a run's lease from a holder known to be dead, if it
+// still holds it.
+func (s *Store) BreakLease(ctx context.Context, runID, holder, owner string, until time.Time) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE deploy_runs SET lease_owner = ?, lease_expires_at = ?
+		WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ?)`, owner, formatTime(until), runID, holder)
+	if err != nil {
+		return fmt.Errorf("store: break lease of run %s: %w", runID, s.busy(err))
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	return s.AcquireLease(ctx, runID, owner, until)
 }
 
 // ReleaseLease gives a lease up.

@@ -128,7 +128,7 @@ func TestLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := s.AcquireLease(ctx, "run-1", "p2", now.Add(15*time.Second))
-	if !errors.Is(err, deploy.ErrLeaseHeld) || !strings.Contains(err.Error(), "p1 holds it") {
+	if !errors.Is(err, deploy.ErrLeaseHeld) || !strings.Contains(err.Error(), "driven by p1") {
 		t.Fatalf("second owner: %v", err)
 	}
 	if err := s.AcquireLease(ctx, "run-1", "p1", now.Add(30*time.Second)); err != nil {

@@ -31,6 +31,10 @@ type Engine struct {
 	// OnChange, when set, hears every commit with a line saying what
 	// happened (for --follow and the console).
 	OnChange func(r *Run, what string)
+	// Dead, when set, tells whether the owner of a lease is known to be
+	// dead (a process of this host that no longer exists), so its runs
+	// are taken over at once instead of when the lease expires.
+	Dead func(owner string) bool
 }
 
 func (e *Engine) poll() time.Duration {
@@ -51,7 +55,7 @@ func (e *Engine) ttl() time.Duration {
 // back) or ctx ends. It waits while the run is paused or awaits an
 // approval. It returns ErrLeaseHeld if another live process drives it.
 func (e *Engine) Drive(ctx context.Context, runID string) (*Run, error) {
-	if err := e.Journal.AcquireLease(ctx, runID, e.Owner, e.Clock.Now().Add(e.ttl())); err != nil {
+	if err := e.lease(ctx, runID); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -90,6 +94,17 @@ func (e *Engine) Drive(ctx context.Context, runID string) (*Run, error) {
 			return r, err
 		}
 	}
+}
+
+// lease takes the run's lease, breaking one whose holder is dead.
+func (e *Engine) lease(ctx context.Context, runID string) error {
+	until := e.Clock.Now().Add(e.ttl())
+	err := e.Journal.AcquireLease(ctx, runID, e.Owner, until)
+	var held *LeaseHeldError
+	if errors.As(err, &held) && e.Dead != nil && e.Dead(held.Holder) {
+		return e.Journal.BreakLease(ctx, runID, held.Holder, e.Owner, until)
+	}
+	return err
 }
 
 // renewLease keeps the lease alive in real time while the run is driven;

@@ -305,6 +305,18 @@ func TestLeaseKeepsASecondDriverOut(t *testing.T) {
 	}
 }
 
+func TestLeaseOfADeadHolderIsTakenAtOnce(t *testing.T) {
+	h := newHarness(t)
+	h.create(fixture("run-1", false))
+	if err := h.journal.AcquireLease(context.Background(), "run-1", "host:4242:x", h.clock.Now().Add(15*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	h.engine.Dead = func(owner string) bool { return owner == "host:4242:x" }
+	if r := h.drive("run-1"); r.State != RunSucceeded {
+		t.Fatalf("take-over from a dead holder: %s", r.State)
+	}
+}
+
 type failingGate struct{ until time.Time }
 
 func (g *failingGate) Preflight(_ context.Context, _ *Run, s *Step, now time.Time) []Check {

@@ -97,7 +97,17 @@ func (j *memJournal) AcquireLease(_ context.Context, id, owner string, until tim
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if l, ok := j.leases[id]; ok && l.owner != owner && l.until.After(j.clock.Now()) {
-		return fmt.Errorf("%w: %s until %s", ErrLeaseHeld, l.owner, l.until)
+		return &LeaseHeldError{RunID: id, Holder: l.owner, Until: l.until}
+	}
+	j.leases[id] = lease{owner, until}
+	return nil
+}
+
+func (j *memJournal) BreakLease(_ context.Context, id, holder, owner string, until time.Time) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if l, ok := j.leases[id]; ok && l.owner != holder {
+		return &LeaseHeldError{RunID: id, Holder: l.owner, Until: l.until}
 	}
 	j.leases[id] = lease{owner, until}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/warroom/warroom/core/model"
@@ -29,7 +30,24 @@ type Journal interface {
 	AcquireLease(ctx context.Context, runID, owner string, until time.Time) error
 	// ReleaseLease gives the lease up.
 	ReleaseLease(ctx context.Context, runID, owner string) error
+	// BreakLease takes the lease from holder, who is known to be dead,
+	// if holder still has it.
+	BreakLease(ctx context.Context, runID, holder, owner string, until time.Time) error
 }
+
+// LeaseHeldError says who drives a run, until when.
+type LeaseHeldError struct {
+	RunID  string
+	Holder string
+	Until  time.Time
+}
+
+func (e *LeaseHeldError) Error() string {
+	return fmt.Sprintf("run %s is driven by %s until %s (the lease expires if that process died)",
+		e.RunID, e.Holder, e.Until.UTC().Format(time.RFC3339))
+}
+
+func (e *LeaseHeldError) Unwrap() error { return ErrLeaseHeld }
 
 // Audit is the audit record a commit carries.
 type Audit struct {
