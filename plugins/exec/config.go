@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/plugins/internal/runner"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
@@ -26,9 +27,13 @@ const (
 const (
 	defaultTimeout = 10 * time.Minute
 	defaultShell   = "/bin/sh"
-	// defaultKillGrace is how long a timed-out or cancelled command has
-	// between SIGTERM and SIGKILL to clean up.
-	defaultKillGrace = 5 * time.Second
+)
+
+const (
+	// journalFile is the idempotency journal, in the state dir.
+	journalFile = "exec-journal.jsonl"
+	// journalOrigin is how Status introduces what the journal says.
+	journalOrigin = "the exec plugin's journal, not observed (no status command configured)"
 )
 
 // settingSpecs documents every setting the plugin understands; Configure
@@ -40,7 +45,7 @@ var settingSpecs = []sdk.SettingSpec{
 	{Name: phaseVerify, Description: "Shell command for post-deployment smoke tests, like preflight. WARROOM_CHECKS names the checks asked for."},
 	{Name: phaseRollback, Description: "Shell command that rolls WARROOM_SERVICE back to WARROOM_VERSION; reports like deploy. WARROOM_REASON says why."},
 	{Name: phaseStatus, Description: "Shell command printing what runs as JSON in the shape of sdk.Status (see the plugin's documentation). Unset: status comes from the plugin's journal."},
-	{Name: "workdir", Description: "Directory the commands run in; a relative path is relative to the state dir.", Default: "the state dir"},
+	{Name: "workdir", Description: "Directory the commands run in (default: the state dir); a relative path is relative to the state dir."},
 	{Name: "timeout", Description: "Time limit of one command, a Go duration (90s, 15m); the command's process group is killed when it passes.", Default: defaultTimeout.String()},
 	{Name: "shell", Description: "Shell that runs each command as `SHELL -c COMMAND`.", Default: defaultShell},
 }
@@ -138,7 +143,7 @@ func (t *target) Configure(ctx context.Context, cfg sdk.Config) error {
 	if err != nil {
 		return err
 	}
-	j, err := openJournal(filepath.Join(c.stateDir, journalFile))
+	j, err := runner.OpenJournal(filepath.Join(c.stateDir, journalFile))
 	if err != nil {
 		return fmt.Errorf("exec: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warroom/warroom/plugins/internal/runner"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
@@ -245,7 +246,7 @@ func TestEnvironmentReachesTheScripts(t *testing.T) {
 		"WARROOM_ATTEMPT": "1", "WARROOM_IDEMPOTENCY_KEY": "run-1/2/1",
 		"WARROOM_WEIGHTS": "", "WARROOM_REASON": "", "WARROOM_CHECKS": "",
 		"WARROOM_SETTING_MAX_SURGE": "25%", "WARROOM_SETTING_DRAIN_SECONDS": "30",
-		"PATH": minimalPath, "LANG": "C.UTF-8",
+		"PATH": runner.MinimalPath, "LANG": "C.UTF-8",
 	}
 	for k, v := range want {
 		if gv, ok := got[k]; !ok || gv != v {
@@ -372,7 +373,7 @@ exit 3`})
 	if strings.Contains(err.Error(), "err line 10\n") {
 		t.Errorf("more than 20 stderr lines quoted: %v", err)
 	}
-	if e, _ := tg.journal.lookup("k"); e.State != keyFailed || !strings.Contains(e.Message, "code 3") {
+	if e, _ := tg.journal.Lookup("k"); e.State != runner.Failed || !strings.Contains(e.Message, "code 3") {
 		t.Errorf("journal entry %+v", e)
 	}
 }
@@ -394,7 +395,7 @@ sleep 60`})
 		pid := readPid(t, filepath.Join(dir, f))
 		waitFor(t, f+" process gone", func() bool { return gone(pid) })
 	}
-	if e, _ := tg.journal.lookup("k"); e.State != keyFailed {
+	if e, _ := tg.journal.Lookup("k"); e.State != runner.Failed {
 		t.Errorf("a timed-out deploy is recorded %q, want failed", e.State)
 	}
 }
@@ -417,11 +418,11 @@ wait`})
 	case <-time.After(10 * time.Second):
 		t.Fatal("Deploy did not return after cancellation")
 	}
-	if !errors.Is(err, errCancelled) {
+	if !errors.Is(err, runner.ErrCancelled) {
 		t.Fatalf("err = %v, want cancelled", err)
 	}
 	waitFor(t, "child gone", func() bool { return gone(pid) })
-	if e, _ := tg.journal.lookup("k"); e.State != keyStarted {
+	if e, _ := tg.journal.Lookup("k"); e.State != runner.Started {
 		t.Errorf("cancelled key recorded %q, want started", e.State)
 	}
 	if st, _ := tg.Status(context.Background(), sdk.StatusRequest{}); slices.Contains(st.AppliedKeys, "k") {
@@ -520,8 +521,8 @@ func TestConcurrentCallsWithOneKey(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- tg.Deploy(context.Background(), req, &sink{}) }()
 	waitFor(t, "first deploy to start", func() bool {
-		e, ok := tg.journal.lookup("k")
-		return ok && e.State == keyStarted
+		e, ok := tg.journal.Lookup("k")
+		return ok && e.State == runner.Started
 	})
 	wantCode(t, tg.Deploy(context.Background(), req, &sink{}), sdk.CodeFailedPrecondition, "running now")
 	if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o600); err != nil {
@@ -545,7 +546,7 @@ func TestMissingCommands(t *testing.T) {
 	if ev := s.all(); len(ev) != 0 {
 		t.Errorf("events %+v", ev)
 	}
-	if _, ok := tg.journal.lookup("k"); ok {
+	if _, ok := tg.journal.Lookup("k"); ok {
 		t.Error("a deploy that could not run was journaled")
 	}
 	for _, phase := range []string{"preflight", "verify"} {

@@ -3,24 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/plugins/internal/runner"
 	"github.com/warroom/warroom/plugins/sdk"
 )
-
-// minimalPath is the PATH of every command: the host's own PATH is not
-// passed on, so a command behaves the same whoever started warroom.
-const minimalPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // stepVars are the variables every command gets, empty when its phase
 // does not carry them.
@@ -37,11 +29,10 @@ type target struct {
 	mu         sync.Mutex
 	configured bool
 	cfg        config
-	journal    *journal
-	inflight   map[string]bool // idempotency keys of calls running now
+	journal    *runner.Journal
 
 	// killGrace is the time between SIGTERM and SIGKILL; zero means
-	// defaultKillGrace.
+	// runner.DefaultKillGrace.
 	killGrace time.Duration
 	// now is the clock of events and journal entries; nil means time.Now.
 	now func() time.Time
@@ -56,16 +47,9 @@ func (t *target) clock() time.Time {
 	return time.Now().UTC()
 }
 
-func (t *target) grace() time.Duration {
-	if t.killGrace > 0 {
-		return t.killGrace
-	}
-	return defaultKillGrace
-}
-
 // state returns the configuration and journal, or an error before
 // Configure.
-func (t *target) state() (config, *journal, error) {
+func (t *target) state() (config, *runner.Journal, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.configured {
@@ -74,56 +58,9 @@ func (t *target) state() (config, *journal, error) {
 	return t.cfg, t.journal, nil
 }
 
-// claim marks a key as running in this process; two calls with one key
-// at once would both see it unapplied and both run the command.
-func (t *target) claim(op, key string) (release func(), err error) {
-	if key == "" {
-		return func() {}, nil
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.inflight[key] {
-		return nil, sdk.Errorf(sdk.CodeFailedPrecondition,
-			"exec: a %s with idempotency key %q is running now; wait for it to end", op, key)
-	}
-	if t.inflight == nil {
-		t.inflight = map[string]bool{}
-	}
-	t.inflight[key] = true
-	return func() {
-		t.mu.Lock()
-		delete(t.inflight, key)
-		t.mu.Unlock()
-	}, nil
-}
-
-// replayable returns the completed journal entry of a key, if any. A key
-// recorded for another operation is a caller's mistake.
-func replayable(j *journal, op, key string) (entry, bool, error) {
-	if key == "" {
-		return entry{}, false, nil
-	}
-	e, ok := j.lookup(key)
-	if !ok || e.State == keyStarted {
-		return entry{}, false, nil
-	}
-	if e.Op != op {
-		return entry{}, false, sdk.Errorf(sdk.CodeInvalid,
-			"exec: idempotency key %q was used for a %s, not a %s", key, e.Op, op)
-	}
-	return e, true, nil
-}
-
 // env builds a command's whole environment.
 func env(c config, phase string, vars map[string]string, settings map[string]string) []string {
-	home := os.Getenv("HOME")
-	if home == "" {
-		home = c.workdir
-	}
 	m := map[string]string{
-		"PATH":              minimalPath,
-		"HOME":              home,
-		"LANG":              "C.UTF-8",
 		"WARROOM_PHASE":     phase,
 		"WARROOM_STATE_DIR": c.stateDir,
 	}
@@ -136,12 +73,22 @@ func env(c config, phase string, vars map[string]string, settings map[string]str
 	for k, v := range settings {
 		m["WARROOM_SETTING_"+envName(k)] = v
 	}
-	out := make([]string, 0, len(m))
-	for k, v := range m {
-		out = append(out, k+"="+v)
-	}
-	sort.Strings(out)
-	return out
+	return runner.Environ(c.workdir, m)
+}
+
+// run runs a phase's command.
+func (t *target) run(ctx context.Context, c config, phase string, environ []string, onLine func(string), keepStdout bool) (runner.Result, error) {
+	return runner.Run(ctx, runner.Command{
+		Name:       phase + " command",
+		Path:       c.shell,
+		Args:       []string{"-c", c.commands[phase]},
+		Dir:        c.workdir,
+		Env:        environ,
+		Timeout:    c.timeout,
+		KillGrace:  t.killGrace,
+		OnLine:     onLine,
+		KeepStdout: keepStdout,
+	})
 }
 
 // envName turns a setting name into the tail of a variable name.
@@ -210,8 +157,7 @@ func (t *target) Verify(ctx context.Context, req sdk.VerifyRequest) ([]sdk.Check
 // checks runs a preflight or verify command and turns its outcome and
 // ::check lines into checks.
 func (t *target) checks(ctx context.Context, c config, phase string, environ []string) ([]sdk.Check, error) {
-	command, ok := c.commands[phase]
-	if !ok {
+	if _, ok := c.commands[phase]; !ok {
 		return []sdk.Check{{
 			Name:    phase,
 			Passed:  true,
@@ -220,38 +166,33 @@ func (t *target) checks(ctx context.Context, c config, phase string, environ []s
 	}
 	var checks []sdk.Check
 	last := time.Now()
-	res, err := runCommand(ctx, c, t.grace(), runSpec{
-		phase:   phase,
-		command: command,
-		env:     environ,
-		onLine: func(line string) {
-			chk, ok := parseCheck(line)
-			if !ok {
-				return
-			}
-			now := time.Now()
-			chk.Duration, last = now.Sub(last), now
-			checks = append(checks, chk)
-		},
-	})
+	res, err := t.run(ctx, c, phase, environ, func(line string) {
+		chk, ok := parseCheck(line)
+		if !ok {
+			return
+		}
+		now := time.Now()
+		chk.Duration, last = now.Sub(last), now
+		checks = append(checks, chk)
+	}, false)
 	if err != nil {
 		return nil, err
 	}
-	evidence := map[string]string{"exit_code": itoa(res.exitCode)}
+	evidence := map[string]string{"exit_code": itoa(res.ExitCode)}
 	if len(checks) > 0 {
-		if !res.ok() {
+		if !res.OK() {
 			checks = append(checks, sdk.Check{
-				Name: phase, Passed: false, Message: res.failure(phase, c.timeout),
-				Duration: res.duration, Evidence: evidence,
+				Name: phase, Passed: false, Message: res.Failure(),
+				Duration: res.Duration, Evidence: evidence,
 			})
 		}
 		return checks, nil
 	}
-	chk := sdk.Check{Name: phase, Passed: res.ok(), Duration: res.duration, Evidence: evidence}
-	if res.ok() {
-		chk.Message = res.lastLine
+	chk := sdk.Check{Name: phase, Passed: res.OK(), Duration: res.Duration, Evidence: evidence}
+	if res.OK() {
+		chk.Message = res.LastLine
 	} else {
-		chk.Message = res.failure(phase, c.timeout)
+		chk.Message = res.Failure()
 	}
 	return []sdk.Check{chk}, nil
 }
@@ -355,69 +296,47 @@ func (t *target) change(ctx context.Context, ch change, events sdk.EventSink) er
 	if err != nil {
 		return err
 	}
-	command, ok := c.commands[ch.op]
-	if !ok {
+	if _, ok := c.commands[ch.op]; !ok {
 		// The SDK turns the error into the final done+failed event.
 		return sdk.Errorf(sdk.CodeInvalid, "exec: no %s command configured: set the %s setting in the plugin config", ch.op, ch.op)
 	}
-	release, err := t.claim(ch.op, ch.key)
-	if err != nil {
-		return err
-	}
-	defer release()
-	if e, ok, err := replayable(j, ch.op, ch.key); err != nil {
-		return err
-	} else if ok {
-		return t.replay(e, events)
-	}
-
-	rec := entry{
-		Key: ch.key, Op: ch.op, State: keyStarted, Service: ch.target.Service,
-		Environment: ch.target.Environment, Region: ch.target.Region, Version: ch.version,
-	}
-	rec.At = t.clock()
-	if err := j.record(rec); err != nil {
-		return fmt.Errorf("exec: %s not started: %w", ch.op, err)
-	}
-
-	ev := sdk.DeployEvent{Phase: ch.op, InstancesTotal: ch.instances}
-	var sendErr error
-	send := func(e sdk.DeployEvent) {
-		if sendErr != nil {
-			return // the stream is gone; the context ends the command
+	call := runner.Call{Op: ch.op, Key: ch.key, Target: ch.target, Version: ch.version, Now: t.clock}
+	prev, replayed, err := j.Do(call, func() (string, error) {
+		ev := sdk.DeployEvent{Phase: ch.op, InstancesTotal: ch.instances}
+		var sendErr error
+		send := func(e sdk.DeployEvent) {
+			if sendErr != nil {
+				return // the stream is gone; the context ends the command
+			}
+			e.At = t.clock()
+			sendErr = events.Send(e)
 		}
-		e.At = t.clock()
-		sendErr = events.Send(e)
-	}
-	send(sdk.DeployEvent{Phase: ch.op, Message: ch.op + " command started", InstancesTotal: ch.instances})
-	res, err := runCommand(ctx, c, t.grace(), runSpec{
-		phase:   ch.op,
-		command: command,
-		env:     env(c, ch.op, ch.vars, ch.settings),
-		onLine: func(line string) {
+		send(sdk.DeployEvent{Phase: ch.op, Message: ch.op + " command started", InstancesTotal: ch.instances})
+		res, err := t.run(ctx, c, ch.op, env(c, ch.op, ch.vars, ch.settings), func(line string) {
 			e := ev
 			e.Message = applyDirective(&ev, line)
 			e.Phase, e.Percent = ev.Phase, ev.Percent
 			send(e)
-		},
-	})
-	if err != nil {
-		// Cancelled or never started: the key stays "started", so a
-		// repeated call runs the command again.
-		return fmt.Errorf("exec: %w", err)
-	}
-	rec.At = t.clock()
-	if !res.ok() {
-		msg := res.failure(ch.op, c.timeout)
-		rec.State, rec.Message = keyFailed, msg
-		if err := j.record(rec); err != nil {
-			return fmt.Errorf("exec: %s; and the journal: %w", msg, err)
+		}, false)
+		if err != nil {
+			// Cancelled or never started: the key stays "started", so a
+			// repeated call runs the command again.
+			return "", err
 		}
-		return sdk.Errorf(sdk.CodeInternal, "exec: %s", msg)
+		if !res.OK() {
+			return res.Failure(), nil
+		}
+		return "", nil
+	})
+	if replayed {
+		ev := runner.ReplayEvent(prev)
+		ev.At = t.clock()
+		if sendErr := events.Send(ev); err == nil {
+			err = sendErr
+		}
 	}
-	rec.State = keyDone
-	if err := j.record(rec); err != nil {
-		return fmt.Errorf("exec: the %s command succeeded but its outcome could not be recorded: %w", ch.op, err)
+	if err != nil {
+		return fmt.Errorf("exec: %w", err)
 	}
 	return nil
 }
@@ -445,49 +364,18 @@ func applyDirective(ev *sdk.DeployEvent, line string) string {
 	return line
 }
 
-// replay reports a completed key instead of running the command again.
-func (t *target) replay(e entry, events sdk.EventSink) error {
-	at := e.At.UTC().Format(time.RFC3339)
-	if e.State == keyFailed {
-		// The event says Replayed, which an error alone cannot; the error
-		// keeps the outcome plain to a direct caller.
-		msg := fmt.Sprintf("already attempted with idempotency key %q at %s and it failed; not run again: %s", e.Key, at, e.Message)
-		events.Send(sdk.DeployEvent{At: t.clock(), Phase: e.Op, Message: msg, Done: true, Failed: true, Replayed: true})
-		return sdk.Errorf(sdk.CodeInternal, "exec: %s", msg)
-	}
-	msg := fmt.Sprintf("already applied with idempotency key %q at %s (%s %s); not run again", e.Key, at, e.Service, e.Version)
-	return events.Send(sdk.DeployEvent{At: t.clock(), Phase: e.Op, Message: msg, Percent: 100, Done: true, Replayed: true})
-}
-
 // SetTraffic runs the set_traffic command.
 func (t *target) SetTraffic(ctx context.Context, req sdk.SetTrafficRequest) ([]sdk.TrafficWeight, error) {
 	c, j, err := t.state()
 	if err != nil {
 		return nil, err
 	}
-	command, ok := c.commands[phaseSetTraffic]
-	if !ok {
+	if _, ok := c.commands[phaseSetTraffic]; !ok {
 		return nil, sdk.Errorf(sdk.CodeUnimplemented, "exec: no set_traffic command configured, so this target does not shift traffic")
 	}
-	if err := validateWeights(req.Weights); err != nil {
-		return nil, err
+	if err := runner.ValidateWeights(req.Weights); err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
 	}
-	release, err := t.claim(phaseSetTraffic, req.IdempotencyKey)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-	if e, ok, err := replayable(j, phaseSetTraffic, req.IdempotencyKey); err != nil {
-		return nil, err
-	} else if ok {
-		if e.State == keyFailed {
-			return nil, sdk.Errorf(sdk.CodeInternal,
-				"exec: already attempted with idempotency key %q at %s and it failed; not run again: %s",
-				e.Key, e.At.UTC().Format(time.RFC3339), e.Message)
-		}
-		return slices.Clone(e.Weights), nil
-	}
-
 	parts := make([]string, len(req.Weights))
 	for i, w := range req.Weights {
 		parts[i] = fmt.Sprintf("%s=%d", w.Version, w.Percent)
@@ -496,62 +384,24 @@ func (t *target) SetTraffic(ctx context.Context, req sdk.SetTrafficRequest) ([]s
 	vars["WARROOM_WEIGHTS"] = strings.Join(parts, ",")
 	vars["WARROOM_IDEMPOTENCY_KEY"] = req.IdempotencyKey
 
-	rec := entry{
-		Key: req.IdempotencyKey, Op: phaseSetTraffic, State: keyStarted, At: t.clock(),
-		Service: req.Target.Service, Environment: req.Target.Environment, Region: req.Target.Region,
-		Weights: slices.Clone(req.Weights),
-	}
-	if err := j.record(rec); err != nil {
-		return nil, fmt.Errorf("exec: set_traffic not started: %w", err)
-	}
-	res, err := runCommand(ctx, c, t.grace(), runSpec{
-		phase: phaseSetTraffic, command: command, env: env(c, phaseSetTraffic, vars, nil),
+	call := runner.Call{Op: phaseSetTraffic, Key: req.IdempotencyKey, Target: req.Target, Weights: req.Weights, Now: t.clock}
+	prev, replayed, err := j.Do(call, func() (string, error) {
+		res, err := t.run(ctx, c, phaseSetTraffic, env(c, phaseSetTraffic, vars, nil), nil, false)
+		if err != nil {
+			return "", err
+		}
+		if !res.OK() {
+			return res.Failure(), nil
+		}
+		return "", nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("exec: %w", err)
 	}
-	rec.At = t.clock()
-	if !res.ok() {
-		msg := res.failure(phaseSetTraffic, c.timeout)
-		rec.State, rec.Message = keyFailed, msg
-		if err := j.record(rec); err != nil {
-			return nil, fmt.Errorf("exec: %s; and the journal: %w", msg, err)
-		}
-		return nil, sdk.Errorf(sdk.CodeInternal, "exec: %s", msg)
-	}
-	rec.State = keyDone
-	if err := j.record(rec); err != nil {
-		return nil, fmt.Errorf("exec: the set_traffic command succeeded but its outcome could not be recorded: %w", err)
+	if replayed {
+		return slices.Clone(prev.Weights), nil
 	}
 	return slices.Clone(req.Weights), nil
-}
-
-// validateWeights checks a traffic split: distinct versions, each share
-// 0..100, summing to 100.
-func validateWeights(ws []sdk.TrafficWeight) error {
-	if len(ws) == 0 {
-		return sdk.Errorf(sdk.CodeInvalid, "exec: set_traffic: no weights given")
-	}
-	seen := map[string]bool{}
-	sum := 0
-	for _, w := range ws {
-		switch {
-		case w.Version == "":
-			return sdk.Errorf(sdk.CodeInvalid, "exec: set_traffic: a weight has no version")
-		case strings.ContainsAny(w.Version, "=,"):
-			return sdk.Errorf(sdk.CodeInvalid, "exec: set_traffic: version %q contains '=' or ','", w.Version)
-		case w.Percent < 0 || w.Percent > 100:
-			return sdk.Errorf(sdk.CodeInvalid, "exec: set_traffic: weight %d of %s is outside 0..100", w.Percent, w.Version)
-		case seen[w.Version]:
-			return sdk.Errorf(sdk.CodeInvalid, "exec: set_traffic: version %s appears twice", w.Version)
-		}
-		seen[w.Version] = true
-		sum += w.Percent
-	}
-	if sum != 100 {
-		return sdk.Errorf(sdk.CodeInvalid, "exec: set_traffic: weights sum to %d, not 100", sum)
-	}
-	return nil
 }
 
 // Status runs the status command, or reports the journal's knowledge
@@ -561,69 +411,26 @@ func (t *target) Status(ctx context.Context, req sdk.StatusRequest) (sdk.Status,
 	if err != nil {
 		return sdk.Status{}, err
 	}
-	command, ok := c.commands[phaseStatus]
-	if !ok {
-		return sdk.Status{Services: j.status(req.Target), AppliedKeys: j.appliedKeys()}, nil
+	if _, ok := c.commands[phaseStatus]; !ok {
+		return sdk.Status{Services: j.Services(req.Target, journalOrigin), AppliedKeys: j.AppliedKeys()}, nil
 	}
-	res, err := runCommand(ctx, c, t.grace(), runSpec{
-		phase: phaseStatus, command: command, env: env(c, phaseStatus, targetVars(req.Target), nil),
-		keepStdout: true,
-	})
+	res, err := t.run(ctx, c, phaseStatus, env(c, phaseStatus, targetVars(req.Target), nil), nil, true)
 	if err != nil {
 		return sdk.Status{}, fmt.Errorf("exec: %w", err)
 	}
-	if !res.ok() {
-		return sdk.Status{}, sdk.Errorf(sdk.CodeUnavailable, "exec: %s", res.failure(phaseStatus, c.timeout))
+	if !res.OK() {
+		return sdk.Status{}, sdk.Errorf(sdk.CodeUnavailable, "exec: %s", res.Failure())
 	}
-	if res.stdoutCut {
-		return sdk.Status{}, sdk.Errorf(sdk.CodeInternal, "exec: status command printed more than %d bytes", maxStdoutBytes)
+	if res.StdoutCut {
+		return sdk.Status{}, sdk.Errorf(sdk.CodeInternal, "exec: status command printed more than %d bytes", runner.MaxStdout)
 	}
-	st, err := parseStatus(res.stdout, req.Target)
+	if len(bytes.TrimSpace(res.Stdout)) == 0 {
+		return sdk.Status{}, sdk.Errorf(sdk.CodeInternal, "exec: status command printed nothing; it must print JSON in the shape of sdk.Status")
+	}
+	st, err := runner.DecodeStatus(res.Stdout, req.Target)
 	if err != nil {
-		return sdk.Status{}, err
+		return sdk.Status{}, sdk.Errorf(sdk.CodeInternal, "exec: status command output: %v", err)
 	}
-	st.AppliedKeys = mergeKeys(st.AppliedKeys, j.appliedKeys())
+	st.AppliedKeys = runner.MergeKeys(st.AppliedKeys, j.AppliedKeys())
 	return st, nil
-}
-
-// parseStatus reads a status command's JSON, strictly.
-func parseStatus(out []byte, req sdk.Target) (sdk.Status, error) {
-	var st sdk.Status
-	dec := json.NewDecoder(bytes.NewReader(out))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
-		if errors.Is(err, io.EOF) {
-			return sdk.Status{}, sdk.Errorf(sdk.CodeInternal, "exec: status command printed nothing; it must print JSON in the shape of sdk.Status")
-		}
-		return sdk.Status{}, sdk.Errorf(sdk.CodeInternal, "exec: status command output is not valid status JSON: %v", err)
-	}
-	if dec.More() {
-		return sdk.Status{}, sdk.Errorf(sdk.CodeInternal, "exec: status command printed more than one JSON document")
-	}
-	for i := range st.Services {
-		s := &st.Services[i]
-		if s.Target.Service == "" {
-			return sdk.Status{}, sdk.Errorf(sdk.CodeInternal, "exec: status command output: services[%d] has no target.service", i)
-		}
-		if s.Target.Environment == "" {
-			s.Target.Environment = req.Environment
-		}
-		if s.Target.Region == "" {
-			s.Target.Region = req.Region
-		}
-	}
-	return st, nil
-}
-
-// mergeKeys returns a's keys then b's not in a.
-func mergeKeys(a, b []string) []string {
-	seen := make(map[string]bool, len(a)+len(b))
-	var out []string
-	for _, k := range slices.Concat(a, b) {
-		if k != "" && !seen[k] {
-			seen[k] = true
-			out = append(out, k)
-		}
-	}
-	return out
 }

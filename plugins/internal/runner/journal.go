@@ -1,4 +1,4 @@
-package main
+package runner
 
 import (
 	"bufio"
@@ -17,17 +17,22 @@ import (
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
-const journalFile = "exec-journal.jsonl"
-
 // Key states in the journal.
 const (
-	keyStarted = "started"
-	keyDone    = "done"
-	keyFailed  = "failed"
+	Started = "started"
+	Done    = "done"
+	Failed  = "failed"
 )
 
-// entry is one line of the journal: a state change of one call.
-type entry struct {
+// The operations the journal knows; they are also the phase names.
+const (
+	OpDeploy     = "deploy"
+	OpRollback   = "rollback"
+	OpSetTraffic = "set_traffic"
+)
+
+// Entry is one line of the journal: a state change of one call.
+type Entry struct {
 	Key         string              `json:"key,omitempty"`
 	Op          string              `json:"op"`
 	State       string              `json:"state"`
@@ -40,7 +45,7 @@ type entry struct {
 	Message     string              `json:"message,omitempty"`
 }
 
-func (e entry) target() sdk.Target {
+func (e Entry) target() sdk.Target {
 	return sdk.Target{Service: e.Service, Environment: e.Environment, Region: e.Region}
 }
 
@@ -49,24 +54,26 @@ type targetState struct {
 	version   string // last version deployed or rolled back to successfully
 	versionAt time.Time
 	weights   []sdk.TrafficWeight // last split applied after that version
-	failure   *entry              // the last deploy or rollback, if it failed
+	failure   *Entry              // the last deploy or rollback, if it failed
 }
 
-// journal is the append-only record of idempotency keys and outcomes. Each
-// line is fsync'd before record returns, so what the journal says was
-// started or done survives a crash of the plugin or the machine.
-type journal struct {
-	mu      sync.Mutex
-	f       *os.File
-	keys    map[string]entry // the last entry of each key
-	applied []string         // keys done, in the order they completed
-	targets map[sdk.Target]*targetState
+// Journal is the append-only record of idempotency keys and outcomes.
+// Each line is fsync'd before the call that writes it goes on, so what
+// the journal says was started or done survives a crash of the plugin or
+// the machine.
+type Journal struct {
+	mu       sync.Mutex
+	f        *os.File
+	keys     map[string]Entry // the last entry of each key
+	applied  []string         // keys done, in the order they completed
+	targets  map[sdk.Target]*targetState
+	inflight map[string]bool // keys whose call runs now
 }
 
-// openJournal reads the journal at path, creating it if need be. A torn
+// OpenJournal reads the journal at path, creating it if need be. A torn
 // last line (a crash mid-write) is cut off; any other line that does not
 // parse is an error, since dropping it could lose a completed key.
-func openJournal(path string) (*journal, error) {
+func OpenJournal(path string) (*Journal, error) {
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
@@ -80,7 +87,7 @@ func openJournal(path string) (*journal, error) {
 			d.Close()
 		}
 	}
-	j := &journal{f: f, keys: map[string]entry{}, targets: map[sdk.Target]*targetState{}}
+	j := &Journal{f: f, keys: map[string]Entry{}, targets: map[sdk.Target]*targetState{}, inflight: map[string]bool{}}
 	if err := j.load(path); err != nil {
 		f.Close()
 		return nil, err
@@ -88,7 +95,7 @@ func openJournal(path string) (*journal, error) {
 	return j, nil
 }
 
-func (j *journal) load(path string) error {
+func (j *Journal) load(path string) error {
 	r := bufio.NewReader(j.f)
 	var offset int64
 	for n := 1; ; n++ {
@@ -109,7 +116,7 @@ func (j *journal) load(path string) error {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		var e entry
+		var e Entry
 		if err := json.Unmarshal(line, &e); err != nil {
 			return fmt.Errorf("journal %s line %d is corrupt (%v): repair or remove the line", path, n, err)
 		}
@@ -118,15 +125,15 @@ func (j *journal) load(path string) error {
 }
 
 // apply updates the in-memory view with one entry.
-func (j *journal) apply(e entry) {
+func (j *Journal) apply(e Entry) {
 	if e.Key != "" {
 		prev, seen := j.keys[e.Key]
 		j.keys[e.Key] = e
-		if e.State == keyDone && !(seen && prev.State == keyDone) {
+		if e.State == Done && !(seen && prev.State == Done) {
 			j.applied = append(j.applied, e.Key)
 		}
 	}
-	if e.State == keyStarted {
+	if e.State == Started {
 		return
 	}
 	tgt := e.target()
@@ -135,15 +142,15 @@ func (j *journal) apply(e entry) {
 		ts = &targetState{}
 	}
 	switch e.Op {
-	case phaseDeploy, phaseRollback:
-		if e.State == keyDone {
+	case OpDeploy, OpRollback:
+		if e.State == Done {
 			ts.version, ts.versionAt, ts.weights, ts.failure = e.Version, e.At, nil, nil
 		} else {
 			f := e
 			ts.failure = &f
 		}
-	case phaseSetTraffic:
-		if e.State == keyDone {
+	case OpSetTraffic:
+		if e.State == Done {
 			ts.weights = slices.Clone(e.Weights)
 		}
 	default:
@@ -153,7 +160,7 @@ func (j *journal) apply(e entry) {
 }
 
 // record appends an entry and syncs it to disk.
-func (j *journal) record(e entry) error {
+func (j *Journal) record(e Entry) error {
 	line, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
@@ -174,25 +181,40 @@ func (j *journal) record(e entry) error {
 	return nil
 }
 
-// lookup returns the last entry of a key.
-func (j *journal) lookup(key string) (entry, bool) {
+// Lookup returns the last entry of a key.
+func (j *Journal) Lookup(key string) (Entry, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	e, ok := j.keys[key]
 	return e, ok
 }
 
-// appliedKeys returns the keys whose call completed successfully.
-func (j *journal) appliedKeys() []string {
+// AppliedKeys returns the keys whose call completed successfully, in the
+// order they completed.
+func (j *Journal) AppliedKeys() []string {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return slices.Clone(j.applied)
 }
 
-// status reports, for every service in the journal that want selects,
-// the last version deployed successfully. Nothing here was observed, and
-// the message says so.
-func (j *journal) status(want sdk.Target) []sdk.ServiceStatus {
+// Version returns the last version deployed or rolled back to
+// successfully at a target, or "".
+func (j *Journal) Version(t sdk.Target) string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if ts := j.targets[t]; ts != nil {
+		return ts.version
+	}
+	return ""
+}
+
+// Services reports, for every service in the journal that want selects
+// (an empty field selects all), the last version deployed successfully,
+// the last traffic split after it, and the last failure since. Nothing
+// here was observed: each message starts "from ORIGIN: ", where origin
+// says so, e.g. "the exec plugin's journal, not observed (no status
+// command configured)".
+func (j *Journal) Services(want sdk.Target, origin string) []sdk.ServiceStatus {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var out []sdk.ServiceStatus
@@ -216,10 +238,9 @@ func (j *journal) status(want sdk.Target) []sdk.ServiceStatus {
 		}
 		var msg string
 		if ts.version != "" {
-			msg = fmt.Sprintf("from the exec plugin's journal, not observed (no status command configured): %s deployed at %s",
-				ts.version, ts.versionAt.UTC().Format(time.RFC3339))
+			msg = fmt.Sprintf("from %s: %s deployed at %s", origin, ts.version, ts.versionAt.UTC().Format(time.RFC3339))
 		} else {
-			msg = "from the exec plugin's journal, not observed (no status command configured): no successful deployment recorded"
+			msg = fmt.Sprintf("from %s: no successful deployment recorded", origin)
 		}
 		if ts.failure != nil {
 			msg += fmt.Sprintf("; the last %s (to %s, at %s) failed: %s", ts.failure.Op, ts.failure.Version,
@@ -229,18 +250,14 @@ func (j *journal) status(want sdk.Target) []sdk.ServiceStatus {
 		out = append(out, s)
 	}
 	slices.SortFunc(out, func(a, b sdk.ServiceStatus) int {
-		return cmpTarget(a.Target, b.Target)
+		return cmp.Or(cmp.Compare(a.Target.Service, b.Target.Service),
+			cmp.Compare(a.Target.Environment, b.Target.Environment), cmp.Compare(a.Target.Region, b.Target.Region))
 	})
 	return out
 }
 
-func cmpTarget(a, b sdk.Target) int {
-	return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Environment, b.Environment),
-		cmp.Compare(a.Region, b.Region))
-}
-
 // Close closes the file.
-func (j *journal) Close() error {
+func (j *Journal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.f == nil {
