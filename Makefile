@@ -45,7 +45,7 @@ test-go:
 # Benchmarks of apply, plan and graph on a generated 5,000-service
 # organisation, and of the store. Figures: see README "Performance".
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./core/... ./store/... ./cmd/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./core/... ./store/... ./cmd/... ./plugins/...
 
 # Regenerates the plugin contracts' Go code (plugins/proto/pluginv1) with
 # Debian's protoc and the generators go.mod pins as tools.

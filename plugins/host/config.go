@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -93,16 +94,21 @@ func (c *Config) Names() []string {
 // builtins are the plugins `make build` puts in bin/plugins, with the
 // kinds warroom uses each for. Later providers add a row here.
 var builtins = []struct {
-	name  string
-	kinds []sdk.Kind
+	name     string
+	kinds    []sdk.Kind
+	settings map[string]string
 }{
-	{"exec", []sdk.Kind{sdk.KindDeployTarget}},
-	{"tickets-local", []sdk.Kind{sdk.KindTicketing}},
+	{"exec", []sdk.Kind{sdk.KindDeployTarget}, nil},
+	{"tickets-local", []sdk.Kind{sdk.KindTicketing}, nil},
+	// The local fleet makes room for the targets a run touches instead of
+	// refusing once full: a release train over every environment and
+	// region touches more targets than a laptop should run at once.
+	{"localfleet", []sdk.Kind{sdk.KindDeployTarget}, map[string]string{"evict_idle": "true"}},
 }
 
 // DefaultConfig is the configuration used when there is no configuration
-// file: every built-in plugin whose binary is in pluginDir, with no
-// settings and the default deadlines. So a fresh `make build` lists
+// file: every built-in plugin whose binary is in pluginDir, with its
+// default settings and the default deadlines. So a fresh `make build` lists
 // bin/plugins/exec and bin/plugins/tickets-local without any setup.
 func DefaultConfig(pluginDir string) *Config {
 	cfg := &Config{}
@@ -115,7 +121,7 @@ func DefaultConfig(pluginDir string) *Config {
 		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		cfg.Plugins = append(cfg.Plugins, PluginConfig{Name: b.name, Path: path, Kinds: slices.Clone(b.kinds)})
+		cfg.Plugins = append(cfg.Plugins, PluginConfig{Name: b.name, Path: path, Kinds: slices.Clone(b.kinds), Settings: maps.Clone(b.settings)})
 	}
 	return cfg
 }

@@ -24,7 +24,7 @@ const (
 
 // settingSpecs documents every setting; Configure refuses any other.
 var settingSpecs = []sdk.SettingSpec{
-	{Name: "path", Description: "SQLite file of the tracker; a relative path is relative to the state dir.", Default: "<state dir>/" + defaultDBFile},
+	{Name: "path", Description: "SQLite file of the tracker; a relative path is relative to the state dir.", Default: defaultDBFile},
 	{Name: "url", Description: "Base of the URL shown for a change; the change id is appended.", Default: defaultURL},
 	{Name: "approvals_required", Description: "Distinct approvers a normal change needs before it is approved (emergency changes need one; standard changes are pre-approved).", Default: "1"},
 }
