@@ -16,6 +16,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal, a second one ends warroom at once (plugins
+	// die with it: they get SIGKILL when warroom goes).
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
@@ -54,7 +57,19 @@ func silentExit(code int) error { return &codeError{code: code, silent: true} }
 
 // run executes one command line and returns the process's exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	root := newRoot(stdout, stderr, getenv)
+	root, a := newRoot(stdout, stderr, getenv)
+	// No plugin process outlives the command: the plugins are stopped as
+	// soon as SIGINT or SIGTERM cancels ctx, when the command ends, and
+	// when it panics (before the panic goes on).
+	stopOnSignal := context.AfterFunc(ctx, a.closePlugins)
+	defer func() {
+		stopOnSignal()
+		r := recover()
+		a.closePlugins()
+		if r != nil {
+			panic(r)
+		}
+	}()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {

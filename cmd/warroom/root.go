@@ -8,6 +8,7 @@ import (
 	"io"
 	"os/user"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -21,12 +22,21 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 
-	dbPath string
-	output string
-	actor  string
+	dbPath      string
+	output      string
+	actor       string
+	pluginsFile string
+	logFile     string
+
+	outMu sync.Mutex // serialises output of concurrent engines
+
+	// plugins is the plugin host, started on first use; run closes it.
+	plugins pluginRuntime
 }
 
-func newRoot(stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
+// newRoot returns the command tree and the app its commands share, which
+// the caller must close (app.closePlugins) when the command ends.
+func newRoot(stdout, stderr io.Writer, getenv func(string) string) (*cobra.Command, *app) {
 	a := &app{stdout: stdout, stderr: stderr, getenv: getenv}
 	root := &cobra.Command{
 		Use:   "warroom",
@@ -53,6 +63,8 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 	pf.StringVar(&a.dbPath, "db", "", "database file (default $WARROOM_DB, else ./warroom.db)")
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (graph also: dot, mermaid)")
 	pf.StringVar(&a.actor, "as", "", "who is acting, for the audit trail (default: the OS user)")
+	pf.StringVar(&a.pluginsFile, "plugins", "", "plugin configuration (default $WARROOM_PLUGINS, else ./warroom-plugins.yaml if it exists, else the built-in plugins next to warroom)")
+	pf.StringVar(&a.logFile, "log-file", "", "log file, plugins' logs included (default $WARROOM_LOG, else warroom.log next to the database)")
 
 	root.AddCommand(
 		newValidateCmd(a),
@@ -64,9 +76,13 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 		newServiceCmd(a),
 		newAuditCmd(a),
 		newGenCmd(a),
+		newPluginsCmd(a),
+		newDeployCmd(a),
+		newServeCmd(a),
+		newDemoCmd(a),
 		newVersionCmd(a),
 	)
-	return root
+	return root, a
 }
 
 // usageError marks a command-line mistake (exit 2).
@@ -95,6 +111,7 @@ func (a *app) resolveGlobals(cmd *cobra.Command) error {
 	if a.actor == "" {
 		a.actor = osUser(a.getenv)
 	}
+	a.resolvePluginGlobals()
 	return nil
 }
 

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/warroom/warroom/core/calendar"
+	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/core/plan"
+	"github.com/warroom/warroom/core/spec"
+	"github.com/warroom/warroom/store"
+)
+
+func newDemoCmd(a *app) *cobra.Command {
+	var (
+		dir, specDir, release string
+		envs                  []string
+		bakeScale             float64
+		once, approve         bool
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Deploy the demo organisation's first release on a live local fleet",
+		Long: `The demo: a fresh database of the demo organisation (testdata/demo) in a
+temporary directory, with its release windows moved to now (a demo must
+work any day: the windows open now, a freeze in the way moves after
+them, and a maintenance window opens for the war room). Then the first
+release deploys on the local fleet, real processes behind weighted
+proxies, its bake times shortened by --bake-scale. When it is done the
+fleet keeps serving until Ctrl-C (or exit at once with --once).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if dir == "" {
+				tmp, err := os.MkdirTemp("", "warroom-demo-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				dir = tmp
+			}
+			a.dbPath = filepath.Join(dir, "warroom.db")
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			rel, err := a.prepareDemo(ctx, s, specDir, release)
+			if err != nil {
+				return err
+			}
+			a.printf("demo database %s (WARROOM_DB); plugin logs in %s\n", a.dbPath, filepath.Join(dir, "warroom.log"))
+			org, err := s.Org(ctx)
+			if err != nil {
+				return err
+			}
+			ix := model.NewIndex(org)
+			p, err := plan.Build(ix, rel)
+			if err != nil {
+				return err
+			}
+			r, err := deploy.NewRun(ix, p, deploy.NewRunOptions{ID: newRunID(), Environments: splitList(envs), StartedBy: a.actor,
+				DefaultTarget: "localfleet", Now: time.Now().UTC(),
+				Options: deploy.Options{AutoRollback: true, IgnoreLowTraffic: true, BakeScale: bakeScale}})
+			if err != nil {
+				return err
+			}
+			if err := s.CreateRun(ctx, r, deploy.Audit{Actor: a.actor, Command: "deploy start",
+				Summary: fmt.Sprintf("started run %s of %s through %s (%d steps)", r.ID, r.Release, strings.Join(r.Environments, ", "), len(r.Steps))}); err != nil {
+				return err
+			}
+			a.printf("deploying %s through %s: %d steps on the local fleet\n", rel, strings.Join(r.Environments, ", "), len(r.Steps))
+			if approve {
+				stop := a.autoApprove(ctx, s, r.ID)
+				defer stop()
+			} else {
+				a.printf("approvals: from another terminal, WARROOM_DB=%s warroom deploy continue %s\n", a.dbPath, r.ID)
+			}
+			err = a.drive(ctx, s, r.ID)
+			a.showFleet(ctx, filepath.Join(dir, "plugin-state", "localfleet", "endpoints.json"))
+			if err != nil || once {
+				return err
+			}
+			a.printf("serving: the fleet keeps running until Ctrl-C\n")
+			<-ctx.Done()
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "directory for the demo's database and state (default: a temporary one, removed at exit)")
+	f.StringVar(&specDir, "spec", "testdata/demo", "the demo organisation's spec files")
+	f.StringVar(&release, "release", "", "release to deploy (default: the one whose window opens first)")
+	f.StringArrayVar(&envs, "env", nil, "environments to deploy to (default: all of the release's)")
+	f.Float64Var(&bakeScale, "bake-scale", 0.002, "multiply every bake time (30m becomes 3.6s)")
+	f.BoolVar(&once, "once", false, "exit when the run ends instead of serving")
+	f.BoolVar(&approve, "approve", false, "approve the run into environments that ask for it (audited as you)")
+	return cmd
+}
+
+// prepareDemo applies the demo organisation and the overlay that moves
+// its windows to now; it returns the release to deploy.
+func (a *app) prepareDemo(ctx context.Context, s *store.Store, specDir, release string) (string, error) {
+	set, errs := spec.ParseFiles([]string{specDir})
+	if len(errs) > 0 {
+		return "", fmt.Errorf("demo spec %s:\n%v", specDir, errs)
+	}
+	if _, err := a.applySet(ctx, s, "apply", set); err != nil {
+		return "", err
+	}
+	org, err := s.Org(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(org.Releases) == 0 {
+		return "", fmt.Errorf("demo spec %s has no releases", specDir)
+	}
+	if release == "" {
+		rels := append([]model.Release(nil), org.Releases...)
+		sort.SliceStable(rels, func(i, j int) bool { return rels[i].Window.Start.Before(rels[j].Window.Start) })
+		release = rels[0].Name
+	}
+	overlay := &spec.Set{Files: []string{"(demo overlay)"}}
+	for _, o := range demoOverlay(org, time.Now().UTC()) {
+		overlay.Sources = append(overlay.Sources, &spec.Source{Object: o, Pos: spec.Pos{File: "(demo overlay)"}})
+	}
+	if _, err := a.applySet(ctx, s, "demo overlay", overlay); err != nil {
+		return "", err
+	}
+	return release, nil
+}
+
+// applySet applies a parsed set in one audited transaction.
+func (a *app) applySet(ctx context.Context, s *store.Store, command string, set *spec.Set) (spec.Result, error) {
+	var res spec.Result
+	_, err := s.Write(ctx, a.actor, command, func(ctx context.Context, tx *store.Tx) (store.Change, error) {
+		var err error
+		res, err = spec.Apply(ctx, tx, set, spec.Options{})
+		if err != nil || !res.Changed() {
+			return store.Change{}, err
+		}
+		return store.Change{Summary: res.Summary(), Payload: res.Changes}, nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("%s: %w\n%v", command, err, res.Errors)
+	}
+	return res, nil
+}
+
+// demoOverlay moves the demo's calendar to now: every release's window
+// opens now for ten hours, freezes and high-impact events in the way move
+// after it, and a maintenance window opens for the war room.
+func demoOverlay(org *model.Org, now time.Time) []model.Object {
+	span := model.Window{Start: now.Add(-10 * time.Minute).Truncate(time.Minute), End: now.Add(10 * time.Hour).Truncate(time.Minute)}
+	var out []model.Object
+	for _, r := range org.Releases {
+		r.Window = span
+		out = append(out, r)
+	}
+	for _, c := range org.Calendar {
+		if c.Kind == model.Maintenance || c.Start.IsZero() || c.End.IsZero() {
+			continue
+		}
+		if len(calendar.Occurrences(c, span.Start, span.End)) == 0 {
+			continue
+		}
+		shift := span.End.Add(24 * time.Hour).Sub(c.Start)
+		c.Start, c.End = c.Start.Add(shift), c.End.Add(shift)
+		out = append(out, c)
+	}
+	out = append(out, model.CalendarItem{Name: "demo-war-room", Kind: model.Maintenance,
+		Title:       "The war room is open",
+		Description: "Added by 'warroom demo' so the demo's releases fit a maintenance window whatever the day.",
+		Start:       span.Start.Add(-5 * time.Minute), End: span.End.Add(5 * time.Minute)})
+	return out
+}
+
+// showFleet prints where the fleet's proxies are and what one of them
+// serves.
+func (a *app) showFleet(ctx context.Context, endpointsFile string) {
+	b, err := os.ReadFile(endpointsFile)
+	if err != nil {
+		return
+	}
+	var eps map[string]string
+	if json.Unmarshal(b, &eps) != nil || len(eps) == 0 {
+		return
+	}
+	names := make([]string, 0, len(eps))
+	for n := range eps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	a.printf("the local fleet's proxies (%s):\n", endpointsFile)
+	for _, n := range names {
+		a.printf("  %-40s %s\n", n, eps[n])
+	}
+	url := eps[names[len(names)-1]]
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
+	resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	a.printf("  $ curl %s/\n  %s\n", url, strings.TrimSpace(string(body)))
+}
+
+// autoApprove approves the run whenever it waits for an approval, as the
+// operator who asked for it with --approve; it stops when stop is called.
+func (a *app) autoApprove(ctx context.Context, s *store.Store, runID string) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		op := &deploy.Operator{Journal: s, Clock: realClock{}}
+		for (realClock{}).Sleep(ctx, 300*time.Millisecond) == nil {
+			r, err := s.LoadRun(ctx, runID)
+			if err != nil || r.State.Terminal() {
+				return
+			}
+			if r.State == deploy.RunAwaitingApproval {
+				_, _ = op.Do(ctx, deploy.OperatorRequest{Command: deploy.CmdContinue, RunID: runID, Actor: a.actor, Reason: "demo --approve"})
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}

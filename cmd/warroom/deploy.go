@@ -1,0 +1,430 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/core/plan"
+	"github.com/warroom/warroom/store"
+)
+
+func newDeployCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Run releases through their waves: start, follow, pause, roll back",
+		Long: `Deployment runs: a release's plan executed wave by wave through its
+environments and regions, every transition persisted before its effect and
+audited, so a run survives a crash of warroom and resumes where it stopped.
+
+A run is driven by the process that holds its lease: 'deploy start --follow',
+'deploy resume', the console, or 'warroom serve'. The other commands act on
+a run from any process.`,
+	}
+	cmd.AddCommand(newDeployStartCmd(a), newDeployStatusCmd(a), newDeployResumeCmd(a), newDeploySkipCmd(a))
+	for _, c := range []struct {
+		cmd   deploy.Command
+		short string
+	}{
+		{deploy.CmdContinue, "Continue a paused run, or approve it into the next environment"},
+		{deploy.CmdPause, "Pause a run: the step in flight finishes, nothing new starts"},
+		{deploy.CmdAbort, "Stop a run where it is, without rolling back"},
+		{deploy.CmdRollback, "Roll a run back: undo its steps in reverse order"},
+	} {
+		cmd.AddCommand(newDeployOperatorCmd(a, c.cmd, c.short))
+	}
+	return cmd
+}
+
+func newDeployStartCmd(a *app) *cobra.Command {
+	var (
+		envs   []string
+		follow bool
+		opts   deploy.Options
+		target string
+		noAuto bool
+	)
+	cmd := &cobra.Command{
+		Use:   "start RELEASE [--env ENV]... [--follow]",
+		Short: "Start a deployment run of a release",
+		Long: `Start a run of the release's plan through the given environments (all of
+the release's, in promotion order, when none is given). A blocked plan is
+refused (exit 3). With --follow the run is driven here and its progress
+shown until it ends; the exit code is 0 only if it succeeded.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOutput("text", "json"); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			s, err := a.openExisting(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			org, err := s.Org(ctx)
+			if err != nil {
+				return err
+			}
+			ix := model.NewIndex(org)
+			p, err := plan.Build(ix, args[0])
+			if errors.Is(err, plan.ErrUnknownRelease) {
+				return unknownRelease(args[0], org)
+			}
+			if err != nil {
+				return err
+			}
+			opts.AutoRollback = !noAuto
+			r, err := deploy.NewRun(ix, p, deploy.NewRunOptions{
+				ID: newRunID(), Environments: splitList(envs), StartedBy: a.actor,
+				DefaultTarget: target, Options: opts, Now: time.Now().UTC(),
+			})
+			if err != nil {
+				if p.Blocked() {
+					return withCode(exitRefused, err)
+				}
+				return err
+			}
+			if err := s.CreateRun(ctx, r, deploy.Audit{Actor: a.actor, Command: "deploy start",
+				Summary: fmt.Sprintf("started run %s of %s through %s (%d steps)", r.ID, r.Release, strings.Join(r.Environments, ", "), len(r.Steps)),
+				Payload: map[string]any{"run": r.ID, "release": r.Release, "environments": r.Environments, "options": r.Options}}); err != nil {
+				return err
+			}
+			if !follow {
+				if a.json() {
+					return a.writeJSON(r)
+				}
+				fmt.Fprintf(a.stdout, "run %s started: %s through %s, %d steps\n", r.ID, r.Release, strings.Join(r.Environments, ", "), len(r.Steps))
+				fmt.Fprintf(a.stdout, "it is driven by the console, 'warroom serve' or 'warroom deploy resume %s'\n", r.ID)
+				return nil
+			}
+			return a.drive(ctx, s, r.ID)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&envs, "env", nil, "environment to deploy to (repeatable or comma-separated; default: all of the release's)")
+	f.BoolVar(&follow, "follow", false, "drive the run here and show its progress until it ends")
+	f.BoolVar(&noAuto, "no-auto-rollback", false, "on failure, stop for an operator instead of rolling back")
+	f.BoolVar(&opts.IgnoreLowTraffic, "ignore-low-traffic", false, "start production regions at once, not at their low-traffic windows")
+	f.Float64Var(&opts.BakeScale, "bake-scale", 0, "multiply every bake time (e.g. 0.01 for a demo)")
+	f.StringVar(&target, "target", "localfleet", "deploy target for services and environments that name none")
+	return cmd
+}
+
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// newRunID is sortable by time and unique across processes.
+func newRunID() string {
+	b := make([]byte, 2)
+	_, _ = rand.Read(b)
+	return "run-" + time.Now().UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+func newDeployStatusCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status [RUN]",
+		Short: "A run's state and steps (default: the latest run)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOutput("text", "json"); err != nil {
+				return err
+			}
+			s, err := a.openExisting(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			r, err := loadRun(cmd.Context(), s, args)
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return a.writeJSON(r)
+			}
+			printRun(a.stdout, r)
+			return nil
+		},
+	}
+}
+
+func loadRun(ctx context.Context, s *store.Store, args []string) (*deploy.Run, error) {
+	var (
+		r   *deploy.Run
+		err error
+	)
+	if len(args) == 0 {
+		r, err = s.LatestRun(ctx, "")
+		if errors.Is(err, deploy.ErrNotFound) {
+			return nil, errors.New("no runs yet: start one with 'warroom deploy start RELEASE'")
+		}
+	} else {
+		r, err = s.LoadRun(ctx, args[0])
+		if errors.Is(err, deploy.ErrNotFound) {
+			return nil, fmt.Errorf("unknown run %q: 'warroom deploy status' shows the latest", args[0])
+		}
+	}
+	return r, err
+}
+
+// printRun writes a run as a table of its steps.
+func printRun(w io.Writer, r *deploy.Run) {
+	fmt.Fprintf(w, "run %s  release %s  %s\n", r.ID, r.Release, strings.ToUpper(string(r.State)))
+	if r.Reason != "" {
+		fmt.Fprintf(w, "  %s\n", oneLine(r.Reason))
+	}
+	fmt.Fprintf(w, "  started by %s at %s; environments %s\n\n", r.StartedBy, r.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), strings.Join(r.Environments, ", "))
+	fmt.Fprintf(w, "%4s  %4s  %-22s  %-28s  %-10s  %-12s  %s\n", "STEP", "WAVE", "WHERE", "WHAT", "STRATEGY", "STATE", "PROGRESS")
+	for _, s := range r.Steps {
+		whereS := s.Env
+		if s.Region != "" {
+			whereS += "/" + s.Region
+		}
+		what := s.Service + " " + s.Version
+		if s.Kind == deploy.KindMigration {
+			what = s.Migration + " " + string(s.Phase)
+		}
+		progress := s.Progress
+		if s.Error != "" {
+			progress = oneLine(s.Error)
+		}
+		fmt.Fprintf(w, "%4d  %4d  %-22s  %-28s  %-10s  %-12s  %s\n", s.Index, s.Wave, whereS, what, s.Strategy, stepSymbol(s.State)+" "+string(s.State), progress)
+	}
+}
+
+// stepSymbol shows a state by a symbol as well as a word.
+func stepSymbol(s deploy.StepState) string {
+	switch s {
+	case deploy.StepDone:
+		return "✓"
+	case deploy.StepFailed:
+		return "✗"
+	case deploy.StepSkipped:
+		return "»"
+	case deploy.StepRolledBack, deploy.StepRollingBack:
+		return "↺"
+	case deploy.StepPending:
+		return "·"
+	}
+	return "▸"
+}
+
+func newDeployOperatorCmd(a *app, c deploy.Command, short string) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   string(c) + " RUN",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.operate(cmd.Context(), deploy.OperatorRequest{Command: c, RunID: args[0], Actor: a.actor, Reason: reason})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
+	return cmd
+}
+
+func newDeploySkipCmd(a *app) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "skip RUN STEP --reason TEXT",
+		Short: "Skip a pending step (or one that failed before changing anything)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var step int
+			if _, err := fmt.Sscan(args[1], &step); err != nil {
+				return usageError{fmt.Errorf("STEP must be a step number, got %q", args[1])}
+			}
+			return a.operate(cmd.Context(), deploy.OperatorRequest{Command: deploy.CmdSkip, RunID: args[0], Actor: a.actor, Step: step, Reason: reason})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why the step is skipped (required)")
+	return cmd
+}
+
+// operate applies an operator's command; a command the run's state does
+// not allow exits 3 with the reason.
+func (a *app) operate(ctx context.Context, req deploy.OperatorRequest) error {
+	if err := a.checkOutput("text", "json"); err != nil {
+		return err
+	}
+	s, err := a.openExisting(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	op := &deploy.Operator{Journal: s, Clock: realClock{}}
+	r, err := op.Do(ctx, req)
+	var refused *deploy.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		return withCode(exitRefused, err)
+	case errors.Is(err, deploy.ErrNotFound):
+		return fmt.Errorf("unknown run %q: 'warroom deploy status' shows the latest", req.RunID)
+	case err != nil:
+		return err
+	}
+	if a.json() {
+		return a.writeJSON(r)
+	}
+	fmt.Fprintf(a.stdout, "run %s is %s", r.ID, r.State)
+	if r.Reason != "" {
+		fmt.Fprintf(a.stdout, ": %s", oneLine(r.Reason))
+	}
+	fmt.Fprintln(a.stdout)
+	return nil
+}
+
+func newDeployResumeCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "resume RUN",
+		Short: "Drive a run in this process (take it over from a dead one) until it ends",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOutput("text", "json"); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			s, err := a.openExisting(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			op := &deploy.Operator{Journal: s, Clock: realClock{}}
+			var refused *deploy.RefusedError
+			if _, err := op.Do(ctx, deploy.OperatorRequest{Command: deploy.CmdResume, RunID: args[0], Actor: a.actor}); errors.As(err, &refused) {
+				return withCode(exitRefused, err)
+			} else if errors.Is(err, deploy.ErrNotFound) {
+				return fmt.Errorf("unknown run %q", args[0])
+			} else if err != nil {
+				return err
+			}
+			return a.drive(ctx, s, args[0])
+		},
+	}
+}
+
+// engine is a deploy engine of this process over the store and the
+// configured deploy targets, printing what happens with prefix.
+func (a *app) engine(ctx context.Context, s *store.Store, prefix string) (*deploy.Engine, error) {
+	targets, err := a.deployTargets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	return &deploy.Engine{
+		Journal: s,
+		Targets: targets,
+		Clock:   realClock{},
+		Gate:    deploy.PolicyGate{Org: s.Org},
+		Owner:   fmt.Sprintf("%s:%d:%s", host, os.Getpid(), newRunID()[len("run-20060102-150405-"):]),
+		Poll:    500 * time.Millisecond,
+		Dead:    deadOwner,
+		OnChange: func(r *deploy.Run, what string) {
+			if !a.json() {
+				a.printf("%s  %s%s\n", time.Now().Format("15:04:05"), prefix, oneLine(what))
+			}
+		},
+	}, nil
+}
+
+// printf writes to stdout; engines of several runs may print at once.
+func (a *app) printf(format string, args ...any) {
+	a.outMu.Lock()
+	defer a.outMu.Unlock()
+	fmt.Fprintf(a.stdout, format, args...)
+}
+
+// drive runs the engine on a run here, printing its progress, until it
+// ends; exit 0 only if it succeeded.
+func (a *app) drive(ctx context.Context, s *store.Store, runID string) error {
+	e, err := a.engine(ctx, s, "")
+	if err != nil {
+		return err
+	}
+	r, err := e.Drive(ctx, runID)
+	if err != nil {
+		if errors.Is(err, deploy.ErrLeaseHeld) {
+			return fmt.Errorf("run %s: %w", runID, err)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted (%v): run %s stays %s and resumes with 'warroom deploy resume %s'", context.Cause(ctx), runID, stateOf(r), runID)
+		}
+		return err
+	}
+	if a.json() {
+		if err := a.writeJSON(r); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(a.stdout, "run %s %s", r.ID, r.State)
+		if r.Reason != "" {
+			fmt.Fprintf(a.stdout, ": %s", oneLine(r.Reason))
+		}
+		fmt.Fprintln(a.stdout)
+	}
+	if r.State != deploy.RunSucceeded {
+		return silentExit(exitError)
+	}
+	return nil
+}
+
+func stateOf(r *deploy.Run) deploy.RunState {
+	if r == nil {
+		return "as it was"
+	}
+	return r.State
+}
+
+// realClock is the wall clock.
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now().UTC() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// deadOwner reports whether a lease owner ("host:pid:nonce") is a process
+// of this host that no longer exists: its runs need not wait for the
+// lease to expire. A pid reused by another process only makes warroom
+// wait for the expiry, never take a live run.
+func deadOwner(owner string) bool {
+	parts := strings.Split(owner, ":")
+	if len(parts) != 3 {
+		return false
+	}
+	host, _ := os.Hostname()
+	pid, err := strconv.Atoi(parts[1])
+	if parts[0] != host || err != nil || pid <= 0 {
+		return false
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}

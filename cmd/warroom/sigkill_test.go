@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/core/deploy"
+)
+
+// killWorld is a deploy world whose scripts take a moment and log every
+// invocation ("begin KEY" ... "end KEY"), so the test can kill warroom
+// while a deployment or a rollback is in flight and count afterwards.
+func killWorld(t *testing.T) *deployWorld {
+	t.Helper()
+	w := newDeployWorld(t, "2.0.0")
+	d := w.dir
+	cfg := fmt.Sprintf(`plugins:
+  - name: scripts
+    path: %s
+    kinds: [deploy-target]
+    settings:
+      deploy: 'echo "begin $WARROOM_IDEMPOTENCY_KEY" >> %[2]s/calls.log; sleep 0.15; echo "$WARROOM_VERSION" > %[2]s/running-$WARROOM_SERVICE-$WARROOM_ENVIRONMENT-$WARROOM_REGION; echo "end $WARROOM_IDEMPOTENCY_KEY" >> %[2]s/calls.log'
+      verify: 'if [ "$WARROOM_VERSION" = "6.6.6" ]; then echo "smoke test failed" >&2; exit 1; fi'
+      set_traffic: 'true'
+      rollback: 'echo "begin $WARROOM_IDEMPOTENCY_KEY" >> %[2]s/calls.log; sleep 0.15; echo "$WARROOM_VERSION" > %[2]s/running-$WARROOM_SERVICE-$WARROOM_ENVIRONMENT-$WARROOM_REGION; echo "end $WARROOM_IDEMPOTENCY_KEY" >> %[2]s/calls.log'
+`, execPlugin(t), d)
+	if err := os.WriteFile(w.plugins, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.c.ok("--plugins", w.plugins, "plugins", "trust", "scripts")
+	return w
+}
+
+// killPoint says when to SIGKILL warroom: after its n-th progress line,
+// or when the n-th deploy or rollback script has begun and not ended.
+type killPoint struct {
+	afterLine int
+	midCall   int
+}
+
+func (k killPoint) String() string {
+	if k.midCall > 0 {
+		return fmt.Sprintf("mid-call-%d", k.midCall)
+	}
+	return fmt.Sprintf("after-line-%d", k.afterLine)
+}
+
+// SIGKILL warroom at many points of runs (a clean one and one that rolls
+// back), restart it each time, and check the run ends right with no call
+// repeated after it completed and no audit event lost.
+func TestSigkillAnywhereResumesWithoutRepeating(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts warroom many times")
+	}
+	w := killWorld(t)
+	type scenario struct {
+		version string
+		want    deploy.RunState
+		kill    killPoint
+	}
+	good := func(k killPoint) scenario { return scenario{"2.0.0", deploy.RunSucceeded, k} }
+	bad := func(k killPoint) scenario { return scenario{"6.6.6", deploy.RunRolledBack, k} }
+	var scenarios []scenario
+	// A clean run (6 steps, ~40 commits) killed after every few commits
+	// and in the middle of each of its six deployments.
+	for n := 2; n <= 36; n += 3 {
+		scenarios = append(scenarios, good(killPoint{afterLine: n}))
+	}
+	for n := 1; n <= 6; n++ {
+		scenarios = append(scenarios, good(killPoint{midCall: n}))
+	}
+	// A run that rolls back (its second deployment fails its smoke
+	// check): killed between commits, mid-deploy (calls 1, 2) and
+	// mid-rollback (calls 3, 4).
+	for _, n := range []int{3, 7, 9, 11, 13} {
+		scenarios = append(scenarios, bad(killPoint{afterLine: n}))
+	}
+	for n := 1; n <= 4; n++ {
+		scenarios = append(scenarios, bad(killPoint{midCall: n}))
+	}
+	for _, sc := range scenarios {
+		kp := sc.kill
+		t.Run(fmt.Sprintf("%s-%s", sc.want, kp), func(t *testing.T) {
+			w.setVersion(t, sc.version)
+			runID := w.startKilled(t, kp)
+			// Restart: resume until the run ends (a kill may land again
+			// only in the first process; resumes run undisturbed).
+			r := w.c.run("--plugins", w.plugins, "deploy", "resume", runID)
+			var run deploy.Run
+			w.c.json(&run, "deploy", "status", runID)
+			if run.State != sc.want {
+				t.Fatalf("run ended %s (%s), want %s\nresume: %s%s", run.State, run.Reason, sc.want, r.stdout, r.stderr)
+			}
+			w.checkCalls(t, runID)
+			w.checkAudit(t, &run)
+		})
+	}
+}
+
+// setVersion re-applies the release with checkout at version.
+func (w *deployWorld) setVersion(t *testing.T, version string) {
+	t.Helper()
+	spec := filepath.Join(w.dir, "org.yaml")
+	b, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "{service: checkout, version:") {
+			lines[i] = "      - {service: checkout, version: " + version + "}"
+		}
+	}
+	if err := os.WriteFile(spec, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.c.ok("apply", "-f", spec)
+}
+
+// startKilled starts a run with --follow in a real warroom process and
+// SIGKILLs it at the kill point; it returns the run's id.
+func (w *deployWorld) startKilled(t *testing.T, kp killPoint) string {
+	t.Helper()
+	cmd := exec.Command(warroomBin, "--db", w.c.db, "--plugins", w.plugins, "--as", "tester",
+		"deploy", "start", "train", "--env", "dev,prod", "--follow", "--ignore-low-traffic")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	callsBefore := len(w.open(t))
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	n := 0
+	deadline := time.After(60 * time.Second)
+	killed := false
+	for !killed {
+		select {
+		case _, ok := <-lines:
+			if !ok {
+				t.Fatalf("warroom ended before kill point %s: the kill point is unreachable", kp)
+			}
+			n++
+			if kp.afterLine > 0 && n >= kp.afterLine {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+			}
+		case <-time.After(20 * time.Millisecond):
+			if open := w.open(t); kp.midCall > 0 && len(open) > callsBefore && w.begun(t) >= kp.midCall {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+			}
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			t.Fatalf("no kill point reached in 60s\n%s", stderr.String())
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	_ = cmd.Wait()
+	var run deploy.Run
+	w.c.json(&run, "deploy", "status")
+	return run.ID
+}
+
+// calls reads calls.log: every "begin KEY" and "end KEY" in order.
+func (w *deployWorld) calls(t *testing.T) [][2]string {
+	t.Helper()
+	b, _ := os.ReadFile(filepath.Join(w.dir, "calls.log"))
+	var out [][2]string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if f := strings.Fields(l); len(f) == 2 {
+			out = append(out, [2]string{f[0], f[1]})
+		}
+	}
+	return out
+}
+
+// open lists the keys begun and not (yet) ended.
+func (w *deployWorld) open(t *testing.T) []string {
+	t.Helper()
+	state := map[string]bool{}
+	var order []string
+	for _, c := range w.calls(t) {
+		if c[0] == "begin" {
+			state[c[1]] = true
+			order = append(order, c[1])
+		} else {
+			state[c[1]] = false
+		}
+	}
+	var out []string
+	for _, k := range order {
+		if state[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func (w *deployWorld) begun(t *testing.T) int {
+	n := 0
+	for _, c := range w.calls(t) {
+		if c[0] == "begin" {
+			n++
+		}
+	}
+	return n
+}
+
+// checkCalls: no call of the run began again after one with its key
+// ended (a completed deployment or rollback is never repeated).
+func (w *deployWorld) checkCalls(t *testing.T, runID string) {
+	t.Helper()
+	ended := map[string]bool{}
+	for _, c := range w.calls(t) {
+		if !strings.HasPrefix(c[1], runID+"/") {
+			continue
+		}
+		switch c[0] {
+		case "begin":
+			if ended[c[1]] {
+				t.Errorf("%s called again after it completed", c[1])
+			}
+		case "end":
+			ended[c[1]] = true
+		}
+	}
+	if len(ended) == 0 {
+		t.Errorf("no call of run %s completed", runID)
+	}
+}
+
+// checkAudit: the chain verifies and holds one event per commit of the run.
+func (w *deployWorld) checkAudit(t *testing.T, run *deploy.Run) {
+	t.Helper()
+	if out := w.c.ok("audit", "verify"); !strings.HasPrefix(out, "ok: ") {
+		t.Errorf("audit verify: %s", out)
+	}
+	var events []struct {
+		Summary string `json:"summary"`
+	}
+	w.c.json(&events, "audit", "list")
+	n := 0
+	for _, e := range events {
+		if strings.Contains(e.Summary, run.ID) {
+			n++
+		}
+	}
+	// The run's version counts its commits: creation plus every change.
+	if int64(n) != run.Version {
+		t.Errorf("%d audit events name run %s, but it was committed %d times", n, run.ID, run.Version)
+	}
+}

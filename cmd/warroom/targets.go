@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+
+	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/plugins/sdk"
+)
+
+// deployTargets gives the engine the configured deploy-target plugins,
+// through the plugin host (launched on first use, hardened, closed when
+// the command ends).
+func (a *app) deployTargets(ctx context.Context) (deploy.Targets, error) {
+	h, err := a.pluginHost(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pluginTargets{h: h}, nil
+}
+
+type deployTargetSource interface {
+	DeployTarget(ctx context.Context, name string) (sdk.DeployTarget, error)
+}
+
+// pluginTargets adapts plugins (the SDK's types) to the engine's port
+// (core's types): core imports nothing outside core.
+type pluginTargets struct{ h deployTargetSource }
+
+func (p pluginTargets) Target(ctx context.Context, name string) (deploy.Target, error) {
+	t, err := p.h.DeployTarget(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return sdkTarget{t}, nil
+}
+
+type sdkTarget struct{ t sdk.DeployTarget }
+
+func target(r deploy.Request) sdk.Target {
+	return sdk.Target{Service: r.Service, Environment: r.Environment, Region: r.Region}
+}
+
+func artifact(a model.Artifact) sdk.Artifact {
+	return sdk.Artifact{Digest: a.Digest, Ref: a.Ref, Source: a.Source}
+}
+
+func checks(cs []sdk.Check) []deploy.Check {
+	out := make([]deploy.Check, len(cs))
+	for i, c := range cs {
+		out[i] = deploy.Check{Name: c.Name, Passed: c.Passed, Message: c.Message}
+	}
+	return out
+}
+
+func (s sdkTarget) Preflight(ctx context.Context, r deploy.Request) ([]deploy.Check, error) {
+	cs, err := s.t.Preflight(ctx, sdk.PreflightRequest{Target: target(r), Version: r.Version, Artifact: artifact(r.Artifact),
+		Strategy: string(r.Strategy), Settings: r.Settings})
+	return checks(cs), err
+}
+
+// sink passes a target's events on and keeps the final one.
+type sink struct {
+	progress func(deploy.Event)
+	last     sdk.DeployEvent
+}
+
+func (k *sink) Send(ev sdk.DeployEvent) error {
+	k.last = ev
+	k.progress(deploy.Event{At: ev.At, Phase: ev.Phase, Message: ev.Message, Percent: ev.Percent})
+	return nil
+}
+
+func (s sdkTarget) Deploy(ctx context.Context, r deploy.Request, progress func(deploy.Event)) (deploy.Outcome, error) {
+	k := &sink{progress: progress}
+	err := s.t.Deploy(ctx, sdk.DeployRequest{
+		IdempotencyKey: r.IdempotencyKey, Target: target(r), Version: r.Version, FromVersion: r.FromVersion,
+		Artifact: artifact(r.Artifact), Strategy: string(r.Strategy), BatchSize: r.BatchSize, Instances: r.Instances,
+		ServiceKind: string(r.ServiceKind), Settings: r.Settings, RunID: r.RunID, Step: r.Step, Attempt: r.Attempt,
+	}, k)
+	return deploy.Outcome{Replayed: k.last.Replayed, Message: k.last.Message}, err
+}
+
+func (s sdkTarget) SetTraffic(ctx context.Context, r deploy.Request, ws []deploy.Weight) error {
+	sw := make([]sdk.TrafficWeight, len(ws))
+	for i, w := range ws {
+		sw[i] = sdk.TrafficWeight{Version: w.Version, Percent: w.Percent}
+	}
+	_, err := s.t.SetTraffic(ctx, sdk.SetTrafficRequest{IdempotencyKey: r.IdempotencyKey, Target: target(r), Weights: sw})
+	return err
+}
+
+func (s sdkTarget) Verify(ctx context.Context, r deploy.Request) ([]deploy.Check, error) {
+	cs, err := s.t.Verify(ctx, sdk.VerifyRequest{Target: target(r), Version: r.Version, Settings: r.Settings})
+	return checks(cs), err
+}
+
+func (s sdkTarget) Rollback(ctx context.Context, r deploy.Request, progress func(deploy.Event)) (deploy.Outcome, error) {
+	k := &sink{progress: progress}
+	err := s.t.Rollback(ctx, sdk.RollbackRequest{IdempotencyKey: r.IdempotencyKey, Target: target(r), ToVersion: r.Version,
+		FromVersion: r.FromVersion, Reason: r.Reason, RunID: r.RunID, Step: r.Step}, k)
+	return deploy.Outcome{Replayed: k.last.Replayed, Message: k.last.Message}, err
+}
+
+func (s sdkTarget) Status(ctx context.Context, r deploy.Request) (deploy.Status, error) {
+	st, err := s.t.Status(ctx, sdk.StatusRequest{Target: target(r)})
+	if err != nil {
+		return deploy.Status{}, err
+	}
+	out := deploy.Status{AppliedKeys: st.AppliedKeys, Healthy: true}
+	for _, ss := range st.Services {
+		if ss.Target.Service != r.Service {
+			continue
+		}
+		out.Healthy = out.Healthy && ss.Healthy
+		for _, v := range ss.Versions {
+			out.Versions = append(out.Versions, deploy.VersionStatus{Version: v.Version, Instances: v.Instances, Ready: v.Ready, Weight: v.Weight})
+		}
+	}
+	return out, nil
+}
