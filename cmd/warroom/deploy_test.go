@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -260,5 +261,39 @@ func TestOperatorCommandsAreCheckedAndAudited(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("commands not audited with their actor: %v", want)
+	}
+}
+
+// A run started without --follow is picked up and driven by a running
+// 'warroom serve', which stops cleanly on SIGTERM.
+func TestServeDrivesRunsStartedElsewhere(t *testing.T) {
+	w := newDeployWorld(t, "2.0.0")
+	serve := exec.Command(warroomBin, "--db", w.c.db, "--plugins", w.plugins, "serve", "--poll", "200ms")
+	var out strings.Builder
+	serve.Stdout, serve.Stderr = &out, &out
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer serve.Process.Kill() //nolint:errcheck
+	var run deploy.Run
+	w.c.json(&run, "--plugins", w.plugins, "deploy", "start", "train", "--env", "dev", "--ignore-low-traffic")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var cur deploy.Run
+		w.c.json(&cur, "deploy", "status", run.ID)
+		if cur.State.Terminal() {
+			if cur.State != deploy.RunSucceeded {
+				t.Fatalf("serve ended the run %s: %s\n%s", cur.State, cur.Reason, out.String())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not finish the run in 60s (state %s)\n%s", cur.State, out.String())
+		}
+		time.Sleep(100 * time.Millisecond) // polling a condition with a deadline
+	}
+	_ = serve.Process.Signal(syscall.SIGTERM)
+	if err := serve.Wait(); err != nil {
+		t.Errorf("serve after SIGTERM: %v\n%s", err, out.String())
 	}
 }

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/core/deploy"
+)
+
+var (
+	fleetOnce sync.Once
+	fleetBin  string // a warroom laid out as make build lays it out
+	fleetErr  error
+)
+
+// fleetLayout builds warroom, bin/plugins/localfleet with its SHA256SUMS
+// and bin/demo-service in one directory, once per test binary.
+func fleetLayout(t *testing.T) string {
+	t.Helper()
+	fleetOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "warroom-fleet")
+		if err != nil {
+			fleetErr = err
+			return
+		}
+		builds := [][2]string{
+			{filepath.Join(dir, "warroom"), "./cmd/warroom"},
+			{filepath.Join(dir, "demo-service"), "./cmd/demo-service"},
+			{filepath.Join(dir, "plugins", "localfleet"), "./plugins/localfleet"},
+		}
+		for _, b := range builds {
+			cmd := exec.Command("go", "build", "-o", b[0], b[1])
+			cmd.Dir = repo()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				fleetErr = fmt.Errorf("build %s: %v\n%s", b[1], err, out)
+				return
+			}
+		}
+		data, err := os.ReadFile(builds[2][0])
+		if err != nil {
+			fleetErr = err
+			return
+		}
+		sum := sha256.Sum256(data)
+		fleetErr = os.WriteFile(filepath.Join(dir, "plugins", "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  localfleet\n"), 0o644)
+		fleetBin = builds[0][0]
+	})
+	if fleetErr != nil {
+		t.Fatal(fleetErr)
+	}
+	return fleetBin
+}
+
+// The demo's clean release deploys end to end on the local fleet through
+// dev and all three production regions; the fleet's processes then serve
+// the new versions through their proxies; Ctrl-C leaves no process.
+func TestDemoReleaseDeploysOnTheLocalFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("deploys a release on real processes")
+	}
+	bin := fleetLayout(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", repo("testdata", "demo"), "--approve", "--env", "dev", "--env", "prod", "--as", "captain")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() //nolint:errcheck
+	serving := make(chan struct{})
+	var transcript strings.Builder
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			transcript.WriteString(sc.Text() + "\n")
+			if strings.HasPrefix(sc.Text(), "serving:") {
+				close(serving)
+			}
+		}
+	}()
+	select {
+	case <-serving:
+	case <-time.After(4 * time.Minute):
+		t.Fatalf("the demo did not finish deploying in 4 minutes\n%s\n%s", transcript.String(), stderr.String())
+	}
+	c := &cli{t: t, db: filepath.Join(dir, "warroom.db")}
+	var run deploy.Run
+	c.json(&run, "deploy", "status")
+	if run.State != deploy.RunSucceeded {
+		t.Fatalf("run %s: %s", run.State, run.Reason)
+	}
+	regions := map[string]bool{}
+	for _, s := range run.Steps {
+		if s.Env == "prod" && s.State == deploy.StepDone {
+			regions[s.Region] = true
+		}
+	}
+	if len(regions) != 3 {
+		t.Errorf("production regions deployed: %v, want 3", regions)
+	}
+	// Every production proxy serves the release's new version.
+	b, err := os.ReadFile(filepath.Join(dir, "plugin-state", "localfleet", "endpoints.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var endpoints map[string]string
+	if err := json.Unmarshal(b, &endpoints); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, s := range run.Steps {
+		want[s.Service+"/"+s.Env+"/"+s.Region] = s.Version
+	}
+	checked := 0
+	for target, url := range endpoints {
+		v, ok := want[target]
+		if !ok || !strings.Contains(target, "/prod/") {
+			continue
+		}
+		resp, err := http.Get(url + "/")
+		if err != nil {
+			t.Errorf("%s: %v", target, err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var got struct {
+			Version string `json:"version"`
+		}
+		_ = json.Unmarshal(body, &got)
+		if got.Version != v {
+			t.Errorf("%s serves %q, want %s", target, body, v)
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Errorf("no production proxy to ask: %v", endpoints)
+	}
+	// Ctrl-C stops the fleet: no demo-service or plugin process is left.
+	pids := descendants(cmd.Process.Pid)
+	if len(pids) == 0 {
+		t.Fatal("the demo runs no processes while serving")
+	}
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	_ = cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range pids {
+		for syscall.Kill(pid, 0) == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d outlived the demo", pid)
+			}
+			time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+		}
+	}
+}
+
+// descendants lists the pids below pid in the process table.
+func descendants(pid int) []int {
+	var out []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, k := range kidsOf(p) {
+			out = append(out, k)
+			queue = append(queue, k)
+		}
+	}
+	return out
+}
