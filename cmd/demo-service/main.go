@@ -135,6 +135,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "demo-service: %s: crash-on-start fault: exiting\n", who)
 		return 1
 	}
+	// Catch signals before listening: once the address is out, a fleet may
+	// stop the process at any moment, and must find it stopping cleanly.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "demo-service: %s: %v\n", who, err)
@@ -146,8 +150,6 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "listening http://%s\n", ln.Addr())
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	code := 0
 	select {
 	case sig := <-sigs:
