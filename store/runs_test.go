@@ -20,6 +20,9 @@ type simpleTarget struct {
 }
 
 func (t *simpleTarget) Target(context.Context, string) (deploy.Target, error) { return t, nil }
+func (t *simpleTarget) Describe(context.Context) (deploy.Capabilities, error) {
+	return deploy.Capabilities{Stateful: true}, nil
+}
 func (t *simpleTarget) Preflight(context.Context, deploy.Request) ([]deploy.Check, error) {
 	return []deploy.Check{{Name: "ok", Passed: true}}, nil
 }

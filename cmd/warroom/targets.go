@@ -53,6 +53,18 @@ func checks(cs []sdk.Check) []deploy.Check {
 	return out
 }
 
+func (s sdkTarget) Describe(ctx context.Context) (deploy.Capabilities, error) {
+	c, err := s.t.Describe(ctx)
+	if err != nil {
+		return deploy.Capabilities{}, err
+	}
+	out := deploy.Capabilities{Stateful: c.Stateful, BlueGreenStateful: c.BlueGreenStateful}
+	for _, st := range c.Strategies {
+		out.Strategies = append(out.Strategies, model.Strategy(st))
+	}
+	return out, nil
+}
+
 func (s sdkTarget) Preflight(ctx context.Context, r deploy.Request) ([]deploy.Check, error) {
 	cs, err := s.t.Preflight(ctx, sdk.PreflightRequest{Target: target(r), Version: r.Version, Artifact: artifact(r.Artifact),
 		Strategy: string(r.Strategy), Settings: r.Settings})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -366,6 +367,12 @@ func (e *Engine) preflight(ctx context.Context, r *Run, s *Step) error {
 	}
 	t, err := e.Targets.Target(ctx, s.Target)
 	if err == nil {
+		var caps Capabilities
+		if caps, err = t.Describe(ctx); err == nil {
+			checks = append(checks, strategyFits(s, caps))
+		}
+	}
+	if err == nil {
 		var tc []Check
 		tc, err = t.Preflight(ctx, r.request(s, s.Key(r.ID)))
 		checks = append(checks, tc...)
@@ -394,6 +401,26 @@ func (e *Engine) preflight(ctx context.Context, r *Run, s *Step) error {
 		return fmt.Sprintf("step %d %s: deploying (%s)", s.Index, s.Describe(), s.Strategy)
 	})
 	return err
+}
+
+// strategyFits checks that the target can run the step's strategy for
+// its kind of service: a database or queue needs a stateful target, and
+// blue-green for one needs a target that keeps both copies consistent.
+func strategyFits(s *Step, caps Capabilities) Check {
+	c := Check{Name: "strategy-fits"}
+	stateful := s.ServiceKind == model.Database || s.ServiceKind == model.Queue || s.ServiceKind == model.Stateful
+	switch {
+	case len(caps.Strategies) > 0 && !slices.Contains(caps.Strategies, s.Strategy):
+		c.Message = fmt.Sprintf("target %s does not do %s deployments (it does %v)", s.Target, s.Strategy, caps.Strategies)
+	case stateful && !caps.Stateful:
+		c.Message = fmt.Sprintf("target %s cannot deploy a %s service", s.Target, s.ServiceKind)
+	case s.Strategy == model.BlueGreen && (s.ServiceKind == model.Database || s.ServiceKind == model.Queue) && !caps.BlueGreenStateful:
+		c.Message = fmt.Sprintf("blue-green would run two copies of %s %s; target %s does not say it keeps them consistent: use rolling", s.ServiceKind, s.Service, s.Target)
+	default:
+		c.Passed = true
+		c.Message = fmt.Sprintf("%s on %s", s.Strategy, s.Target)
+	}
+	return c
 }
 
 func failedChecks(cs []Check) []string {

@@ -398,3 +398,38 @@ func TestLowTrafficWindowIsWaitedFor(t *testing.T) {
 		t.Errorf("eu step started %s; it has no window and should not wait", s.StartedAt)
 	}
 }
+
+func TestBlueGreenDatabaseNeedsATargetThatSaysItCan(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		caps Capabilities
+		want RunState
+	}{
+		{"target cannot", Capabilities{Stateful: true}, RunPaused},
+		{"target can", Capabilities{Stateful: true, BlueGreenStateful: true}, RunSucceeded},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.target.caps = &c.caps
+			r := fixture("run-1", false)
+			r.Steps = r.Steps[:1]
+			r.Steps[0].Strategy, r.Steps[0].ServiceKind = model.BlueGreen, model.Database
+			h.create(r)
+			h.clock.onSleep = func() {
+				if cur, _ := h.journal.LoadRun(context.Background(), "run-1"); cur.State == RunPaused {
+					if !strings.Contains(cur.Reason, "strategy-fits: blue-green would run two copies of database") {
+						t.Errorf("reason: %q", cur.Reason)
+					}
+					h.ops.Do(context.Background(), OperatorRequest{Command: CmdAbort, RunID: "run-1", Actor: "t"}) //nolint:errcheck
+				}
+			}
+			out := h.drive("run-1")
+			if got := out.State; (c.want == RunPaused && got != RunAborted) || (c.want == RunSucceeded && got != RunSucceeded) {
+				t.Errorf("state %s", got)
+			}
+			if c.want == RunPaused && len(h.target.callsOf("deploy")) != 0 {
+				t.Error("deployed blue-green on a target that cannot")
+			}
+		})
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/warroom/warroom/core/model"
 )
 
 // memJournal is a Journal in memory with the store's semantics: versioned
@@ -175,6 +177,7 @@ type fakeTarget struct {
 	traffic    map[string][]Weight
 	failCheck  map[string]string // "service@version" -> smoke check failure
 	failDeploy map[string]string
+	caps *Capabilities // nil: every strategy, stateful
 	// afterApply runs after a deployment took effect, before answering:
 	// a test kills the engine here.
 	afterApply func(req Request)
@@ -191,6 +194,13 @@ func (t *fakeTarget) record(call string) {
 	t.mu.Lock()
 	t.calls = append(t.calls, call)
 	t.mu.Unlock()
+}
+
+func (t *fakeTarget) Describe(context.Context) (Capabilities, error) {
+	if t.caps != nil {
+		return *t.caps, nil
+	}
+	return Capabilities{Strategies: []model.Strategy{model.Rolling, model.BlueGreen, model.Canary}, Stateful: true}, nil
 }
 
 func (t *fakeTarget) Preflight(_ context.Context, r Request) ([]Check, error) {

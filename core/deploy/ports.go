@@ -69,6 +69,7 @@ var (
 // Target is a deploy target as the engine sees it: a provider plugin
 // adapted by the host.
 type Target interface {
+	Describe(ctx context.Context) (Capabilities, error)
 	Preflight(ctx context.Context, req Request) ([]Check, error)
 	// Deploy deploys req.Version; progress reports events as they come.
 	Deploy(ctx context.Context, req Request, progress func(Event)) (Outcome, error)
@@ -81,6 +82,16 @@ type Target interface {
 // Targets finds a target by plugin name.
 type Targets interface {
 	Target(ctx context.Context, name string) (Target, error)
+}
+
+// Capabilities is what a target can do, as far as the engine cares.
+type Capabilities struct {
+	Strategies []model.Strategy
+	// Stateful: it can deploy databases and queues (drain, migrate, switch).
+	Stateful bool
+	// BlueGreenStateful: it can run a database or queue blue-green,
+	// keeping the two copies consistent.
+	BlueGreenStateful bool
 }
 
 // Request is what the engine asks of a target for one step.

@@ -358,9 +358,8 @@ func (v *validator) deployPolicy(src *Source, path string, d model.DeployPolicy,
 			v.errs.add(src.At(path+".canary_steps"), "remove canary_steps or use strategy: canary", "canary_steps given for strategy %q", d.Strategy)
 		}
 	}
-	if d.Strategy == model.BlueGreen && (kind == model.Database || kind == model.Queue) {
-		v.errs.add(src.At(path+".strategy"), "a second copy of a database or queue splits its data; use rolling", "blue-green is not a safe strategy for a %s", kind)
-	}
+	// Blue-green for a database or queue is decided at pre-flight: only a
+	// target that says it can keep two copies consistent may do it.
 }
 
 func (v *validator) environment(src *Source, e model.Environment) {
@@ -490,9 +489,6 @@ func (v *validator) release(src *Source, r model.Release) {
 		}
 		v.manifest(src, path+".", it.Provides, it.Requires, it.Libraries, newAPIs)
 		v.enum(src, path+".strategy", string(it.Strategy), model.Strategies, "strategy")
-		if svc := v.ix.Services[it.Service]; svc != nil && it.Strategy == model.BlueGreen && (svc.Kind == model.Database || svc.Kind == model.Queue) {
-			v.errs.add(src.At(path+".strategy"), "a second copy of a database or queue splits its data; use rolling", "blue-green is not a safe strategy for %s %q", svc.Kind, svc.Name)
-		}
 	}
 	names := map[string]bool{}
 	for i, m := range r.Migrations {
