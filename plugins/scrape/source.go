@@ -1,0 +1,480 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"os"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/warroom/warroom/plugins/sdk"
+)
+
+// ringSize bounds the points kept per series: an hour at the default 1s
+// interval.
+const ringSize = 3600
+
+var descriptors = []sdk.MetricDescriptor{
+	{Name: "requests", Kind: "counter", Labels: labelNames, Description: "requests answered, from the request counter (all codes)"},
+	{Name: "errors", Kind: "counter", Labels: labelNames, Description: "requests answered with a code >= 500"},
+	{Name: "slow_requests", Kind: "counter", Labels: labelNames, Description: "requests slower than slow_threshold, from the duration histogram's buckets (the bucket holding the threshold interpolated linearly)"},
+	{Name: "requests_per_second", Kind: "gauge", Unit: "1/s", Labels: labelNames, Description: "increase of requests since the previous scrape, per second"},
+	{Name: "errors_per_second", Kind: "gauge", Unit: "1/s", Labels: labelNames, Description: "increase of errors since the previous scrape, per second"},
+	{Name: "slow_requests_per_second", Kind: "gauge", Unit: "1/s", Labels: labelNames, Description: "increase of slow_requests since the previous scrape, per second"},
+	{Name: "latency_p50", Kind: "quantile", Unit: "s", Labels: labelNames, Description: "median request duration over the last `window`, from the histogram"},
+	{Name: "latency_p99", Kind: "quantile", Unit: "s", Labels: labelNames, Description: "99th percentile request duration over the last `window`, from the histogram"},
+}
+
+var labelNames = []string{"service", "version", "cohort"}
+
+// cohortKey names the series of one cohort's service version.
+type cohortKey struct{ Cohort, Service, Version string }
+
+func (k cohortKey) labels() map[string]string {
+	return map[string]string{"service": k.Service, "version": k.Version, "cohort": k.Cohort}
+}
+
+// cohortState is the cumulative counts of one cohortKey, summed over its
+// targets, reset-corrected.
+type cohortState struct {
+	requests, errors float64
+	buckets          map[bucket]float64
+	prev             struct {
+		t                      int64
+		requests, errors, slow float64
+		ok                     bool
+	}
+	snaps []snap // cumulative buckets at past scrapes, for windowed quantiles
+}
+
+type snap struct {
+	t       int64
+	buckets map[bucket]float64
+}
+
+// point is one sample of one series.
+type point struct {
+	metric string
+	key    cohortKey
+	t      int64
+	v      float64
+}
+
+type ring struct {
+	metric string
+	key    cohortKey
+	pts    []sdk.Point // at most ringSize, oldest first
+}
+
+func (r *ring) add(p sdk.Point) {
+	if len(r.pts) == ringSize {
+		copy(r.pts, r.pts[1:])
+		r.pts = r.pts[:ringSize-1]
+	}
+	r.pts = append(r.pts, p)
+}
+
+type seriesID struct {
+	metric string
+	key    cohortKey
+}
+
+// source is the MonitoringSource.
+type source struct {
+	client *http.Client
+	parser parser
+	now    func() time.Time
+
+	cfgMu  sync.Mutex
+	cfg    config
+	cancel context.CancelFunc
+
+	scrapeMu sync.Mutex // one scrape at a time
+
+	mu      sync.Mutex
+	last    map[target]map[seriesKey]*raw // previous scrape per target
+	cohorts map[cohortKey]*cohortState
+	rings   map[seriesID]*ring
+	subs    map[chan []point]struct{}
+	errs    map[target]string // last scrape error per target
+}
+
+func newSource() *source {
+	return &source{
+		client:  &http.Client{},
+		now:     time.Now,
+		last:    map[target]map[seriesKey]*raw{},
+		cohorts: map[cohortKey]*cohortState{},
+		rings:   map[seriesID]*ring{},
+		subs:    map[chan []point]struct{}{},
+		errs:    map[target]string{},
+	}
+}
+
+// Configure applies settings and (re)starts the background scraper.
+func (s *source) Configure(_ context.Context, c sdk.Config) error {
+	cfg, err := parseConfig(c)
+	if err != nil {
+		return err
+	}
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.cfg = cfg
+	s.parser = expfmtParser{names: cfg.names}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.loop(ctx, cfg.interval)
+	return nil
+}
+
+func (s *source) config() config {
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	return s.cfg
+}
+
+func (s *source) loop(ctx context.Context, every time.Duration) {
+	s.scrapeOnce(ctx)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.scrapeOnce(ctx)
+		}
+	}
+}
+
+// targets is the configured targets plus those of the targets file as it
+// is now (a file that is missing or broken adds none, and says so).
+func (s *source) targets(cfg config) ([]target, error) {
+	out := slices.Clone(cfg.targets)
+	if cfg.targetsFile == "" {
+		return out, nil
+	}
+	ts, err := readTargetsFile(cfg.targetsFile)
+	if err != nil && !os.IsNotExist(err) {
+		return out, err
+	}
+	return append(out, ts...), nil
+}
+
+// scrapeOnce scrapes every target (concurrently, each within the
+// timeout), folds the results into the cohorts' counts and publishes one
+// sample per series.
+func (s *source) scrapeOnce(ctx context.Context) {
+	s.scrapeMu.Lock()
+	defer s.scrapeMu.Unlock()
+	cfg := s.config()
+	ts, ferr := s.targets(cfg)
+	type result struct {
+		t   target
+		got map[seriesKey]*raw
+		err error
+	}
+	results := make([]result, len(ts))
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := s.fetch(ctx, cfg, t)
+			results[i] = result{t, got, err}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return
+	}
+	now := s.now().UnixMilli()
+
+	s.mu.Lock()
+	if ferr != nil {
+		s.errs[target{Name: "targets_file"}] = ferr.Error()
+	}
+	touched := map[cohortKey]bool{}
+	for _, r := range results {
+		if r.err != nil {
+			s.errs[r.t] = r.err.Error()
+			continue
+		}
+		delete(s.errs, r.t)
+		prev := s.last[r.t]
+		for sk, cur := range r.got {
+			k := cohortKey{Cohort: r.t.cohort(), Service: sk.Service, Version: sk.Version}
+			c := s.cohorts[k]
+			if c == nil {
+				c = &cohortState{buckets: map[bucket]float64{}}
+				s.cohorts[k] = c
+			}
+			old := prev[sk]
+			if old == nil || reset(old, cur) {
+				// First sight, or the process restarted: everything it
+				// counts is new.
+				old = &raw{}
+			}
+			c.requests += max(cur.Requests-old.Requests, 0)
+			c.errors += max(cur.Errors-old.Errors, 0)
+			for b, n := range cur.Buckets {
+				c.buckets[b] += max(n-old.Buckets[b], 0)
+			}
+			touched[k] = true
+		}
+		s.last[r.t] = r.got
+	}
+	var batch []point
+	threshold := cfg.slowThreshold.Seconds()
+	for k := range touched {
+		c := s.cohorts[k]
+		slow := slowCount(c.buckets, threshold)
+		batch = append(batch,
+			point{"requests", k, now, c.requests},
+			point{"errors", k, now, c.errors},
+			point{"slow_requests", k, now, slow})
+		if c.prev.ok && now > c.prev.t {
+			dt := float64(now-c.prev.t) / 1000
+			batch = append(batch,
+				point{"requests_per_second", k, now, (c.requests - c.prev.requests) / dt},
+				point{"errors_per_second", k, now, (c.errors - c.prev.errors) / dt},
+				point{"slow_requests_per_second", k, now, (slow - c.prev.slow) / dt})
+		}
+		c.prev.t, c.prev.requests, c.prev.errors, c.prev.slow, c.prev.ok = now, c.requests, c.errors, slow, true
+
+		// Windowed quantiles: the increase since the last snapshot at least
+		// `window` old; before there is one, everything counted so far.
+		var base map[bucket]float64
+		cut := now - cfg.window.Milliseconds()
+		drop := 0
+		for i, sn := range c.snaps {
+			if sn.t <= cut {
+				base, drop = sn.buckets, i
+			}
+		}
+		c.snaps = append(c.snaps[drop:], snap{now, maps.Clone(c.buckets)})
+		w := sub(c.buckets, base)
+		if q := quantile(w, 0.5); !math.IsNaN(q) {
+			batch = append(batch, point{"latency_p50", k, now, q})
+		}
+		if q := quantile(w, 0.99); !math.IsNaN(q) {
+			batch = append(batch, point{"latency_p99", k, now, q})
+		}
+	}
+	sort.SliceStable(batch, func(i, j int) bool { return less(batch[i], batch[j]) })
+	for _, p := range batch {
+		id := seriesID{p.metric, p.key}
+		r := s.rings[id]
+		if r == nil {
+			r = &ring{metric: p.metric, key: p.key}
+			s.rings[id] = r
+		}
+		r.add(sdk.Point{T: p.t, V: p.v})
+	}
+	if len(batch) > 0 {
+		for ch := range s.subs {
+			select {
+			case ch <- batch:
+			default: // a slow watcher misses a round; counters catch up next time
+			}
+		}
+	}
+	s.mu.Unlock()
+}
+
+func less(a, b point) bool {
+	if a.key != b.key {
+		return fmt.Sprint(a.key) < fmt.Sprint(b.key)
+	}
+	return a.metric < b.metric
+}
+
+// reset says a target's counters went down: its process restarted.
+func reset(old, cur *raw) bool {
+	if cur.Requests < old.Requests || cur.Errors < old.Errors {
+		return true
+	}
+	for b, n := range old.Buckets {
+		if cur.Buckets[b] < n {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *source) fetch(ctx context.Context, cfg config, t target) (map[seriesKey]*raw, error) {
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return nil, fmt.Errorf("%s: %s", t.URL, resp.Status)
+	}
+	got, err := s.parser.Parse(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", t.URL, err)
+	}
+	return got, nil
+}
+
+// ---- sdk.MonitoringSource ----
+
+func (s *source) Describe(context.Context) (sdk.MonitoringCapabilities, error) {
+	return sdk.MonitoringCapabilities{Metrics: slices.Clone(descriptors), Watch: true}, nil
+}
+
+func known(metric string) bool {
+	return slices.ContainsFunc(descriptors, func(d sdk.MetricDescriptor) bool { return d.Name == metric })
+}
+
+func matches(k cohortKey, want map[string]string) bool {
+	l := k.labels()
+	for name, v := range want {
+		if got, ok := l[name]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Query answers from the points kept in memory: those of [Start, End]
+// (an unset bound is open); with a Step, the last point of each step.
+func (s *source) Query(_ context.Context, req sdk.QueryRequest) ([]sdk.Series, error) {
+	if !known(req.Metric) {
+		return nil, sdk.Errorf(sdk.CodeInvalid, "unknown metric %q", req.Metric)
+	}
+	start, end := int64(math.MinInt64), int64(math.MaxInt64)
+	if !req.Start.IsZero() {
+		start = req.Start.UnixMilli()
+	}
+	if !req.End.IsZero() {
+		end = req.End.UnixMilli()
+	}
+	if end < start {
+		return nil, sdk.Errorf(sdk.CodeInvalid, "query ends before it starts")
+	}
+	step := req.Step.Milliseconds()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []sdk.Series
+	for id, r := range s.rings {
+		if id.metric != req.Metric || !matches(id.key, req.Labels) {
+			continue
+		}
+		var pts []sdk.Point
+		for _, p := range r.pts {
+			if p.T < start || p.T > end {
+				continue
+			}
+			if step > 0 && len(pts) > 0 && (pts[len(pts)-1].T-start)/step == (p.T-start)/step {
+				pts[len(pts)-1] = p
+				continue
+			}
+			pts = append(pts, p)
+		}
+		if len(pts) > 0 {
+			out = append(out, sdk.Series{Metric: id.metric, Labels: id.key.labels(), Points: pts})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return fmt.Sprint(out[i].Labels) < fmt.Sprint(out[j].Labels)
+	})
+	return out, nil
+}
+
+// Watch streams the points of every scrape (at the scrape interval; the
+// request's Interval is not used) of the metrics asked for (all when
+// none), filtered by labels. It starts with the latest kept point of each
+// matching series.
+func (s *source) Watch(ctx context.Context, req sdk.WatchRequest, w sdk.SampleWriter) error {
+	for _, m := range req.Metrics {
+		if !known(m) {
+			return sdk.Errorf(sdk.CodeInvalid, "unknown metric %q", m)
+		}
+	}
+	want := func(p point) bool {
+		return (len(req.Metrics) == 0 || slices.Contains(req.Metrics, p.metric)) && matches(p.key, req.Labels)
+	}
+	ch := make(chan []point, 64)
+	s.mu.Lock()
+	s.subs[ch] = struct{}{}
+	var first []point
+	for id, r := range s.rings {
+		if n := len(r.pts); n > 0 {
+			first = append(first, point{id.metric, id.key, r.pts[n-1].T, r.pts[n-1].V})
+		}
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.subs, ch)
+		s.mu.Unlock()
+	}()
+	sort.Slice(first, func(i, j int) bool { return less(first[i], first[j]) })
+
+	ids := map[seriesID]sdk.SeriesID{}
+	write := func(batch []point) error {
+		n := 0
+		for _, p := range batch {
+			if !want(p) {
+				continue
+			}
+			sid := seriesID{p.metric, p.key}
+			id, ok := ids[sid]
+			if !ok {
+				id = w.Series(p.metric, p.key.labels())
+				ids[sid] = id
+			}
+			if err := w.Write(id, p.t, p.v); err != nil {
+				return err
+			}
+			n++
+		}
+		if n > 0 {
+			return w.Flush()
+		}
+		return nil
+	}
+	if err := write(first); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case batch := <-ch:
+			if err := write(batch); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+}
+
+func (s *source) Alerts(context.Context, sdk.AlertsRequest) ([]sdk.Alert, error) {
+	return []sdk.Alert{}, nil
+}
+
+func (s *source) Logs(context.Context, sdk.LogsRequest) (sdk.LogsResult, error) {
+	return sdk.LogsResult{}, sdk.Errorf(sdk.CodeUnimplemented, "the scrape source has no logs")
+}
