@@ -177,7 +177,7 @@ type fakeTarget struct {
 	traffic    map[string][]Weight
 	failCheck  map[string]string // "service@version" -> smoke check failure
 	failDeploy map[string]string
-	caps *Capabilities // nil: every strategy, stateful
+	caps       *Capabilities // nil: every strategy, stateful
 	// afterApply runs after a deployment took effect, before answering:
 	// a test kills the engine here.
 	afterApply func(req Request)
