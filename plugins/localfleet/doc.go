@@ -98,6 +98,12 @@
 //
 //	{"payments/prod/eu-west": "http://127.0.0.1:40123", ...}
 //
+// and every instance's /metrics URL is in <state dir>/scrape-targets.json,
+// by target and version, the targets_file format of the scrape monitoring
+// source:
+//
+//	{"payments/prod/eu-west@3.2.0": ["http://127.0.0.1:40200/metrics"], ...}
+//
 // A restarted plugin listens on the same ports again when they are free.
 // A traffic generator sends traffic_rps requests a second through each
 // proxy (GET /, and one in five GET /work?ms=5..50), so that canaries

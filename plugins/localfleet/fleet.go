@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -26,6 +27,12 @@ const endpointsFile = "endpoints.json"
 // (a restarted plugin) listens on the same ones when they are free:
 // endpoints.json only lists the proxies that run.
 const portsFile = "proxy-ports.json"
+
+// metricsFile lists every instance's /metrics URL by cohort
+// ("service/env/region@version"), in the targets_file format of the
+// scrape monitoring source, so canary analysis can compare the versions
+// of a target instance by instance.
+const metricsFile = "scrape-targets.json"
 
 // healthInterval is how often the fleet probes every instance's /healthz
 // between changes.
@@ -98,18 +105,36 @@ func readPorts(path string) map[string]int {
 func (f *fleet) writeEndpoints() {
 	f.mu.Lock()
 	m := map[string]string{}
+	var groups []*group
 	if !f.closed {
 		for t, g := range f.groups {
 			m[endpointKey(t)] = g.url
+			groups = append(groups, g)
 		}
 	}
 	ports, _ := json.MarshalIndent(f.ports, "", "  ")
 	f.mu.Unlock()
+	// Instances are read group by group after the fleet's lock is let go:
+	// a group's lock is never taken under the fleet's.
+	metrics := map[string][]string{}
+	for _, g := range groups {
+		for _, in := range g.snapshot() {
+			if in.addr != "" && in.running() {
+				k := g.key + "@" + in.version
+				metrics[k] = append(metrics[k], "http://"+in.addr+"/metrics")
+			}
+		}
+	}
+	for _, urls := range metrics {
+		sort.Strings(urls)
+	}
 	b, _ := json.MarshalIndent(m, "", "  ")
+	mb, _ := json.MarshalIndent(metrics, "", "  ")
 	f.writeMu.Lock()
 	defer f.writeMu.Unlock()
 	f.writeFile(endpointsFile, b)
 	f.writeFile(portsFile, ports)
+	f.writeFile(metricsFile, mb)
 }
 
 // writeFile replaces a file of the state dir atomically.

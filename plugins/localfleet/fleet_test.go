@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -580,5 +581,45 @@ func TestEndpointsFileFollowsTheProxies(t *testing.T) {
 	mustDeploy(t, tg2, "k2", "1.0.0", "", "rolling")
 	if got := proxyURL(t, dir); got != url {
 		t.Errorf("proxy moved from %s to %s; the port was free", url, got)
+	}
+}
+
+// scrape-targets.json lists every running instance's /metrics by target
+// and version, so a scrape monitoring source can compare the versions.
+func TestScrapeTargetsFollowTheInstances(t *testing.T) {
+	tg, dir := testTarget(t, map[string]string{"max_instances": "2"})
+	mustDeploy(t, tg, "k1", "1.0.0", "", "rolling", func(r *sdk.DeployRequest) { r.Instances = 2 })
+	mustDeploy(t, tg, "k2", "1.1.0", "1.0.0", "canary", func(r *sdk.DeployRequest) { r.Instances = 1 })
+	b, err := os.ReadFile(filepath.Join(dir, metricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets map[string][]string
+	if err := json.Unmarshal(b, &targets); err != nil {
+		t.Fatal(err)
+	}
+	var old, canary []string
+	for k, urls := range targets {
+		switch {
+		case strings.HasSuffix(k, "@1.0.0"):
+			old = urls
+		case strings.HasSuffix(k, "@1.1.0"):
+			canary = urls
+		}
+	}
+	if len(old) != 2 || len(canary) != 1 {
+		t.Fatalf("scrape targets: %s", b)
+	}
+	resp, err := client.Get(canary[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "process_") {
+		t.Errorf("%s is not a metrics endpoint: %d\n%.300s", canary[0], resp.StatusCode, body)
+	}
+	if slices.Contains(old, canary[0]) {
+		t.Errorf("the canary's instance is listed under the old version too: %s", b)
 	}
 }

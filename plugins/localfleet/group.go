@@ -368,14 +368,16 @@ func (g *group) freeIndexes(version string, n int) []int {
 
 func (g *group) add(in *instance) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.instances = append(g.instances, in)
+	g.mu.Unlock()
+	g.f.writeEndpoints()
 }
 
 func (g *group) remove(in *instance) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.instances = slices.DeleteFunc(g.instances, func(x *instance) bool { return x == in })
+	g.mu.Unlock()
+	g.f.writeEndpoints()
 }
 
 func (g *group) note(msg string) {
