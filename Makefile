@@ -43,9 +43,12 @@ test-go:
 	$(GO) test -count=1 -timeout 15m ./...
 
 # Benchmarks of apply, plan and graph on a generated 5,000-service
-# organisation, and of the store. Figures: see README "Performance".
+# organisation, the store and the plugin host; then the canary simulation
+# (warroom's judge against Flagger, Argo Rollouts, Kayenta and a fixed
+# horizon on identical traffic, about a minute). Figures: README.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./core/... ./store/... ./cmd/... ./plugins/...
+	$(GO) run ./scripts/canarysim
 
 # Regenerates the plugin contracts' Go code (plugins/proto/pluginv1) with
 # Debian's protoc and the generators go.mod pins as tools.

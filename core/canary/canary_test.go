@@ -1,0 +1,289 @@
+package canary
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/core/deploy"
+)
+
+func TestLnBetaAgreesWithLgamma(t *testing.T) {
+	for _, c := range [][2]float64{{0.3, 4}, {2, 3}, {5, 11}, {11, 12}, {9.99, 10.01}, {30, 2}} {
+		la, _ := math.Lgamma(c[0])
+		lb, _ := math.Lgamma(c[1])
+		lab, _ := math.Lgamma(c[0] + c[1])
+		if got, want := LnBeta(c[0], c[1]), la+lb-lab; math.Abs(got-want) > 1e-12*math.Max(1, math.Abs(want)) {
+			t.Errorf("LnBeta(%g, %g) = %.17g, lgamma %.17g", c[0], c[1], got, want)
+		}
+	}
+}
+
+// Under H0 with a constant split the mixture's expectation is exactly 1
+// after one interval: sum over x of Binom(x; e, q0) * E(x) = 1.
+func TestRegressionMartingaleOneStep(t *testing.T) {
+	for _, tc := range []struct {
+		nb, nc, e int64
+		tol       float64
+	}{{90, 10, 5, 0}, {50, 50, 20, 0}, {99, 1, 3, 0.2}} {
+		rho := float64(tc.nc) / float64(tc.nb+tc.nc)
+		r0 := 1 + tc.tol
+		q0 := rho * r0 / (rho*r0 + 1 - rho)
+		mean := 0.0
+		for x := int64(0); x <= tc.e; x++ {
+			rt := NewRegressionTest(tc.tol)
+			rt.Update(tc.nb, tc.nc, tc.e-x, x)
+			lc, _ := math.Lgamma(float64(tc.e + 1))
+			l1, _ := math.Lgamma(float64(x + 1))
+			l2, _ := math.Lgamma(float64(tc.e - x + 1))
+			p := math.Exp(lc - l1 - l2 + float64(x)*math.Log(q0) + float64(tc.e-x)*math.Log1p(-q0))
+			mean += p * math.Exp(rt.LogE())
+		}
+		if math.Abs(mean-1) > 1e-12 {
+			t.Errorf("%+v: E[e-value] = %.15g, want 1", tc, mean)
+		}
+	}
+}
+
+func TestRegressionDirection(t *testing.T) {
+	worse, better := NewRegressionTest(0), NewRegressionTest(0)
+	for range 50 {
+		worse.Update(900, 100, 9, 5)  // canary 5 %, baseline 1 %
+		better.Update(900, 100, 9, 0) // canary 0 %
+	}
+	if worse.LogE() < math.Log(300) {
+		t.Errorf("5x worse canary: e-value %g, want >= 300", math.Exp(worse.LogE()))
+	}
+	if better.LogE() > 0 {
+		t.Errorf("better canary: e-value %g, want < 1", math.Exp(better.LogE()))
+	}
+	if rr := worse.RateRatio(); math.Abs(rr-5) > 1e-12 {
+		t.Errorf("rate ratio %g, want 5", rr)
+	}
+	// No canary traffic: no information.
+	idle := NewRegressionTest(0)
+	idle.Update(1000, 0, 10, 0)
+	if idle.LogE() != 0 {
+		t.Errorf("idle canary: log e %g, want 0", idle.LogE())
+	}
+}
+
+var t0 = time.Date(2026, 8, 17, 12, 0, 0, 0, time.UTC)
+
+type tick struct{ b, c Counts }
+
+func run(cfg Config, weight int, per tick, n int) Result {
+	a := NewAnalysis(cfg, t0, weight)
+	var o Observation
+	o.Weight = weight
+	a.Observe(Observation{At: t0, Weight: weight})
+	for i := 1; i <= n; i++ {
+		o.At = t0.Add(time.Duration(i) * time.Second)
+		o.Baseline.Requests += per.b.Requests
+		o.Baseline.Errors += per.b.Errors
+		o.Baseline.Slow += per.b.Slow
+		o.Canary.Requests += per.c.Requests
+		o.Canary.Errors += per.c.Errors
+		o.Canary.Slow += per.c.Slow
+		a.Observe(o)
+	}
+	return a.Result()
+}
+
+func TestVerdicts(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		weight int
+		per    tick
+		n      int
+		want   deploy.Verdict
+		reason string
+	}{
+		{"healthy", 10, tick{Counts{900, 9, 9}, Counts{100, 1, 1}}, 120, deploy.VerdictContinue, "no evidence of harm"},
+		{"errors x10", 10, tick{Counts{900, 2, 9}, Counts{100, 2, 1}}, 60, deploy.VerdictRollback, "error rate 2.0% on the canary vs 0.2% on the baseline"},
+		{"slow x3", 10, tick{Counts{900, 0, 9}, Counts{100, 0, 3}}, 120, deploy.VerdictRollback, "slow-request rate"},
+		{"split 20% asked 10%", 10, tick{Counts{800, 8, 8}, Counts{200, 2, 2}}, 60, deploy.VerdictPause, "traffic split 20% on the canary, 10% asked"},
+		{"srm plus errors rolls back", 10, tick{Counts{800, 0, 8}, Counts{200, 10, 2}}, 60, deploy.VerdictRollback, "error rate"},
+		{"better canary", 10, tick{Counts{900, 20, 9}, Counts{100, 0, 1}}, 300, deploy.VerdictContinue, ""},
+		{"no traffic", 10, tick{}, 60, deploy.VerdictContinue, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(Config{}, tc.weight, tc.per, tc.n)
+			if r.Verdict != tc.want {
+				t.Fatalf("verdict %s (%s), want %s", r.Verdict, r.Reason, tc.want)
+			}
+			if !strings.Contains(r.Reason, tc.reason) {
+				t.Errorf("reason %q, want it to contain %q", r.Reason, tc.reason)
+			}
+			if r.Verdict == deploy.VerdictRollback && (r.Evid.DecidedAfter <= 0 || r.Evid.DecidedAfter > float64(tc.n)) {
+				t.Errorf("decided after %g s", r.Evid.DecidedAfter)
+			}
+		})
+	}
+}
+
+func TestRejectionIsStickyAndTimed(t *testing.T) {
+	a := NewAnalysis(Config{}, t0, 10)
+	o := Observation{At: t0, Weight: 10}
+	a.Observe(o)
+	var first float64
+	for i := 1; i <= 200; i++ {
+		o.At = t0.Add(time.Duration(i) * time.Second)
+		o.Baseline.Requests += 900
+		o.Canary.Requests += 100
+		if i <= 30 {
+			o.Canary.Errors += 3 // a burst, then healthy again
+		} else {
+			o.Baseline.Errors += 9
+			o.Canary.Errors += 1
+		}
+		if a.Observe(o) == deploy.VerdictRollback && first == 0 {
+			first = a.Result().Evid.DecidedAfter
+		}
+	}
+	r := a.Result()
+	if r.Verdict != deploy.VerdictRollback || r.Evid.DecidedAfter != first || first == 0 || first > 30 {
+		t.Fatalf("verdict %s decided after %g (first %g)", r.Verdict, r.Evid.DecidedAfter, first)
+	}
+	if !strings.Contains(r.Reason, "after "+secs(first)) {
+		t.Errorf("reason %q lacks the time", r.Reason)
+	}
+}
+
+func TestCounterReset(t *testing.T) {
+	if d := delta(Counts{5, 1, 0}, Counts{100, 3, 2}); d != (Counts{5, 1, 0}) {
+		t.Errorf("reset: %+v", d)
+	}
+	if d := delta(Counts{110, 30, 2}, Counts{100, 3, 2}); d != (Counts{10, 10, 0}) {
+		t.Errorf("events clamp to requests: %+v", d)
+	}
+}
+
+// poisson draws by inversion (small means only).
+func poisson(r *rand.Rand, lam float64) int64 {
+	l, k, p := math.Exp(-lam), int64(0), 1.0
+	for {
+		p *= r.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+// Under H0 (equal error and slow rates, the asked split) the judge's
+// false verdicts (rollback or pause) over a long bake stay below alpha.
+func TestFalseVerdictRateUnderH0(t *testing.T) {
+	const runs, ticks, alpha = 2000, 300, 0.01
+	rng := rand.New(rand.NewPCG(1, 2))
+	rollbacks, pauses := 0, 0
+	for i := range runs {
+		// Vary traffic and rates across runs; bursts in the error rate are
+		// shared by both cohorts (overdispersion).
+		lam := []float64{2, 10, 40}[i%3]
+		q := []float64{0.01, 0.05}[i%2]
+		a := NewAnalysis(Config{Alpha: alpha}, t0, 10)
+		o := Observation{At: t0, Weight: 10}
+		a.Observe(o)
+		for s := 1; s <= ticks; s++ {
+			qs := q
+			if rng.Float64() < 0.05 {
+				qs = math.Min(0.5, q*10)
+			}
+			o.At = t0.Add(time.Duration(s) * time.Second)
+			nb, nc := poisson(rng, 0.9*lam), poisson(rng, 0.1*lam)
+			o.Baseline.Requests += nb
+			o.Canary.Requests += nc
+			for range nb {
+				if rng.Float64() < qs {
+					o.Baseline.Errors++
+				}
+				if rng.Float64() < 0.02 {
+					o.Baseline.Slow++
+				}
+			}
+			for range nc {
+				if rng.Float64() < qs {
+					o.Canary.Errors++
+				}
+				if rng.Float64() < 0.02 {
+					o.Canary.Slow++
+				}
+			}
+			if a.Observe(o) != deploy.VerdictContinue {
+				break
+			}
+		}
+		switch a.Result().Verdict {
+		case deploy.VerdictRollback:
+			rollbacks++
+		case deploy.VerdictPause:
+			pauses++
+		}
+	}
+	bound := alpha + 3*math.Sqrt(alpha*(1-alpha)/runs)
+	fr := float64(rollbacks) / runs
+	fp := float64(pauses) / runs
+	t.Logf("false rollbacks %d/%d, false pauses %d/%d", rollbacks, runs, pauses, runs)
+	if fr > bound || fp > bound || fr+fp > bound {
+		t.Errorf("false rollback rate %.4f, pause rate %.4f, want <= %.4f", fr, fp, bound)
+	}
+}
+
+type fakeSource struct{ obs []Observation }
+
+func (f *fakeSource) Observe(context.Context, deploy.CanaryRequest) (Observation, error) {
+	o := f.obs[0]
+	if len(f.obs) > 1 {
+		f.obs = f.obs[1:]
+	}
+	return o, nil
+}
+
+func TestJudgePort(t *testing.T) {
+	var obs []Observation
+	var o Observation
+	for i := range 5 {
+		o.At = t0.Add(time.Duration(i*10) * time.Second)
+		obs = append(obs, o)
+		o.Baseline = Counts{Requests: o.Baseline.Requests + 9000, Errors: o.Baseline.Errors + 90, Slow: o.Baseline.Slow + 90}
+		o.Canary = Counts{Requests: o.Canary.Requests + 1000, Errors: o.Canary.Errors + 10, Slow: o.Canary.Slow + 10}
+	}
+	src := &fakeSource{obs: obs}
+	j := NewJudge(src, Config{}, func() time.Time { return t0 })
+	req := deploy.CanaryRequest{RunID: "r1", Step: 2, Weight: 10, Since: t0, BakeEnds: t0.Add(40 * time.Second)}
+	var got []deploy.Verdict
+	var last deploy.Judgement
+	for range 5 {
+		jm, err := j.Judge(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, jm.Verdict)
+		last = jm
+	}
+	want := []deploy.Verdict{"continue", "continue", "continue", "continue", "promote"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("verdicts %v, want %v", got, want)
+		}
+	}
+	var ev Evidence
+	if err := json.Unmarshal(last.Evidence, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.ElapsedS != 40 || ev.Metrics[0].Canary.Requests != 4000 || ev.Metrics[0].Threshold != 300 || ev.SRM.NominalWeight != 10 {
+		t.Errorf("evidence %+v", ev)
+	}
+	// A new weight starts a fresh analysis.
+	req.Weight = 20
+	jm, _ := j.Judge(context.Background(), req)
+	json.Unmarshal(jm.Evidence, &ev)
+	if ev.Metrics[0].Canary.Requests != 0 || len(j.states) != 1 {
+		t.Errorf("new weight kept state: %+v, %d states", ev.Metrics[0], len(j.states))
+	}
+}
