@@ -308,7 +308,9 @@ func TestWatchPollsInstantQueries(t *testing.T) {
 	go func() {
 		done <- s.Watch(ctx, sdk.WatchRequest{Metrics: []string{"error_ratio"}, Labels: map[string]string{"service": "payments"}, Interval: 10 * time.Millisecond}, c)
 	}()
-	time.Sleep(30 * time.Millisecond)
+	// Wait for the first poll's samples (not a fixed sleep: under load the
+	// first poll may come late), then move the answer's time on.
+	waitFor(t, "first poll", 2*time.Second, func() bool { _, s := c.snapshot(); return len(s) >= 2 })
 	f.mu.Lock()
 	f.body = strings.ReplaceAll(vectorJSON, "1700000100.123", "1700000102")
 	f.mu.Unlock()
