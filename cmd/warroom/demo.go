@@ -28,6 +28,7 @@ func newDemoCmd(a *app) *cobra.Command {
 		envs                  []string
 		bakeScale             float64
 		once, approve         bool
+		faults                string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -42,6 +43,11 @@ fleet keeps serving until Ctrl-C (or exit at once with --once).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			stop, err := a.serveMetrics()
+			if err != nil {
+				return err
+			}
+			defer stop()
 			if dir == "" {
 				tmp, err := os.MkdirTemp("", "warroom-demo-")
 				if err != nil {
@@ -51,6 +57,9 @@ fleet keeps serving until Ctrl-C (or exit at once with --once).`,
 				dir = tmp
 			}
 			a.dbPath = filepath.Join(dir, "warroom.db")
+			if faults != "" {
+				a.plugins.settings = map[string]map[string]string{"localfleet": {"faults": faults}}
+			}
 			s, err := a.openStore(ctx)
 			if err != nil {
 				return err
@@ -105,6 +114,8 @@ fleet keeps serving until Ctrl-C (or exit at once with --once).`,
 	f.Float64Var(&bakeScale, "bake-scale", 0.002, "multiply every bake time (30m becomes 3.6s)")
 	f.BoolVar(&once, "once", false, "exit when the run ends instead of serving")
 	f.BoolVar(&approve, "approve", false, "approve the run into environments that ask for it (audited as you)")
+	f.StringVar(&faults, "faults", "checkout@4.9.0=latency=700ms",
+		"the fleet's faulty versions (SERVICE@VERSION=FAULT,...): the demo's bad version answers, but slowly, so smoke checks pass and the canary judge catches it")
 	return cmd
 }
 

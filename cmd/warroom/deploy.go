@@ -331,8 +331,13 @@ func (a *app) engine(ctx context.Context, s *store.Store, prefix string) (*deplo
 	if err != nil {
 		return nil, err
 	}
+	judge, err := a.canaryJudge(ctx)
+	if err != nil {
+		return nil, err
+	}
 	host, _ := os.Hostname()
-	return &deploy.Engine{
+	e := &deploy.Engine{
+		Judge:   judge,
 		Journal: s,
 		Targets: targets,
 		Clock:   realClock{},
@@ -345,7 +350,9 @@ func (a *app) engine(ctx context.Context, s *store.Store, prefix string) (*deplo
 				a.printf("%s  %s%s\n", time.Now().Format("15:04:05"), prefix, oneLine(what))
 			}
 		},
-	}, nil
+	}
+	a.metrics.instrument(e) // last: it wraps OnChange and the judge
+	return e, nil
 }
 
 // printf writes to stdout; engines of several runs may print at once.
@@ -358,6 +365,11 @@ func (a *app) printf(format string, args ...any) {
 // drive runs the engine on a run here, printing its progress, until it
 // ends; exit 0 only if it succeeded.
 func (a *app) drive(ctx context.Context, s *store.Store, runID string) error {
+	stop, err := a.serveMetrics()
+	if err != nil {
+		return err
+	}
+	defer stop()
 	e, err := a.engine(ctx, s, "")
 	if err != nil {
 		return err

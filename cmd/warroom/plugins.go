@@ -60,12 +60,25 @@ func (a *app) pluginConfig() (*host.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find the built-in plugins: %w", err)
 	}
-	return host.DefaultConfig(filepath.Join(filepath.Dir(exe), "plugins")), nil
+	cfg := host.DefaultConfig(filepath.Join(filepath.Dir(exe), "plugins"))
+	for i, p := range cfg.Plugins {
+		for k, v := range a.plugins.settings[p.Name] {
+			if cfg.Plugins[i].Settings == nil {
+				cfg.Plugins[i].Settings = map[string]string{}
+			}
+			cfg.Plugins[i].Settings[k] = v
+		}
+	}
+	return cfg, nil
 }
 
 // pluginRuntime is an app's plugin host with what it holds open: the
 // database it reads trusted checksums from and the log file.
 type pluginRuntime struct {
+	// settings are set on built-in plugins by the command (the demo's
+	// faulty version), before the host starts.
+	settings map[string]map[string]string
+
 	mu     sync.Mutex
 	closed bool
 	host   *host.Host

@@ -27,6 +27,12 @@ type app struct {
 	actor       string
 	pluginsFile string
 	logFile     string
+	metricsAddr string
+
+	// metrics are this process's own (served at --metrics-addr by the
+	// long-running commands); metricsServing is guarded by outMu.
+	metrics        *warroomMetrics
+	metricsServing bool
 
 	outMu sync.Mutex // serialises output of concurrent engines
 
@@ -37,7 +43,7 @@ type app struct {
 // newRoot returns the command tree and the app its commands share, which
 // the caller must close (app.closePlugins) when the command ends.
 func newRoot(stdout, stderr io.Writer, getenv func(string) string) (*cobra.Command, *app) {
-	a := &app{stdout: stdout, stderr: stderr, getenv: getenv}
+	a := &app{stdout: stdout, stderr: stderr, getenv: getenv, metrics: newWarroomMetrics()}
 	root := &cobra.Command{
 		Use:   "warroom",
 		Short: "The terminal command centre for release day",
@@ -64,6 +70,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (graph also: dot, mermaid)")
 	pf.StringVar(&a.actor, "as", "", "who is acting, for the audit trail (default: the OS user)")
 	pf.StringVar(&a.pluginsFile, "plugins", "", "plugin configuration (default $WARROOM_PLUGINS, else ./warroom-plugins.yaml if it exists, else the built-in plugins next to warroom)")
+	pf.StringVar(&a.metricsAddr, "metrics-addr", "", "serve warroom's metrics at http://HOST:PORT/metrics while a long-running command (deploy start --follow, deploy resume, serve, demo) runs; :PORT means 127.0.0.1:PORT (default $WARROOM_METRICS_ADDR)")
 	pf.StringVar(&a.logFile, "log-file", "", "log file, plugins' logs included (default $WARROOM_LOG, else warroom.log next to the database)")
 
 	root.AddCommand(
@@ -112,6 +119,16 @@ func (a *app) resolveGlobals(cmd *cobra.Command) error {
 		a.actor = osUser(a.getenv)
 	}
 	a.resolvePluginGlobals()
+	if a.metricsAddr == "" {
+		a.metricsAddr = a.getenv("WARROOM_METRICS_ADDR")
+	}
+	if a.metricsAddr != "" {
+		addr, err := parseMetricsAddr(a.metricsAddr)
+		if err != nil {
+			return err
+		}
+		a.metricsAddr = addr
+	}
 	return nil
 }
 

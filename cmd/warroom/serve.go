@@ -30,6 +30,11 @@ flight stay as they are and resume in the next process that drives them.`,
 				return err
 			}
 			defer s.Close()
+			stop, err := a.serveMetrics()
+			if err != nil {
+				return err
+			}
+			defer stop()
 			a.printf("%s  serving: driving unfinished runs of %s\n", time.Now().Format("15:04:05"), a.dbPath)
 			return a.serve(ctx, s, poll)
 		},

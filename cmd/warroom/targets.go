@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/warroom/warroom/core/deploy"
 	"github.com/warroom/warroom/core/model"
@@ -16,7 +17,7 @@ func (a *app) deployTargets(ctx context.Context) (deploy.Targets, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pluginTargets{h: h}, nil
+	return pluginTargets{h: h, m: a.metrics}, nil
 }
 
 type deployTargetSource interface {
@@ -25,17 +26,32 @@ type deployTargetSource interface {
 
 // pluginTargets adapts plugins (the SDK's types) to the engine's port
 // (core's types): core imports nothing outside core.
-type pluginTargets struct{ h deployTargetSource }
+type pluginTargets struct {
+	h deployTargetSource
+	m *warroomMetrics // optional: times and counts each call
+}
 
 func (p pluginTargets) Target(ctx context.Context, name string) (deploy.Target, error) {
 	t, err := p.h.DeployTarget(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return sdkTarget{t}, nil
+	return sdkTarget{t: t, name: name, m: p.m}, nil
 }
 
-type sdkTarget struct{ t sdk.DeployTarget }
+// sdkTarget adapts one deploy-target plugin; every call is timed, and
+// counted if it fails, in warroom's metrics.
+type sdkTarget struct {
+	t    sdk.DeployTarget
+	name string
+	m    *warroomMetrics
+}
+
+// observe records a call that started at start: defer it with the call's
+// error.
+func (s sdkTarget) observe(ctx context.Context, call string, start time.Time, err *error) {
+	s.m.pluginCall(ctx, s.name, call, start, *err)
+}
 
 func target(r deploy.Request) sdk.Target {
 	return sdk.Target{Service: r.Service, Environment: r.Environment, Region: r.Region}
@@ -53,7 +69,8 @@ func checks(cs []sdk.Check) []deploy.Check {
 	return out
 }
 
-func (s sdkTarget) Describe(ctx context.Context) (deploy.Capabilities, error) {
+func (s sdkTarget) Describe(ctx context.Context) (_ deploy.Capabilities, err error) {
+	defer s.observe(ctx, "describe", time.Now(), &err)
 	c, err := s.t.Describe(ctx)
 	if err != nil {
 		return deploy.Capabilities{}, err
@@ -65,7 +82,8 @@ func (s sdkTarget) Describe(ctx context.Context) (deploy.Capabilities, error) {
 	return out, nil
 }
 
-func (s sdkTarget) Preflight(ctx context.Context, r deploy.Request) ([]deploy.Check, error) {
+func (s sdkTarget) Preflight(ctx context.Context, r deploy.Request) (_ []deploy.Check, err error) {
+	defer s.observe(ctx, "preflight", time.Now(), &err)
 	cs, err := s.t.Preflight(ctx, sdk.PreflightRequest{Target: target(r), Version: r.Version, Artifact: artifact(r.Artifact),
 		Strategy: string(r.Strategy), Settings: r.Settings})
 	return checks(cs), err
@@ -83,9 +101,10 @@ func (k *sink) Send(ev sdk.DeployEvent) error {
 	return nil
 }
 
-func (s sdkTarget) Deploy(ctx context.Context, r deploy.Request, progress func(deploy.Event)) (deploy.Outcome, error) {
+func (s sdkTarget) Deploy(ctx context.Context, r deploy.Request, progress func(deploy.Event)) (_ deploy.Outcome, err error) {
+	defer s.observe(ctx, "deploy", time.Now(), &err)
 	k := &sink{progress: progress}
-	err := s.t.Deploy(ctx, sdk.DeployRequest{
+	err = s.t.Deploy(ctx, sdk.DeployRequest{
 		IdempotencyKey: r.IdempotencyKey, Target: target(r), Version: r.Version, FromVersion: r.FromVersion,
 		Artifact: artifact(r.Artifact), Strategy: string(r.Strategy), BatchSize: r.BatchSize, Instances: r.Instances,
 		ServiceKind: string(r.ServiceKind), Settings: r.Settings, RunID: r.RunID, Step: r.Step, Attempt: r.Attempt,
@@ -93,28 +112,32 @@ func (s sdkTarget) Deploy(ctx context.Context, r deploy.Request, progress func(d
 	return deploy.Outcome{Replayed: k.last.Replayed, Message: k.last.Message}, err
 }
 
-func (s sdkTarget) SetTraffic(ctx context.Context, r deploy.Request, ws []deploy.Weight) error {
+func (s sdkTarget) SetTraffic(ctx context.Context, r deploy.Request, ws []deploy.Weight) (err error) {
+	defer s.observe(ctx, "set_traffic", time.Now(), &err)
 	sw := make([]sdk.TrafficWeight, len(ws))
 	for i, w := range ws {
 		sw[i] = sdk.TrafficWeight{Version: w.Version, Percent: w.Percent}
 	}
-	_, err := s.t.SetTraffic(ctx, sdk.SetTrafficRequest{IdempotencyKey: r.IdempotencyKey, Target: target(r), Weights: sw})
+	_, err = s.t.SetTraffic(ctx, sdk.SetTrafficRequest{IdempotencyKey: r.IdempotencyKey, Target: target(r), Weights: sw})
 	return err
 }
 
-func (s sdkTarget) Verify(ctx context.Context, r deploy.Request) ([]deploy.Check, error) {
+func (s sdkTarget) Verify(ctx context.Context, r deploy.Request) (_ []deploy.Check, err error) {
+	defer s.observe(ctx, "verify", time.Now(), &err)
 	cs, err := s.t.Verify(ctx, sdk.VerifyRequest{Target: target(r), Version: r.Version, Settings: r.Settings})
 	return checks(cs), err
 }
 
-func (s sdkTarget) Rollback(ctx context.Context, r deploy.Request, progress func(deploy.Event)) (deploy.Outcome, error) {
+func (s sdkTarget) Rollback(ctx context.Context, r deploy.Request, progress func(deploy.Event)) (_ deploy.Outcome, err error) {
+	defer s.observe(ctx, "rollback", time.Now(), &err)
 	k := &sink{progress: progress}
-	err := s.t.Rollback(ctx, sdk.RollbackRequest{IdempotencyKey: r.IdempotencyKey, Target: target(r), ToVersion: r.Version,
+	err = s.t.Rollback(ctx, sdk.RollbackRequest{IdempotencyKey: r.IdempotencyKey, Target: target(r), ToVersion: r.Version,
 		FromVersion: r.FromVersion, Reason: r.Reason, RunID: r.RunID, Step: r.Step}, k)
 	return deploy.Outcome{Replayed: k.last.Replayed, Message: k.last.Message}, err
 }
 
-func (s sdkTarget) Status(ctx context.Context, r deploy.Request) (deploy.Status, error) {
+func (s sdkTarget) Status(ctx context.Context, r deploy.Request) (_ deploy.Status, err error) {
+	defer s.observe(ctx, "status", time.Now(), &err)
 	st, err := s.t.Status(ctx, sdk.StatusRequest{Target: target(r)})
 	if err != nil {
 		return deploy.Status{}, err

@@ -104,6 +104,9 @@ var builtins = []struct {
 	// refusing once full: a release train over every environment and
 	// region touches more targets than a laptop should run at once.
 	{"localfleet", []sdk.Kind{sdk.KindDeployTarget}, map[string]string{"evict_idle": "true"}},
+	// The scrape source reads the local fleet's instances: their list is
+	// in the fleet's state dir, beside the scrape source's own.
+	{"scrape", []sdk.Kind{sdk.KindMonitoringSource}, map[string]string{"targets_file": "../localfleet/scrape-targets.json"}},
 }
 
 // DefaultConfig is the configuration used when there is no configuration
