@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/core/deploy"
+)
+
+// The bad version's canary is rolled back by the live judge, reading the
+// local fleet's instances through the scrape source, within seconds of
+// taking traffic; the evidence says how long it took.
+func TestJudgeRollsBackABadCanaryOnTheLocalFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("deploys on real processes")
+	}
+	bin := fleetLayout(t)
+	fleet := filepath.Join(filepath.Dir(bin), "plugins", "localfleet")
+	// The scrape source goes in a directory of its own, trusted by its own
+	// SHA256SUMS, so the shared layout (and the demo test) keeps no judge.
+	sdir := filepath.Join(t.TempDir(), "plugins")
+	scrape := filepath.Join(sdir, "scrape")
+	build := exec.Command("go", "build", "-o", scrape, "./plugins/scrape")
+	build.Dir = repo()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build scrape: %v\n%s", err, out)
+	}
+	out, err := exec.Command("sha256sum", scrape).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sdir, "SHA256SUMS"), []byte(strings.Fields(string(out))[0]+"  scrape\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	now := time.Now().UTC()
+	spec := fmt.Sprintf(`teams:
+  - name: payments
+    escalation: [{name: Ana, email: ana@example.com}]
+services:
+  - name: api
+    owner: payments
+    tier: 1
+    version: 1.0.0
+    deploy: {target: localfleet, strategy: canary, canary_steps: [20, 100], bake_time: 3m, instances: 1}
+environments:
+  - name: dev
+    order: 1
+releases:
+  - name: bad
+    window: {start: %q, end: %q}
+    scope: [{service: api, version: 2.0.0}]
+`, now.Add(-time.Hour).Format(time.RFC3339), now.Add(6*time.Hour).Format(time.RFC3339))
+	if err := os.WriteFile(filepath.Join(dir, "org.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`plugins:
+  - name: localfleet
+    path: %s
+    kinds: [deploy-target]
+    settings: {faults: "api@2.0.0=latency=700ms", traffic_rps: "40"}
+  - name: scrape
+    path: %s
+    kinds: [monitoring-source]
+    settings: {targets_file: ../localfleet/scrape-targets.json, interval: 500ms}
+`, fleet, scrape)
+	if err := os.WriteFile(filepath.Join(dir, "plugins.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{t: t, db: filepath.Join(dir, "warroom.db")}
+	c.ok("apply", "-f", filepath.Join(dir, "org.yaml"))
+	cmd := exec.Command(bin, "--db", c.db, "--plugins", filepath.Join(dir, "plugins.yaml"), "deploy", "start", "bad", "--follow")
+	out, _ = cmd.CombinedOutput()
+	var run deploy.Run
+	c.json(&run, "deploy", "status")
+	if run.State != deploy.RunRolledBack || !strings.Contains(run.Reason, "canary judged worse than baseline") {
+		t.Fatalf("run %s: %s\n%s", run.State, run.Reason, out)
+	}
+	// The step's evidence is the judgement: its verdict, its reason, and
+	// the analysis with the time from the canary's start to the verdict.
+	var j struct {
+		Verdict  string `json:"verdict"`
+		Evidence struct {
+			DecidedAfter float64 `json:"decided_after_s"`
+		} `json:"evidence"`
+	}
+	if err := json.Unmarshal(run.Steps[0].Evidence, &j); err != nil {
+		t.Fatalf("evidence %s: %v", run.Steps[0].Evidence, err)
+	}
+	ev := j.Evidence
+	if j.Verdict != "rollback" || ev.DecidedAfter <= 0 || ev.DecidedAfter > 60 {
+		t.Errorf("decided after %.1f s, want within seconds (evidence %s)", ev.DecidedAfter, run.Steps[0].Evidence)
+	}
+	t.Logf("judged after %.1f s: %s", ev.DecidedAfter, run.Reason)
+}
