@@ -335,21 +335,8 @@ func pidAlive(pid int) bool {
 
 // pidStat reads a process's parent and state from /proc/PID/stat.
 func pidStat(pid int) (ppid int, state string, ok bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, "", false
-	}
-	s := string(b)
-	end := strings.LastIndexByte(s, ')')
-	if end < 0 {
-		return 0, "", false
-	}
-	f := strings.Fields(s[end+1:])
-	if len(f) < 2 {
-		return 0, "", false
-	}
-	ppid, _ = strconv.Atoi(f[1])
-	return ppid, f[0], true
+	_, ppid, state, ok = procStat(pid)
+	return ppid, state, ok
 }
 
 // pollUntil polls cond until it holds or the deadline passes.
