@@ -126,7 +126,7 @@ func (a *app) prepareDemo(ctx context.Context, s *store.Store, specDir, release 
 	if len(errs) > 0 {
 		return "", fmt.Errorf("demo spec %s:\n%v", specDir, errs)
 	}
-	if _, err := a.applySet(ctx, s, "apply", set); err != nil {
+	if err := a.applyDemo(ctx, s, "apply", set); err != nil {
 		return "", err
 	}
 	org, err := s.Org(ctx)
@@ -145,27 +145,19 @@ func (a *app) prepareDemo(ctx context.Context, s *store.Store, specDir, release 
 	for _, o := range demoOverlay(org, time.Now().UTC()) {
 		overlay.Sources = append(overlay.Sources, &spec.Source{Object: o, Pos: spec.Pos{File: "(demo overlay)"}})
 	}
-	if _, err := a.applySet(ctx, s, "demo overlay", overlay); err != nil {
+	if err := a.applyDemo(ctx, s, "demo overlay", overlay); err != nil {
 		return "", err
 	}
 	return release, nil
 }
 
-// applySet applies a parsed set in one audited transaction.
-func (a *app) applySet(ctx context.Context, s *store.Store, command string, set *spec.Set) (spec.Result, error) {
-	var res spec.Result
-	_, err := s.Write(ctx, a.actor, command, func(ctx context.Context, tx *store.Tx) (store.Change, error) {
-		var err error
-		res, err = spec.Apply(ctx, tx, set, spec.Options{})
-		if err != nil || !res.Changed() {
-			return store.Change{}, err
-		}
-		return store.Change{Summary: res.Summary(), Payload: res.Changes}, nil
-	})
+// applyDemo applies a parsed set of the demo in one audited transaction.
+func (a *app) applyDemo(ctx context.Context, s *store.Store, command string, set *spec.Set) error {
+	res, _, err := applySet(ctx, s, a.actor, command, set, spec.Options{})
 	if err != nil {
-		return res, fmt.Errorf("%s: %w\n%v", command, err, res.Errors)
+		return fmt.Errorf("%s: %w\n%v", command, err, res.Errors)
 	}
-	return res, nil
+	return nil
 }
 
 // demoOverlay moves the demo's calendar to now: every release's window

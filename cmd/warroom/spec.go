@@ -130,18 +130,7 @@ func (a *app) apply(ctx context.Context, files []string, opts spec.Options) erro
 		return err
 	}
 	defer s.Close()
-	var res spec.Result
-	ev, err := s.Write(ctx, a.actor, "apply", func(ctx context.Context, tx *store.Tx) (store.Change, error) {
-		var err error
-		res, err = spec.Apply(ctx, tx, set, opts)
-		if err != nil || !res.Changed() || opts.DryRun {
-			return store.Change{}, err
-		}
-		return store.Change{Summary: res.Summary(), Payload: struct {
-			Files   []string      `json:"files"`
-			Changes []spec.Change `json:"changes"`
-		}{set.Files, res.Changes}}, nil
-	})
+	res, ev, err := applySet(ctx, s, a.actor, "apply", set, opts)
 	if errors.Is(err, spec.ErrInvalid) {
 		return a.reportValidation(set, res.Errors)
 	}
@@ -174,4 +163,24 @@ func (a *app) apply(ctx context.Context, files []string, opts spec.Options) erro
 	}
 	fmt.Fprintf(a.stdout, "%s%s\n", prefix, res.Summary())
 	return nil
+}
+
+// applySet is the one way a spec set is applied: parse errors aside,
+// validated against the stored objects, diffed and written with its audit
+// event in one transaction (a dry run or an unchanged spec writes
+// nothing).
+func applySet(ctx context.Context, s *store.Store, actor, command string, set *spec.Set, opts spec.Options) (spec.Result, *model.AuditEvent, error) {
+	var res spec.Result
+	ev, err := s.Write(ctx, actor, command, func(ctx context.Context, tx *store.Tx) (store.Change, error) {
+		var err error
+		res, err = spec.Apply(ctx, tx, set, opts)
+		if err != nil || !res.Changed() || opts.DryRun {
+			return store.Change{}, err
+		}
+		return store.Change{Summary: res.Summary(), Payload: struct {
+			Files   []string      `json:"files"`
+			Changes []spec.Change `json:"changes"`
+		}{set.Files, res.Changes}}, nil
+	})
+	return res, ev, err
 }
