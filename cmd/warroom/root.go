@@ -58,9 +58,8 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			return a.resolveGlobals(cmd)
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withCode(exitUsage, errors.New("the console arrives in a later release: run 'warroom --help' for the commands"))
-		},
+		// No command: the console.
+		RunE: func(cmd *cobra.Command, args []string) error { return a.openConsole(cmd) },
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -1,0 +1,19 @@
+// Package tui is warroom's console: the terminal war room a release
+// captain drives on release day.
+//
+// A root Model owns the layout (header with release, run state and clocks;
+// a tab bar naming the nine screens; the active screen; a status line; and
+// short or full help) and routes every key it does not handle itself to the
+// active screen. Each screen is its own component with its own keymap.
+//
+// Data never comes from View(): a loader tea.Cmd reads a Snapshot from a
+// Source, and a one-second tick asks the Source whether anything changed
+// (another process's CLI command, a second console) and reloads if so.
+// Loads carry a generation so a slow, stale load never overwrites a newer one.
+//
+// All per-console state lives in the model and every style comes from a
+// lipgloss.Renderer handed in, so one process can serve many consoles (one
+// renderer per SSH session) and NO_COLOR is honoured by the renderer's
+// colour profile. Every status is shown by a symbol and a word, never by
+// colour alone.
+package tui

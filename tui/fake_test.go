@@ -1,0 +1,115 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+
+	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/model"
+)
+
+// fixedNow is the clock of every test: 14:30 UTC, 15:30 in Paris.
+var fixedNow = time.Date(2026, 11, 27, 14, 30, 0, 0, time.UTC)
+
+// fakeSource serves a fixed snapshot; tests change it with set.
+type fakeSource struct {
+	mu      sync.Mutex
+	snap    Snapshot
+	version int64
+	loads   int
+}
+
+func (f *fakeSource) Load(_ context.Context, limit int) (Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.loads++
+	s := f.snap
+	s.Version = f.version
+	if len(s.Audit) > limit {
+		s.Audit = s.Audit[len(s.Audit)-limit:]
+	}
+	return s, nil
+}
+
+func (f *fakeSource) Changed(context.Context) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.version, nil
+}
+
+// set changes the data as another process would, bumping the version.
+func (f *fakeSource) set(fn func(*Snapshot)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(&f.snap)
+	f.version++
+}
+
+func asciiRenderer() *lipgloss.Renderer {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	return r
+}
+
+func newTestModel(src Source) *Model {
+	return New(Deps{Source: src, Renderer: asciiRenderer(), Now: func() time.Time { return fixedNow }, Actor: "carol"},
+		WithLocation(time.FixedZone("CET", 3600)))
+}
+
+// fixture is a paused release run of 35 steps over four waves, with a
+// failure, a canary in flight, a migration and long names to truncate.
+func fixture() *fakeSource {
+	t0 := time.Date(2026, 11, 27, 13, 0, 0, 0, time.UTC)
+	org := &model.Org{Releases: []model.Release{{
+		Name: "2026-11-27-payments", Title: "Payments 3.2 and ledger schema v7", Captain: "carol",
+		Window: model.Window{Start: t0, End: t0.Add(4 * time.Hour)},
+	}}}
+	run := &deploy.Run{
+		ID: "run-7f3a", Release: "2026-11-27-payments", State: deploy.RunPaused,
+		Reason: "paused by dave: checking the eu-west dashboards", StartedBy: "carol", CreatedAt: t0,
+	}
+	services := []string{"api-gateway", "payments", "ledger", "notifications-and-webhooks-dispatcher", "search"}
+	envs := []struct{ env, region string }{{"staging", ""}, {"prod", "eu-west-1"}, {"prod", "us-east-1"}, {"prod", "ap-southeast-2"}}
+	idx := 0
+	for wave := 1; wave <= 4; wave++ {
+		for _, e := range envs {
+			for si, svc := range services {
+				if idx == 35 || (wave > 1 && si > 1 && e.env == "staging") {
+					continue
+				}
+				idx++
+				s := deploy.Step{Index: idx, Wave: wave, Kind: deploy.KindService, Service: svc, Env: e.env,
+					Region: e.region, FromVersion: "3.1.4", Version: "3.2.0", Strategy: model.Strategy("rolling"),
+					State: deploy.StepPending}
+				switch {
+				case idx <= 12:
+					s.State = deploy.StepDone
+				case idx == 13:
+					s.State, s.Strategy, s.Weight, s.Progress = deploy.StepBaking, model.Strategy("canary"), 25, "25% on canary, bake ends 14:45"
+				case idx == 14:
+					s.State, s.Error = deploy.StepFailed, "smoke check /healthz returned 503 three times in a row on 2 of 6 instances"
+				case idx == 15:
+					s.State = deploy.StepSkipped
+				case idx == 16:
+					s.Kind, s.Migration, s.Phase, s.State = deploy.KindMigration, "ledger-v7", model.MigrationPhase("expand"), deploy.StepDeploying
+				}
+				run.Steps = append(run.Steps, s)
+			}
+		}
+	}
+	var events []model.AuditEvent
+	cmds := []string{"apply", "plan", "deploy.start", "deploy.step", "deploy.pause"}
+	for i := 1; i <= 30; i++ {
+		events = append(events, model.AuditEvent{Seq: int64(i), At: t0.Add(time.Duration(i) * time.Minute),
+			Actor: []string{"carol", "engine", "dave"}[i%3], Command: cmds[i%len(cmds)],
+			Summary: fmt.Sprintf("event %d: step %d of run run-7f3a moved on; a long summary that must be truncated at narrow widths", i, i)})
+	}
+	return &fakeSource{version: 1, snap: Snapshot{Org: org, Run: run, Audit: events,
+		AuditVerify: AuditVerification{OK: true, Events: 30}}}
+}

@@ -1,0 +1,65 @@
+package tui
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// cut truncates s to width cells, marking the cut with an ellipsis, so
+// nothing ever wraps.
+func cut(s string, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) <= width {
+		return s
+	}
+	return ansi.Truncate(s, width, "…")
+}
+
+// pad cuts or pads plain s to exactly width cells, keeping columns aligned.
+func pad(s string, width int) string {
+	s = cut(s, width)
+	if w := ansi.StringWidth(s); w < width {
+		s += strings.Repeat(" ", width-w)
+	}
+	return s
+}
+
+// fit makes s exactly h lines of at most w cells: the body never pushes
+// the footer off screen and never wraps.
+func fit(s string, w, h int) string {
+	if h <= 0 {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i, l := range lines {
+		lines[i] = cut(l, w)
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// scrollTo returns the first visible row so that cursor stays in a window
+// of height rows starting near offset.
+func scrollTo(offset, cursor, height, total int) int {
+	if height <= 0 {
+		return 0
+	}
+	if cursor < offset {
+		offset = cursor
+	}
+	if cursor >= offset+height {
+		offset = cursor - height + 1
+	}
+	if m := max(0, total-height); offset > m {
+		offset = m
+	}
+	return max(0, offset)
+}

@@ -1,0 +1,395 @@
+package tui
+
+import (
+	"context"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Deps is what a console needs from its host.
+type Deps struct {
+	// Source is where data comes from; required.
+	Source Source
+	// Renderer styles this console's output; one per terminal (per SSH
+	// session). Nil means a new renderer on os.Stdout — never the global
+	// default.
+	Renderer *lipgloss.Renderer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Actor is the person at the keyboard.
+	Actor string
+}
+
+// Option changes a console's defaults.
+type Option func(*Model)
+
+// WithLocation sets the zone of the "local" clock (default time.Local).
+func WithLocation(loc *time.Location) Option { return func(m *Model) { m.c.Location = loc } }
+
+// WithAuditLimit sets how many of the newest audit events are loaded
+// (default 500).
+func WithAuditLimit(n int) Option { return func(m *Model) { m.auditLimit = n } }
+
+// WithTheme replaces the default palette.
+func WithTheme(t Theme) Option { return func(m *Model) { m.theme = t } }
+
+// WithPollInterval sets how often the console asks whether data changed
+// (default one second).
+func WithPollInterval(d time.Duration) Option { return func(m *Model) { m.poll = d } }
+
+// Model is the console's root: layout, global keys, data loading.
+type Model struct {
+	c       *Common
+	theme   Theme
+	src     Source
+	screens []Screen
+	active  int
+	help    help.Model
+
+	snap        *Snapshot
+	err         error
+	gen         int // generation of the newest load asked for
+	loading     bool
+	version     int64
+	haveVersion bool
+
+	now         time.Time
+	confirmQuit bool
+	auditLimit  int
+	poll        time.Duration
+	footerH     int
+	// tick schedules the next poll; tests replace it to drive ticks by hand.
+	tick func() tea.Cmd
+}
+
+var _ tea.Model = (*Model)(nil)
+
+// New returns the console. Run it with tea.NewProgram(tui.New(deps),
+// tea.WithAltScreen(), tea.WithMouseCellMotion()).
+func New(deps Deps, opts ...Option) *Model {
+	r := deps.Renderer
+	if r == nil {
+		r = lipgloss.NewRenderer(os.Stdout)
+	}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	m := &Model{
+		c: &Common{
+			Keys:     DefaultGlobalKeys(),
+			Now:      now,
+			Location: time.Local,
+			Actor:    deps.Actor,
+		},
+		theme:      DefaultTheme(),
+		src:        deps.Source,
+		auditLimit: 500,
+		poll:       time.Second,
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	m.c.Styles = NewStyles(r, m.theme)
+	m.now = now()
+	m.help = help.New()
+	m.help.Styles.ShortKey = r.NewStyle().Bold(true)
+	m.help.Styles.FullKey = r.NewStyle().Bold(true)
+	m.help.Styles.ShortDesc = m.c.Styles.Muted
+	m.help.Styles.FullDesc = m.c.Styles.Muted
+	m.help.Styles.ShortSeparator = m.c.Styles.Muted
+	m.help.Styles.FullSeparator = m.c.Styles.Muted
+	m.help.Styles.Ellipsis = m.c.Styles.Muted
+	m.tick = func() tea.Cmd {
+		return tea.Tick(m.poll, func(t time.Time) tea.Msg { return tickMsg{} })
+	}
+	for _, t := range screenTitles {
+		switch t {
+		case "Overview":
+			m.screens = append(m.screens, newOverview(m.c))
+		case "Waves":
+			m.screens = append(m.screens, newWaves(m.c))
+		case "Audit":
+			m.screens = append(m.screens, newAudit(m.c))
+		default:
+			m.screens = append(m.screens, &placeholder{c: m.c, title: t})
+		}
+	}
+	return m
+}
+
+type (
+	// snapshotMsg carries a load's result, tagged with its generation.
+	snapshotMsg struct {
+		gen  int
+		snap Snapshot
+		err  error
+	}
+	// tickMsg is the once-a-second heartbeat: clock and change poll.
+	tickMsg struct{}
+	// versionMsg is what the change poll read.
+	versionMsg struct {
+		version int64
+		err     error
+	}
+)
+
+// Init starts the first load and the heartbeat.
+func (m *Model) Init() tea.Cmd { return tea.Batch(m.load(), m.tick()) }
+
+// load asks the Source for a snapshot in the background.
+func (m *Model) load() tea.Cmd {
+	if m.src == nil {
+		return nil
+	}
+	m.gen++
+	m.loading = true
+	gen, src, limit := m.gen, m.src, m.auditLimit
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s, err := src.Load(ctx, limit)
+		return snapshotMsg{gen: gen, snap: s, err: err}
+	}
+}
+
+// pollChange asks the Source whether anything changed.
+func (m *Model) pollChange() tea.Cmd {
+	if m.src == nil {
+		return nil
+	}
+	src := m.src
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		v, err := src.Changed(ctx)
+		return versionMsg{version: v, err: err}
+	}
+}
+
+// Update routes messages: data and heartbeat to the root, global keys to
+// the root, every other key and mouse event to the active screen.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.c.Width, m.c.Height = msg.Width, msg.Height
+		m.resize()
+		return m, nil
+	case snapshotMsg:
+		if msg.gen != m.gen {
+			return m, nil // a newer load is on its way
+		}
+		m.loading = false
+		if msg.err != nil {
+			m.err = msg.err
+			return m, nil
+		}
+		m.err = nil
+		snap := msg.snap
+		m.snap = &snap
+		m.version, m.haveVersion = snap.Version, true
+		for _, s := range m.screens {
+			s.SetData(m.snap)
+		}
+		return m, nil
+	case tickMsg:
+		m.now = m.c.Now()
+		return m, tea.Batch(m.pollChange(), m.tick())
+	case versionMsg:
+		if msg.err != nil {
+			m.err = msg.err
+			return m, nil
+		}
+		if !m.loading && (!m.haveVersion || msg.version != m.version) {
+			return m, m.load()
+		}
+		return m, nil
+	case tea.KeyMsg:
+		return m, m.handleKey(msg)
+	case tea.MouseMsg:
+		return m, m.screens[m.active].Update(msg)
+	}
+	return m, m.screens[m.active].Update(msg)
+}
+
+func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
+	k := m.c.Keys
+	if m.confirmQuit {
+		switch {
+		case key.Matches(msg, k.Yes), key.Matches(msg, k.ForceQuit):
+			return tea.Quit
+		case key.Matches(msg, k.No), key.Matches(msg, k.Quit):
+			m.confirmQuit = false
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.ForceQuit):
+		return tea.Quit
+	case key.Matches(msg, k.Quit):
+		if m.snap.runActive() {
+			m.confirmQuit = true
+			return nil
+		}
+		return tea.Quit
+	case key.Matches(msg, k.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		m.resize()
+	case key.Matches(msg, k.Next):
+		m.setActive((m.active + 1) % len(m.screens))
+	case key.Matches(msg, k.Prev):
+		m.setActive((m.active + len(m.screens) - 1) % len(m.screens))
+	case key.Matches(msg, k.Jump):
+		m.setActive(int(msg.String()[0] - '1'))
+	default:
+		return m.screens[m.active].Update(msg)
+	}
+	return nil
+}
+
+func (m *Model) setActive(i int) {
+	if i >= 0 && i < len(m.screens) {
+		m.active = i
+		m.resize()
+	}
+}
+
+// Active returns the title of the screen on show.
+func (m *Model) Active() string { return m.screens[m.active].Title() }
+
+// resize lays the screen out: header, tabs, body, status line, help.
+func (m *Model) resize() {
+	m.help.Width = m.c.Width
+	m.footerH = lipgloss.Height(m.help.View(m.keyMap()))
+	bodyH := max(0, m.c.Height-3-m.footerH)
+	for _, s := range m.screens {
+		s.SetSize(m.c.Width, bodyH)
+	}
+}
+
+// View renders the cached state; it does no I/O.
+func (m *Model) View() string {
+	w := m.c.Width
+	if w == 0 {
+		return ""
+	}
+	bodyH := max(0, m.c.Height-3-m.footerH)
+	var b strings.Builder
+	b.WriteString(cut(m.headerView(), w))
+	b.WriteByte('\n')
+	b.WriteString(cut(m.tabsView(), w))
+	b.WriteByte('\n')
+	var body string
+	switch {
+	case m.snap == nil && m.err != nil:
+		body = m.c.Styles.Error.Render("✗ cannot load: " + m.err.Error())
+	case m.snap == nil:
+		body = m.c.Styles.Muted.Render("loading…")
+	default:
+		body = m.screens[m.active].View()
+	}
+	b.WriteString(fit(body, w, bodyH))
+	b.WriteByte('\n')
+	b.WriteString(cut(m.statusView(), w))
+	b.WriteByte('\n')
+	b.WriteString(m.help.View(m.keyMap()))
+	return b.String()
+}
+
+func (m *Model) headerView() string {
+	st := m.c.Styles
+	left := st.Header.Render("WARROOM")
+	switch {
+	case m.snap == nil:
+		left += "  " + st.Muted.Render("loading…")
+	case m.snap.Run == nil:
+		left += "  " + st.Muted.Render("no run yet")
+	default:
+		left += "  " + st.Title.Render(m.snap.Run.Release) + "  " + RunStatus(m.snap.Run.State).Render(st)
+	}
+	local := m.now.In(m.c.Location)
+	right := local.Format("Mon 15:04:05 MST") + " · " + m.now.UTC().Format("15:04:05 UTC")
+	if m.c.Actor != "" {
+		right = m.c.Actor + " · " + right
+	}
+	gap := m.c.Width - ansi.StringWidth(left) - ansi.StringWidth(right)
+	if gap < 2 {
+		return left + "  " + right
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+// tabsView names every screen with its number key; the active one is
+// bracketed so it shows without colour too.
+func (m *Model) tabsView() string {
+	st := m.c.Styles
+	render := func(sep string, spaced bool) (string, int) {
+		var b strings.Builder
+		width := 0
+		for i, s := range m.screens {
+			label := string(rune('1'+i)) + s.Title()
+			if spaced {
+				label = string(rune('1'+i)) + " " + s.Title()
+			}
+			if i > 0 {
+				b.WriteString(sep)
+				width += len(sep)
+			}
+			if i == m.active {
+				label = "[" + label + "]"
+				b.WriteString(st.TabActive.Render(label))
+			} else {
+				b.WriteString(st.TabInactive.Render(label))
+			}
+			width += ansi.StringWidth(label)
+		}
+		return b.String(), width
+	}
+	if s, w := render("  ", true); w <= m.c.Width {
+		return s
+	}
+	s, _ := render(" ", false)
+	return s
+}
+
+func (m *Model) statusView() string {
+	st := m.c.Styles
+	switch {
+	case m.confirmQuit:
+		// The question comes first so a narrow terminal never cuts it.
+		return st.Confirm.Render("Quit? y/n — run " + m.snap.Run.ID + " is " + RunStatus(m.snap.Run.State).Text() +
+			" and goes on without this console")
+	case m.err != nil && m.snap != nil:
+		return st.Error.Render("✗ refresh failed (showing older data): " + m.err.Error())
+	}
+	return ""
+}
+
+// keyMap joins the active screen's bindings with the global ones.
+func (m *Model) keyMap() help.KeyMap {
+	return joinedKeys{screen: m.screens[m.active], global: m.c.Keys}
+}
+
+type joinedKeys struct {
+	screen Screen
+	global *GlobalKeys
+}
+
+func (j joinedKeys) ShortHelp() []key.Binding {
+	g := j.global
+	// Global keys first: on a narrow terminal help truncates from the
+	// right, and ? and q must always show.
+	return append([]key.Binding{g.Help, g.Quit, g.Jump, g.Next}, j.screen.ShortHelp()...)
+}
+
+func (j joinedKeys) FullHelp() [][]key.Binding {
+	g := j.global
+	return append(j.screen.FullHelp(), []key.Binding{g.Jump, g.Next, g.Prev, g.Help, g.Quit, g.ForceQuit})
+}

@@ -1,0 +1,266 @@
+package tui
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"github.com/warroom/warroom/core/deploy"
+)
+
+// drain runs cmd and every command its messages lead to, feeding the
+// messages to m, the way a program would but synchronously. Tests
+// disable the ticker so this ends.
+func drain(t *testing.T, m *Model, cmd tea.Cmd) []tea.Msg {
+	t.Helper()
+	var seen []tea.Msg
+	queue := []tea.Cmd{cmd}
+	for steps := 0; len(queue) > 0; steps++ {
+		if steps > 100 {
+			t.Fatal("commands do not settle")
+		}
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		msg := c()
+		if b, ok := msg.(tea.BatchMsg); ok {
+			queue = append(queue, b...)
+			continue
+		}
+		seen = append(seen, msg)
+		if _, ok := msg.(tea.QuitMsg); ok {
+			continue
+		}
+		_, next := m.Update(msg)
+		queue = append(queue, next)
+	}
+	return seen
+}
+
+func keyMsg(s string) tea.KeyMsg {
+	switch s {
+	case "tab":
+		return tea.KeyMsg{Type: tea.KeyTab}
+	case "shift+tab":
+		return tea.KeyMsg{Type: tea.KeyShiftTab}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+// loaded is a model that has read src, sized w x h, with ticks disabled.
+func loaded(t *testing.T, src Source, w, h int) *Model {
+	t.Helper()
+	m := newTestModel(src)
+	m.tick = func() tea.Cmd { return nil }
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	drain(t, m, m.Init())
+	if m.snap == nil {
+		t.Fatalf("not loaded: %v", m.err)
+	}
+	return m
+}
+
+func TestGolden(t *testing.T) {
+	screens := []struct {
+		name, key, want string
+	}{
+		{"Overview", "1", "Latest audit events"},
+		{"Waves", "5", "PROGRESS"},
+		{"Audit", "8", "chain intact"},
+	}
+	for _, sc := range screens {
+		for _, size := range [][2]int{{120, 40}, {80, 24}} {
+			t.Run(fmt.Sprintf("%s_%dx%d", sc.name, size[0], size[1]), func(t *testing.T) {
+				tm := teatest.NewTestModel(t, newTestModel(fixture()), teatest.WithInitialTermSize(size[0], size[1]))
+				teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("run-7f3a")) },
+					teatest.WithDuration(5*time.Second))
+				if sc.key != "1" { // Overview is on show from the start
+					tm.Type(sc.key)
+					teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(sc.want)) },
+						teatest.WithDuration(5*time.Second))
+				}
+				if err := tm.Quit(); err != nil {
+					t.Fatal(err)
+				}
+				view := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).View()
+				checkFits(t, view, size[0], size[1])
+				golden.RequireEqual(t, []byte(view))
+			})
+		}
+	}
+}
+
+// checkFits fails when the frame is taller or wider than the terminal:
+// something would wrap or scroll away.
+func checkFits(t *testing.T, view string, w, h int) {
+	t.Helper()
+	lines := strings.Split(view, "\n")
+	if len(lines) != h {
+		t.Errorf("frame has %d lines, terminal %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if n := len([]rune(l)); n > w {
+			t.Errorf("line %d is %d cells wide, terminal %d: %q", i+1, n, w, l)
+		}
+	}
+}
+
+func TestGoldenAuditTampered(t *testing.T) {
+	src := fixture()
+	src.snap.AuditVerify = AuditVerification{OK: false, Events: 30, FirstBad: 17, Reason: "event 17's hash does not match its content"}
+	m := loaded(t, src, 80, 24)
+	m.Update(keyMsg("8"))
+	view := m.View()
+	checkFits(t, view, 80, 24)
+	golden.RequireEqual(t, []byte(view))
+}
+
+func TestSwitchScreens(t *testing.T) {
+	m := loaded(t, fixture(), 120, 40)
+	steps := []struct{ key, want string }{
+		{"", "Overview"},
+		{"5", "Waves"},
+		{"tab", "Canary"},
+		{"shift+tab", "Waves"},
+		{"2", "Calendar"},
+		{"9", "Plugins"},
+		{"tab", "Overview"},
+		{"shift+tab", "Plugins"},
+		{"8", "Audit"},
+	}
+	for _, s := range steps {
+		if s.key != "" {
+			m.Update(keyMsg(s.key))
+		}
+		if got := m.Active(); got != s.want {
+			t.Fatalf("after %q: screen %s, want %s", s.key, got, s.want)
+		}
+	}
+	m.Update(keyMsg("2"))
+	if v := m.View(); !strings.Contains(v, "Calendar: not built yet — see issue #6") {
+		t.Errorf("Calendar placeholder missing:\n%s", v)
+	}
+	for _, title := range screenTitles {
+		if !strings.Contains(m.View(), title) {
+			t.Errorf("tab bar does not name %s", title)
+		}
+	}
+}
+
+func TestReloadWithinOneTick(t *testing.T) {
+	src := fixture()
+	m := loaded(t, src, 120, 40)
+	// A tick with nothing changed does not reload.
+	drain(t, m, func() tea.Msg { return tickMsg{} })
+	if src.loads != 1 {
+		t.Fatalf("loads = %d after an idle tick, want 1", src.loads)
+	}
+	src.set(func(s *Snapshot) {
+		r := *s.Run
+		r.State, r.Reason = deploy.RunRunning, ""
+		s.Run = &r
+	})
+	drain(t, m, func() tea.Msg { return tickMsg{} })
+	if src.loads != 2 {
+		t.Fatalf("loads = %d after a change and one tick, want 2", src.loads)
+	}
+	if v := m.View(); !strings.Contains(v, "▸ running") || strings.Contains(v, "paused") {
+		t.Errorf("change not shown after one tick:\n%s", v)
+	}
+}
+
+func TestStaleLoadDropped(t *testing.T) {
+	src := fixture()
+	m := loaded(t, src, 120, 40)
+	old := *m.snap
+	old.Run = nil
+	m.Update(snapshotMsg{gen: m.gen - 1, snap: old})
+	if m.snap.Run == nil {
+		t.Fatal("a stale load overwrote a newer one")
+	}
+}
+
+func TestQuitAsksWhileRunActive(t *testing.T) {
+	m := loaded(t, fixture(), 80, 24)
+	_, cmd := m.Update(keyMsg("q"))
+	if cmd != nil {
+		t.Fatal("q quit at once with a run in flight")
+	}
+	if v := m.View(); !strings.Contains(v, "Quit? y/n — run run-7f3a is ‖ paused") {
+		t.Fatalf("no confirmation shown:\n%s", v)
+	}
+	if _, cmd = m.Update(keyMsg("n")); cmd != nil || m.confirmQuit {
+		t.Fatal("n did not cancel")
+	}
+	m.Update(keyMsg("q"))
+	_, cmd = m.Update(keyMsg("y"))
+	if cmd == nil {
+		t.Fatal("y did not quit")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("y did not quit")
+	}
+
+	// With the run over, q quits at once.
+	src := fixture()
+	src.snap.Run.State = deploy.RunSucceeded
+	m = loaded(t, src, 80, 24)
+	_, cmd = m.Update(keyMsg("q"))
+	if cmd == nil {
+		t.Fatal("q did not quit with no run in flight")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("q did not quit with no run in flight")
+	}
+}
+
+func TestQuitConfirmProgram(t *testing.T) {
+	tm := teatest.NewTestModel(t, newTestModel(fixture()), teatest.WithInitialTermSize(80, 24))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("run-7f3a")) },
+		teatest.WithDuration(5*time.Second))
+	tm.Type("q")
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("y/n")) },
+		teatest.WithDuration(5*time.Second))
+	tm.Type("y")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
+
+func TestWavesCursorScrolls(t *testing.T) {
+	m := loaded(t, fixture(), 80, 24)
+	m.Update(keyMsg("5"))
+	for range 30 {
+		m.Update(keyMsg("j"))
+	}
+	w := m.screens[4].(*waves)
+	if w.cursor != 30 || w.offset == 0 {
+		t.Fatalf("cursor %d offset %d", w.cursor, w.offset)
+	}
+	if v := m.View(); !strings.Contains(v, "› ") {
+		t.Fatalf("cursor row not shown:\n%s", v)
+	}
+	checkFits(t, m.View(), 80, 24)
+	m.Update(keyMsg("g"))
+	if w.cursor != 0 || w.offset != 0 {
+		t.Fatalf("g: cursor %d offset %d", w.cursor, w.offset)
+	}
+}
+
+func TestHelpToggle(t *testing.T) {
+	m := loaded(t, fixture(), 120, 40)
+	m.Update(keyMsg("5"))
+	short := m.View()
+	m.Update(keyMsg("?"))
+	full := m.View()
+	if short == full || !strings.Contains(full, "page down") {
+		t.Fatalf("full help not shown:\n%s", full)
+	}
+	checkFits(t, full, 120, 40)
+}
