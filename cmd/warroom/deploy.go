@@ -120,6 +120,7 @@ shown until it ends; the exit code is 0 only if it succeeded.`,
 	f.BoolVar(&opts.IgnoreLowTraffic, "ignore-low-traffic", false, "start production regions at once, not at their low-traffic windows")
 	f.Float64Var(&opts.BakeScale, "bake-scale", 0, "multiply every bake time (e.g. 0.01 for a demo)")
 	f.StringVar(&target, "target", "localfleet", "deploy target for services and environments that name none")
+	f.StringVar(&opts.OutsideWindow, "outside-window", "", "REASON: break glass, deploy outside the release window (recorded and audited; freezes still apply)")
 	return cmd
 }
 

@@ -33,10 +33,14 @@ func (g PolicyGate) Preflight(ctx context.Context, r *Run, s *Step, now time.Tim
 	}
 	var out []Check
 	w := rel.Window
-	if now.Before(w.Start) || !now.Before(w.End) {
+	switch {
+	case (now.Before(w.Start) || !now.Before(w.End)) && r.Options.OutsideWindow != "":
+		out = append(out, Check{Name: "window-open", Passed: true, Message: fmt.Sprintf("outside the release window (%s to %s UTC), allowed by %s: %s",
+			w.Start.UTC().Format("2006-01-02 15:04"), w.End.UTC().Format("2006-01-02 15:04"), r.StartedBy, r.Options.OutsideWindow)})
+	case now.Before(w.Start) || !now.Before(w.End):
 		out = append(out, Check{Name: "window-open", Message: fmt.Sprintf("the release window is %s to %s UTC; it is now %s",
 			w.Start.UTC().Format("2006-01-02 15:04"), w.End.UTC().Format("2006-01-02 15:04"), now.UTC().Format("2006-01-02 15:04"))})
-	} else {
+	default:
 		out = append(out, Check{Name: "window-open", Passed: true, Message: "closes " + w.End.UTC().Format("15:04 UTC")})
 	}
 	out = append(out, freezeCheck(org, rel, s, now))

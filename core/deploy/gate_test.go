@@ -32,6 +32,16 @@ func TestPolicyGate(t *testing.T) {
 	if got := failed(rel.Window.Start.Add(90 * time.Minute)); !strings.Contains(got, "no-freeze") {
 		t.Errorf("in the freeze: %q", got)
 	}
+	// Break-glass: outside the window with a recorded reason; a freeze
+	// still stops it.
+	run.Options.OutsideWindow = "INC-4711 hotfix"
+	if got := failed(rel.Window.Start.Add(-time.Hour)); got != "" {
+		t.Errorf("outside the window with an override: %q", got)
+	}
+	if got := failed(rel.Window.End.Add(time.Hour)); !strings.Contains(got, "no-freeze") || strings.Contains(got, "window-open") {
+		t.Errorf("override in a freeze: %q", got)
+	}
+	run.Options.OutsideWindow = ""
 	step.Artifact.Digest = "sha256:" + strings.Repeat("0", 64)
 	if got := failed(rel.Window.Start.Add(10 * time.Minute)); !strings.Contains(got, "artifact: the scope's artifact digest") {
 		t.Errorf("changed digest: %q", got)

@@ -43,6 +43,10 @@ type Options struct {
 	// BakeScale multiplies every bake time (a demo may shorten them);
 	// 0 means 1.
 	BakeScale float64 `json:"bake_scale,omitempty"`
+	// OutsideWindow, when set, is why the run may deploy outside the
+	// release window (break-glass, recorded with the run and audited with
+	// its start). Freezes still apply.
+	OutsideWindow string `json:"outside_window,omitempty"`
 }
 
 // Approval records an operator letting a run into an environment.
