@@ -69,7 +69,9 @@ func fixture() *fakeSource {
 	org := &model.Org{Releases: []model.Release{{
 		Name: "2026-11-27-payments", Title: "Payments 3.2 and ledger schema v7", Captain: "carol",
 		Window: model.Window{Start: t0, End: t0.Add(4 * time.Hour)},
+		Scope:  []model.ScopeItem{{Service: "payments", Version: "3.2.0"}},
 	}}}
+	addCalendarAndGates(org)
 	run := &deploy.Run{
 		ID: "run-7f3a", Release: "2026-11-27-payments", State: deploy.RunPaused,
 		Reason: "paused by dave: checking the eu-west dashboards", StartedBy: "carol", CreatedAt: t0,
@@ -112,4 +114,30 @@ func fixture() *fakeSource {
 	}
 	return &fakeSource{version: 1, snap: Snapshot{Org: org, Run: run, Audit: events,
 		AuditVerify: AuditVerification{OK: true, Events: 30}}}
+}
+
+// addCalendarAndGates gives the fixture's organisation a freeze over the
+// release, a weekly maintenance window in prod, a high-impact business
+// event, three environments and four gates.
+func addCalendarAndGates(org *model.Org) {
+	day := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UTC) }
+	f := func(v float64) *float64 { return &v }
+	org.Calendar = []model.CalendarItem{
+		{Name: "black-friday-freeze", Kind: model.Freeze, Title: "Black Friday", Start: day(27, 0), End: day(30, 0),
+			Environments: []string{"prod"}, Exceptions: &model.FreezeExceptions{Classes: []model.ChangeClass{model.ClassEmergency}}},
+		{Name: "cyber-monday", Kind: model.Business, Title: "Cyber Monday sale", Impact: "high", Start: day(30, 0), End: day(31, 0)},
+		{Name: "prod-maintenance", Kind: model.Maintenance, Title: "Tue/Thu night", Environments: []string{"prod"},
+			Weekly: &model.Weekly{Days: []string{"tue", "thu"}, Start: "22:00", End: "02:00", TimeZone: "UTC"}},
+	}
+	org.Environments = []model.Environment{
+		{Name: "dev", Order: 1, Gates: []string{"unit-tests"}},
+		{Name: "staging", Order: 2, Gates: []string{"unit-tests", "coverage", "security-scan"}},
+		{Name: "prod", Order: 3, Production: true, Gates: []string{"unit-tests", "coverage", "security-scan", "change-approval"}},
+	}
+	org.Gates = []model.Gate{
+		{Name: "change-approval", Kind: model.GateApproval, Description: "Sign-off by the release captain and SRE", Approvers: []string{"release-captains", "sre"}, Owners: []string{"sre"}},
+		{Name: "coverage", Kind: model.GateCoverage, Description: "Statement coverage of changed packages", Min: f(80), Owners: []string{"platform"}},
+		{Name: "security-scan", Kind: model.GateSecurity, Description: "No high or critical SARIF findings", Max: f(0), Severity: "high", Approvers: []string{"security"}, Owners: []string{"security"}},
+		{Name: "unit-tests", Kind: model.GateTests, Description: "JUnit pass rate", Min: f(99.5), Owners: []string{"platform"}},
+	}
 }

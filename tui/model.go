@@ -114,6 +114,10 @@ func New(deps Deps, opts ...Option) *Model {
 		switch t {
 		case "Overview":
 			m.screens = append(m.screens, newOverview(m.c))
+		case "Calendar":
+			m.screens = append(m.screens, newCalendar(m.c))
+		case "Gates":
+			m.screens = append(m.screens, newGates(m.c))
 		case "Waves":
 			m.screens = append(m.screens, newWaves(m.c))
 		case "Audit":

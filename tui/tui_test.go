@@ -51,6 +51,8 @@ func keyMsg(s string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyTab}
 	case "shift+tab":
 		return tea.KeyMsg{Type: tea.KeyShiftTab}
+	case "down":
+		return tea.KeyMsg{Type: tea.KeyDown}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
 }
@@ -73,6 +75,8 @@ func TestGolden(t *testing.T) {
 		name, key, want string
 	}{
 		{"Overview", "1", "Latest audit events"},
+		{"Calendar", "2", "Conflicts of release"},
+		{"Gates", "4", "no evidence"},
 		{"Waves", "5", "PROGRESS"},
 		{"Audit", "8", "chain intact"},
 	}
@@ -144,9 +148,9 @@ func TestSwitchScreens(t *testing.T) {
 			t.Fatalf("after %q: screen %s, want %s", s.key, got, s.want)
 		}
 	}
-	m.Update(keyMsg("2"))
-	if v := m.View(); !strings.Contains(v, "Calendar: not built yet — see issue #6") {
-		t.Errorf("Calendar placeholder missing:\n%s", v)
+	m.Update(keyMsg("3"))
+	if v := m.View(); !strings.Contains(v, "Graph: not built yet — see issue #6") {
+		t.Errorf("Graph placeholder missing:\n%s", v)
 	}
 	for _, title := range screenTitles {
 		if !strings.Contains(m.View(), title) {
@@ -263,4 +267,84 @@ func TestHelpToggle(t *testing.T) {
 		t.Fatalf("full help not shown:\n%s", full)
 	}
 	checkFits(t, full, 120, 40)
+}
+
+func TestCalendarKeys(t *testing.T) {
+	m := loaded(t, fixture(), 80, 24)
+	m.Update(keyMsg("2"))
+	c := m.screens[1].(*calendarScreen)
+	if c.week || !c.anchor.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("start: week %v anchor %v", c.week, c.anchor)
+	}
+	v := m.View()
+	for _, want := range []string{"November 2026", "✗ blocked by freeze", "✗ outside maintenance window"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("month view lacks %q:\n%s", want, v)
+		}
+	}
+	checkFits(t, v, 80, 24)
+	m.Update(keyMsg("w"))
+	if !c.week || !c.anchor.Equal(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("w: week %v anchor %v", c.week, c.anchor)
+	}
+	v = m.View()
+	if !strings.Contains(v, "Week of Mon 23 Nov 2026") || !strings.Contains(v, "› Fri 27 Nov") {
+		t.Errorf("week view:\n%s", v)
+	}
+	checkFits(t, v, 80, 24)
+	m.Update(keyMsg("]"))
+	if !c.anchor.Equal(time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("]: anchor %v", c.anchor)
+	}
+	if v := m.View(); !strings.Contains(v, "cyber-monday all day") {
+		t.Errorf("next week lacks the business event:\n%s", v)
+	}
+	m.Update(keyMsg("m"))
+	if c.week || !c.anchor.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("m: week %v anchor %v", c.week, c.anchor)
+	}
+	m.Update(keyMsg("h"))
+	if !c.anchor.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("h: anchor %v", c.anchor)
+	}
+	for range 50 {
+		m.Update(keyMsg("j"))
+	}
+	if c.offset == 0 || c.offset != len(c.list)-c.visible() {
+		t.Fatalf("scroll: offset %d of %d rows, %d visible", c.offset, len(c.list), c.visible())
+	}
+	checkFits(t, m.View(), 80, 24)
+}
+
+func TestGatesCursor(t *testing.T) {
+	m := loaded(t, fixture(), 80, 24)
+	m.Update(keyMsg("4"))
+	g := m.screens[3].(*gatesScreen)
+	if g.row != 0 || g.col != 0 {
+		t.Fatalf("start: %d,%d", g.row, g.col)
+	}
+	if v := m.View(); !strings.Contains(v, "Gate change-approval") || !strings.Contains(v, "In dev") {
+		t.Fatalf("panel:\n%s", v)
+	}
+	for _, k := range []string{"j", "j", "l", "l", "l", "down", "down"} {
+		m.Update(keyMsg(k))
+	}
+	if g.row != 3 || g.col != 2 {
+		t.Fatalf("after moves: %d,%d", g.row, g.col)
+	}
+	v := m.View()
+	for _, want := range []string{"Gate unit-tests", "min 99.5", "In prod", "? no evidence"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("panel lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "pass") && !strings.Contains(v, "pass rate") {
+		t.Errorf("a pass is shown without evidence:\n%s", v)
+	}
+	m.Update(keyMsg("k"))
+	m.Update(keyMsg("h"))
+	if g.row != 2 || g.col != 1 {
+		t.Fatalf("after k h: %d,%d", g.row, g.col)
+	}
+	checkFits(t, m.View(), 80, 24)
 }
