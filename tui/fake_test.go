@@ -72,6 +72,7 @@ func fixture() *fakeSource {
 		Scope:  []model.ScopeItem{{Service: "payments", Version: "3.2.0"}},
 	}}}
 	addCalendarAndGates(org)
+	addGraph(org)
 	run := &deploy.Run{
 		ID: "run-7f3a", Release: "2026-11-27-payments", State: deploy.RunPaused,
 		Reason: "paused by dave: checking the eu-west dashboards", StartedBy: "carol", CreatedAt: t0,
@@ -139,5 +140,55 @@ func addCalendarAndGates(org *model.Org) {
 		{Name: "coverage", Kind: model.GateCoverage, Description: "Statement coverage of changed packages", Min: f(80), Owners: []string{"platform"}},
 		{Name: "security-scan", Kind: model.GateSecurity, Description: "No high or critical SARIF findings", Max: f(0), Severity: "high", Approvers: []string{"security"}, Owners: []string{"security"}},
 		{Name: "unit-tests", Kind: model.GateTests, Description: "JUnit pass rate", Min: f(99.5), Owners: []string{"platform"}},
+	}
+}
+
+// addGraph gives the fixture's organisation a catalogue for the Graph
+// screen: the release ships five services over three waves (ledger and
+// search; payments; api-gateway and the dispatcher), three more services
+// stay outside it, the dispatcher's range rejects the new payments API and
+// payments and ledger bundle libjson at different majors.
+func addGraph(org *model.Org) {
+	api := func(name, v string) []model.APIProvision { return []model.APIProvision{{API: name, Version: v}} }
+	req := func(pairs ...string) []model.APIRequirement {
+		var out []model.APIRequirement
+		for i := 0; i < len(pairs); i += 2 {
+			out = append(out, model.APIRequirement{API: pairs[i], Range: pairs[i+1]})
+		}
+		return out
+	}
+	libjson := func(v string) []model.LibraryUse { return []model.LibraryUse{{Name: "libjson", Version: v}} }
+	org.Teams = []model.Team{
+		{Name: "payments-team", Channel: "#payments-warroom", OnCall: "pd-payments", Escalation: []model.Contact{
+			{Name: "Priya Raman", Role: "primary on-call", Phone: "+44 20 7946 0101", Pager: true},
+			{Name: "Tomás Ortega", Role: "secondary", Chat: "@tomas", Email: "tomas@example.com"},
+			{Name: "Dana Kim", Role: "engineering manager", Email: "dana@example.com"},
+			{Name: "Eve Laurent", Role: "director"},
+		}},
+		{Name: "edge-team", Channel: "#edge", Escalation: []model.Contact{{Name: "Sam Park", Chat: "@sam"}}},
+		{Name: "platform", Channel: "#platform"},
+	}
+	org.Vendors = []model.Vendor{{Name: "fraudshield", Escalation: []model.Contact{
+		{Name: "FraudShield support", Role: "24/7 desk", Phone: "+1 415 555 0199", Email: "support@fraudshield.example"}}}}
+	org.Libraries = []model.Library{{Name: "libjson", Owner: "platform", Versions: []string{"1.4.0", "1.5.0", "2.0.0"}}}
+	org.Services = []model.Service{
+		{Name: "api-gateway", Owner: "edge-team", Tier: 0, Version: "3.1.4", Provides: api("gateway-api", "3.1.0"), Requires: req("payments-api", "^3")},
+		{Name: "payments", Owner: "payments-team", Tier: 0, Version: "3.1.4", Provides: api("payments-api", "3.1.0"),
+			Requires: req("ledger-api", "^7", "fraud-api", "^1"), Libraries: libjson("1.4.0")},
+		{Name: "ledger", Owner: "payments-team", Tier: 0, Kind: model.Stateful, Version: "3.1.4", Provides: api("ledger-api", "7.0.0"),
+			Libraries: libjson("2.0.0"), Databases: []string{"ledger-db"}},
+		{Name: "ledger-db", Owner: "platform", Tier: 0, Kind: model.Database, Version: "15.4"},
+		{Name: "notifications-and-webhooks-dispatcher", Owner: "platform", Tier: 2, Version: "3.1.4", Requires: req("payments-api", "~3.1")},
+		{Name: "search", Owner: "platform", Tier: 2, Version: "3.1.4"},
+		{Name: "fraud-check", Owner: "fraudshield", Tier: 1, Version: "1.8.2", Provides: api("fraud-api", "1.8.0")},
+		{Name: "reporting", Owner: "platform", Tier: 3, Version: "2.0.0", Requires: req("ledger-api", "^7")},
+	}
+	rel := &org.Releases[0]
+	rel.Scope = []model.ScopeItem{
+		{Service: "payments", Version: "3.2.0", Provides: api("payments-api", "3.2.0")},
+		{Service: "api-gateway", Version: "3.2.0"},
+		{Service: "ledger", Version: "3.2.0"},
+		{Service: "notifications-and-webhooks-dispatcher", Version: "3.2.0"},
+		{Service: "search", Version: "3.2.0"},
 	}
 }

@@ -116,6 +116,8 @@ func New(deps Deps, opts ...Option) *Model {
 			m.screens = append(m.screens, newOverview(m.c))
 		case "Calendar":
 			m.screens = append(m.screens, newCalendar(m.c))
+		case "Graph":
+			m.screens = append(m.screens, newGraph(m.c))
 		case "Gates":
 			m.screens = append(m.screens, newGates(m.c))
 		case "Waves":

@@ -76,6 +76,7 @@ func TestGolden(t *testing.T) {
 	}{
 		{"Overview", "1", "Latest audit events"},
 		{"Calendar", "2", "Conflicts of release"},
+		{"Graph", "3", "Blast radius"},
 		{"Gates", "4", "no evidence"},
 		{"Waves", "5", "PROGRESS"},
 		{"Audit", "8", "chain intact"},
@@ -148,9 +149,9 @@ func TestSwitchScreens(t *testing.T) {
 			t.Fatalf("after %q: screen %s, want %s", s.key, got, s.want)
 		}
 	}
-	m.Update(keyMsg("3"))
-	if v := m.View(); !strings.Contains(v, "Graph: not built yet — see issue #6") {
-		t.Errorf("Graph placeholder missing:\n%s", v)
+	m.Update(keyMsg("6"))
+	if v := m.View(); !strings.Contains(v, "Canary: not built yet — see issue #6") {
+		t.Errorf("Canary placeholder missing:\n%s", v)
 	}
 	for _, title := range screenTitles {
 		if !strings.Contains(m.View(), title) {
@@ -347,4 +348,60 @@ func TestGatesCursor(t *testing.T) {
 		t.Fatalf("after k h: %d,%d", g.row, g.col)
 	}
 	checkFits(t, m.View(), 80, 24)
+}
+
+func TestGraphCursor(t *testing.T) {
+	m := loaded(t, fixture(), 80, 24)
+	m.Update(keyMsg("3"))
+	g := m.screens[2].(*graphScreen)
+	if g.selected() != "ledger" {
+		t.Fatalf("start: %q", g.selected())
+	}
+	for _, k := range []string{"j", "l", "l", "down"} {
+		m.Update(keyMsg(k))
+	}
+	if g.col != 2 || g.row != 1 || g.selected() != "notifications-and-webhooks-dispatcher" {
+		t.Fatalf("after moves: %d,%d %q", g.col, g.row, g.selected())
+	}
+	v := m.View()
+	for _, want := range []string{"✗ incompatible", "requires payments-api ~3.1", "platform (team)",
+		"Depends on   payments", "none: nothing depends on it", "3.1.4 -> 3.2.0 · tier 2"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("panel lacks %q:\n%s", want, v)
+		}
+	}
+	checkFits(t, v, 80, 24)
+	m.Update(keyMsg("h"))
+	if g.col != 1 || g.row != 0 || g.selected() != "payments" {
+		t.Fatalf("h: %d,%d %q", g.col, g.row, g.selected())
+	}
+	v = m.View()
+	for _, want := range []string{"1. Priya Raman", "3. Dana Kim", "(+1 more)", "Blast radius 2 services · 2 direct · most critical tier 0",
+		"! libjson: 2.0.0 (ledger), 1.4.0 (payments)"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("panel lacks %q:\n%s", want, v)
+		}
+	}
+
+	// Too narrow for every wave: the columns scroll with [ and ] and follow
+	// the cursor.
+	m.Update(tea.WindowSizeMsg{Width: 40, Height: 24})
+	if n := g.visibleCols(); n != 2 {
+		t.Fatalf("visible columns at 40: %d", n)
+	}
+	m.Update(keyMsg("]"))
+	if g.first != 1 || g.col != 1 {
+		t.Fatalf("]: first %d col %d", g.first, g.col)
+	}
+	if v := m.View(); !strings.Contains(v, "WAVE 3") || strings.Contains(v, "WAVE 1") || !strings.Contains(v, "· waves 2–") {
+		t.Errorf("scrolled view:\n%s", v)
+	}
+	m.Update(keyMsg("["))
+	m.Update(keyMsg("l"))
+	if g.first != 1 || g.col != 2 {
+		t.Fatalf("[ l: first %d col %d", g.first, g.col)
+	}
+	// The body fits; the root's help line is checked at 80 columns and up.
+	lines := strings.Split(m.View(), "\n")
+	checkFits(t, strings.Join(lines[:len(lines)-1], "\n")+"\n", 40, 24)
 }
