@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"github.com/warroom/warroom/core/canary"
 	"github.com/warroom/warroom/core/deploy"
 	"github.com/warroom/warroom/core/model"
 )
@@ -91,12 +93,15 @@ func fixture() *fakeSource {
 					Region: e.region, FromVersion: "3.1.4", Version: "3.2.0", Strategy: model.Strategy("rolling"),
 					State: deploy.StepPending}
 				switch {
+				case idx == 7:
+					s.State, s.Strategy, s.Weight, s.Evidence = deploy.StepDone, model.Strategy("canary"), 100, promoteJudgement(t0)
 				case idx <= 12:
 					s.State = deploy.StepDone
 				case idx == 13:
 					s.State, s.Strategy, s.Weight, s.Progress = deploy.StepBaking, model.Strategy("canary"), 25, "25% on canary, bake ends 14:45"
 				case idx == 14:
-					s.State, s.Error = deploy.StepFailed, "smoke check /healthz returned 503 three times in a row on 2 of 6 instances"
+					s.State, s.Strategy, s.Weight = deploy.StepFailed, model.Strategy("canary"), 10
+					s.Evidence, s.Error = rollbackJudgement(t0)
 				case idx == 15:
 					s.State = deploy.StepSkipped
 				case idx == 16:
@@ -115,6 +120,58 @@ func fixture() *fakeSource {
 	}
 	return &fakeSource{version: 1, snap: Snapshot{Org: org, Run: run, Audit: events,
 		AuditVerify: AuditVerification{OK: true, Events: 30}}}
+}
+
+// promoteJudgement is the judge's promote of a clean 25% canary after a
+// 15-minute bake, as the engine stores it on the step.
+func promoteJudgement(t0 time.Time) json.RawMessage {
+	f := func(v float64) *float64 { return &v }
+	ev := canary.Evidence{Verdict: deploy.VerdictPromote, Alpha: 0.05, Tolerance: 0.1,
+		Since: t0.Add(10 * time.Minute), At: t0.Add(25 * time.Minute), ElapsedS: 900,
+		Metrics: []canary.MetricEvid{
+			{Name: "error_rate", Baseline: canary.CohortEvid{Requests: 30028, Events: 60, Rate: 60.0 / 30028},
+				Canary: canary.CohortEvid{Requests: 9972, Events: 21, Rate: 21.0 / 9972}, RateRatio: f(1.05), RelativeEffect: f(0.05),
+				EValue: 0.62, Threshold: 20},
+			{Name: "slow_rate", Baseline: canary.CohortEvid{Requests: 30028, Events: 360, Rate: 360.0 / 30028},
+				Canary: canary.CohortEvid{Requests: 9972, Events: 110, Rate: 110.0 / 9972}, RateRatio: f(0.92), RelativeEffect: f(-0.08),
+				EValue: 0.31, Threshold: 20},
+		},
+		SRM: canary.SRMEvid{NominalWeight: 25, ObservedShare: 0.2493, CanaryRequests: 9972, TotalRequests: 40000, EValue: 0.44, Threshold: 20},
+	}
+	return judgement(deploy.VerdictPromote,
+		"bake time over; no evidence of harm after 15.0 min: errors 0.2% vs 0.2% (e 0.62), slow 1.1% vs 1.2% (e 0.31); threshold 20", ev)
+}
+
+// rollbackJudgement is the judge rejecting a 10% canary whose error rate
+// doubled, and the step error the engine records with it.
+func rollbackJudgement(t0 time.Time) (json.RawMessage, string) {
+	f := func(v float64) *float64 { return &v }
+	reason := "error rate 0.6% on the canary vs 0.3% on the baseline; e-value 34 >= 20 after 412 s"
+	ev := canary.Evidence{Verdict: deploy.VerdictRollback, Alpha: 0.05, Tolerance: 0.1,
+		Since: t0.Add(20 * time.Minute), At: t0.Add(20*time.Minute + 430*time.Second), ElapsedS: 430, DecidedAfter: 412,
+		Metrics: []canary.MetricEvid{
+			{Name: "error_rate", Baseline: canary.CohortEvid{Requests: 61200, Events: 186, Rate: 186.0 / 61200},
+				Canary: canary.CohortEvid{Requests: 6830, Events: 41, Rate: 41.0 / 6830}, RateRatio: f(1.975), RelativeEffect: f(0.975),
+				EValue: 34.2, Threshold: 20, Rejected: true, RejectedAfterS: 412},
+			{Name: "slow_rate", Baseline: canary.CohortEvid{Requests: 61200, Events: 734, Rate: 734.0 / 61200},
+				Canary: canary.CohortEvid{Requests: 6830, Events: 86, Rate: 86.0 / 6830}, RateRatio: f(1.05), RelativeEffect: f(0.05),
+				EValue: 0.8, Threshold: 20},
+		},
+		SRM: canary.SRMEvid{NominalWeight: 10, ObservedShare: 6830.0 / 68030, CanaryRequests: 6830, TotalRequests: 68030, EValue: 0.52, Threshold: 20},
+	}
+	return judgement(deploy.VerdictRollback, reason, ev), "canary judged worse than baseline: " + reason
+}
+
+func judgement(v deploy.Verdict, reason string, ev canary.Evidence) json.RawMessage {
+	inner, err := json.Marshal(ev)
+	if err != nil {
+		panic(err)
+	}
+	b, err := json.Marshal(deploy.Judgement{Verdict: v, Reason: reason, Evidence: inner})
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // addCalendarAndGates gives the fixture's organisation a freeze over the

@@ -122,6 +122,8 @@ func New(deps Deps, opts ...Option) *Model {
 			m.screens = append(m.screens, newGates(m.c))
 		case "Waves":
 			m.screens = append(m.screens, newWaves(m.c))
+		case "Canary":
+			m.screens = append(m.screens, newCanary(m.c))
 		case "Audit":
 			m.screens = append(m.screens, newAudit(m.c))
 		default:

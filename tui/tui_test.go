@@ -79,6 +79,7 @@ func TestGolden(t *testing.T) {
 		{"Graph", "3", "Blast radius"},
 		{"Gates", "4", "no evidence"},
 		{"Waves", "5", "PROGRESS"},
+		{"Canary", "6", "split as asked"},
 		{"Audit", "8", "chain intact"},
 	}
 	for _, sc := range screens {
@@ -149,9 +150,9 @@ func TestSwitchScreens(t *testing.T) {
 			t.Fatalf("after %q: screen %s, want %s", s.key, got, s.want)
 		}
 	}
-	m.Update(keyMsg("6"))
-	if v := m.View(); !strings.Contains(v, "Canary: not built yet — see issue #6") {
-		t.Errorf("Canary placeholder missing:\n%s", v)
+	m.Update(keyMsg("7"))
+	if v := m.View(); !strings.Contains(v, "Changes: not built yet — see issue #6") {
+		t.Errorf("Changes placeholder missing:\n%s", v)
 	}
 	for _, title := range screenTitles {
 		if !strings.Contains(m.View(), title) {
@@ -404,4 +405,61 @@ func TestGraphCursor(t *testing.T) {
 	// The body fits; the root's help line is checked at 80 columns and up.
 	lines := strings.Split(m.View(), "\n")
 	checkFits(t, strings.Join(lines[:len(lines)-1], "\n")+"\n", 40, 24)
+}
+
+func TestCanaryCursor(t *testing.T) {
+	src := fixture()
+	m := loaded(t, src, 80, 24)
+	m.Update(keyMsg("6"))
+	c := m.screens[5].(*canaryScreen)
+	if len(c.steps) != 3 || c.cursor != 0 {
+		t.Fatalf("start: %d canary steps, cursor %d", len(c.steps), c.cursor)
+	}
+	v := m.View()
+	for _, want := range []string{"✓ promote — bake time over", "error rate", "60/30028 = 0.20%", "✓ not rejected",
+		"nominal 25% · observed 24.9%", "latest judgement only"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("promoted step lacks %q:\n%s", want, v)
+		}
+	}
+	checkFits(t, v, 80, 24)
+	m.Update(keyMsg("j"))
+	if v := m.View(); c.cursor != 1 || !strings.Contains(v, "· no judgement yet — the judge has not ruled") {
+		t.Errorf("cursor %d; baking step without a verdict:\n%s", c.cursor, v)
+	}
+	m.Update(keyMsg("j"))
+	m.Update(keyMsg("j"))
+	if c.cursor != 2 {
+		t.Fatalf("cursor %d past the end", c.cursor)
+	}
+	v = m.View()
+	for _, want := range []string{"↺ rollback — error rate 0.6%", "1.98×", "████████████ 34 / 20", "✗ rejected after 6m52s",
+		"decided after 6m52s"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("rolled-back step lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "by the canary judge") {
+		t.Errorf("judge banner on a run paused by an operator:\n%s", v)
+	}
+	checkFits(t, v, 80, 24)
+	m.Update(keyMsg("k"))
+	if c.cursor != 1 {
+		t.Fatalf("k: cursor %d", c.cursor)
+	}
+
+	// The run rolls back because of the judge: a line says so, with why.
+	src.set(func(s *Snapshot) {
+		r := *s.Run
+		r.State, r.Reason = deploy.RunRollingBack, "automatic rollback: step 14 failed: canary judged worse than baseline"
+		s.Run = &r
+	})
+	drain(t, m, func() tea.Msg { return tickMsg{} })
+	v = m.View()
+	for _, want := range []string{"↺ automatic rollback in progress by the canary judge: step 14", "\n  error rate 0.6% on the canary"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("rollback line lacks %q:\n%s", want, v)
+		}
+	}
+	checkFits(t, v, 80, 24)
 }

@@ -550,7 +550,7 @@ func (e *Engine) bake(ctx context.Context, r *Run, s *Step) error {
 				})
 				return err
 			case VerdictPromote:
-				return e.promote(ctx, r, s, "judge: "+j.Reason)
+				return e.promote(ctx, r, s, "judge: "+j.Reason, &j)
 			}
 		}
 	}
@@ -559,7 +559,7 @@ func (e *Engine) bake(ctx context.Context, r *Run, s *Step) error {
 		if s.BakeTime == 0 {
 			why = "no bake time"
 		}
-		return e.promote(ctx, r, s, why)
+		return e.promote(ctx, r, s, why, nil)
 	}
 	return e.Clock.Sleep(ctx, min(s.BakeUntil.Sub(now), e.poll()))
 }
@@ -629,8 +629,17 @@ func (s *Step) nextWeight() int {
 
 // promote ends a bake: a canary goes to its next weight, anything else
 // (and a canary at 100%) is done.
-func (e *Engine) promote(ctx context.Context, r *Run, s *Step, why string) error {
+// A judge's promotion is kept as the step's evidence: the console and the
+// audit trail show why a canary went on, not only why one was stopped.
+func (e *Engine) promote(ctx context.Context, r *Run, s *Step, why string, judged *Judgement) error {
+	var evidence json.RawMessage
+	if judged != nil {
+		evidence, _ = json.Marshal(judged)
+	}
 	_, err := e.stepUpdate(ctx, r.ID, s.Index, StepBaking, func(r *Run, s *Step) string {
+		if evidence != nil {
+			s.Evidence = evidence
+		}
 		if s.Strategy == model.Canary && s.Weight < 100 {
 			s.BakeUntil = nil
 			return fmt.Sprintf("step %d %s: canary at %d%% promoted (%s)", s.Index, s.Describe(), s.Weight, why)

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -141,6 +142,21 @@ func (v verdicts) Judge(_ context.Context, req CanaryRequest) (Judgement, error)
 		return Judgement{Verdict: v.verdict, Reason: "errors 4.1% vs 0.2%, e-value 212 >= 100", Evidence: []byte(`{"e_value":212}`)}, nil
 	}
 	return Judgement{Verdict: VerdictContinue}, nil
+}
+
+func TestJudgesPromotionIsKeptAsEvidence(t *testing.T) {
+	h := newHarness(t)
+	h.engine.Judge = verdicts{service: "payments", at: 50, verdict: VerdictPromote}
+	h.create(fixture("run-1", false))
+	r := h.drive("run-1")
+	if r.State != RunSucceeded {
+		t.Fatalf("state %s", r.State)
+	}
+	p, _ := r.Step(2)
+	var j Judgement
+	if err := json.Unmarshal(p.Evidence, &j); err != nil || j.Verdict != VerdictPromote || !strings.Contains(string(j.Evidence), "e_value") {
+		t.Errorf("promoted canary's evidence %s (%v)", p.Evidence, err)
+	}
 }
 
 func TestJudgeRollsBackACanary(t *testing.T) {

@@ -1,0 +1,374 @@
+package tui
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/warroom/warroom/core/canary"
+	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/model"
+)
+
+// canaryStep is one canary step of the run and its decoded judgement;
+// judged is false while the step carries no judge's verdict yet.
+type canaryStep struct {
+	step   *deploy.Step
+	judged bool
+	j      deploy.Judgement
+	ev     canary.Evidence
+	hasEv  bool
+}
+
+// canaryScreen is the run's canary steps and the selected step's
+// judgement: verdict, reason, the sequential tests per metric and the
+// sample-ratio check. Only the latest judgement is stored, so there are no
+// charts over time.
+type canaryScreen struct {
+	c      *Common
+	keys   listKeys
+	run    *deploy.Run
+	steps  []canaryStep
+	width  int
+	height int
+	cursor int
+	offset int
+	// title, banner, head, rows and panel are rendered when data, size or
+	// the cursor change; View only joins them.
+	title, banner, head string
+	rows                []string
+	panel               []string
+}
+
+var _ Screen = (*canaryScreen)(nil)
+
+func newCanary(c *Common) *canaryScreen { return &canaryScreen{c: c, keys: defaultListKeys()} }
+
+func (s *canaryScreen) Title() string { return "Canary" }
+
+func (s *canaryScreen) ShortHelp() []key.Binding { return []key.Binding{s.keys.Up, s.keys.Down} }
+
+func (s *canaryScreen) FullHelp() [][]key.Binding {
+	k := s.keys
+	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}}
+}
+
+func (s *canaryScreen) SetSize(width, height int) {
+	s.width, s.height = width, height
+	s.render()
+}
+
+func (s *canaryScreen) SetData(snap *Snapshot) {
+	s.run = snap.Run
+	s.steps = s.steps[:0]
+	if s.run != nil {
+		for i := range s.run.Steps {
+			st := &s.run.Steps[i]
+			if st.Kind != deploy.KindService || st.Strategy != model.Canary {
+				continue
+			}
+			s.steps = append(s.steps, decodeCanary(st))
+		}
+	}
+	s.render()
+}
+
+// decodeCanary reads a step's evidence as a judgement; anything else (no
+// evidence, smoke-check results) is no judgement yet.
+func decodeCanary(st *deploy.Step) canaryStep {
+	cs := canaryStep{step: st}
+	if len(st.Evidence) == 0 || json.Unmarshal(st.Evidence, &cs.j) != nil || cs.j.Verdict == "" {
+		return cs
+	}
+	cs.judged = true
+	if len(cs.j.Evidence) > 0 && json.Unmarshal(cs.j.Evidence, &cs.ev) == nil {
+		cs.hasEv = true
+	}
+	return cs
+}
+
+func (s *canaryScreen) Update(msg tea.Msg) tea.Cmd {
+	km, ok := msg.(tea.KeyMsg)
+	if !ok || len(s.steps) == 0 {
+		return nil
+	}
+	switch {
+	case key.Matches(km, s.keys.Up):
+		s.cursor--
+	case key.Matches(km, s.keys.Down):
+		s.cursor++
+	case key.Matches(km, s.keys.Top):
+		s.cursor = 0
+	case key.Matches(km, s.keys.Bottom):
+		s.cursor = len(s.steps) - 1
+	default:
+		return nil
+	}
+	s.render()
+	return nil
+}
+
+// VerdictStatus is how a judge's verdict reads.
+func VerdictStatus(v deploy.Verdict) Status {
+	switch v {
+	case deploy.VerdictPromote:
+		return Status{"✓", "promote", ToneOK}
+	case deploy.VerdictContinue:
+		return Status{"·", "continue", ToneActive}
+	case deploy.VerdictPause:
+		return Status{"‖", "pause", ToneWarn}
+	case deploy.VerdictRollback:
+		return Status{"↺", "rollback", ToneBad}
+	}
+	return Status{"?", string(v), ToneNeutral}
+}
+
+// listRows is how many step rows fit above the panel.
+func (s *canaryScreen) listRows() int {
+	used := 2 + len(s.panel) + 1 // title, head, blank line before the panel
+	if s.banner != "" {
+		used += strings.Count(s.banner, "\n") + 1
+	}
+	return max(1, s.height-used)
+}
+
+func (s *canaryScreen) render() {
+	st := s.c.Styles
+	s.rows, s.panel, s.banner, s.head = s.rows[:0], s.panel[:0], "", ""
+	if s.run == nil {
+		s.title = st.Muted.Render("No deployment run yet.")
+		return
+	}
+	s.title = st.Title.Render("Canary · run "+s.run.ID) + "  " + RunStatus(s.run.State).Render(st) +
+		st.Muted.Render(fmt.Sprintf(" · %d canary steps · latest judgement only", len(s.steps)))
+	s.banner = s.judgeBanner()
+	if len(s.steps) == 0 {
+		s.title += "\n" + st.Muted.Render("This run has no canary steps.")
+		return
+	}
+	s.cursor = min(max(0, s.cursor), len(s.steps)-1)
+
+	whereW, weightW, stateW, verdictW := 16, 7, 14, 18
+	svcW := max(8, min(30, s.width-2-whereW-weightW-stateW-verdictW-4))
+	s.head = "  " + st.ColumnHead.Render(strings.Join([]string{pad("SERVICE", svcW), pad("WHERE", whereW),
+		pad("WEIGHT", weightW), pad("STATE", stateW), pad("VERDICT", verdictW)}, " "))
+	for i, cs := range s.steps {
+		step := cs.step
+		status := StepStatus(step.State)
+		verdict := Status{"·", "no judgement yet", ToneNeutral}
+		if cs.judged {
+			verdict = VerdictStatus(cs.j.Verdict)
+		}
+		before := pad(step.Service, svcW) + " " + pad(stepWhere(step), whereW) + " " +
+			pad(fmt.Sprintf("%d%%", step.Weight), weightW) + " "
+		state, verd := pad(status.Text(), stateW), verdict.Text()
+		if i == s.cursor {
+			s.rows = append(s.rows, "› "+st.Selected.Render(before+state+" "+verd))
+		} else {
+			s.rows = append(s.rows, "  "+before+st.Tone[status.Tone].Render(state)+" "+st.Tone[verdict.Tone].Render(verd))
+		}
+	}
+	s.panel = s.detail(s.steps[s.cursor])
+	for i := range s.panel {
+		s.panel[i] = cut(s.panel[i], s.width)
+	}
+	s.offset = scrollTo(s.offset, s.cursor, s.listRows(), len(s.rows))
+}
+
+// judgeBanner says when the run is paused or rolled back because of the
+// canary judge, with the judge's reason.
+func (s *canaryScreen) judgeBanner() string {
+	st := s.c.Styles
+	var want deploy.Verdict
+	var what string
+	switch s.run.State {
+	case deploy.RunRollingBack:
+		want, what = deploy.VerdictRollback, "↺ automatic rollback in progress"
+	case deploy.RunRolledBack:
+		want, what = deploy.VerdictRollback, "↺ rolled back automatically"
+	case deploy.RunPaused:
+		want, what = deploy.VerdictPause, "‖ paused"
+	default:
+		return ""
+	}
+	for _, cs := range s.steps {
+		if !cs.judged || cs.j.Verdict != want {
+			continue
+		}
+		if want == deploy.VerdictPause && !strings.Contains(s.run.Reason, "paused by the judge") {
+			continue
+		}
+		tone := ToneBad
+		if want == deploy.VerdictPause {
+			tone = ToneWarn
+		}
+		head := st.Tone[tone].Render(fmt.Sprintf("%s by the canary judge: step %d, %s in %s",
+			what, cs.step.Index, cs.step.Service, stepWhere(cs.step)))
+		lines := []string{cut(head, s.width)}
+		for _, l := range strings.Split(ansi.Wrap(cs.j.Reason, max(10, s.width-4), " "), "\n") {
+			lines = append(lines, "  "+l)
+		}
+		return strings.Join(lines, "\n")
+	}
+	return ""
+}
+
+// detail is the selected step's judgement.
+func (s *canaryScreen) detail(cs canaryStep) []string {
+	st := s.c.Styles
+	step := cs.step
+	label := func(x string) string { return st.Label.Render(pad(x, 10)) }
+	out := []string{st.Title.Render(fmt.Sprintf("Step %d · %s", step.Index, step.Describe())) +
+		st.Muted.Render(fmt.Sprintf(" · %d%% on canary", step.Weight))}
+	if !cs.judged {
+		line := label("Verdict") + st.Muted.Render("· no judgement yet")
+		if step.State == deploy.StepPending {
+			line += st.Muted.Render(" — the canary has not started")
+		} else {
+			line += st.Muted.Render(" — the judge has not ruled on this step")
+		}
+		return append(out, line)
+	}
+	out = append(out, label("Verdict")+VerdictStatus(cs.j.Verdict).Render(st)+" — "+cs.j.Reason)
+	if !cs.hasEv {
+		return append(out, st.Muted.Render("no evidence recorded with the verdict"))
+	}
+	ev := cs.ev
+	judged := label("Judged") + ev.At.UTC().Format("15:04:05 UTC") +
+		fmt.Sprintf(" · %s after canary start · α %g", dur(ev.ElapsedS), ev.Alpha)
+	if ev.DecidedAfter > 0 {
+		judged += " · decided after " + dur(ev.DecidedAfter)
+	}
+	out = append(out, judged, "")
+
+	// Counts, then the sequential test, one row per metric.
+	nameW, cohortW := 11, 24
+	out = append(out, "  "+st.ColumnHead.Render(strings.Join([]string{pad("METRIC", nameW),
+		pad("BASELINE ev/req = rate", cohortW), pad("CANARY ev/req = rate", cohortW), pad("RATIO", 7)}, " ")))
+	for _, m := range ev.Metrics {
+		ratio := "—"
+		if m.RateRatio != nil {
+			ratio = fmt.Sprintf("%.2f×", *m.RateRatio)
+		}
+		out = append(out, "  "+strings.Join([]string{pad(metricName(m.Name), nameW),
+			pad(cohort(m.Baseline), cohortW), pad(cohort(m.Canary), cohortW), ratio}, " "))
+	}
+	const barW = 12
+	out = append(out, "  "+st.ColumnHead.Render(strings.Join([]string{pad("METRIC", nameW),
+		pad("E-VALUE → THRESHOLD", barW+20), pad("DECISION", 24)}, " ")))
+	for _, m := range ev.Metrics {
+		out = append(out, "  "+pad(metricName(m.Name), nameW)+" "+
+			s.evalue(m.EValue, m.Threshold, m.Rejected, barW)+" "+s.decision(m.Rejected, m.RejectedAfterS, ev.ElapsedS))
+	}
+	srm := ev.SRM
+	line := st.Label.Render("SRM") + "  " + fmt.Sprintf("nominal %d%% · observed %s (%d/%d) · e %s/%s · ",
+		srm.NominalWeight, share(srm.ObservedShare), srm.CanaryRequests, srm.TotalRequests, enum(srm.EValue), enum(srm.Threshold))
+	if srm.Rejected {
+		line += st.Tone[ToneWarn].Render("‖ mismatch after " + dur(srm.RejectedAfterS))
+	} else {
+		line += st.Tone[ToneOK].Render("✓ split as asked")
+	}
+	return append(out, "", line)
+}
+
+// evalue is "████░░░░ 3.2 / 20": the bar fills on a log scale from 1 (no
+// evidence) to the threshold (rejection).
+func (s *canaryScreen) evalue(e, thr float64, rejected bool, w int) string {
+	st := s.c.Styles
+	frac := 0.0
+	if e > 1 && thr > 1 {
+		frac = math.Min(1, math.Log(e)/math.Log(thr))
+	}
+	n := int(math.Round(frac * float64(w)))
+	tone := ToneOK
+	switch {
+	case rejected:
+		tone = ToneBad
+	case frac >= 0.5:
+		tone = ToneWarn
+	}
+	bar := st.Tone[tone].Render(strings.Repeat("█", n)) + st.Muted.Render(strings.Repeat("░", w-n))
+	return bar + " " + pad(enum(e)+" / "+enum(thr), 19)
+}
+
+func (s *canaryScreen) decision(rejected bool, after, elapsed float64) string {
+	st := s.c.Styles
+	if rejected {
+		return st.Tone[ToneBad].Render("✗ rejected after " + dur(after))
+	}
+	return st.Tone[ToneOK].Render("✓ not rejected") + st.Muted.Render(" in "+dur(elapsed))
+}
+
+func metricName(n string) string {
+	switch n {
+	case "error_rate":
+		return "error rate"
+	case "slow_rate":
+		return "slow rate"
+	}
+	return n
+}
+
+func cohort(c canary.CohortEvid) string {
+	return fmt.Sprintf("%d/%d = %s", c.Events, c.Requests, share(c.Rate))
+}
+
+// share is a proportion as a percentage with sensible precision.
+func share(x float64) string {
+	switch {
+	case x == 0:
+		return "0%"
+	case x < 0.001:
+		return fmt.Sprintf("%.3f%%", 100*x)
+	case x < 0.1:
+		return fmt.Sprintf("%.2f%%", 100*x)
+	}
+	return fmt.Sprintf("%.1f%%", 100*x)
+}
+
+// enum is an e-value: small ones with two digits, big ones compact.
+func enum(x float64) string {
+	switch {
+	case x >= 1e4:
+		return fmt.Sprintf("%.2g", x)
+	case x >= 10:
+		return fmt.Sprintf("%.0f", x)
+	}
+	return fmt.Sprintf("%.2g", x)
+}
+
+// dur is seconds as a short duration: "6m40s".
+func dur(sec float64) string {
+	return (time.Duration(math.Round(sec)) * time.Second).String()
+}
+
+func (s *canaryScreen) View() string {
+	var b strings.Builder
+	b.WriteString(s.title)
+	if s.banner != "" {
+		b.WriteByte('\n')
+		b.WriteString(s.banner)
+	}
+	if len(s.rows) == 0 {
+		return b.String()
+	}
+	b.WriteByte('\n')
+	b.WriteString(s.head)
+	end := min(len(s.rows), s.offset+s.listRows())
+	for i := s.offset; i < end; i++ {
+		b.WriteByte('\n')
+		b.WriteString(s.rows[i])
+	}
+	b.WriteByte('\n')
+	for _, l := range s.panel {
+		b.WriteByte('\n')
+		b.WriteString(l)
+	}
+	return b.String()
+}
