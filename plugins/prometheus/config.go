@@ -77,33 +77,11 @@ var (
 )
 
 func parseConfig(cfg sdk.Config) (config, error) {
-	known := map[string]bool{}
-	for _, s := range settingSpecs {
-		known[s.Name] = true
-	}
-	var unknown []string
-	for k := range cfg.Settings {
-		if !known[k] {
-			unknown = append(unknown, fmt.Sprintf("%q", k))
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return config{}, sdk.Errorf(sdk.CodeInvalid, "unknown setting %s", strings.Join(unknown, ", "))
-	}
-	get := func(name string) string {
-		if v, ok := cfg.Settings[name]; ok && strings.TrimSpace(v) != "" {
-			return strings.TrimSpace(v)
-		}
-		for _, s := range settingSpecs {
-			if s.Name == name {
-				return s.Default
-			}
-		}
-		return ""
+	get, err := sdk.ReadSettings(cfg, settingSpecs)
+	if err != nil {
+		return config{}, err
 	}
 	c := config{window: get("window"), metrics: map[string]*metricDef{}}
-	var err error
 	if c.url, err = baseURL("url", get("url"), true); err != nil {
 		return config{}, err
 	}

@@ -46,30 +46,9 @@ type config struct {
 }
 
 func parseConfig(cfg sdk.Config) (config, error) {
-	known := map[string]bool{}
-	for _, s := range settingSpecs {
-		known[s.Name] = true
-	}
-	var unknown []string
-	for k := range cfg.Settings {
-		if !known[k] {
-			unknown = append(unknown, fmt.Sprintf("%q", k))
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return config{}, sdk.Errorf(sdk.CodeInvalid, "unknown setting %s", strings.Join(unknown, ", "))
-	}
-	get := func(name string) string {
-		if v, ok := cfg.Settings[name]; ok && strings.TrimSpace(v) != "" {
-			return strings.TrimSpace(v)
-		}
-		for _, s := range settingSpecs {
-			if s.Name == name {
-				return s.Default
-			}
-		}
-		return ""
+	get, err := sdk.ReadSettings(cfg, settingSpecs)
+	if err != nil {
+		return config{}, err
 	}
 	c := config{names: names{Requests: get("requests_metric"), Duration: get("duration_metric")}}
 	for _, d := range []struct {

@@ -2,6 +2,9 @@ package sdk
 
 import (
 	"context"
+	"fmt"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -475,4 +478,31 @@ type NotifyRequest struct {
 type NotifyResult struct {
 	Delivered []string `json:"delivered"`
 	MessageID string   `json:"message_id,omitempty"`
+}
+
+// ReadSettings checks a configuration's settings against the plugin's
+// declared ones: an undeclared setting is a CodeInvalid error naming it.
+// The getter it returns gives a setting's value, trimmed, or its declared
+// default when it is missing or blank.
+func ReadSettings(cfg Config, specs []SettingSpec) (get func(name string) string, err error) {
+	known := make(map[string]string, len(specs))
+	for _, s := range specs {
+		known[s.Name] = s.Default
+	}
+	var unknown []string
+	for k := range cfg.Settings {
+		if _, ok := known[k]; !ok {
+			unknown = append(unknown, fmt.Sprintf("%q", k))
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, Errorf(CodeInvalid, "unknown setting %s", strings.Join(unknown, ", "))
+	}
+	return func(name string) string {
+		if v := strings.TrimSpace(cfg.Settings[name]); v != "" {
+			return v
+		}
+		return known[name]
+	}, nil
 }
