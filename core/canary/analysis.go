@@ -27,10 +27,14 @@ type Observation struct {
 
 // Config tunes the analysis.
 type Config struct {
-	// Alpha bounds the probability of any false verdict (rollback or
-	// pause) of one canary step; default 0.01. It is split equally across
-	// the three tests.
+	// Alpha bounds the probability of a false rollback of one canary step
+	// over all its weights; default 0.01. It is split equally between the
+	// two regression tests (errors, slow requests).
 	Alpha float64
+	// PauseAlpha bounds the probability of a false pause by the
+	// sample-ratio test; default Alpha. A pause costs an operator's look,
+	// not a rollback, so it has a budget of its own.
+	PauseAlpha float64
 	// Tolerance: a canary rate up to (1+Tolerance) times the baseline's is
 	// "no worse"; default 0.
 	Tolerance float64
@@ -42,6 +46,9 @@ func (c Config) withDefaults() Config {
 	if c.Alpha <= 0 || c.Alpha >= 1 {
 		c.Alpha = 0.01
 	}
+	if c.PauseAlpha <= 0 || c.PauseAlpha >= 1 {
+		c.PauseAlpha = c.Alpha
+	}
 	if c.Tolerance < 0 {
 		c.Tolerance = 0
 	}
@@ -51,8 +58,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Tests is the number of tests alpha is split across.
-const Tests = 3
+// RegressionTests is the number of tests Alpha is split across.
+const RegressionTests = 2
 
 // Analysis is the sequential state of one canary step at one weight. It
 // does no I/O; feed it observations in time order.
@@ -60,12 +67,16 @@ type Analysis struct {
 	cfg       Config
 	start     time.Time
 	weight    int
-	threshold float64 // on the e-value, Tests/alpha
+	threshold float64 // on the regression tests' e-values, RegressionTests/Alpha
+	srmThresh float64 // on the sample-ratio e-value, 1/PauseAlpha
 	last      Observation
 	started   bool
 	errors    *RegressionTest
 	slow      *RegressionTest
 	srm       *SRMTest
+	// srmLogE0 is the log e-value of the sample-ratio tests of earlier
+	// weights: the product of sequential e-processes is one.
+	srmLogE0 float64
 	// errors, slow, srm: rejected yet, and when (seconds since start)
 	rejected      [3]bool
 	rejectedAfter [3]float64
@@ -120,8 +131,9 @@ type SRMEvid struct {
 	ObservedShare  float64 `json:"observed_share"`
 	CanaryRequests int64   `json:"canary_requests"`
 	TotalRequests  int64   `json:"total_requests"`
-	EValue         float64 `json:"e_value"`
+	EValue         float64 `json:"e_value"` // over all the canary's weights
 	Threshold      float64 `json:"threshold"`
+	PauseAlpha     float64 `json:"pause_alpha"`
 	Rejected       bool    `json:"rejected"`
 	RejectedAfterS float64 `json:"rejected_after_s,omitempty"`
 }
@@ -134,16 +146,47 @@ func NewAnalysis(cfg Config, start time.Time, weight int) *Analysis {
 		cfg:       cfg,
 		start:     start,
 		weight:    weight,
-		threshold: Tests / cfg.Alpha,
+		threshold: RegressionTests / cfg.Alpha,
+		srmThresh: 1 / cfg.PauseAlpha,
 		errors:    NewRegressionTest(cfg.Tolerance),
 		slow:      NewRegressionTest(cfg.Tolerance),
 	}
-	if weight > 0 && weight < 100 {
-		a.srm = NewSRMTest(float64(weight)/100, cfg.SRMConcentration)
-	}
+	a.setWeight(weight)
 	a.result.Verdict = deploy.VerdictContinue
 	a.result.Evid = a.evidence(start)
 	return a
+}
+
+func (a *Analysis) setWeight(weight int) {
+	a.weight = weight
+	a.srm = nil
+	if weight > 0 && weight < 100 {
+		a.srm = NewSRMTest(float64(weight)/100, a.cfg.SRMConcentration)
+	}
+}
+
+// Reweight carries the analysis to the canary's next traffic weight. The
+// regression tests go on (they condition on each interval's observed
+// split, whatever the weight), so a canary's false-rollback bound holds
+// over all its weights rather than per weight; the sample-ratio test
+// starts again at the new nominal share, its evidence so far kept as a
+// factor.
+func (a *Analysis) Reweight(weight int) {
+	if weight == a.weight {
+		return
+	}
+	if a.srm != nil {
+		a.srmLogE0 += a.srm.LogE()
+	}
+	a.setWeight(weight)
+	a.dirty = true
+}
+
+func (a *Analysis) srmLogE() float64 {
+	if a.srm == nil {
+		return a.srmLogE0
+	}
+	return a.srmLogE0 + a.srm.LogE()
 }
 
 // delta returns cur - prev per counter; a counter that went down was reset
@@ -185,7 +228,7 @@ func (a *Analysis) Observe(o Observation) deploy.Verdict {
 			a.rejected[i], a.rejectedAfter[i] = true, a.elapsed(o.At)
 		}
 	}
-	if a.srm != nil && !a.rejected[2] && a.srm.LogE() >= lt {
+	if !a.rejected[2] && a.srmLogE() >= math.Log(a.srmThresh) {
 		a.rejected[2], a.rejectedAfter[2] = true, a.elapsed(o.At)
 	}
 	a.dirty = true
@@ -298,11 +341,10 @@ func (r Result) Judgement() (deploy.Judgement, error) {
 func (a *Analysis) evidence(at time.Time) Evidence {
 	ev := Evidence{Alpha: a.cfg.Alpha, Tolerance: a.cfg.Tolerance, Since: a.start, At: at, ElapsedS: a.elapsed(at)}
 	ev.Metrics = []MetricEvid{a.metric("error_rate", a.errors), a.metric("slow_rate", a.slow)}
-	ev.SRM = SRMEvid{NominalWeight: a.weight, Threshold: a.threshold, EValue: 1}
+	ev.SRM = SRMEvid{NominalWeight: a.weight, Threshold: a.srmThresh, EValue: math.Exp(a.srmLogE()), PauseAlpha: a.cfg.PauseAlpha}
+	ev.SRM.Rejected = a.srmLogE() >= math.Log(a.srmThresh)
 	if a.srm != nil {
 		ev.SRM.CanaryRequests, ev.SRM.TotalRequests = a.srm.X, a.srm.N
-		ev.SRM.EValue = math.Exp(a.srm.LogE())
-		ev.SRM.Rejected = a.srm.LogE() >= math.Log(a.threshold)
 	}
 	if ev.SRM.TotalRequests > 0 {
 		ev.SRM.ObservedShare = float64(ev.SRM.CanaryRequests) / float64(ev.SRM.TotalRequests)

@@ -276,14 +276,83 @@ func TestJudgePort(t *testing.T) {
 	if err := json.Unmarshal(last.Evidence, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if ev.ElapsedS != 40 || ev.Metrics[0].Canary.Requests != 4000 || ev.Metrics[0].Threshold != 300 || ev.SRM.NominalWeight != 10 {
+	if ev.ElapsedS != 40 || ev.Metrics[0].Canary.Requests != 4000 || ev.Metrics[0].Threshold != 200 || ev.SRM.Threshold != 100 || ev.SRM.NominalWeight != 10 {
 		t.Errorf("evidence %+v", ev)
 	}
-	// A new weight starts a fresh analysis.
-	req.Weight = 20
+	// The canary's next weight goes on with the same evidence, so alpha
+	// bounds false rollbacks over the whole canary; the sample-ratio test
+	// starts again at the new share with its evidence so far as a factor.
+	srmBefore := ev.SRM.EValue
+	req.Weight, req.Since = 20, t0.Add(40*time.Second)
 	jm, _ := j.Judge(context.Background(), req)
 	json.Unmarshal(jm.Evidence, &ev)
+	if ev.Metrics[0].Canary.Requests != 4000 || ev.SRM.NominalWeight != 20 || ev.SRM.EValue != srmBefore ||
+		!ev.Since.Equal(t0) || len(j.states) != 1 {
+		t.Errorf("next weight: %+v, srm %+v (before %g), %d states", ev.Metrics[0], ev.SRM, srmBefore, len(j.states))
+	}
+	// A new step starts afresh.
+	req.Step = 3
+	jm, _ = j.Judge(context.Background(), req)
+	json.Unmarshal(jm.Evidence, &ev)
 	if ev.Metrics[0].Canary.Requests != 0 || len(j.states) != 1 {
-		t.Errorf("new weight kept state: %+v, %d states", ev.Metrics[0], len(j.states))
+		t.Errorf("new step kept state: %+v, %d states", ev.Metrics[0], len(j.states))
+	}
+}
+
+// Under H0 the whole e-value, plug-in included, has expectation exactly 1
+// after several intervals: the plug-in's ratio is fixed before each
+// interval's events are seen. Enumerates every outcome of three intervals.
+func TestRegressionMartingaleSeveralSteps(t *testing.T) {
+	type iv struct{ nb, nc, e int64 }
+	for _, steps := range [][]iv{
+		{{90, 10, 4}, {90, 10, 4}, {90, 10, 4}},
+		{{50, 50, 3}, {80, 20, 5}, {70, 30, 4}},
+	} {
+		var walk func(rt *RegressionTest, i int, p float64) float64
+		walk = func(rt *RegressionTest, i int, p float64) float64 {
+			if i == len(steps) {
+				return p * math.Exp(rt.LogE())
+			}
+			s := steps[i]
+			rho := float64(s.nc) / float64(s.nb+s.nc)
+			sum := 0.0
+			for x := int64(0); x <= s.e; x++ {
+				next := *rt
+				next.logL = append([]float64{}, rt.logL...)
+				next.Update(s.nb, s.nc, s.e-x, x)
+				lc, _ := math.Lgamma(float64(s.e + 1))
+				l1, _ := math.Lgamma(float64(x + 1))
+				l2, _ := math.Lgamma(float64(s.e - x + 1))
+				px := math.Exp(lc - l1 - l2 + float64(x)*math.Log(rho) + float64(s.e-x)*math.Log1p(-rho))
+				sum += walk(&next, i+1, p*px)
+			}
+			return sum
+		}
+		if mean := walk(NewRegressionTest(0), 0, 1); math.Abs(mean-1) > 1e-12 {
+			t.Errorf("%v: E[e-value] = %.15g, want 1", steps, mean)
+		}
+	}
+}
+
+// A regression that starts late is caught about as fast as one present
+// from the start: the plug-in part does not sink while the canary is
+// healthy, as a pure mixture does.
+func TestRegressionLateOnset(t *testing.T) {
+	early, late := NewRegressionTest(0), NewRegressionTest(0)
+	for range 600 {
+		late.Update(900, 100, 9, 1) // healthy: 1 % both
+	}
+	ticks := func(rt *RegressionTest) int {
+		for i := 1; i <= 1000; i++ {
+			rt.Update(900, 100, 9, 3) // canary 3 %
+			if rt.LogE() >= math.Log(200) {
+				return i
+			}
+		}
+		return 1000
+	}
+	e, l := ticks(early), ticks(late)
+	if l > e*3/2+5 {
+		t.Errorf("late onset detected after %d intervals, from the start after %d", l, e)
 	}
 }

@@ -33,6 +33,9 @@
 // by a discrete one, which keeps it exact when the traffic split varies
 // from one observation to the next (the closed form needs a constant split).
 //
-// alpha is split by Bonferroni across the three tests (errors, slow
-// requests, sample ratio), so each rejects at e >= 3/alpha.
+// alpha bounds false rollbacks: it is split by Bonferroni between the two
+// regression tests (errors, slow requests), each rejecting at e >= 2/alpha.
+// The sample-ratio test only pauses, so it has its own budget (PauseAlpha,
+// default alpha). One analysis spans all of a canary step's traffic
+// weights, so the bound holds per canary, not per weight.
 package canary

@@ -27,9 +27,8 @@ type Judge struct {
 }
 
 type stepKey struct {
-	run    string
-	step   int
-	weight int
+	run  string
+	step int
 }
 
 var _ deploy.Judge = (*Judge)(nil)
@@ -54,11 +53,13 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 	if obs.Weight == 0 {
 		obs.Weight = req.Weight
 	}
-	key := stepKey{req.RunID, req.Step, req.Weight}
+	key := stepKey{req.RunID, req.Step}
 	j.mu.Lock()
 	a, ok := j.states[key]
 	if !ok {
-		// A new step or a new weight: the old state is of no use.
+		// A new step: the earlier step's state is of no use. One state
+		// serves all of a step's weights, so its false-rollback bound holds
+		// for the whole canary (since: the first weight's start).
 		for k := range j.states {
 			if k.run == req.RunID {
 				delete(j.states, k)
@@ -67,6 +68,7 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 		a = NewAnalysis(j.cfg, req.Since, req.Weight)
 		j.states[key] = a
 	}
+	a.Reweight(obs.Weight)
 	a.Observe(obs)
 	r := a.Result()
 	j.mu.Unlock()

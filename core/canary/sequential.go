@@ -30,6 +30,10 @@ type RegressionTest struct {
 	logW  []float64
 	logL  []float64
 	logE  float64
+	// The plug-in component (see Update): exponentially weighted counts
+	// of recent events, the canary's among them, and their mean split.
+	ewEvents, ewCanary, ewRho float64
+	logP                      float64 // ln of the plug-in likelihood ratio
 	// Cumulative counts the test has seen.
 	BaselineRequests, CanaryRequests int64
 	BaselineEvents, CanaryEvents     int64
@@ -67,7 +71,60 @@ func (t *RegressionTest) Update(nb, nc, xb, xc int64) {
 	for k := range t.logL {
 		t.logL[k] += fx*t.delta[k] + fe*(l0-math.Log(t.ratio[k]*rho+1-rho))
 	}
-	t.logE = logSumExpWeighted(t.logW, t.logL)
+	// The plug-in likelihood ratio bets on the ratio estimated from
+	// recent events before this interval (predictable, so each factor has
+	// mean <= 1 under the null). When the recent events show no harm the
+	// estimate sits at r0 and the factor is 1: unlike the mixture it does
+	// not sink while the canary is healthy, so a regression that starts
+	// late is caught about as fast as one present from the start.
+	if r := t.plugInRatio(); r > t.r0 {
+		t.logP += fx*math.Log(r/t.r0) + fe*(l0-math.Log(r*rho+1-rho))
+	}
+	decay := math.Exp2(-fe / PlugInHalfLife)
+	t.ewEvents = t.ewEvents*decay + fe
+	t.ewCanary = t.ewCanary*decay + fx
+	t.ewRho = t.ewRho*decay + fe*rho
+	t.logE = logMix(t.logP, logSumExpWeighted(t.logW, t.logL), PlugInWeight)
+}
+
+// The plug-in component's tuning: the estimate forgets events with this
+// half-life (in events, so it adapts as fast at 1 rps as at 1,000), is
+// shrunk towards r0 by PlugInPrior pseudo-events, and has this weight in
+// the e-value (the mixture the rest). A convex combination of e-processes
+// is one; its price is ln 2 nats of evidence for whichever part wins,
+// bought back many times over by a regression that starts late.
+const (
+	PlugInHalfLife = 40.0
+	PlugInPrior    = 10.0
+	PlugInWeight   = 0.5
+)
+
+// plugInRatio estimates the rate ratio from the recent events, shrunk
+// towards r0, capped at the grid's largest ratio.
+func (t *RegressionTest) plugInRatio() float64 {
+	if t.ewEvents == 0 {
+		return t.r0
+	}
+	rho := t.ewRho / t.ewEvents
+	q0 := t.r0 * rho / (t.r0*rho + 1 - rho)
+	q := (t.ewCanary + PlugInPrior*q0) / (t.ewEvents + PlugInPrior)
+	if q >= 1 {
+		return t.ratio[len(t.ratio)-1]
+	}
+	r := q * (1 - rho) / (rho * (1 - q))
+	return min(max(r, t.r0), t.ratio[len(t.ratio)-1])
+}
+
+// logMix is ln(w e^a + (1-w) e^b).
+func logMix(a, b, w float64) float64 {
+	if w <= 0 {
+		return b
+	}
+	if w >= 1 {
+		return a
+	}
+	m := max(a, b)
+	return m + math.Log(w*math.Exp(a-m)+(1-w)*math.Exp(b-m))
 }
 
 // LogE returns the log of the current e-value (0 before any event).

@@ -17,6 +17,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -69,10 +70,15 @@ type scenario struct {
 }
 
 func scenarios(quick bool) []scenario {
-	hRuns, rRuns := 2000, 300
 	if quick {
-		hRuns, rRuns = 150, 15
+		return scenariosWith(150, 15)
 	}
+	return scenariosWith(2000, 300)
+}
+
+// scenariosWith gives every scenario, healthy ones with hRuns runs and
+// regressions with rRuns.
+func scenariosWith(hRuns, rRuns int) []scenario {
 	var out []scenario
 	for _, t := range []struct {
 		n   string
@@ -478,7 +484,115 @@ type Row struct {
 	MedianTTD         *float64 `json:"median_ttd_s"`
 	P90TTD            *float64 `json:"p90_ttd_s"`
 	ExpectedEvents    float64  `json:"expected_canary_events"` // canary errors (slow requests for p99) after onset, under the regression
-	Note              string   `json:"note,omitempty"`
+	// OracleTTD (warroom's rows of regressions) is the statistical floor:
+	// the expected time to detect of the sequential probability ratio test
+	// that knows the effect, on the same counts at the same per-metric
+	// alpha (Wald: E[T] ~ ln(1/alpha) / KL per second). No test on these
+	// counts at that alpha does much better on average.
+	OracleTTD *float64 `json:"oracle_ttd_s,omitempty"`
+	// Acceptance (warroom's rows of regressions) compares the median to
+	// the best incumbent's (Flagger, Argo Rollouts, Kayenta).
+	Acceptance string `json:"acceptance,omitempty"`
+	Note       string `json:"note,omitempty"`
+}
+
+// incumbents are the algorithms warroom is measured against.
+var incumbents = map[string]bool{"flagger": true, "argo-rollouts": true, "kayenta-mw": true}
+
+// maxIncumbentFRR: an incumbent that rolls back more healthy canaries than
+// this (Flagger's and Argo's absolute 99 % success-rate check on a service
+// whose normal error rate is 1 %) detects nothing; it is left out of the
+// comparison, and its rows say why.
+const maxIncumbentFRR = 0.10
+
+// oracleTTD is ln(RegressionTests/alpha) over the Kullback-Leibler
+// information per second of the "whose event is it?" labels: events come
+// at rate lb*pb + lc*pc, each the canary's with probability rho1 under the
+// regression and rho0 = lc/(lb+lc) under "no worse".
+func oracleTTD(lc, pb, pc float64) float64 {
+	lb := lc * (100 - weightPct) / weightPct
+	rate := lb*pb + lc*pc
+	rho0, rho1 := lc/(lb+lc), lc*pc/rate
+	kl := rho1*math.Log(rho1/rho0) + (1-rho1)*math.Log((1-rho1)/(1-rho0))
+	return math.Log(canary.RegressionTests/alpha) / (rate * kl)
+}
+
+// accept fills in the acceptance of warroom's rows: the median time to
+// detect at most half the best incumbent's (at a false-rollback rate no
+// higher than that incumbent's on the healthy twin scenario), and for p99,
+// faster than every incumbent.
+func accept(rows []Row, healthyFRR map[string]map[string]float64) {
+	byScenario := map[string][]int{}
+	for i, r := range rows {
+		byScenario[r.Scenario] = append(byScenario[r.Scenario], i)
+	}
+	for _, idx := range byScenario {
+		var w *Row
+		best, bestName := math.Inf(1), ""
+		for _, i := range idx {
+			r := &rows[i]
+			if r.Algorithm == "warroom" {
+				w = r
+				continue
+			}
+			if !incumbents[r.Algorithm] || r.MedianTTD == nil || *r.Power < 0.5 {
+				continue
+			}
+			if f := healthyFRR[healthyTwin(r.Scenario)][r.Algorithm]; f > maxIncumbentFRR {
+				r.Note = fmt.Sprintf("not compared: rolls back %.0f%% of healthy canaries", 100*f)
+				continue
+			}
+			if *r.MedianTTD < best {
+				best, bestName = *r.MedianTTD, r.Algorithm
+			}
+		}
+		if w == nil || w.Power == nil || strings.Contains(w.Scenario, "overdispersed") ||
+			strings.HasPrefix(w.Scenario, "low") && !strings.Contains(w.Scenario, "p99") {
+			continue
+		}
+		if w.MedianTTD == nil || *w.Power < 0.5 {
+			w.Acceptance = "MISS: not detected in most runs"
+			if w.OracleTTD != nil && *w.OracleTTD > float64(horizon) {
+				w.Acceptance = fmt.Sprintf("MISS (statistics): too few events; the oracle needs %.0f s on average, the bake is %d s", *w.OracleTTD, horizon)
+			}
+			continue
+		}
+		if bestName == "" {
+			w.Acceptance = "met: no incumbent detects it"
+			continue
+		}
+		twin := healthyTwin(w.Scenario)
+		frr := healthyFRR[twin]
+		if strings.Contains(w.Scenario, "p99") {
+			if *w.MedianTTD < best {
+				w.Acceptance = fmt.Sprintf("met: %.0f s < every incumbent (best %s %.0f s)", *w.MedianTTD, bestName, best)
+			} else {
+				w.Acceptance = fmt.Sprintf("MISS: %.0f s, %s %.0f s", *w.MedianTTD, bestName, best)
+			}
+			continue
+		}
+		half := best / 2
+		switch {
+		case frr["warroom"] > frr[bestName]+1e-12 && frr["warroom"] > alpha:
+			w.Acceptance = fmt.Sprintf("MISS: false rollbacks %.4f > %s's %.4f", frr["warroom"], bestName, frr[bestName])
+		case *w.MedianTTD <= half:
+			w.Acceptance = fmt.Sprintf("met: %.0f s <= half of %s's %.0f s", *w.MedianTTD, bestName, best)
+		case w.OracleTTD != nil && *w.OracleTTD >= half:
+			w.Acceptance = fmt.Sprintf("MISS (statistics): %.0f s > half of %s's %.0f s; floor %.0f s", *w.MedianTTD, bestName, best, *w.OracleTTD)
+		default:
+			w.Acceptance = fmt.Sprintf("MISS: %.0f s > half of %s's %.0f s", *w.MedianTTD, bestName, best)
+		}
+	}
+}
+
+// healthyTwin names the healthy scenario with the same traffic and base
+// error rate.
+func healthyTwin(name string) string {
+	f := strings.Fields(name)
+	if len(f) < 3 {
+		return name
+	}
+	return strings.Join(f[:3], " ") + " healthy"
 }
 
 func quantile(xs []float64, q float64) *float64 {
@@ -521,6 +635,7 @@ func runAll(scs []scenario, workers int) []Row {
 	wg.Wait()
 
 	var rows []Row
+	healthyFRR := map[string]map[string]float64{}
 	for i, sc := range scs {
 		for a, name := range algNames {
 			var t tally
@@ -545,13 +660,34 @@ func runAll(scs []scenario, workers int) []Row {
 				case p99Plus50:
 					row.ExpectedEvents = sc.CanaryRPS * win * (1 - c.shiftedBelow(slowMs))
 				}
+				if name == "warroom" {
+					var o float64
+					switch sc.Effect {
+					case errX2:
+						o = oracleTTD(sc.CanaryRPS, sc.BaseErr, 2*sc.BaseErr)
+					case errX10:
+						o = oracleTTD(sc.CanaryRPS, sc.BaseErr, 10*sc.BaseErr)
+					case p99Plus50:
+						o = oracleTTD(sc.CanaryRPS, 0.01, 1-c.shiftedBelow(slowMs))
+					}
+					if !sc.Overdisp {
+						row.OracleTTD = &o
+					}
+				}
 				if name == "warroom" && p < 0.8 {
 					row.Note = fmt.Sprintf("underpowered: %.0f canary events expected after onset", row.ExpectedEvents)
 				}
 			}
+			if sc.Effect == healthy {
+				if healthyFRR[sc.Name] == nil {
+					healthyFRR[sc.Name] = map[string]float64{}
+				}
+				healthyFRR[sc.Name][name] = row.FalseRollbackRate
+			}
 			rows = append(rows, row)
 		}
 	}
+	accept(rows, healthyFRR)
 	return rows
 }
 
@@ -568,11 +704,16 @@ func fmtp(p *float64, f string) string {
 
 func printTable(w io.Writer, rows []Row) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tALGORITHM\tRUNS\tFALSE RB [95% Wilson]\tPOWER\tMEDIAN TTD\tP90 TTD\tNOTE")
+	fmt.Fprintln(tw, "SCENARIO\tALGORITHM\tRUNS\tFALSE RB [95% Wilson]\tPOWER\tMEDIAN TTD\tP90 TTD\tFLOOR\tNOTE")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.4f [%.4f, %.4f]\t%s\t%s\t%s\t%s\n", r.Scenario, r.Algorithm, r.Runs,
+		note := r.Note
+		if r.Acceptance != "" {
+			note = strings.TrimPrefix(r.Acceptance+"; "+note, "; ")
+			note = strings.TrimSuffix(note, "; ")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.4f [%.4f, %.4f]\t%s\t%s\t%s\t%s\t%s\n", r.Scenario, r.Algorithm, r.Runs,
 			r.FalseRollbackRate, r.FalseRollbackLo, r.FalseRollbackHi, fmtp(r.Power, "%.3f"),
-			fmtp(r.MedianTTD, "%.0f s"), fmtp(r.P90TTD, "%.0f s"), r.Note)
+			fmtp(r.MedianTTD, "%.0f s"), fmtp(r.P90TTD, "%.0f s"), fmtp(r.OracleTTD, "%.0f s"), note)
 	}
 	tw.Flush()
 }

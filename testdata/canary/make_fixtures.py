@@ -15,10 +15,18 @@ LO, HI = math.log(math.log(1.05)), math.log(math.log(100.0))
 DELTAS = [math.exp(LO + (HI - LO) * k / (GRID - 1)) for k in range(GRID)]
 
 
+HALF_LIFE, PRIOR, PLUGIN_WEIGHT = 40.0, 10.0, 0.5
+
+
 def regression_log_e(ticks, tolerance):
-    """ln of the mixture e-value, after each tick, by binomial log-pmfs."""
+    """ln of the e-value after each tick, by binomial log-pmfs: half the
+    grid mixture, half the plug-in likelihood ratio at the ratio estimated
+    from the exponentially weighted earlier events."""
     r0 = 1.0 + tolerance
+    rmax = r0 * math.exp(DELTAS[-1])
     logl = np.zeros(GRID)
+    logp = 0.0
+    ew_e = ew_c = ew_rho = 0.0
     out = []
     for nb, nc, xb, xc in ticks:
         e = xb + xc
@@ -29,7 +37,22 @@ def regression_log_e(ticks, tolerance):
                 r = r0 * math.exp(d)
                 q = rho * r / (rho * r + 1 - rho)
                 logl[k] += stats.binom.logpmf(xc, e, q) - stats.binom.logpmf(xc, e, q0)
-        out.append(0.0 if not logl.any() else float(special.logsumexp(logl, b=np.full(GRID, 1.0 / GRID))))
+            r_hat = r0
+            if ew_e > 0:
+                rbar = ew_rho / ew_e
+                qbar0 = r0 * rbar / (r0 * rbar + 1 - rbar)
+                qh = (ew_c + PRIOR * qbar0) / (ew_e + PRIOR)
+                r_hat = rmax if qh >= 1 else min(max(qh * (1 - rbar) / (rbar * (1 - qh)), r0), rmax)
+            if r_hat > r0:
+                q = rho * r_hat / (rho * r_hat + 1 - rho)
+                logp += stats.binom.logpmf(xc, e, q) - stats.binom.logpmf(xc, e, q0)
+            decay = 2.0 ** (-e / HALF_LIFE)
+            ew_e, ew_c, ew_rho = ew_e * decay + e, ew_c * decay + xc, ew_rho * decay + e * rho
+        if not logl.any() and logp == 0.0:
+            out.append(0.0)
+            continue
+        mix = float(special.logsumexp(logl, b=np.full(GRID, 1.0 / GRID)))
+        out.append(float(special.logsumexp([logp, mix], b=[PLUGIN_WEIGHT, 1 - PLUGIN_WEIGHT])))
     return out
 
 
@@ -57,10 +80,13 @@ def main():
         ("tenfold_low", 9, 1, 0.01, 0.1, 120, 0.0),
         ("better", 450, 50, 0.02, 0.01, 40, 0.0),
         ("tolerance", 90, 10, 0.01, 0.015, 60, 0.1),
+        ("late_onset", 90, 10, 0.01, 0.01, 60, 0.0),
     ]:
         ticks = []
-        for _ in range(steps):
+        for i in range(steps):
             nb, nc = int(rng.poisson(nb_rate)), int(rng.poisson(nc_rate))
+            if name == "late_onset" and i >= steps // 2:
+                qc = 0.05
             ticks.append([nb, nc, int(rng.binomial(nb, qb)), int(rng.binomial(nc, qc))])
         regression.append({"name": name, "tolerance": tol, "ticks": ticks, "log_e": regression_log_e(ticks, tol)})
 
