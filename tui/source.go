@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"time"
 
 	"github.com/warroom/warroom/core/deploy"
 	"github.com/warroom/warroom/core/model"
@@ -25,8 +26,21 @@ type Snapshot struct {
 	// change that lands during the load triggers another one.
 	Version int64
 	Org     *model.Org
-	// Run is the most recent run; nil when there is none yet.
+	// Run is the run on show: the latest run of the release in focus
+	// (the console sets it from Runs); nil when there is none yet.
 	Run *deploy.Run
+	// Runs are the latest run of each release, newest first.
+	Runs []*deploy.Run
+	// Focus is the release the console is about (see FocusRelease).
+	Focus string
+	// Samples are the canary metrics of the run on show, oldest first.
+	Samples []CanarySample
+	// Plugins: the configured plugins; PluginsKnown is false when the
+	// console has no plugin host (then the screen says so).
+	Plugins      []PluginStatus
+	PluginsKnown bool
+	// Changes are the recorded change requests, newest first.
+	Changes []ChangeRequest
 	// Audit holds the newest events, ascending by seq.
 	Audit       []model.AuditEvent
 	AuditVerify AuditVerification
@@ -56,4 +70,69 @@ func (s *Snapshot) Release() (model.Release, bool) {
 // runActive reports whether a run is in flight (quitting asks first).
 func (s *Snapshot) runActive() bool {
 	return s != nil && s.Run != nil && !s.Run.State.Terminal()
+}
+
+// Commander carries out the operator's commands for the console. The
+// console calls it only from tea.Cmds; a console without one is
+// read-only and says so when asked to act.
+type Commander interface {
+	// Start creates a run of the release through all its environments
+	// and has it driven (by this process or another); it returns the
+	// run's id.
+	Start(ctx context.Context, release, actor string) (runID string, err error)
+	// Operate applies an operator's command (continue, pause, abort,
+	// rollback, skip, resume) to a run.
+	Operate(ctx context.Context, req deploy.OperatorRequest) error
+	// FileChange files a change request for the release with the
+	// ticketing plugin and records it; it returns the change's id.
+	FileChange(ctx context.Context, release, actor string) (changeID string, err error)
+}
+
+// CanarySample is one cohort's metrics at one instant, as the canary
+// judge saw them.
+type CanarySample struct {
+	At        time.Time
+	Cohort    string  // "baseline" or "canary"
+	RPS       float64 // requests per second
+	ErrorRate float64 // errors / requests, 0..1
+	P99Ms     float64 // 99th percentile latency; 0 when unknown
+}
+
+// PluginStatus is what the plugin host says about one configured plugin.
+type PluginStatus struct {
+	Name        string
+	Path        string
+	Kinds       []string
+	Version     string // empty if it never started
+	Trusted     bool
+	TrustSource string // "database" or "build"; empty when untrusted
+	SHA256      string
+	Healthy     bool
+	Running     bool
+	LastError   string
+	Fault       string // crashed, timeout, malformed, refused, handshake, untrusted
+}
+
+// ChangeRequest is a change request as warroom records it, mirrored
+// from the ticketing plugin.
+type ChangeRequest struct {
+	ID        string
+	Release   string
+	Title     string
+	Class     string // standard, normal, emergency
+	State     string // draft, submitted, approved, rejected, implemented, closed
+	Requester string
+	Risk      float64
+	TicketRef string // the id in the ticketing system
+	System    string // the ticketing plugin's name
+	URL       string
+	Approvals []ChangeApproval
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ChangeApproval is one decision on a change.
+type ChangeApproval struct {
+	Approver, Role, Decision, Reason string
+	At                               time.Time
 }
