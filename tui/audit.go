@@ -1,46 +1,74 @@
 package tui
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/warroom/warroom/core/model"
 )
 
+// auditPaneLines is the height of the pane under the table that shows the
+// selected event's whole summary.
+const auditPaneLines = 3
+
 // audit is a live tail of the audit log with the chain's verification.
+// The table shortens summaries to fit; the pane under it shows the
+// selected event's in full, and enter opens the whole event.
 type audit struct {
 	c      *Common
-	keys   listKeys
+	keys   auditKeys
 	width  int
 	height int
+	cursor int
 	offset int
-	// follow keeps the newest events in view as they arrive, like tail -f;
-	// scrolling up stops it, G resumes it.
+	// follow keeps the newest event selected as events arrive, like
+	// tail -f; moving up stops it, G resumes it.
 	follow bool
+	filter string
 	snap   *Snapshot
 	title  string
 	head   string
+	shown  []int // indices into snap.Audit that pass the filter
 	rows   []string
+	page   detail
 }
 
-var _ Screen = (*audit)(nil)
+type auditKeys struct {
+	listKeys
+	Open key.Binding
+}
 
-func newAudit(c *Common) *audit { return &audit{c: c, keys: defaultListKeys(), follow: true} }
+var (
+	_ Screen     = (*audit)(nil)
+	_ Filterable = (*audit)(nil)
+)
+
+func newAudit(c *Common) *audit {
+	return &audit{c: c, keys: auditKeys{defaultListKeys(), key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "event"))},
+		follow: true, page: newDetail()}
+}
 
 func (a *audit) Title() string { return "Audit" }
 
 func (a *audit) ShortHelp() []key.Binding {
-	return []key.Binding{a.keys.Up, a.keys.Down, a.keys.Bottom}
+	if a.page.open {
+		return a.page.help()
+	}
+	return []key.Binding{a.keys.Open, a.keys.Up, a.keys.Down, a.keys.Bottom}
 }
 
 func (a *audit) FullHelp() [][]key.Binding {
 	k := a.keys
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}}
+	return [][]key.Binding{{k.Open, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}, a.page.help()}
 }
 
 func (a *audit) SetSize(width, height int) {
 	a.width, a.height = width, height
+	a.page.setSize(width, height)
 	a.render()
 }
 
@@ -49,49 +77,66 @@ func (a *audit) SetData(s *Snapshot) {
 	a.render()
 }
 
-func (a *audit) visible() int { return max(0, a.height-2) }
+func (a *audit) Filter() string { return a.filter }
 
-func (a *audit) maxOffset() int { return max(0, len(a.rows)-a.visible()) }
+func (a *audit) SetFilter(q string) {
+	a.filter = q
+	a.render()
+}
+
+// visible is how many table rows fit above the pane.
+func (a *audit) visible() int { return max(1, a.height-3-auditPaneLines) }
 
 func (a *audit) Update(msg tea.Msg) tea.Cmd {
+	if a.page.update(msg) {
+		return nil
+	}
+	n := len(a.rows)
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
 		switch {
+		case key.Matches(msg, a.keys.Open):
+			if n > 0 {
+				e := a.snap.Audit[a.shown[a.cursor]]
+				a.page.show(fmt.Sprintf("Audit event #%d", e.Seq), eventText(e))
+			}
+			return nil
 		case key.Matches(msg, a.keys.Up):
-			a.offset--
+			a.cursor--
 		case key.Matches(msg, a.keys.Down):
-			a.offset++
+			a.cursor++
 		case key.Matches(msg, a.keys.PageUp):
-			a.offset -= max(1, a.visible())
+			a.cursor -= a.visible()
 		case key.Matches(msg, a.keys.PageDown):
-			a.offset += max(1, a.visible())
+			a.cursor += a.visible()
 		case key.Matches(msg, a.keys.Top):
-			a.offset = 0
+			a.cursor = 0
 		case key.Matches(msg, a.keys.Bottom):
-			a.offset = a.maxOffset()
+			a.cursor = n - 1
 		default:
 			return nil
 		}
 	case tea.MouseMsg:
 		switch msg.Button {
 		case tea.MouseButtonWheelUp:
-			a.offset--
+			a.cursor--
 		case tea.MouseButtonWheelDown:
-			a.offset++
+			a.cursor++
 		default:
 			return nil
 		}
 	default:
 		return nil
 	}
-	a.offset = min(max(0, a.offset), a.maxOffset())
-	a.follow = a.offset == a.maxOffset()
+	a.cursor = min(max(0, a.cursor), max(0, n-1))
+	a.follow = a.cursor == n-1
+	a.offset = scrollTo(a.offset, a.cursor, a.visible(), n)
 	return nil
 }
 
 func (a *audit) render() {
 	st := a.c.Styles
-	a.rows = a.rows[:0]
+	a.rows, a.shown = a.rows[:0], a.shown[:0]
 	if a.snap == nil {
 		return
 	}
@@ -107,35 +152,97 @@ func (a *audit) render() {
 	}
 	shown := ""
 	if n := len(a.snap.Audit); int64(n) < v.Events {
-		shown = fmt.Sprintf(" · newest %d shown", n)
+		shown = fmt.Sprintf(" · newest %d loaded", n)
 	}
 	a.title = st.Title.Render("Audit log") + "  " + chain + st.Muted.Render(shown)
-	a.head = st.ColumnHead.Render(pad("SEQ", 6) + " " + pad("TIME (UTC)", 14) + "  " + pad("ACTOR", 10) + " " +
-		pad("COMMAND", 16) + " " + pad("SUMMARY", max(0, a.width-51)))
-	for _, e := range a.snap.Audit {
-		a.rows = append(a.rows, auditLine(e))
+	sumW := max(0, a.width-52)
+	a.head = " " + st.ColumnHead.Render(pad("SEQ", 6) + " " + pad("TIME (UTC)", 14) + "  " + pad("ACTOR", 10) + " " +
+		pad("COMMAND", 16) + " " + pad("SUMMARY", sumW))
+	q := strings.ToLower(a.filter)
+	for i, e := range a.snap.Audit {
+		if q != "" && !strings.Contains(strings.ToLower(e.Actor+" "+e.Command+" "+e.Summary), q) {
+			continue
+		}
+		a.shown = append(a.shown, i)
+		a.rows = append(a.rows, " "+auditLine(e))
 	}
+	n := len(a.rows)
 	if a.follow {
-		a.offset = a.maxOffset()
+		a.cursor = n - 1
 	}
-	a.offset = min(max(0, a.offset), a.maxOffset())
+	a.cursor = min(max(0, a.cursor), max(0, n-1))
+	a.offset = scrollTo(a.offset, a.cursor, a.visible(), n)
+	if a.page.open && n > 0 {
+		e := a.snap.Audit[a.shown[a.cursor]]
+		a.page.refresh(fmt.Sprintf("Audit event #%d", e.Seq), eventText(e))
+	}
+}
+
+// eventText is an audit event in full, for the detail page.
+func eventText(e model.AuditEvent) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "When     %s\n", e.At.UTC().Format("2006-01-02 15:04:05.000 UTC"))
+	fmt.Fprintf(&b, "Actor    %s\n", e.Actor)
+	fmt.Fprintf(&b, "Command  %s\n", e.Command)
+	fmt.Fprintf(&b, "Summary  %s\n", e.Summary)
+	fmt.Fprintf(&b, "Hash     %s\n", e.Hash)
+	fmt.Fprintf(&b, "Previous %s\n", e.PrevHash)
+	if len(e.Payload) > 0 {
+		var v any
+		if json.Unmarshal(e.Payload, &v) == nil {
+			if p, err := json.MarshalIndent(v, "", "  "); err == nil {
+				b.WriteString("Payload\n" + string(p))
+				return b.String()
+			}
+		}
+		b.WriteString("Payload  " + string(e.Payload))
+	}
+	return b.String()
 }
 
 func (a *audit) View() string {
 	if a.snap == nil {
 		return ""
 	}
+	if a.page.open {
+		return a.page.view(a.c.Styles)
+	}
+	st := a.c.Styles
 	var b strings.Builder
 	b.WriteString(a.title)
 	b.WriteByte('\n')
 	b.WriteString(a.head)
 	if len(a.rows) == 0 {
-		b.WriteString("\n" + a.c.Styles.Muted.Render("no audit events yet"))
+		if a.filter != "" {
+			b.WriteString("\n" + st.Muted.Render("no events match "+fmt.Sprintf("%q", a.filter)))
+		} else {
+			b.WriteString("\n" + st.Muted.Render("no audit events yet"))
+		}
+		return b.String()
 	}
 	end := min(len(a.rows), a.offset+a.visible())
 	for i := a.offset; i < end; i++ {
 		b.WriteByte('\n')
-		b.WriteString(a.rows[i])
+		if i == a.cursor {
+			// The marker shows the selection without colour too.
+			b.WriteString("›" + st.Selected.Render(cut(a.rows[i][1:], a.width-1)))
+		} else {
+			b.WriteString(a.rows[i])
+		}
+	}
+	for i := end - a.offset; i < a.visible(); i++ {
+		b.WriteByte('\n')
+	}
+	// The selected event's whole summary, wrapped: the table may shorten
+	// it, this pane never does (enter shows everything else).
+	e := a.snap.Audit[a.shown[a.cursor]]
+	b.WriteString("\n" + st.Muted.Render(strings.Repeat("─", a.width)))
+	lines := wrapLines(fmt.Sprintf("#%d %s · %s: %s", e.Seq, e.Actor, e.Command, e.Summary), a.width)
+	if len(lines) > auditPaneLines {
+		lines = append(lines[:auditPaneLines-1], st.Muted.Render("… enter shows the whole event"))
+	}
+	for _, l := range lines {
+		b.WriteString("\n" + l)
 	}
 	return b.String()
 }

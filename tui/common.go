@@ -20,6 +20,8 @@ type Common struct {
 	// Actor is the person at the keyboard; every command the console
 	// issues will carry it.
 	Actor string
+	// Commander carries out commands; nil: a read-only console.
+	Commander Commander
 }
 
 // Theme is the console's palette. Adaptive colours pick a shade for light

@@ -5,6 +5,7 @@ import "github.com/charmbracelet/bubbles/key"
 // GlobalKeys are the bindings the root model handles on every screen.
 type GlobalKeys struct {
 	Next, Prev, Jump, Help, Quit, ForceQuit, Yes, No key.Binding
+	Command, Filter                                  key.Binding
 }
 
 // DefaultGlobalKeys are the k9s/lazygit-style global bindings.
@@ -18,6 +19,8 @@ func DefaultGlobalKeys() *GlobalKeys {
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit now")),
 		Yes:       key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
 		No:        key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
+		Command:   key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
+		Filter:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 	}
 }
 

@@ -63,3 +63,6 @@ func scrollTo(offset, cursor, height, total int) int {
 	}
 	return max(0, offset)
 }
+
+// width is s's width in terminal cells, escape sequences excluded.
+func width(s string) int { return ansi.StringWidth(s) }

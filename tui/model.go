@@ -6,7 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
@@ -25,6 +27,9 @@ type Deps struct {
 	Now func() time.Time
 	// Actor is the person at the keyboard.
 	Actor string
+	// Commander carries out the operator's commands; nil makes the
+	// console read-only.
+	Commander Commander
 }
 
 // Option changes a console's defaults.
@@ -53,7 +58,21 @@ type Model struct {
 	active  int
 	help    help.Model
 
-	snap        *Snapshot
+	snap *Snapshot
+	// view is snap as shown: focused on a release (pinned with ':release').
+	view   *Snapshot
+	pinned string
+	facts  headerFacts
+	header []string
+	// ask is the yes/no question on the status line, if any.
+	ask *ConfirmMsg
+	// flash is the outcome of the last command, shown until flashUntil.
+	flash      string
+	flashUntil time.Time
+	// input is the ':' command line or the '/' filter while typed.
+	input     textinput.Model
+	inputMode inputMode
+
 	err         error
 	gen         int // generation of the newest load asked for
 	loading     bool
@@ -61,7 +80,6 @@ type Model struct {
 	haveVersion bool
 
 	now         time.Time
-	confirmQuit bool
 	auditLimit  int
 	poll        time.Duration
 	footerH     int
@@ -86,8 +104,9 @@ func New(deps Deps, opts ...Option) *Model {
 		c: &Common{
 			Keys:     DefaultGlobalKeys(),
 			Now:      now,
-			Location: time.Local,
-			Actor:    deps.Actor,
+			Location:  time.Local,
+			Actor:     deps.Actor,
+			Commander: deps.Commander,
 		},
 		theme:      DefaultTheme(),
 		src:        deps.Source,
@@ -107,6 +126,11 @@ func New(deps Deps, opts ...Option) *Model {
 	m.help.Styles.ShortSeparator = m.c.Styles.Muted
 	m.help.Styles.FullSeparator = m.c.Styles.Muted
 	m.help.Styles.Ellipsis = m.c.Styles.Muted
+	m.input = textinput.New()
+	m.input.Prompt = ""
+	m.input.CharLimit = 200
+	// A steady cursor: blinking would redraw the screen twice a second.
+	m.input.Cursor.SetMode(cursor.CursorStatic)
 	m.tick = func() tea.Cmd {
 		return tea.Tick(m.poll, func(t time.Time) tea.Msg { return tickMsg{} })
 	}
@@ -203,13 +227,32 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		snap := msg.snap
 		m.snap = &snap
 		m.version, m.haveVersion = snap.Version, true
-		for _, s := range m.screens {
-			s.SetData(m.snap)
-		}
+		m.applySnapshot()
 		return m, nil
 	case tickMsg:
 		m.now = m.c.Now()
+		m.refreshHeader()
+		if m.flash != "" && !m.now.Before(m.flashUntil) {
+			m.flash = ""
+		}
 		return m, tea.Batch(m.pollChange(), m.tick())
+	case ConfirmMsg:
+		m.ask = &msg
+		return m, nil
+	case FileChangeMsg:
+		return m, m.c.fileChange(msg.Release)
+	case actionResultMsg:
+		st := m.c.Styles
+		if msg.err != nil {
+			m.flash = st.Error.Render("✗ " + msg.what + ": " + msg.err.Error())
+		} else {
+			m.flash = st.Tone[ToneOK].Render("✓ " + msg.ok)
+		}
+		m.flashUntil = m.c.Now().Add(8 * time.Second)
+		if m.loading {
+			return m, nil
+		}
+		return m, m.load()
 	case versionMsg:
 		if msg.err != nil {
 			m.err = msg.err
@@ -227,26 +270,96 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, m.screens[m.active].Update(msg)
 }
 
+// inputMode is what the status line's text input is for.
+type inputMode int
+
+const (
+	inputNone inputMode = iota
+	inputCommand
+	inputFilter
+)
+
+// Filterable is a screen whose rows '/' narrows.
+type Filterable interface {
+	// SetFilter shows only rows containing q (case-insensitive); "" shows all.
+	SetFilter(q string)
+	Filter() string
+}
+
+// applySnapshot focuses the loaded snapshot and hands it to every screen.
+func (m *Model) applySnapshot() {
+	if m.snap == nil {
+		return
+	}
+	m.view = m.snap.focused(m.pinned)
+	m.refreshHeader()
+	for _, s := range m.screens {
+		s.SetData(m.view)
+	}
+}
+
+// refreshHeader works out the header's facts for the current time.
+func (m *Model) refreshHeader() {
+	if m.view != nil {
+		m.facts = m.view.headerFacts(m.now)
+	}
+	h := len(m.header)
+	m.header = m.headerLines()
+	if len(m.header) != h {
+		m.resize()
+	}
+}
+
+// quit quits, asking first while a run is in flight.
+func (m *Model) quit() tea.Cmd {
+	if m.view.runActive() {
+		r := m.view.Run
+		m.ask = &ConfirmMsg{Question: "Quit? y/n — run " + r.ID + " is " + RunStatus(r.State).Text() +
+			"; if this console drives it, it stops here and resumes with 'warroom deploy resume " + r.ID + "'",
+			Run: tea.Quit}
+		return nil
+	}
+	return tea.Quit
+}
+
 func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	k := m.c.Keys
-	if m.confirmQuit {
+	if m.ask != nil {
 		switch {
-		case key.Matches(msg, k.Yes), key.Matches(msg, k.ForceQuit):
+		case key.Matches(msg, k.ForceQuit):
 			return tea.Quit
+		case key.Matches(msg, k.Yes):
+			run := m.ask.Run
+			m.ask = nil
+			return run
 		case key.Matches(msg, k.No), key.Matches(msg, k.Quit):
-			m.confirmQuit = false
+			m.ask = nil
 		}
 		return nil
+	}
+	if m.inputMode != inputNone {
+		return m.handleInput(msg)
 	}
 	switch {
 	case key.Matches(msg, k.ForceQuit):
 		return tea.Quit
 	case key.Matches(msg, k.Quit):
-		if m.snap.runActive() {
-			m.confirmQuit = true
+		return m.quit()
+	case key.Matches(msg, k.Command):
+		m.inputMode = inputCommand
+		m.input.SetValue("")
+		return m.input.Focus()
+	case key.Matches(msg, k.Filter):
+		f, ok := m.screens[m.active].(Filterable)
+		if !ok {
+			m.flash = m.c.Styles.Muted.Render(m.screens[m.active].Title() + " has nothing to filter")
+			m.flashUntil = m.c.Now().Add(4 * time.Second)
 			return nil
 		}
-		return tea.Quit
+		m.inputMode = inputFilter
+		m.input.SetValue(f.Filter())
+		m.input.CursorEnd()
+		return m.input.Focus()
 	case key.Matches(msg, k.Help):
 		m.help.ShowAll = !m.help.ShowAll
 		m.resize()
@@ -262,6 +375,36 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// handleInput edits the command line or the filter; enter runs or keeps
+// it, esc cancels (and clears a filter).
+func (m *Model) handleInput(msg tea.KeyMsg) tea.Cmd {
+	mode := m.inputMode
+	switch msg.Type {
+	case tea.KeyEsc:
+		m.inputMode = inputNone
+		m.input.Blur()
+		if f, ok := m.screens[m.active].(Filterable); ok && mode == inputFilter {
+			f.SetFilter("")
+		}
+		return nil
+	case tea.KeyEnter:
+		m.inputMode = inputNone
+		m.input.Blur()
+		if mode == inputCommand {
+			return m.runCommandLine(m.input.Value())
+		}
+		return nil
+	case tea.KeyCtrlC:
+		return tea.Quit
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(msg)
+	if f, ok := m.screens[m.active].(Filterable); ok && mode == inputFilter {
+		f.SetFilter(m.input.Value())
+	}
+	return cmd
+}
+
 func (m *Model) setActive(i int) {
 	if i >= 0 && i < len(m.screens) {
 		m.active = i
@@ -275,11 +418,20 @@ func (m *Model) Active() string { return m.screens[m.active].Title() }
 // resize lays the screen out: header, tabs, body, status line, help.
 func (m *Model) resize() {
 	m.help.Width = m.c.Width
+	m.input.Width = max(10, m.c.Width-4)
 	m.footerH = lipgloss.Height(m.help.View(m.keyMap()))
-	bodyH := max(0, m.c.Height-3-m.footerH)
-	for _, s := range m.screens {
-		s.SetSize(m.c.Width, bodyH)
+	if h := m.headerLines(); len(h) != len(m.header) {
+		m.header = h
 	}
+	for _, s := range m.screens {
+		s.SetSize(m.c.Width, m.bodyHeight())
+	}
+}
+
+// bodyHeight is what is left for the screen under the header and tabs
+// and above the status line and help.
+func (m *Model) bodyHeight() int {
+	return max(0, m.c.Height-len(m.header)-2-m.footerH)
 }
 
 // View renders the cached state; it does no I/O.
@@ -288,10 +440,12 @@ func (m *Model) View() string {
 	if w == 0 {
 		return ""
 	}
-	bodyH := max(0, m.c.Height-3-m.footerH)
+	bodyH := m.bodyHeight()
 	var b strings.Builder
-	b.WriteString(cut(m.headerView(), w))
-	b.WriteByte('\n')
+	for _, l := range m.header {
+		b.WriteString(cut(l, w))
+		b.WriteByte('\n')
+	}
 	b.WriteString(cut(m.tabsView(), w))
 	b.WriteByte('\n')
 	var body string
@@ -307,31 +461,13 @@ func (m *Model) View() string {
 	b.WriteByte('\n')
 	b.WriteString(cut(m.statusView(), w))
 	b.WriteByte('\n')
-	b.WriteString(m.help.View(m.keyMap()))
+	// help truncates itself, but not always to the cell: make sure.
+	help := strings.Split(m.help.View(m.keyMap()), "\n")
+	for i, l := range help {
+		help[i] = cut(l, w)
+	}
+	b.WriteString(strings.Join(help, "\n"))
 	return b.String()
-}
-
-func (m *Model) headerView() string {
-	st := m.c.Styles
-	left := st.Header.Render("WARROOM")
-	switch {
-	case m.snap == nil:
-		left += "  " + st.Muted.Render("loading…")
-	case m.snap.Run == nil:
-		left += "  " + st.Muted.Render("no run yet")
-	default:
-		left += "  " + st.Title.Render(m.snap.Run.Release) + "  " + RunStatus(m.snap.Run.State).Render(st)
-	}
-	local := m.now.In(m.c.Location)
-	right := local.Format("Mon 15:04:05 MST") + " · " + m.now.UTC().Format("15:04:05 UTC")
-	if m.c.Actor != "" {
-		right = m.c.Actor + " · " + right
-	}
-	gap := m.c.Width - ansi.StringWidth(left) - ansi.StringWidth(right)
-	if gap < 2 {
-		return left + "  " + right
-	}
-	return left + strings.Repeat(" ", gap) + right
 }
 
 // tabsView names every screen with its number key; the active one is
@@ -370,12 +506,20 @@ func (m *Model) tabsView() string {
 func (m *Model) statusView() string {
 	st := m.c.Styles
 	switch {
-	case m.confirmQuit:
+	case m.ask != nil:
 		// The question comes first so a narrow terminal never cuts it.
-		return st.Confirm.Render("Quit? y/n — run " + m.snap.Run.ID + " is " + RunStatus(m.snap.Run.State).Text() +
-			" and goes on without this console")
+		return st.Confirm.Render(m.ask.Question)
+	case m.inputMode == inputCommand:
+		return ":" + m.input.View()
+	case m.inputMode == inputFilter:
+		return "/" + m.input.View()
+	case m.flash != "":
+		return m.flash
 	case m.err != nil && m.snap != nil:
 		return st.Error.Render("✗ refresh failed (showing older data): " + m.err.Error())
+	}
+	if f, ok := m.screens[m.active].(Filterable); ok && f.Filter() != "" {
+		return st.Muted.Render("filter: " + f.Filter() + " (/ to change, esc in it to clear)")
 	}
 	return ""
 }
@@ -394,10 +538,10 @@ func (j joinedKeys) ShortHelp() []key.Binding {
 	g := j.global
 	// Global keys first: on a narrow terminal help truncates from the
 	// right, and ? and q must always show.
-	return append([]key.Binding{g.Help, g.Quit, g.Jump, g.Next}, j.screen.ShortHelp()...)
+	return append([]key.Binding{g.Help, g.Quit, g.Jump, g.Next, g.Command}, j.screen.ShortHelp()...)
 }
 
 func (j joinedKeys) FullHelp() [][]key.Binding {
 	g := j.global
-	return append(j.screen.FullHelp(), []key.Binding{g.Jump, g.Next, g.Prev, g.Help, g.Quit, g.ForceQuit})
+	return append(j.screen.FullHelp(), []key.Binding{g.Jump, g.Next, g.Prev, g.Command, g.Filter, g.Help, g.Quit, g.ForceQuit})
 }

@@ -51,6 +51,10 @@ func (o *overview) SetData(s *Snapshot) {
 	run := s.Run
 	if run == nil {
 		l = append(l, label("Run")+st.Muted.Render("no deployment run yet"))
+		if s.Focus != "" {
+			l = append(l, "", st.Confirm.Render("Ready: "+s.Focus+" has not been deployed"),
+				"  deploy it: 5 (Waves), then s — you are asked first; ? shows every key")
+		}
 	} else {
 		line := label("Run") + run.ID + "  " + RunStatus(run.State).Render(st)
 		if run.Reason != "" {
@@ -110,15 +114,15 @@ func progressLine(r *deploy.Run) string {
 }
 
 // waitingOnYou says what the run needs from an operator, and how to give
-// it (from the CLI until the Waves screen has actions).
+// it from this console.
 func waitingOnYou(r *deploy.Run) (what, how string) {
 	switch r.State {
 	case deploy.RunPaused:
-		return "the run is paused", "continue it: warroom deploy continue " + r.ID
+		return "the run is paused", "continue it: 5 (Waves), then c — or roll it back with r"
 	case deploy.RunAwaitingApproval:
-		return "the run awaits approval", "approve it: warroom deploy continue " + r.ID
+		return "the run awaits approval into " + nextEnv(r), "approve it: 5 (Waves), then c"
 	case deploy.RunFailed:
-		return "the run failed", "roll back, skip or resume it: warroom deploy --help"
+		return "the run failed", "on Waves (5): r rolls back, x skips the failed step, c resumes"
 	}
 	return "", ""
 }

@@ -203,7 +203,7 @@ func TestQuitAsksWhileRunActive(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "Quit? y/n — run run-7f3a is ‖ paused") {
 		t.Fatalf("no confirmation shown:\n%s", v)
 	}
-	if _, cmd = m.Update(keyMsg("n")); cmd != nil || m.confirmQuit {
+	if _, cmd = m.Update(keyMsg("n")); cmd != nil || m.ask != nil {
 		t.Fatal("n did not cancel")
 	}
 	m.Update(keyMsg("q"))

@@ -1,8 +1,10 @@
 package tui
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -10,68 +12,144 @@ import (
 	"github.com/warroom/warroom/core/deploy"
 )
 
-// waves is the run's steps as a table, one row per step in running order.
+// wavesPaneLines is the height of the pane under the table that shows the
+// selected step's whole progress or error.
+const wavesPaneLines = 3
+
+// waves is the run's steps as a table, one row per step in running order,
+// with the operator's actions on the run.
 type waves struct {
 	c      *Common
-	keys   listKeys
+	keys   wavesKeys
+	snap   *Snapshot
 	run    *deploy.Run
 	width  int
 	height int
 	cursor int
 	offset int
+	filter string
 	title  string
 	head   string
 	// rows and selRows are rendered when data or size change, so View
-	// only picks the visible window.
+	// only picks the visible window; shown maps rows to steps.
 	rows, selRows []string
+	shown         []int
+	pane          []string
+	page          detail
 }
 
-var _ Screen = (*waves)(nil)
+type wavesKeys struct {
+	listKeys
+	Open, Start, Continue, Pause, Abort, Rollback, Skip key.Binding
+}
 
-func newWaves(c *Common) *waves { return &waves{c: c, keys: defaultListKeys()} }
+func defaultWavesKeys() wavesKeys {
+	return wavesKeys{
+		listKeys: defaultListKeys(),
+		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "step")),
+		Start:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "start")),
+		Continue: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue/approve")),
+		Pause:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause")),
+		Abort:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "abort")),
+		Rollback: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rollback")),
+		Skip:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "skip step")),
+	}
+}
+
+var (
+	_ Screen     = (*waves)(nil)
+	_ Filterable = (*waves)(nil)
+)
+
+func newWaves(c *Common) *waves { return &waves{c: c, keys: defaultWavesKeys(), page: newDetail()} }
 
 func (w *waves) Title() string { return "Waves" }
 
-func (w *waves) ShortHelp() []key.Binding { return []key.Binding{w.keys.Up, w.keys.Down} }
+func (w *waves) ShortHelp() []key.Binding {
+	k := w.keys
+	switch {
+	case w.page.open:
+		return w.page.help()
+	case w.run == nil || w.run.State.Terminal():
+		return []key.Binding{k.Start, k.Open, k.Up, k.Down}
+	}
+	return []key.Binding{k.Continue, k.Pause, k.Abort, k.Rollback, k.Skip, k.Open}
+}
 
 func (w *waves) FullHelp() [][]key.Binding {
 	k := w.keys
-	return [][]key.Binding{{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom}}
+	return [][]key.Binding{
+		{k.Start, k.Continue, k.Pause, k.Abort, k.Rollback, k.Skip},
+		{k.Open, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+	}
 }
 
 func (w *waves) SetSize(width, height int) {
 	w.width, w.height = width, height
+	w.page.setSize(width, height)
 	w.render()
 }
 
 func (w *waves) SetData(s *Snapshot) {
-	w.run = s.Run
+	w.snap, w.run = s, s.Run
 	w.render()
 }
 
-// visible is how many rows fit under the title and column heads.
-func (w *waves) visible() int { return max(0, w.height-2) }
+func (w *waves) Filter() string { return w.filter }
+
+func (w *waves) SetFilter(q string) {
+	w.filter = q
+	w.render()
+}
+
+// visible is how many rows fit under the title and column heads, above
+// the pane.
+func (w *waves) visible() int { return max(1, w.height-3-wavesPaneLines) }
 
 func (w *waves) Update(msg tea.Msg) tea.Cmd {
-	n := len(w.rows)
-	if n == 0 {
+	if w.page.update(msg) {
 		return nil
 	}
+	n := len(w.rows)
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
+		k := w.keys
 		switch {
-		case key.Matches(msg, w.keys.Up):
+		case key.Matches(msg, k.Start):
+			return w.c.startRun(w.snap, w.snap.Focus)
+		case key.Matches(msg, k.Continue):
+			return w.c.operate(w.snap, deploy.CmdContinue, 0, "")
+		case key.Matches(msg, k.Pause):
+			return w.c.operate(w.snap, deploy.CmdPause, 0, "")
+		case key.Matches(msg, k.Abort):
+			return w.c.operate(w.snap, deploy.CmdAbort, 0, "")
+		case key.Matches(msg, k.Rollback):
+			return w.c.operate(w.snap, deploy.CmdRollback, 0, "")
+		case key.Matches(msg, k.Skip):
+			if n == 0 {
+				return nil
+			}
+			return w.c.operate(w.snap, deploy.CmdSkip, w.run.Steps[w.shown[w.cursor]].Index, "skipped from the console")
+		case key.Matches(msg, k.Open):
+			if n > 0 {
+				s := &w.run.Steps[w.shown[w.cursor]]
+				w.page.show(stepTitle(s), stepText(s))
+			}
+			return nil
+		case key.Matches(msg, k.Up):
 			w.cursor--
-		case key.Matches(msg, w.keys.Down):
+		case key.Matches(msg, k.Down):
 			w.cursor++
-		case key.Matches(msg, w.keys.PageUp):
-			w.cursor -= max(1, w.visible())
-		case key.Matches(msg, w.keys.PageDown):
-			w.cursor += max(1, w.visible())
-		case key.Matches(msg, w.keys.Top):
+		case key.Matches(msg, k.PageUp):
+			w.cursor -= w.visible()
+		case key.Matches(msg, k.PageDown):
+			w.cursor += w.visible()
+		case key.Matches(msg, k.Top):
 			w.cursor = 0
-		case key.Matches(msg, w.keys.Bottom):
+		case key.Matches(msg, k.Bottom):
 			w.cursor = n - 1
+		default:
+			return nil
 		}
 	case tea.MouseMsg:
 		switch msg.Button {
@@ -79,10 +157,15 @@ func (w *waves) Update(msg tea.Msg) tea.Cmd {
 			w.cursor--
 		case tea.MouseButtonWheelDown:
 			w.cursor++
+		default:
+			return nil
 		}
+	default:
+		return nil
 	}
-	w.cursor = min(max(0, w.cursor), n-1)
+	w.cursor = min(max(0, w.cursor), max(0, n-1))
 	w.offset = scrollTo(w.offset, w.cursor, w.visible(), n)
+	w.renderPane()
 	return nil
 }
 
@@ -103,10 +186,18 @@ func columnsFor(width int) waveColumns {
 
 func (w *waves) render() {
 	st := w.c.Styles
-	w.rows, w.selRows = w.rows[:0], w.selRows[:0]
+	w.rows, w.selRows, w.shown = w.rows[:0], w.selRows[:0], w.shown[:0]
 	if w.run == nil {
-		w.title = st.Muted.Render("No deployment run yet.")
+		focus := ""
+		if w.snap != nil {
+			focus = w.snap.Focus
+		}
+		w.title = st.Muted.Render("No run of " + focus + " yet.")
+		if focus != "" {
+			w.title += " Press s to start deploying it (you are asked first), or type :deploy start."
+		}
 		w.head = ""
+		w.pane = nil
 		return
 	}
 	c := columnsFor(w.width)
@@ -114,19 +205,102 @@ func (w *waves) render() {
 	w.head = "  " + st.ColumnHead.Render(strings.Join([]string{
 		pad("WAVE", c.wave), pad("WHERE", c.where), pad("WHAT", c.what),
 		pad("STRATEGY", c.strategy), pad("STATE", c.state), pad("PROGRESS", c.progress)}, " "))
+	q := strings.ToLower(w.filter)
 	for i := range w.run.Steps {
 		s := &w.run.Steps[i]
 		status := StepStatus(s.State)
+		if q != "" && !strings.Contains(strings.ToLower(fmt.Sprintf("%d %s %s %s %s %s",
+			s.Wave, stepWhere(s), stepWhat(s), s.Strategy, status.Word, stepProgress(s))), q) {
+			continue
+		}
 		before := strings.Join([]string{
 			pad(fmt.Sprintf("%d", s.Wave), c.wave), pad(stepWhere(s), c.where),
 			pad(stepWhat(s), c.what), pad(string(s.Strategy), c.strategy)}, " ") + " "
 		state := pad(status.Text(), c.state)
 		after := " " + pad(stepProgress(s), c.progress)
+		w.shown = append(w.shown, i)
 		w.rows = append(w.rows, "  "+before+st.Tone[status.Tone].Render(state)+after)
 		w.selRows = append(w.selRows, "› "+st.Selected.Render(before+state+after))
 	}
 	w.cursor = min(max(0, w.cursor), max(0, len(w.rows)-1))
 	w.offset = scrollTo(w.offset, w.cursor, w.visible(), len(w.rows))
+	w.renderPane()
+	if w.page.open && len(w.rows) > 0 {
+		s := &w.run.Steps[w.shown[w.cursor]]
+		w.page.refresh(stepTitle(s), stepText(s))
+	}
+}
+
+// renderPane wraps the selected step's whole line: what the table may
+// have shortened. The run's reason (why it paused or failed) comes first.
+func (w *waves) renderPane() {
+	w.pane = w.pane[:0]
+	if w.run == nil {
+		return
+	}
+	var text string
+	if len(w.rows) > 0 {
+		s := &w.run.Steps[w.shown[w.cursor]]
+		text = fmt.Sprintf("step %d · %s · %s · %s", s.Index, stepWhere(s), stepWhat(s), StepStatus(s.State).Text())
+		if p := stepProgress(s); p != "" {
+			text += ": " + p
+		}
+	}
+	if w.run.Reason != "" {
+		text = "run: " + w.run.Reason + "\n" + text
+	}
+	lines := wrapLines(text, w.width)
+	if len(lines) > wavesPaneLines {
+		lines = append(lines[:wavesPaneLines-1], w.c.Styles.Muted.Render("… enter shows the whole step"))
+	}
+	w.pane = lines
+}
+
+func stepTitle(s *deploy.Step) string {
+	return fmt.Sprintf("Step %d: %s in %s", s.Index, stepWhat(s), stepWhere(s))
+}
+
+// stepText is a step in full, for the detail page.
+func stepText(s *deploy.Step) string {
+	var b strings.Builder
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%-10s %s\n", k, v)
+		}
+	}
+	line("State", StepStatus(s.State).Text())
+	line("Wave", fmt.Sprintf("%d", s.Wave))
+	line("Where", stepWhere(s))
+	line("What", stepWhat(s))
+	line("Strategy", string(s.Strategy))
+	line("Target", s.Target)
+	if s.Artifact.Digest != "" {
+		line("Artifact", strings.TrimPrefix(s.Artifact.Ref+"@"+s.Artifact.Digest, "@"))
+	}
+	if s.Weight > 0 {
+		line("Canary", fmt.Sprintf("%d%% of traffic", s.Weight))
+	}
+	line("Attempt", fmt.Sprintf("%d", s.Attempt))
+	at := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+	line("Started", at(s.StartedAt))
+	line("Bake ends", at(s.BakeUntil))
+	line("Ended", at(s.EndedAt))
+	line("Progress", s.Progress)
+	line("Error", s.Error)
+	if len(s.Evidence) > 0 {
+		var v any
+		if json.Unmarshal(s.Evidence, &v) == nil {
+			if p, err := json.MarshalIndent(v, "", "  "); err == nil {
+				b.WriteString("Evidence\n" + string(p))
+			}
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 func stepWhere(s *deploy.Step) string {
@@ -159,6 +333,9 @@ func stepProgress(s *deploy.Step) string {
 }
 
 func (w *waves) View() string {
+	if w.page.open {
+		return w.page.view(w.c.Styles)
+	}
 	if w.run == nil {
 		return w.title
 	}
@@ -174,6 +351,17 @@ func (w *waves) View() string {
 		} else {
 			b.WriteString(w.rows[i])
 		}
+	}
+	if len(w.rows) == 0 && w.filter != "" {
+		b.WriteString("\n" + w.c.Styles.Muted.Render(fmt.Sprintf("no steps match %q", w.filter)))
+		end++
+	}
+	for i := end - w.offset; i < w.visible(); i++ {
+		b.WriteByte('\n')
+	}
+	b.WriteString("\n" + w.c.Styles.Muted.Render(strings.Repeat("─", w.width)))
+	for _, l := range w.pane {
+		b.WriteString("\n" + l)
 	}
 	return b.String()
 }

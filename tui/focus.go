@@ -1,0 +1,206 @@
+package tui
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/warroom/warroom/core/calendar"
+	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/model"
+)
+
+// focusRelease is the release the console is about: the one pinned with
+// ':release'; else the release of a run in flight; else the first release
+// (by window) not yet deployed successfully — the one ready to deploy;
+// else the latest run's; else the first release.
+func focusRelease(s *Snapshot, pinned string) string {
+	if s == nil || s.Org == nil {
+		return pinned
+	}
+	if pinned != "" && hasRelease(s, pinned) {
+		return pinned
+	}
+	for _, r := range s.runs() {
+		if !r.State.Terminal() {
+			return r.Release
+		}
+	}
+	rels := append([]model.Release(nil), s.Org.Releases...)
+	sort.SliceStable(rels, func(i, j int) bool { return rels[i].Window.Start.Before(rels[j].Window.Start) })
+	for _, rel := range rels {
+		if r := s.latestRunOf(rel.Name); r == nil || r.State != deploy.RunSucceeded {
+			return rel.Name
+		}
+	}
+	if s.Run != nil {
+		return s.Run.Release
+	}
+	if len(rels) > 0 {
+		return rels[0].Name
+	}
+	return ""
+}
+
+// runs is Runs, or the one Run when a source gives no list.
+func (s *Snapshot) runs() []*deploy.Run {
+	if len(s.Runs) > 0 || s.Run == nil {
+		return s.Runs
+	}
+	return []*deploy.Run{s.Run}
+}
+
+// latestRunOf is the newest run of a release, or nil.
+func (s *Snapshot) latestRunOf(release string) *deploy.Run {
+	for _, r := range s.runs() {
+		if r.Release == release {
+			return r
+		}
+	}
+	return nil
+}
+
+// focused returns the snapshot as the console shows it: Focus set and
+// Run the focus release's latest run.
+func (s *Snapshot) focused(pinned string) *Snapshot {
+	v := *s
+	v.Focus = focusRelease(s, pinned)
+	v.Run = s.latestRunOf(v.Focus)
+	if v.Run == nil || s.Run == nil || v.Run.ID != s.Run.ID {
+		// Samples belong to the latest run overall.
+		v.Samples = nil
+	}
+	return &v
+}
+
+// headerFacts are the header's time-dependent parts, worked out on each
+// tick (not in View): the release window's countdown and freeze status.
+type headerFacts struct {
+	phase  Status
+	window string
+	freeze string
+	frozen bool
+}
+
+func (s *Snapshot) headerFacts(now time.Time) headerFacts {
+	var h headerFacts
+	if s == nil || s.Org == nil {
+		return h
+	}
+	rel, ok := s.Release()
+	if !ok {
+		return h
+	}
+	switch {
+	case s.Run != nil:
+		h.phase = RunStatus(s.Run.State)
+	case now.Before(rel.Window.Start):
+		h.phase = Status{"·", "planned", ToneNeutral}
+	case now.Before(rel.Window.End):
+		h.phase = Status{"○", "ready to deploy", ToneActive}
+	default:
+		h.phase = Status{"·", "window passed", ToneNeutral}
+	}
+	switch {
+	case rel.Window.Start.IsZero():
+	case now.Before(rel.Window.Start):
+		h.window = "window opens in " + countdown(rel.Window.Start.Sub(now))
+	case now.Before(rel.Window.End):
+		h.window = "window closes in " + countdown(rel.Window.End.Sub(now))
+	default:
+		h.window = "window closed " + countdown(now.Sub(rel.Window.End)) + " ago"
+	}
+	h.freeze = "no freeze"
+	var soon []string
+	for _, c := range s.Org.Calendar {
+		if c.Kind != model.Freeze {
+			continue
+		}
+		for _, w := range calendar.Occurrences(c, now.Add(-30*24*time.Hour), now.Add(24*time.Hour)) {
+			switch {
+			case !now.Before(w.Start) && now.Before(w.End):
+				h.frozen = true
+				h.freeze = fmt.Sprintf("FREEZE %s, %s left", c.Name, countdown(w.End.Sub(now)))
+			case now.Before(w.Start):
+				soon = append(soon, fmt.Sprintf("freeze %s in %s", c.Name, countdown(w.Start.Sub(now))))
+			}
+		}
+	}
+	if !h.frozen && len(soon) > 0 {
+		h.freeze = soon[0]
+	}
+	return h
+}
+
+// countdown is a short duration: 2d4h, 3h12m, 12m05s, 40s.
+func countdown(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	d = d.Round(time.Second)
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%ds", int(d.Seconds()))
+}
+
+// headerLines renders the header: one line when it fits, else two (the
+// window and freeze on the second) — it never cuts the facts.
+func (m *Model) headerLines() []string {
+	st := m.c.Styles
+	left := st.Header.Render("WARROOM")
+	switch {
+	case m.snap == nil:
+		left += "  " + st.Muted.Render("loading…")
+	case m.view.Focus == "":
+		left += "  " + st.Muted.Render("no releases")
+	default:
+		left += "  " + st.Title.Render(m.view.Focus)
+		if m.facts.phase.Word != "" {
+			left += "  " + m.facts.phase.Render(st)
+		}
+	}
+	var facts []string
+	if m.facts.window != "" {
+		facts = append(facts, m.facts.window)
+	}
+	if m.facts.freeze != "" {
+		fz := "☀ " + m.facts.freeze
+		if m.facts.frozen {
+			fz = st.Tone[ToneBad].Render("❄ " + m.facts.freeze)
+		}
+		facts = append(facts, fz)
+	}
+	local := m.now.In(m.c.Location)
+	clock := local.Format("Mon 15:04:05 MST") + " · " + m.now.UTC().Format("15:04:05 UTC")
+	if m.c.Actor != "" {
+		clock = m.c.Actor + " · " + clock
+	}
+	w := m.c.Width
+	one := left
+	if len(facts) > 0 {
+		one += "  " + strings.Join(facts, " · ")
+	}
+	if width(one)+2+width(clock) <= w {
+		return []string{spread(one, clock, w)}
+	}
+	if width(left)+2+width(clock) > w {
+		clock = local.Format("15:04 MST") + "·" + m.now.UTC().Format("15:04Z")
+	}
+	return []string{spread(left, clock, w), strings.Join(facts, " · ")}
+}
+
+// spread puts left and right at the two ends of a line of width w.
+func spread(left, right string, w int) string {
+	gap := w - width(left) - width(right)
+	if gap < 2 {
+		return left + "  " + right
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
