@@ -54,13 +54,18 @@ type AuditVerification struct {
 	Reason   string // for people; empty when OK
 }
 
-// Release returns the spec of the release the run deploys, if known.
+// Release returns the spec of the release in focus (else the one the run
+// deploys), if known.
 func (s *Snapshot) Release() (model.Release, bool) {
-	if s == nil || s.Run == nil || s.Org == nil {
+	if s == nil || s.Org == nil {
 		return model.Release{}, false
 	}
+	name := s.Focus
+	if name == "" && s.Run != nil {
+		name = s.Run.Release
+	}
 	for _, r := range s.Org.Releases {
-		if r.Name == s.Run.Release {
+		if r.Name == name {
 			return r, true
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,33 +9,114 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/store"
 	"github.com/warroom/warroom/tui"
 )
 
+// consoleOptions are how the console starts runs.
+type consoleOptions struct {
+	Target  string
+	Options deploy.Options
+}
+
+func defaultConsoleOptions() consoleOptions {
+	return consoleOptions{Target: "localfleet", Options: deploy.Options{AutoRollback: true}}
+}
+
 // openConsole runs the war-room console on the database until the
 // operator quits.
-func (a *app) openConsole(cmd *cobra.Command) error {
-	if !term.IsTerminal(int(os.Stdout.Fd())) || !term.IsTerminal(int(os.Stdin.Fd())) {
-		return withCode(exitUsage, errors.New("the console needs a terminal: run warroom in one, or use its commands ('warroom --help')"))
-	}
-	ctx := cmd.Context()
+func (a *app) openConsole(ctx context.Context) error {
 	s, err := a.openExisting(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	return a.runConsole(ctx, s, defaultConsoleOptions())
+}
+
+// runConsole shows the console on this terminal. While it is open this
+// process also drives every unfinished run whose lease is free (those
+// the console starts, and those of processes that died), as 'warroom
+// serve' does; the engines' lines go to the log file, never the screen.
+func (a *app) runConsole(ctx context.Context, s *store.Store, opts consoleOptions) error {
+	if !isTerminal() {
+		return withCode(exitUsage, errors.New("the console needs a terminal: run warroom in one, or use its commands ('warroom --help')"))
+	}
+	logf, err := os.OpenFile(a.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open log file (--log-file): %w", err)
+	}
+	defer logf.Close()
+	a.outMu.Lock()
+	stdout := a.stdout
+	a.stdout = logf
+	a.outMu.Unlock()
+	defer func() { a.outMu.Lock(); a.stdout = stdout; a.outMu.Unlock() }()
+
+	stop, err := a.serveMetrics()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- a.serve(ctx, s, time.Second) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			fmt.Fprintf(logf, "%s  console: driving runs: %v\n", time.Now().Format("15:04:05"), err)
+		}
+	}()
+
 	m := tui.New(tui.Deps{
-		Source:   tui.NewStoreSource(s),
-		Renderer: lipgloss.NewRenderer(os.Stdout),
-		Now:      time.Now,
-		Actor:    a.actor,
+		Source:    tui.NewStoreSource(s),
+		Renderer:  lipgloss.NewRenderer(os.Stdout),
+		Now:       time.Now,
+		Actor:     a.actor,
+		Commander: &consoleCommander{a: a, s: s, opts: opts},
 	})
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("console: %w", err)
 	}
 	return nil
+}
+
+// isTerminal reports whether warroom talks to a person at a terminal.
+func isTerminal() bool {
+	return term.IsTerminal(int(os.Stdout.Fd())) && term.IsTerminal(int(os.Stdin.Fd()))
+}
+
+// consoleCommander carries out the console's commands on the store; the
+// runs it starts are driven by the console's own serve loop.
+type consoleCommander struct {
+	a    *app
+	s    *store.Store
+	opts consoleOptions
+}
+
+var _ tui.Commander = (*consoleCommander)(nil)
+
+func (c *consoleCommander) Start(ctx context.Context, release, actor string) (string, error) {
+	r, err := c.a.startRun(ctx, c.s, runStart{Release: release, Target: c.opts.Target, Options: c.opts.Options, Actor: actor})
+	if err != nil {
+		return "", err
+	}
+	return r.ID, nil
+}
+
+func (c *consoleCommander) Operate(ctx context.Context, req deploy.OperatorRequest) error {
+	_, err := (&deploy.Operator{Journal: c.s, Clock: realClock{}}).Do(ctx, req)
+	if errors.Is(err, deploy.ErrNotFound) {
+		return fmt.Errorf("unknown run %q", req.RunID)
+	}
+	return err
+}
+
+// FileChange is not wired yet.
+func (c *consoleCommander) FileChange(ctx context.Context, release, actor string) (string, error) {
+	return "", errors.New("filing change requests from the console is not wired yet: use 'warroom change create'")
 }

@@ -28,18 +28,26 @@ func newDemoCmd(a *app) *cobra.Command {
 		envs                  []string
 		bakeScale             float64
 		once, approve         bool
+		headless              bool
 		faults                string
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Deploy the demo organisation's first release on a live local fleet",
+		Short: "The war room on a live local fleet: the demo organisation, ready to deploy",
 		Long: `The demo: a fresh database of the demo organisation (testdata/demo) in a
 temporary directory, with its release windows moved to now (a demo must
 work any day: the windows open now, a freeze in the way moves after
-them, and a maintenance window opens for the war room). Then the first
-release deploys on the local fleet, real processes behind weighted
-proxies, its bake times shortened by --bake-scale. When it is done the
-fleet keeps serving until Ctrl-C (or exit at once with --once).`,
+them, and a maintenance window opens for the war room), and the console
+open on the first release, ready to deploy on the local fleet (real
+processes behind weighted proxies, with traffic). Press 5 for Waves and
+s to start; c approves production; ? shows every key. The second release
+carries checkout 4.9.0, a version that answers 700 ms late: the canary
+judge catches it and the run rolls back. Quitting stops every process
+the demo started.
+
+With --headless (or without a terminal) there is no console: the first
+release deploys at once, its progress printed, and the fleet keeps
+serving until Ctrl-C (or exit at once with --once).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -57,6 +65,9 @@ fleet keeps serving until Ctrl-C (or exit at once with --once).`,
 				dir = tmp
 			}
 			a.dbPath = filepath.Join(dir, "warroom.db")
+			if f := cmd.Flag("log-file"); (f == nil || !f.Changed) && a.getenv("WARROOM_LOG") == "" {
+				a.logFile = filepath.Join(dir, "warroom.log")
+			}
 			if faults != "" {
 				a.plugins.settings = map[string]map[string]string{"localfleet": {"faults": faults}}
 			}
@@ -69,7 +80,18 @@ fleet keeps serving until Ctrl-C (or exit at once with --once).`,
 			if err != nil {
 				return err
 			}
-			a.printf("demo database %s (WARROOM_DB); plugin logs in %s\n", a.dbPath, filepath.Join(dir, "warroom.log"))
+			a.printf("demo database %s (WARROOM_DB); plugin logs in %s\n", a.dbPath, a.logFile)
+			opts := deploy.Options{AutoRollback: true, IgnoreLowTraffic: true, BakeScale: bakeScale}
+			if !headless && !once && isTerminal() {
+				// The fleet's plugins start now, so the first deploy does
+				// not wait for them.
+				go func() {
+					if h, err := a.pluginHost(ctx); err == nil {
+						h.List(ctx)
+					}
+				}()
+				return a.runConsole(ctx, s, consoleOptions{Target: "localfleet", Options: opts})
+			}
 			org, err := s.Org(ctx)
 			if err != nil {
 				return err
@@ -81,7 +103,7 @@ fleet keeps serving until Ctrl-C (or exit at once with --once).`,
 			}
 			r, err := deploy.NewRun(ix, p, deploy.NewRunOptions{ID: newRunID(), Environments: splitList(envs), StartedBy: a.actor,
 				DefaultTarget: "localfleet", Now: time.Now().UTC(),
-				Options: deploy.Options{AutoRollback: true, IgnoreLowTraffic: true, BakeScale: bakeScale}})
+				Options: opts})
 			if err != nil {
 				return err
 			}
@@ -112,7 +134,8 @@ fleet keeps serving until Ctrl-C (or exit at once with --once).`,
 	f.StringVar(&release, "release", "", "release to deploy (default: the one whose window opens first)")
 	f.StringArrayVar(&envs, "env", nil, "environments to deploy to (default: all of the release's)")
 	f.Float64Var(&bakeScale, "bake-scale", 0.002, "multiply every bake time (30m becomes 3.6s)")
-	f.BoolVar(&once, "once", false, "exit when the run ends instead of serving")
+	f.BoolVar(&once, "once", false, "headless: exit when the run ends instead of serving")
+	f.BoolVar(&headless, "headless", false, "no console: deploy the first release at once, printing its progress")
 	f.BoolVar(&approve, "approve", false, "approve the run into environments that ask for it (audited as you)")
 	f.StringVar(&faults, "faults", "checkout@4.9.0=latency=700ms",
 		"the fleet's faulty versions (SERVICE@VERSION=FAULT,...): the demo's bad version answers, but slowly, so smoke checks pass and the canary judge catches it")
@@ -166,8 +189,12 @@ func (a *app) applyDemo(ctx context.Context, s *store.Store, command string, set
 func demoOverlay(org *model.Org, now time.Time) []model.Object {
 	span := model.Window{Start: now.Add(-10 * time.Minute).Truncate(time.Minute), End: now.Add(10 * time.Hour).Truncate(time.Minute)}
 	var out []model.Object
-	for _, r := range org.Releases {
-		r.Window = span
+	// The releases keep their order: each window opens a minute after the
+	// one before, so the console offers the first release first.
+	rels := append([]model.Release(nil), org.Releases...)
+	sort.SliceStable(rels, func(i, j int) bool { return rels[i].Window.Start.Before(rels[j].Window.Start) })
+	for i, r := range rels {
+		r.Window = model.Window{Start: span.Start.Add(time.Duration(i) * time.Minute), End: span.End}
 		out = append(out, r)
 	}
 	for _, c := range org.Calendar {

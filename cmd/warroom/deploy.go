@@ -74,32 +74,9 @@ shown until it ends; the exit code is 0 only if it succeeded.`,
 				return err
 			}
 			defer s.Close()
-			org, err := s.Org(ctx)
-			if err != nil {
-				return err
-			}
-			ix := model.NewIndex(org)
-			p, err := plan.Build(ix, args[0])
-			if errors.Is(err, plan.ErrUnknownRelease) {
-				return unknownRelease(args[0], org)
-			}
-			if err != nil {
-				return err
-			}
 			opts.AutoRollback = !noAuto
-			r, err := deploy.NewRun(ix, p, deploy.NewRunOptions{
-				ID: newRunID(), Environments: splitList(envs), StartedBy: a.actor,
-				DefaultTarget: target, Options: opts, Now: time.Now().UTC(),
-			})
+			r, err := a.startRun(ctx, s, runStart{Release: args[0], Environments: splitList(envs), Target: target, Options: opts, Actor: a.actor})
 			if err != nil {
-				if p.Blocked() {
-					return withCode(exitRefused, err)
-				}
-				return err
-			}
-			if err := s.CreateRun(ctx, r, deploy.Audit{Actor: a.actor, Command: "deploy start",
-				Summary: fmt.Sprintf("started run %s of %s through %s (%d steps)", r.ID, r.Release, strings.Join(r.Environments, ", "), len(r.Steps)),
-				Payload: map[string]any{"run": r.ID, "release": r.Release, "environments": r.Environments, "options": r.Options}}); err != nil {
 				return err
 			}
 			if !follow {
@@ -122,6 +99,49 @@ shown until it ends; the exit code is 0 only if it succeeded.`,
 	f.StringVar(&target, "target", "localfleet", "deploy target for services and environments that name none")
 	f.StringVar(&opts.OutsideWindow, "outside-window", "", "REASON: break glass, deploy outside the release window (recorded and audited; freezes still apply)")
 	return cmd
+}
+
+// runStart is what starting a run needs.
+type runStart struct {
+	Release      string
+	Environments []string // empty: all of the release's
+	Target       string   // for services and environments that name none
+	Options      deploy.Options
+	Actor        string
+}
+
+// startRun plans the release and records a new run of it (audited); a
+// blocked plan is refused (exit 3). The run is driven by whoever takes
+// its lease.
+func (a *app) startRun(ctx context.Context, s *store.Store, rs runStart) (*deploy.Run, error) {
+	org, err := s.Org(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ix := model.NewIndex(org)
+	p, err := plan.Build(ix, rs.Release)
+	if errors.Is(err, plan.ErrUnknownRelease) {
+		return nil, unknownRelease(rs.Release, org)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r, err := deploy.NewRun(ix, p, deploy.NewRunOptions{
+		ID: newRunID(), Environments: rs.Environments, StartedBy: rs.Actor,
+		DefaultTarget: rs.Target, Options: rs.Options, Now: time.Now().UTC(),
+	})
+	if err != nil {
+		if p.Blocked() {
+			return nil, withCode(exitRefused, err)
+		}
+		return nil, err
+	}
+	if err := s.CreateRun(ctx, r, deploy.Audit{Actor: rs.Actor, Command: "deploy start",
+		Summary: fmt.Sprintf("started run %s of %s through %s (%d steps)", r.ID, r.Release, strings.Join(r.Environments, ", "), len(r.Steps)),
+		Payload: map[string]any{"run": r.ID, "release": r.Release, "environments": r.Environments, "options": r.Options}}); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func splitList(vals []string) []string {

@@ -59,7 +59,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 			return a.resolveGlobals(cmd)
 		},
 		// No command: the console.
-		RunE: func(cmd *cobra.Command, args []string) error { return a.openConsole(cmd) },
+		RunE: func(cmd *cobra.Command, args []string) error { return a.openConsole(cmd.Context()) },
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
