@@ -156,8 +156,8 @@ func (a *audit) render() {
 	}
 	a.title = st.Title.Render("Audit log") + "  " + chain + st.Muted.Render(shown)
 	sumW := max(0, a.width-52)
-	a.head = " " + st.ColumnHead.Render(pad("SEQ", 6) + " " + pad("TIME (UTC)", 14) + "  " + pad("ACTOR", 10) + " " +
-		pad("COMMAND", 16) + " " + pad("SUMMARY", sumW))
+	a.head = " " + st.ColumnHead.Render(pad("SEQ", 6)+" "+pad("TIME (UTC)", 14)+"  "+pad("ACTOR", 10)+" "+
+		pad("COMMAND", 16)+" "+pad("SUMMARY", sumW))
 	q := strings.ToLower(a.filter)
 	for i, e := range a.snap.Audit {
 		if q != "" && !strings.Contains(strings.ToLower(e.Actor+" "+e.Command+" "+e.Summary), q) {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/help"
-	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -79,10 +79,10 @@ type Model struct {
 	version     int64
 	haveVersion bool
 
-	now         time.Time
-	auditLimit  int
-	poll        time.Duration
-	footerH     int
+	now        time.Time
+	auditLimit int
+	poll       time.Duration
+	footerH    int
 	// tick schedules the next poll; tests replace it to drive ticks by hand.
 	tick func() tea.Cmd
 }
@@ -102,8 +102,8 @@ func New(deps Deps, opts ...Option) *Model {
 	}
 	m := &Model{
 		c: &Common{
-			Keys:     DefaultGlobalKeys(),
-			Now:      now,
+			Keys:      DefaultGlobalKeys(),
+			Now:       now,
 			Location:  time.Local,
 			Actor:     deps.Actor,
 			Commander: deps.Commander,
