@@ -9,28 +9,111 @@ import (
 
 	"github.com/warroom/warroom/core/deploy"
 	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/core/plan"
 )
 
 // overviewAuditLines is how many of the latest audit events Overview shows.
 const overviewAuditLines = 5
 
-// overview is the release in flight at a glance.
+// overview is the release in flight at a glance. Its lines wrap to the
+// width and scroll, so a narrow terminal loses nothing.
 type overview struct {
-	c     *Common
-	lines []string // rendered on SetData; View only joins them
-	view  string
+	c      *Common
+	keys   listKeys
+	lines  []string // logical lines, built on SetData
+	view   []string // lines wrapped to the width
+	width  int
+	height int
+	offset int
+	// The plan of the release in focus, kept while the organisation and
+	// the focus are the same (planning 5,000 services is not per frame).
+	planOrg   *model.Org
+	planFocus string
+	plan      *plan.Plan
 }
 
 var _ Screen = (*overview)(nil)
 
-func newOverview(c *Common) *overview { return &overview{c: c} }
+func newOverview(c *Common) *overview { return &overview{c: c, keys: defaultListKeys()} }
 
-func (o *overview) Title() string             { return "Overview" }
-func (o *overview) SetSize(int, int)          {}
-func (o *overview) Update(tea.Msg) tea.Cmd    { return nil }
-func (o *overview) ShortHelp() []key.Binding  { return nil }
-func (o *overview) FullHelp() [][]key.Binding { return nil }
-func (o *overview) View() string              { return o.view }
+func (o *overview) Title() string { return "Overview" }
+
+func (o *overview) ShortHelp() []key.Binding {
+	if len(o.view) > o.height {
+		return []key.Binding{o.keys.Up, o.keys.Down}
+	}
+	return nil
+}
+
+func (o *overview) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{o.keys.Up, o.keys.Down, o.keys.PageUp, o.keys.PageDown}}
+}
+
+func (o *overview) SetSize(w, h int) {
+	o.width, o.height = w, h
+	o.wrap()
+}
+
+func (o *overview) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, o.keys.Up):
+			o.offset--
+		case key.Matches(msg, o.keys.Down):
+			o.offset++
+		case key.Matches(msg, o.keys.PageUp):
+			o.offset -= o.height
+		case key.Matches(msg, o.keys.PageDown):
+			o.offset += o.height
+		}
+	case tea.MouseMsg:
+		switch msg.Button {
+		case tea.MouseButtonWheelUp:
+			o.offset--
+		case tea.MouseButtonWheelDown:
+			o.offset++
+		}
+	}
+	o.offset = min(max(0, o.offset), max(0, len(o.view)-o.height))
+	return nil
+}
+
+func (o *overview) View() string {
+	end := min(len(o.view), o.offset+o.height)
+	lines := o.view[min(o.offset, end):end]
+	if end < len(o.view) && len(lines) > 0 {
+		// Say there is more rather than cut it silently.
+		lines = append(lines[:len(lines)-1:len(lines)-1], o.c.Styles.Muted.Render(fmt.Sprintf("↓ %d more lines (j/k scroll)", len(o.view)-end+1)))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (o *overview) wrap() {
+	o.view = o.view[:0]
+	for _, l := range o.lines {
+		if l == "" {
+			o.view = append(o.view, "")
+			continue
+		}
+		o.view = append(o.view, wrapLines(l, o.width)...)
+	}
+	o.offset = min(max(0, o.offset), max(0, len(o.view)-o.height))
+}
+
+// focusPlan is the plan of the release in focus, cached.
+func (o *overview) focusPlan(s *Snapshot) *plan.Plan {
+	if s.Org == nil || s.Focus == "" {
+		return nil
+	}
+	if s.Org != o.planOrg || s.Focus != o.planFocus {
+		o.planOrg, o.planFocus, o.plan = s.Org, s.Focus, nil
+		if p, err := plan.Build(model.NewIndex(s.Org), s.Focus); err == nil {
+			o.plan = p
+		}
+	}
+	return o.plan
+}
 
 func (o *overview) SetData(s *Snapshot) {
 	st := o.c.Styles
@@ -49,10 +132,16 @@ func (o *overview) SetData(s *Snapshot) {
 		}
 	}
 	run := s.Run
+	p := o.focusPlan(s)
 	if run == nil {
 		l = append(l, label("Run")+st.Muted.Render("no deployment run yet"))
-		if s.Focus != "" {
-			l = append(l, "", st.Confirm.Render("Ready: "+s.Focus+" has not been deployed"),
+		if p != nil && p.Blocked() {
+			l = append(l, "", st.Tone[ToneBad].Render(fmt.Sprintf("✗ Blocked: %d blockers stop %s", len(p.Blockers), s.Focus)))
+			for _, b := range p.Blockers {
+				l = append(l, "  · "+b.Message)
+			}
+		} else if s.Focus != "" {
+			l = append(l, "", st.Confirm.Render("Waiting on you: "+s.Focus+" is ready and not deployed yet"),
 				"  deploy it: 5 (Waves), then s — you are asked first; ? shows every key")
 		}
 	} else {
@@ -65,17 +154,56 @@ func (o *overview) SetData(s *Snapshot) {
 		if what, how := waitingOnYou(run); what != "" {
 			l = append(l, "", st.Confirm.Render("Waiting on you: "+what), "  "+how)
 		}
+		if inFlight := canariesInFlight(run); len(inFlight) > 0 {
+			l = append(l, "", st.Title.Render("Canaries in flight"))
+			for _, cs := range inFlight {
+				v := st.Muted.Render("· no judgement yet")
+				if cs.judged {
+					v = VerdictStatus(cs.j.Verdict).Render(st) + " " + cs.j.Reason
+				}
+				l = append(l, fmt.Sprintf("  %s %s %d%%  %s", cs.step.Service, stepWhere(cs.step), cs.step.Weight, v))
+			}
+		}
 	}
+	if s.Org != nil {
+		required := 0
+		for _, e := range s.Org.Environments {
+			required += len(e.Gates)
+		}
+		l = append(l, "", label("Gates")+fmt.Sprintf("%d gates, %d required across %d environments · no results recorded yet (4: Gates)",
+			len(s.Org.Gates), required, len(s.Org.Environments)))
+	}
+	if p != nil && len(p.Warnings) > 0 {
+		l = append(l, label("Warnings")+fmt.Sprintf("%d for %s: %s", len(p.Warnings), s.Focus, p.Warnings[0].Message))
+	}
+	l = append(l, label("Alerts")+st.Muted.Render("no alert source configured (a monitoring plugin with alerts feeds the engine)"))
 	l = append(l, "", st.Title.Render("Latest audit events"))
 	events := s.Audit
 	if len(events) == 0 {
 		l = append(l, st.Muted.Render("  none yet"))
 	}
 	for i := len(events) - 1; i >= 0 && i >= len(events)-overviewAuditLines; i-- {
-		l = append(l, "  "+auditLine(events[i]))
+		e := events[i]
+		if run != nil {
+			e.Summary = strings.TrimPrefix(e.Summary, "run "+run.ID+": ")
+		}
+		l = append(l, fmt.Sprintf("  %s %s · %s", e.At.UTC().Format("15:04:05"), e.Actor, e.Summary))
 	}
 	o.lines = l
-	o.view = strings.Join(l, "\n")
+	o.wrap()
+}
+
+// canariesInFlight are the run's canary steps being deployed or baked.
+func canariesInFlight(r *deploy.Run) []canaryStep {
+	var out []canaryStep
+	for i := range r.Steps {
+		st := &r.Steps[i]
+		if st.Kind == deploy.KindService && st.Strategy == model.Canary &&
+			(st.State == deploy.StepDeploying || st.State == deploy.StepVerifying || st.State == deploy.StepBaking) {
+			out = append(out, decodeCanary(st))
+		}
+	}
+	return out
 }
 
 // progressLine counts steps: "12/35 steps done · 1 failed · wave 2 of 4".
