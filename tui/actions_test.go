@@ -95,7 +95,7 @@ func TestWavesActionsAskAndCarryTheActor(t *testing.T) {
 	}
 	press(t, m, "y")
 	// Skip acts on the selected step.
-	press(t, m, "down", "x")
+	press(t, m, "g", "down", "x")
 	if v := m.View(); !strings.Contains(v, "Skip step 2 (") {
 		t.Fatalf("skip did not ask about step 2:\n%s", v)
 	}

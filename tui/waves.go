@@ -28,6 +28,9 @@ type waves struct {
 	cursor int
 	offset int
 	filter string
+	// follow keeps the step in flight selected as the run moves on;
+	// moving the cursor stops it, f resumes it.
+	follow bool
 	title  string
 	head   string
 	// rows and selRows are rendered when data or size change, so View
@@ -40,7 +43,7 @@ type waves struct {
 
 type wavesKeys struct {
 	listKeys
-	Open, Start, Continue, Pause, Abort, Rollback, Skip key.Binding
+	Open, Start, Continue, Pause, Abort, Rollback, Skip, Follow key.Binding
 }
 
 func defaultWavesKeys() wavesKeys {
@@ -53,6 +56,7 @@ func defaultWavesKeys() wavesKeys {
 		Abort:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "abort")),
 		Rollback: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "rollback")),
 		Skip:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "skip step")),
+		Follow:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow the step in flight")),
 	}
 }
 
@@ -61,7 +65,9 @@ var (
 	_ Filterable = (*waves)(nil)
 )
 
-func newWaves(c *Common) *waves { return &waves{c: c, keys: defaultWavesKeys(), page: newDetail()} }
+func newWaves(c *Common) *waves {
+	return &waves{c: c, keys: defaultWavesKeys(), page: newDetail(), follow: true}
+}
 
 func (w *waves) Title() string { return "Waves" }
 
@@ -80,7 +86,7 @@ func (w *waves) FullHelp() [][]key.Binding {
 	k := w.keys
 	return [][]key.Binding{
 		{k.Start, k.Continue, k.Pause, k.Abort, k.Rollback, k.Skip},
-		{k.Open, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.Open, k.Follow, k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 	}
 }
 
@@ -136,6 +142,10 @@ func (w *waves) Update(msg tea.Msg) tea.Cmd {
 				w.page.show(stepTitle(s), stepText(s))
 			}
 			return nil
+		case key.Matches(msg, k.Follow):
+			w.follow = true
+			w.render()
+			return nil
 		case key.Matches(msg, k.Up):
 			w.cursor--
 		case key.Matches(msg, k.Down):
@@ -163,6 +173,7 @@ func (w *waves) Update(msg tea.Msg) tea.Cmd {
 	default:
 		return nil
 	}
+	w.follow = false
 	w.cursor = min(max(0, w.cursor), max(0, n-1))
 	w.offset = scrollTo(w.offset, w.cursor, w.visible(), n)
 	w.renderPane()
@@ -206,6 +217,7 @@ func (w *waves) render() {
 		pad("WAVE", c.wave), pad("WHERE", c.where), pad("WHAT", c.what),
 		pad("STRATEGY", c.strategy), pad("STATE", c.state), pad("PROGRESS", c.progress)}, " "))
 	q := strings.ToLower(w.filter)
+	active := false
 	for i := range w.run.Steps {
 		s := &w.run.Steps[i]
 		status := StepStatus(s.State)
@@ -218,6 +230,12 @@ func (w *waves) render() {
 			pad(stepWhat(s), c.what), pad(string(s.Strategy), c.strategy)}, " ") + " "
 		state := pad(status.Text(), c.state)
 		after := " " + pad(stepProgress(s), c.progress)
+		if w.follow && w.run.State != deploy.RunRollingBack && !s.State.Terminal() && s.State != deploy.StepPending && !active {
+			w.cursor, active = len(w.rows), true
+		}
+		if w.follow && w.run.State == deploy.RunRollingBack && s.State == deploy.StepRollingBack {
+			w.cursor, active = len(w.rows), true
+		}
 		w.shown = append(w.shown, i)
 		w.rows = append(w.rows, "  "+before+st.Tone[status.Tone].Render(state)+after)
 		w.selRows = append(w.selRows, "› "+st.Selected.Render(before+state+after))
