@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,10 +27,10 @@ type canaryStep struct {
 	hasEv  bool
 }
 
-// canaryScreen is the run's canary steps and the selected step's
+// canaryScreen is the run's canary steps, live charts of the latest
+// canary's metrics as the judge recorded them, and the selected step's
 // judgement: verdict, reason, the sequential tests per metric and the
-// sample-ratio check. Only the latest judgement is stored, so there are no
-// charts over time.
+// sample-ratio check. Only the latest judgement of a step is stored.
 type canaryScreen struct {
 	c      *Common
 	keys   listKeys
@@ -39,33 +40,54 @@ type canaryScreen struct {
 	height int
 	cursor int
 	offset int
-	// title, banner, head, rows and panel are rendered when data, size or
-	// the cursor change; View only joins them.
+	// live is the step the samples are of (see liveCanaryStep); charts
+	// are built from them when data arrives, span is the time they cover.
+	live    *deploy.Step
+	charts  []metricChart
+	samples int
+	span    time.Duration
+	// title, banner, head, rows, charted and panel are rendered when
+	// data, size or the cursor change; View only joins them.
 	title, banner, head string
 	rows                []string
+	charted             []string
 	panel               []string
+	// page shows the selected step's judgement in full (enter).
+	page detail
+	open key.Binding
 }
 
 var _ Screen = (*canaryScreen)(nil)
 
-func newCanary(c *Common) *canaryScreen { return &canaryScreen{c: c, keys: defaultListKeys()} }
+func newCanary(c *Common) *canaryScreen {
+	return &canaryScreen{c: c, keys: defaultListKeys(), page: newDetail(),
+		open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "whole judgement"))}
+}
 
 func (s *canaryScreen) Title() string { return "Canary" }
 
-func (s *canaryScreen) ShortHelp() []key.Binding { return []key.Binding{s.keys.Up, s.keys.Down} }
+func (s *canaryScreen) ShortHelp() []key.Binding {
+	if s.page.open {
+		return s.page.help()
+	}
+	return []key.Binding{s.open, s.keys.Up, s.keys.Down}
+}
 
 func (s *canaryScreen) FullHelp() [][]key.Binding {
 	k := s.keys
-	return [][]key.Binding{{k.Up, k.Down, k.Top, k.Bottom}}
+	return [][]key.Binding{{s.open, k.Up, k.Down, k.Top, k.Bottom}, s.page.help()}
 }
 
 func (s *canaryScreen) SetSize(width, height int) {
 	s.width, s.height = width, height
+	s.page.setSize(width, height)
 	s.render()
 }
 
 func (s *canaryScreen) SetData(snap *Snapshot) {
 	s.run = snap.Run
+	s.live = liveCanaryStep(s.run)
+	s.charts, s.samples, s.span = canaryCharts(snap.Samples)
 	s.steps = s.steps[:0]
 	if s.run != nil {
 		for i := range s.run.Steps {
@@ -94,11 +116,18 @@ func decodeCanary(st *deploy.Step) canaryStep {
 }
 
 func (s *canaryScreen) Update(msg tea.Msg) tea.Cmd {
+	if s.page.update(msg) {
+		return nil
+	}
 	km, ok := msg.(tea.KeyMsg)
 	if !ok || len(s.steps) == 0 {
 		return nil
 	}
 	switch {
+	case key.Matches(km, s.open):
+		cs := s.steps[s.cursor]
+		s.page.show(stepTitle(cs.step)+" · judgement", judgementText(cs))
+		return nil
 	case key.Matches(km, s.keys.Up):
 		s.cursor--
 	case key.Matches(km, s.keys.Down):
@@ -131,7 +160,10 @@ func VerdictStatus(v deploy.Verdict) Status {
 
 // listRows is how many step rows fit above the panel.
 func (s *canaryScreen) listRows() int {
-	used := 2 + len(s.panel) + 1 // title, head, blank line before the panel
+	used := 2 + len(s.panel) + len(s.charted) // title, head
+	if s.height >= 30 {
+		used++ // the blank line before the panel
+	}
 	if s.banner != "" {
 		used += strings.Count(s.banner, "\n") + 1
 	}
@@ -140,7 +172,7 @@ func (s *canaryScreen) listRows() int {
 
 func (s *canaryScreen) render() {
 	st := s.c.Styles
-	s.rows, s.panel, s.banner, s.head = s.rows[:0], s.panel[:0], "", ""
+	s.rows, s.panel, s.charted, s.banner, s.head = s.rows[:0], s.panel[:0], s.charted[:0], "", ""
 	if s.run == nil {
 		s.title = st.Muted.Render("No deployment run yet.")
 		return
@@ -178,6 +210,7 @@ func (s *canaryScreen) render() {
 	for i := range s.panel {
 		s.panel[i] = cut(s.panel[i], s.width)
 	}
+	s.charted = s.liveCharts()
 	s.offset = scrollTo(s.offset, s.cursor, s.listRows(), len(s.rows))
 }
 
@@ -245,7 +278,12 @@ func (s *canaryScreen) detail(cs canaryStep) []string {
 	if ev.DecidedAfter > 0 {
 		judged += " · decided after " + dur(ev.DecidedAfter)
 	}
-	out = append(out, judged, "")
+	out = append(out, judged)
+	// Blank lines between parts only where there is room for them.
+	roomy := s.height >= 30
+	if roomy {
+		out = append(out, "")
+	}
 
 	// Counts, then the sequential test, one row per metric.
 	nameW, cohortW := 11, 24
@@ -274,7 +312,10 @@ func (s *canaryScreen) detail(cs canaryStep) []string {
 	} else {
 		line += st.Tone[ToneOK].Render("✓ split as asked")
 	}
-	return append(out, "", line)
+	if roomy {
+		out = append(out, "")
+	}
+	return append(out, line)
 }
 
 // evalue is "████░░░░ 3.2 / 20": the bar fills on a log scale from 1 (no
@@ -348,7 +389,28 @@ func dur(sec float64) string {
 	return (time.Duration(math.Round(sec)) * time.Second).String()
 }
 
+// judgementText is a canary step's judgement in full: the reason, then
+// the evidence as recorded.
+func judgementText(cs canaryStep) string {
+	if !cs.judged {
+		return "No judgement yet: the judge rules once the canary takes traffic."
+	}
+	text := "Verdict  " + VerdictStatus(cs.j.Verdict).Text() + "\nReason   " + cs.j.Reason
+	if len(cs.j.Evidence) > 0 {
+		var v any
+		if json.Unmarshal(cs.j.Evidence, &v) == nil {
+			if b, err := json.MarshalIndent(v, "", "  "); err == nil {
+				text += "\nEvidence\n" + string(b)
+			}
+		}
+	}
+	return text
+}
+
 func (s *canaryScreen) View() string {
+	if s.page.open {
+		return s.page.view(s.c.Styles)
+	}
 	var b strings.Builder
 	b.WriteString(s.title)
 	if s.banner != "" {
@@ -365,10 +427,134 @@ func (s *canaryScreen) View() string {
 		b.WriteByte('\n')
 		b.WriteString(s.rows[i])
 	}
-	b.WriteByte('\n')
+	for _, l := range s.charted {
+		b.WriteByte('\n')
+		b.WriteString(l)
+	}
+	if s.height >= 30 {
+		b.WriteByte('\n')
+	}
 	for _, l := range s.panel {
 		b.WriteByte('\n')
 		b.WriteString(l)
 	}
 	return b.String()
+}
+
+// liveCanaryStep is the canary step the run's samples are of: the latest
+// canary step that has started, or nil. The store source loads the
+// samples of this step.
+func liveCanaryStep(r *deploy.Run) *deploy.Step {
+	if r == nil {
+		return nil
+	}
+	for i := len(r.Steps) - 1; i >= 0; i-- {
+		st := &r.Steps[i]
+		if st.Kind == deploy.KindService && st.Strategy == model.Canary && st.State != deploy.StepPending {
+			return st
+		}
+	}
+	return nil
+}
+
+// canaryCharts turns samples (oldest first) into the three charts, one
+// value per instant and cohort; a cohort without a sample at an instant,
+// or without a p99, has an unknown value there. It also returns how many
+// instants there are and the time they span.
+func canaryCharts(samples []CanarySample) ([]metricChart, int, time.Duration) {
+	var at []time.Time
+	idx := make([]int, len(samples))
+	for i, sm := range samples {
+		if n := len(at); n == 0 || !sm.At.Equal(at[n-1]) {
+			at = append(at, sm.At)
+		}
+		idx[i] = len(at) - 1
+	}
+	unknown := func() []float64 {
+		v := make([]float64, len(at))
+		for i := range v {
+			v[i] = math.NaN()
+		}
+		return v
+	}
+	// [metric][cohort]: error rate, p99, throughput; baseline, canary
+	var vals [3][2][]float64
+	for m := range vals {
+		for c := range vals[m] {
+			vals[m][c] = unknown()
+		}
+	}
+	for i, sm := range samples {
+		c := 0
+		switch sm.Cohort {
+		case canary.CohortBaseline:
+		case canary.CohortCanary:
+			c = 1
+		default:
+			continue
+		}
+		vals[0][c][idx[i]] = sm.ErrorRate
+		if sm.P99Ms > 0 {
+			vals[1][c][idx[i]] = sm.P99Ms
+		}
+		vals[2][c][idx[i]] = sm.RPS
+	}
+	series := func(m int) []chartSeries {
+		return []chartSeries{{canary.CohortBaseline, vals[m][0]}, {canary.CohortCanary, vals[m][1]}}
+	}
+	charts := []metricChart{
+		{Title: "error rate", Format: fmtRate, Series: series(0)},
+		{Title: "p99 latency", Format: fmtMs, Series: series(1)},
+		{Title: "throughput", Format: fmtRPS, Series: series(2)},
+	}
+	var span time.Duration
+	if len(at) > 1 {
+		span = at[len(at)-1].Sub(at[0])
+	}
+	return charts, len(at), span
+}
+
+// liveCharts is the charts block under the step list: a blank line, a
+// title saying which step they are of, then the charts stacked when the
+// body has room for them, as a compact grid when it does not.
+func (s *canaryScreen) liveCharts() []string {
+	st := s.c.Styles
+	// Most important first, the title may be cut at narrow widths.
+	head, what := "Live metrics", ""
+	if s.live != nil {
+		head = fmt.Sprintf("Live metrics of step %d", s.live.Index)
+		what = fmt.Sprintf(" · %s in %s", s.live.Service, stepWhere(s.live))
+	}
+	if s.samples == 0 {
+		return []string{"", cut(st.Title.Render(head)+st.Muted.Render(" · no samples yet"+what), s.width)}
+	}
+	title := st.Title.Render(head) + st.Muted.Render(fmt.Sprintf(" · %d samples over %s", s.samples, dur(s.span.Seconds()))+what)
+	out := []string{"", cut(title, s.width)}
+	spare := func() int {
+		used := 2 + len(s.panel) + 1 + len(s.rows)
+		if s.banner != "" {
+			used += strings.Count(s.banner, "\n") + 1
+		}
+		return s.height - used
+	}
+	if spare() >= len(out)+len(stacked(s.charts, s.width)) {
+		return append(out, stacked(s.charts, s.width)...)
+	}
+	g := grid(s.charts, s.width)
+	if spare() < len(out)+len(g) {
+		// Short of room: blank lines go first, the panel's and the one
+		// above the charts.
+		s.panel = slices.DeleteFunc(s.panel, func(l string) bool { return l == "" })
+		if spare() < len(out)+len(g) {
+			out = out[1:]
+		}
+		if spare() < len(out)+len(g) && s.live != nil {
+			// Still short (a banner): the step's number goes in the
+			// grid's corner instead of a title line.
+			nameW := nameWidth(s.charts)
+			out = nil
+			g[0] = st.Title.Render(pad(fmt.Sprintf("step %d", s.live.Index), nameW)) + g[0][nameW:]
+		}
+	}
+	return append(out, g...)
 }

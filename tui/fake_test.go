@@ -118,7 +118,7 @@ func fixture() *fakeSource {
 			Actor: []string{"carol", "engine", "dave"}[i%3], Command: cmds[i%len(cmds)],
 			Summary: fmt.Sprintf("event %d: step %d of run run-7f3a moved on; a long summary that must be truncated at narrow widths", i, i)})
 	}
-	return &fakeSource{version: 1, snap: Snapshot{Org: org, Run: run, Audit: events,
+	return &fakeSource{version: 1, snap: Snapshot{Org: org, Run: run, Audit: events, Samples: fixtureSamples(t0),
 		AuditVerify: AuditVerification{OK: true, Events: 30}}}
 }
 

@@ -242,6 +242,7 @@ func TestQuitConfirmProgram(t *testing.T) {
 func TestWavesCursorScrolls(t *testing.T) {
 	m := loaded(t, fixture(), 80, 24)
 	m.Update(keyMsg("5"))
+	m.Update(keyMsg("g")) // the cursor starts on the step in flight
 	for range 30 {
 		m.Update(keyMsg("j"))
 	}

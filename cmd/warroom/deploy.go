@@ -352,7 +352,7 @@ func (a *app) engine(ctx context.Context, s *store.Store, prefix string) (*deplo
 	if err != nil {
 		return nil, err
 	}
-	judge, err := a.canaryJudge(ctx)
+	judge, err := a.canaryJudge(ctx, s)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/store"
 )
 
 // The bad version's canary is rolled back by the live judge, reading the
@@ -98,4 +100,31 @@ releases:
 		t.Errorf("decided after %.1f s, want within seconds (evidence %s)", ev.DecidedAfter, run.Steps[0].Evidence)
 	}
 	t.Logf("judged after %.1f s: %s", ev.DecidedAfter, run.Reason)
+
+	// The judge recorded the metrics it saw, for the console's charts:
+	// both cohorts, with the canary's injected latency in its p99.
+	s, err := store.OpenExisting(context.Background(), c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	samples, err := s.CanarySamples(context.Background(), run.ID, run.Steps[0].Index, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base, can, slow int
+	for _, sm := range samples {
+		switch sm.Cohort {
+		case "baseline":
+			base++
+		case "canary":
+			can++
+			if sm.P99Ms >= 500 {
+				slow++
+			}
+		}
+	}
+	if base == 0 || base != can || slow == 0 {
+		t.Errorf("samples recorded: %d baseline, %d canary, %d canary with p99 >= 500 ms: %+v", base, can, slow, samples)
+	}
 }

@@ -23,6 +23,11 @@ type Observation struct {
 	Baseline Counts
 	Canary   Counts
 	Weight   int
+	// BaselineP99Ms and CanaryP99Ms are each cohort's recent 99th
+	// percentile latency in milliseconds, when the source knows it (0:
+	// unknown). They are only recorded for charts, never judged on: the
+	// slow-request counts carry the latency evidence.
+	BaselineP99Ms, CanaryP99Ms float64
 }
 
 // Config tunes the analysis.

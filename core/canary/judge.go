@@ -18,12 +18,22 @@ type Source interface {
 // Judge implements deploy.Judge: each call reads one observation from the
 // source, updates the step's sequential tests and rules.
 type Judge struct {
-	src Source
-	cfg Config
-	now func() time.Time
+	src    Source
+	cfg    Config
+	now    func() time.Time
+	rec    Recorder    // nil: no recording
+	recErr func(error) // told about the recorder's failures; may be nil
+	window time.Duration
 
 	mu     sync.Mutex
-	states map[stepKey]*Analysis
+	states map[stepKey]*stepState
+}
+
+// stepState is what the judge keeps of one canary step: the analysis and
+// the recent observations samples are computed from.
+type stepState struct {
+	a     *Analysis
+	trail trail
 }
 
 type stepKey struct {
@@ -34,11 +44,15 @@ type stepKey struct {
 var _ deploy.Judge = (*Judge)(nil)
 
 // NewJudge returns a judge reading src. now is the clock (nil: time.Now).
-func NewJudge(src Source, cfg Config, now func() time.Time) *Judge {
+func NewJudge(src Source, cfg Config, now func() time.Time, opts ...Option) *Judge {
 	if now == nil {
 		now = time.Now
 	}
-	return &Judge{src: src, cfg: cfg.withDefaults(), now: now, states: map[stepKey]*Analysis{}}
+	j := &Judge{src: src, cfg: cfg.withDefaults(), now: now, window: DefaultSampleWindow, states: map[stepKey]*stepState{}}
+	for _, o := range opts {
+		o(j)
+	}
+	return j
 }
 
 // Judge rules on one canary step.
@@ -55,7 +69,7 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 	}
 	key := stepKey{req.RunID, req.Step}
 	j.mu.Lock()
-	a, ok := j.states[key]
+	ss, ok := j.states[key]
 	if !ok {
 		// A new step: the earlier step's state is of no use. One state
 		// serves all of a step's weights, so its false-rollback bound holds
@@ -65,13 +79,23 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 				delete(j.states, k)
 			}
 		}
-		a = NewAnalysis(j.cfg, req.Since, req.Weight)
-		j.states[key] = a
+		ss = &stepState{a: NewAnalysis(j.cfg, req.Since, req.Weight)}
+		j.states[key] = ss
 	}
-	a.Reweight(obs.Weight)
-	a.Observe(obs)
-	r := a.Result()
+	ss.a.Reweight(obs.Weight)
+	ss.a.Observe(obs)
+	r := ss.a.Result()
+	var samples []Sample
+	if j.rec != nil {
+		samples = ss.trail.add(obs, j.window)
+	}
 	j.mu.Unlock()
+	if len(samples) > 0 {
+		// Charts only: a failure is reported, never part of the verdict.
+		if err := j.rec.Record(ctx, req.RunID, req.Step, samples); err != nil && j.recErr != nil {
+			j.recErr(fmt.Errorf("canary judge: recording samples of run %s step %d: %w", req.RunID, req.Step, err))
+		}
+	}
 	if !req.BakeEnds.IsZero() && !obs.At.Before(req.BakeEnds) {
 		r = r.Finish()
 	}
