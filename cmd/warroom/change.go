@@ -60,7 +60,7 @@ the release). The class is the release's, else normal; --class overrides it.`,
 				return err
 			}
 			defer s.Close()
-			c, filed, err := a.fileChange(ctx, s, args[0], ticketing, class)
+			c, filed, err := a.fileChange(ctx, s, args[0], ticketing, class, a.actor)
 			if err != nil {
 				return err
 			}
@@ -91,9 +91,10 @@ func validClass(c string) bool {
 }
 
 // fileChange files a change request for release with the ticketing plugin
-// (name, or the configured one when empty) and records it. filed is false
-// when the change was there already and nothing about it changed.
-func (a *app) fileChange(ctx context.Context, s *store.Store, release, name, class string) (c store.ChangeRecord, filed bool, err error) {
+// (name, or the configured one when empty) and records it, requested by
+// actor. class empty means the release's. filed is false when the change
+// was there already and nothing about it changed.
+func (a *app) fileChange(ctx context.Context, s *store.Store, release, name, class, actor string) (c store.ChangeRecord, filed bool, err error) {
 	org, err := s.Org(ctx)
 	if err != nil {
 		return c, false, err
@@ -123,12 +124,12 @@ func (a *app) fileChange(ctx context.Context, s *store.Store, release, name, cla
 	if err != nil {
 		return c, false, fmt.Errorf("change create %s: %w", release, err)
 	}
-	spec := changeSpec(p, rel, class, a.actor)
+	spec := changeSpec(p, rel, class, actor)
 	ch, err := t.CreateChange(ctx, sdk.CreateChangeRequest{IdempotencyKey: "warroom-change/" + release, Spec: spec})
 	if err != nil {
 		return c, false, fmt.Errorf("change create %s: %s: %w", release, name, err)
 	}
-	c, ev, err := s.RecordChange(ctx, a.actor, changeRecord(ch, name, spec))
+	c, ev, err := s.RecordChange(ctx, actor, changeRecord(ch, name, spec))
 	if err != nil {
 		return c, false, fmt.Errorf("change create %s: filed in %s as %s but not recorded: %w", release, name, ch.ID, err)
 	}
