@@ -29,7 +29,7 @@ func withChangesAndPlugins(f *fakeSource) *fakeSource {
 			}},
 		{ID: "CHG-0002", Release: "2026-11-20-notifications-and-webhooks", Title: "Notifications dispatcher 2.0", Class: "standard",
 			State: "approved", Requester: "frank", TicketRef: "INC-2026-000000451", System: "servicenow-production",
-			URL: "https://example.service-now.com/nav_to.do?uri=change_request.do?sys_id=5f2a9c1e8b7d4e3f9a0b1c2d3e4f5a6b",
+			URL:       "https://example.service-now.com/nav_to.do?uri=change_request.do?sys_id=5f2a9c1e8b7d4e3f9a0b1c2d3e4f5a6b",
 			CreatedAt: t0.Add(-7 * 24 * time.Hour), UpdatedAt: t0.Add(-7*24*time.Hour + time.Hour),
 			Approvals: []ChangeApproval{{Approver: "grace", Role: "cab", Decision: "approve", At: t0.Add(-7*24*time.Hour + time.Hour)}}},
 		{ID: "CHG-0001", Release: "2026-11-13-search", Title: "Search 1.4", Class: "emergency", State: "closed",
