@@ -148,8 +148,12 @@ func New(deps Deps, opts ...Option) *Model {
 			m.screens = append(m.screens, newWaves(m.c))
 		case "Canary":
 			m.screens = append(m.screens, newCanary(m.c))
+		case "Changes":
+			m.screens = append(m.screens, newChanges(m.c))
 		case "Audit":
 			m.screens = append(m.screens, newAudit(m.c))
+		case "Plugins":
+			m.screens = append(m.screens, newPlugins(m.c))
 		default:
 			m.screens = append(m.screens, &placeholder{c: m.c, title: t})
 		}

@@ -151,8 +151,8 @@ func TestSwitchScreens(t *testing.T) {
 		}
 	}
 	m.Update(keyMsg("7"))
-	if v := m.View(); !strings.Contains(v, "Changes: not built yet — see issue #6") {
-		t.Errorf("Changes placeholder missing:\n%s", v)
+	if v := m.View(); !strings.Contains(v, "Change requests") {
+		t.Errorf("Changes screen missing:\n%s", v)
 	}
 	for _, title := range screenTitles {
 		if !strings.Contains(m.View(), title) {

@@ -83,6 +83,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 		newAuditCmd(a),
 		newGenCmd(a),
 		newPluginsCmd(a),
+		newChangeCmd(a),
 		newDeployCmd(a),
 		newServeCmd(a),
 		newDemoCmd(a),

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/warroom/warroom/plugins/host"
+	"github.com/warroom/warroom/store"
+	"github.com/warroom/warroom/tui"
+)
+
+// pluginListTTL is how long the console reuses the plugin host's report:
+// List hashes every plugin binary, too much to do every second.
+const pluginListTTL = 5 * time.Second
+
+// consoleSource is the console's Source: the store's snapshot, with the
+// recorded change requests and the plugin host's report added.
+type consoleSource struct {
+	base *tui.StoreSource
+	st   *store.Store
+	// plugins reports on the configured plugins; nil when the console has
+	// no plugin host.
+	plugins func(ctx context.Context) ([]host.Status, error)
+	now     func() time.Time
+
+	mu       sync.Mutex
+	list     []tui.PluginStatus
+	known    bool
+	listedAt time.Time
+	// gen moves when the plugins' report differs from the one before, so
+	// that Changed moves too and the console reloads.
+	gen int64
+}
+
+var _ tui.Source = (*consoleSource)(nil)
+
+// newConsoleSource reads st and asks a's plugin host about the plugins.
+func newConsoleSource(a *app, st *store.Store) *consoleSource {
+	return &consoleSource{
+		base: tui.NewStoreSource(st),
+		st:   st,
+		plugins: func(ctx context.Context) ([]host.Status, error) {
+			h, err := a.pluginHost(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return h.List(ctx), ctx.Err()
+		},
+		now: time.Now,
+	}
+}
+
+// consoleVersion folds the plugin report's generation into the store's data
+// version: the console only compares versions for equality.
+func consoleVersion(storeVersion, gen int64) int64 { return storeVersion + gen<<32 }
+
+// Changed is the store's data version, moved also when the plugins'
+// report changed (refreshed at most every pluginListTTL).
+func (c *consoleSource) Changed(ctx context.Context) (int64, error) {
+	v, err := c.base.Changed(ctx)
+	if err != nil {
+		return 0, err
+	}
+	c.refreshPlugins(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return consoleVersion(v, c.gen), nil
+}
+
+// Load is the store's snapshot with the plugins and the change requests.
+func (c *consoleSource) Load(ctx context.Context, auditLimit int) (tui.Snapshot, error) {
+	c.refreshPlugins(ctx)
+	c.mu.Lock()
+	gen, list, known := c.gen, slices.Clone(c.list), c.known
+	c.mu.Unlock()
+	snap, err := c.base.Load(ctx, auditLimit)
+	if err != nil {
+		return snap, err
+	}
+	snap.Version = consoleVersion(snap.Version, gen)
+	snap.Plugins, snap.PluginsKnown = list, known
+	recs, err := c.st.Changes(ctx, "")
+	if err != nil {
+		return snap, fmt.Errorf("console: load change requests: %w", err)
+	}
+	snap.Changes = make([]tui.ChangeRequest, len(recs))
+	for i, r := range recs {
+		snap.Changes[i] = changeRequest(r)
+	}
+	return snap, nil
+}
+
+// refreshPlugins asks the plugin host again when its last report is older
+// than pluginListTTL. Without a host (or when it cannot start) the
+// plugins are unknown, and the Plugins screen says so.
+func (c *consoleSource) refreshPlugins(ctx context.Context) {
+	c.mu.Lock()
+	fresh := !c.listedAt.IsZero() && c.now().Sub(c.listedAt) < pluginListTTL
+	c.mu.Unlock()
+	if fresh {
+		return
+	}
+	var list []tui.PluginStatus
+	known := false
+	if c.plugins != nil {
+		if sts, err := c.plugins(ctx); err == nil {
+			known = true
+			list = make([]tui.PluginStatus, len(sts))
+			for i, s := range sts {
+				list[i] = pluginStatus(s)
+			}
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.listedAt = c.now()
+	if known != c.known || !slices.EqualFunc(list, c.list, pluginStatusEqual) {
+		c.gen++
+	}
+	c.list, c.known = list, known
+}
+
+func pluginStatusEqual(a, b tui.PluginStatus) bool {
+	return a.Name == b.Name && a.Path == b.Path && slices.Equal(a.Kinds, b.Kinds) && a.Version == b.Version &&
+		a.Trusted == b.Trusted && a.TrustSource == b.TrustSource && a.SHA256 == b.SHA256 && a.Healthy == b.Healthy &&
+		a.Running == b.Running && a.LastError == b.LastError && a.Fault == b.Fault
+}
+
+func pluginStatus(s host.Status) tui.PluginStatus {
+	kinds := make([]string, len(s.Kinds))
+	for i, k := range s.Kinds {
+		kinds[i] = string(k)
+	}
+	return tui.PluginStatus{
+		Name: s.Name, Path: s.Path, Kinds: kinds, Version: s.Version, Trusted: s.Trusted, TrustSource: s.TrustSource,
+		SHA256: s.SHA256, Healthy: s.Healthy, Running: s.Running, LastError: s.LastError, Fault: string(s.Fault),
+	}
+}
+
+func changeRequest(r store.ChangeRecord) tui.ChangeRequest {
+	c := tui.ChangeRequest{
+		ID: r.ID, Release: r.Release, Title: r.Title, Class: r.Class, State: r.State, Requester: r.Requester,
+		Risk: r.Risk, TicketRef: r.TicketRef, System: r.System, URL: r.URL, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	for _, a := range r.Approvals {
+		d := "approved"
+		if a.Decision == "reject" {
+			d = "rejected"
+		}
+		c.Approvals = append(c.Approvals, tui.ChangeApproval{Approver: a.Approver, Role: a.Role, Decision: d, Reason: a.Reason, At: a.At})
+	}
+	return c
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+)
+
+// consoleApp is an app as the console command has it: the world's
+// database and plugins, acting as tester.
+func (w *changeWorld) consoleApp(t *testing.T) *app {
+	t.Helper()
+	_, a := newRoot(io.Discard, io.Discard, func(string) string { return "" })
+	a.dbPath, a.pluginsFile, a.actor = w.c.db, w.plugins, "tester"
+	a.resolvePluginGlobals()
+	t.Cleanup(a.closePlugins)
+	return a
+}
+
+func TestConsoleSourceChangesAndPlugins(t *testing.T) {
+	w := newChangeWorld(t)
+	a := w.consoleApp(t)
+	ctx := context.Background()
+	s, err := a.openExisting(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	// The console files a change as the person at the keyboard.
+	id, err := (&consoleCommander{a: a, s: s}).FileChange(ctx, "train", "carol")
+	if err != nil || id != "CHG-0001" {
+		t.Fatalf("FileChange: %q %v", id, err)
+	}
+	src := newConsoleSource(a, s)
+	now := time.Date(2026, 11, 27, 14, 0, 0, 0, time.UTC)
+	src.now = func() time.Time { return now }
+	snap, err := src.Load(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Changes) != 1 || snap.Changes[0].ID != "CHG-0001" || snap.Changes[0].Requester != "carol" ||
+		snap.Changes[0].System != "tickets" || snap.Changes[0].State != "submitted" {
+		t.Fatalf("changes: %+v", snap.Changes)
+	}
+	if !snap.PluginsKnown || len(snap.Plugins) != 1 || snap.Plugins[0].Name != "tickets" || !snap.Plugins[0].Healthy ||
+		snap.Plugins[0].TrustSource != "database" {
+		t.Fatalf("plugins: known %v %+v", snap.PluginsKnown, snap.Plugins)
+	}
+	v, err := src.Changed(ctx)
+	if err != nil || v != snap.Version {
+		t.Fatalf("Changed %d (%v) after a load at %d with nothing changed", v, err, snap.Version)
+	}
+
+	// A plugin stops being trusted: within the cache's life nothing moves,
+	// after it the version does.
+	w.c.ok("--plugins", w.plugins, "plugins", "untrust", "tickets")
+	now = now.Add(time.Second)
+	if v2, _ := src.Changed(ctx); v2 == v {
+		t.Fatal("untrusting (an audited write) did not move the version")
+	} else {
+		v = v2
+	}
+	now = now.Add(pluginListTTL)
+	if v3, _ := src.Changed(ctx); v3 == v {
+		t.Fatal("the plugins' report changed but the version did not")
+	}
+	snap, err = src.Load(ctx, 100)
+	if err != nil || snap.Plugins[0].Trusted {
+		t.Fatalf("after untrust: %+v %v", snap.Plugins, err)
+	}
+}
