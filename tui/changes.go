@@ -9,11 +9,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// FileChangeMsg asks the root model to file a change request for Release
-// with the ticketing plugin: the root confirms with the operator, then has
-// its Commander's FileChange do it. The Changes screen sends it on n.
-type FileChangeMsg struct{ Release string }
-
 // changesKeys are the Changes screen's bindings: a list, and filing.
 type changesKeys struct {
 	listKeys
@@ -223,7 +218,7 @@ func (s *changesScreen) render() {
 		s.title += "  " + st.Confirm.Render(s.note)
 	}
 	s.empty = st.Muted.Render("No change requests recorded yet.") + "\n" +
-		strings.Join(wrapLines("To file one, press n, or run warroom change create RELEASE.", s.width, 0), "\n")
+		strings.Join(wrapIndented("To file one, press n, or run warroom change create RELEASE.", s.width, 0), "\n")
 	c := changeColumnsFor(s.width)
 	s.head = "  " + st.ColumnHead.Render(strings.Join([]string{
 		pad("ID", c.id), pad("RELEASE", c.release), pad("CLASS", c.class), pad("STATE", c.state),
@@ -252,7 +247,7 @@ func (s *changesScreen) panel(ch *ChangeRequest) []string {
 	st := s.c.Styles
 	w := s.width
 	var out []string
-	out = append(out, wrapLines(st.Title.Render(ch.ID)+"  "+ch.Title, w, 0)...)
+	out = append(out, wrapIndented(st.Title.Render(ch.ID)+"  "+ch.Title, w, 0)...)
 	rel := ch.Release
 	if rel == "" {
 		rel = "(none)"
@@ -289,7 +284,7 @@ func (s *changesScreen) panel(ch *ChangeRequest) []string {
 		if a.Reason != "" {
 			line += " — " + a.Reason
 		}
-		out = append(out, wrapLines(line, w, 2)...)
+		out = append(out, wrapIndented(line, w, 2)...)
 	}
 	return out
 }
@@ -311,9 +306,9 @@ func field(st *Styles, label, value string, width int) []string {
 	return lines
 }
 
-// wrapLines wraps s to width, continuation lines indented by indent
+// wrapIndented wraps s to width, continuation lines indented by indent
 // (the first line too).
-func wrapLines(s string, width, indent int) []string {
+func wrapIndented(s string, width, indent int) []string {
 	lines := strings.Split(ansi.Wrap(s, max(10, width-indent-2), " "), "\n")
 	for i, l := range lines {
 		if i == 0 {

@@ -166,7 +166,7 @@ func (s *pluginsScreen) render() {
 func (s *pluginsScreen) panel(p *PluginStatus) []string {
 	st := s.c.Styles
 	w := s.width
-	out := wrapLines(st.Title.Render(p.Name)+"  "+PluginHealth(*p).Render(st), w, 0)
+	out := wrapIndented(st.Title.Render(p.Name)+"  "+PluginHealth(*p).Render(st), w, 0)
 	kinds := strings.Join(p.Kinds, ", ")
 	if kinds == "" {
 		kinds = "none"
@@ -214,14 +214,14 @@ func (s *pluginsScreen) View() string {
 	}
 	st := s.c.Styles
 	if !s.snap.PluginsKnown {
-		return st.Title.Render("Plugins") + "\n" + strings.Join(wrapLines(st.Muted.Render(
+		return st.Title.Render("Plugins") + "\n" + strings.Join(wrapIndented(st.Muted.Render(
 			"This console has no plugin host, so it cannot say how the plugins are: run warroom plugins list to see them."), s.width, 0), "\n")
 	}
 	var b strings.Builder
 	b.WriteString(s.title)
 	b.WriteByte('\n')
 	if len(s.rows) == 0 {
-		b.WriteString(strings.Join(wrapLines(st.Muted.Render(
+		b.WriteString(strings.Join(wrapIndented(st.Muted.Render(
 			"No plugins configured: write a warroom-plugins.yaml, or run make build for the built-in ones."), s.width, 0), "\n"))
 		return b.String()
 	}

@@ -72,7 +72,7 @@ func (a *app) runConsole(ctx context.Context, s *store.Store, opts consoleOption
 	}()
 
 	m := tui.New(tui.Deps{
-		Source:    tui.NewStoreSource(s),
+		Source:    newConsoleSource(a, s),
 		Renderer:  lipgloss.NewRenderer(os.Stdout),
 		Now:       time.Now,
 		Actor:     a.actor,
@@ -114,9 +114,4 @@ func (c *consoleCommander) Operate(ctx context.Context, req deploy.OperatorReque
 		return fmt.Errorf("unknown run %q", req.RunID)
 	}
 	return err
-}
-
-// FileChange is not wired yet.
-func (c *consoleCommander) FileChange(ctx context.Context, release, actor string) (string, error) {
-	return "", errors.New("filing change requests from the console is not wired yet: use 'warroom change create'")
 }

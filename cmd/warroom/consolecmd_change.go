@@ -2,17 +2,10 @@ package main
 
 import (
 	"context"
-
-	"github.com/warroom/warroom/store"
 )
 
 // consoleCommander carries out the console's commands (tui.Commander) on
 // the console's database, through the app's plugin host.
-type consoleCommander struct {
-	a *app
-	s *store.Store
-}
-
 // FileChange files a change request for release with the configured
 // ticketing plugin, requested by actor (the person at the console), and
 // records it, audited. Filing it again returns the change filed before.
