@@ -1,10 +1,16 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/warroom/warroom/core/model"
 	"github.com/warroom/warroom/store"
 )
 
@@ -226,5 +232,33 @@ func TestVerifyAuditFromNegative(t *testing.T) {
 	s := openStore(t, dbPath(t))
 	if _, _, err := s.VerifyAuditFrom(context.Background(), store.AuditCheckpoint{Seq: -1}); err == nil {
 		t.Error("a negative checkpoint verified")
+	}
+}
+
+// TestEventHashStrings checks the canonical encoding of awkward strings
+// against encoding/json's (without HTML escaping), byte for byte: the
+// plain-ASCII shortcut must write what the encoder would.
+func TestEventHashStrings(t *testing.T) {
+	quote := func(s string) string {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSuffix(b.String(), "\n")
+	}
+	at := time.Date(2026, 11, 27, 14, 30, 0, 0, time.UTC)
+	for _, s := range []string{
+		"", "plain text", `a "quoted" word`, `back\slash`, "tab\there", "new\nline", "\x00\x1f\x7f",
+		"<b>&amp;</b>", "café", "line\u2028sep\u2029", "emoji 🚀", "~!@#$%^*()_+{}|:?`-=[];',./",
+	} {
+		e := model.AuditEvent{Seq: 1, At: at, Actor: s, Command: "c " + s, Summary: s + " s", PrevHash: store.GenesisHash}
+		canonical := `{"seq":1,"at":"2026-11-27T14:30:00Z","actor":` + quote(s) + `,"command":` + quote("c "+s) +
+			`,"summary":` + quote(s+" s") + `,"payload":null}`
+		sum := sha256.Sum256([]byte(store.GenesisHash + "\n" + canonical))
+		if got, want := store.EventHash(e), hex.EncodeToString(sum[:]); got != want {
+			t.Errorf("%q: EventHash = %s, want %s", s, got, want)
+		}
 	}
 }
