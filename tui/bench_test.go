@@ -358,3 +358,25 @@ func BenchmarkFirstFrame(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSnapshotUpdate times what a reload costs the UI goroutine on
+// the large organisation: Update with a new snapshot, which hands it to
+// every screen's SetData (where the screens do their heavy formatting).
+func BenchmarkSnapshotUpdate(b *testing.B) {
+	snap := bigSnapshot(b)
+	for _, size := range [][2]int{{120, 40}, {240, 70}} {
+		b.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(b *testing.B) {
+			m := newTestModel(&fakeSource{version: 1, snap: snap})
+			m.tick = func() tea.Cmd { return nil }
+			m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+			benchDrain(b, m, m.Init())
+			b.ReportAllocs()
+			for b.Loop() {
+				m.Update(snapshotMsg{gen: m.gen, snap: snap})
+				if m.snap == nil {
+					b.Fatal(m.err)
+				}
+			}
+		})
+	}
+}
