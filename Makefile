@@ -47,7 +47,7 @@ test-go:
 # (warroom's judge against Flagger, Argo Rollouts, Kayenta and a fixed
 # horizon on identical traffic, about a minute). Figures: README.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./core/... ./store/... ./cmd/... ./plugins/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./core/... ./store/... ./tui/... ./cmd/... ./plugins/...
 	$(GO) run ./scripts/canarysim
 
 # Regenerates the plugin contracts' Go code (plugins/proto/pluginv1) with
