@@ -145,6 +145,17 @@ func (s *StoreSource) Load(ctx context.Context, auditLimit int) (Snapshot, error
 	}
 	snap.Audit = c.audit
 	snap.AuditVerify = c.verify
+	// Samples are telemetry, written without audit events: read them on
+	// every load (a cheap indexed range of the newest few hundred).
+	if st := liveCanaryStep(snap.Run); st != nil {
+		samples, err := s.st.CanarySamples(ctx, snap.Run.ID, st.Index, time.Time{}, 240)
+		if err != nil {
+			return snap, fmt.Errorf("console: load canary samples: %w", err)
+		}
+		for _, sm := range samples {
+			snap.Samples = append(snap.Samples, CanarySample{At: sm.At, Cohort: sm.Cohort, RPS: sm.RPS, ErrorRate: sm.ErrorRate, P99Ms: sm.P99Ms})
+		}
+	}
 	return snap, nil
 }
 
