@@ -46,7 +46,7 @@ func WithAuditLimit(n int) Option { return func(m *Model) { m.auditLimit = n } }
 func WithTheme(t Theme) Option { return func(m *Model) { m.theme = t } }
 
 // WithPollInterval sets how often the console asks whether data changed
-// (default one second).
+// (default half a second, so a change shows within one).
 func WithPollInterval(d time.Duration) Option { return func(m *Model) { m.poll = d } }
 
 // Model is the console's root: layout, global keys, data loading.
@@ -111,7 +111,7 @@ func New(deps Deps, opts ...Option) *Model {
 		theme:      DefaultTheme(),
 		src:        deps.Source,
 		auditLimit: 500,
-		poll:       time.Second,
+		poll:       500 * time.Millisecond,
 	}
 	for _, o := range opts {
 		o(m)

@@ -16,7 +16,7 @@ type Source interface {
 	// the audit chain's verification.
 	Load(ctx context.Context, auditLimit int) (Snapshot, error)
 	// Changed returns a number that changes whenever the data does; the
-	// console polls it every second and reloads when it moved.
+	// console polls it twice a second and reloads when it moved.
 	Changed(ctx context.Context) (int64, error)
 }
 
