@@ -60,7 +60,9 @@ type Model struct {
 
 	snap *Snapshot
 	// view is snap as shown: focused on a release (pinned with ':release').
-	view   *Snapshot
+	view *Snapshot
+	// stale marks the screens that have not had view yet.
+	stale  []bool
 	pinned string
 	facts  headerFacts
 	header []string
@@ -297,8 +299,23 @@ func (m *Model) applySnapshot() {
 	}
 	m.view = m.snap.focused(m.pinned)
 	m.refreshHeader()
-	for _, s := range m.screens {
-		s.SetData(m.view)
+	// Only the screen on show is brought up to date now; the others when
+	// they are shown (on a large organisation a screen's SetData costs
+	// milliseconds, all nine of them tens of milliseconds per refresh).
+	if m.stale == nil {
+		m.stale = make([]bool, len(m.screens))
+	}
+	for i := range m.screens {
+		m.stale[i] = true
+	}
+	m.freshen(m.active)
+}
+
+// freshen hands screen i the current data if it has not had it yet.
+func (m *Model) freshen(i int) {
+	if m.view != nil && m.stale != nil && m.stale[i] {
+		m.screens[i].SetData(m.view)
+		m.stale[i] = false
 	}
 }
 
@@ -412,6 +429,7 @@ func (m *Model) handleInput(msg tea.KeyMsg) tea.Cmd {
 func (m *Model) setActive(i int) {
 	if i >= 0 && i < len(m.screens) {
 		m.active = i
+		m.freshen(i)
 		m.resize()
 	}
 }
