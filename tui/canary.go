@@ -54,6 +54,9 @@ type canaryScreen struct {
 	panel               []string
 	// page shows the selected step's judgement in full (enter).
 	page detail
+	// moved: the operator chose a step; until then the selection follows
+	// the live step (the one charted).
+	moved bool
 	open key.Binding
 }
 
@@ -95,6 +98,9 @@ func (s *canaryScreen) SetData(snap *Snapshot) {
 			if st.Kind != deploy.KindService || st.Strategy != model.Canary {
 				continue
 			}
+			if !s.moved && st == s.live {
+				s.cursor = len(s.steps)
+			}
 			s.steps = append(s.steps, decodeCanary(st))
 		}
 	}
@@ -129,12 +135,16 @@ func (s *canaryScreen) Update(msg tea.Msg) tea.Cmd {
 		s.page.show(stepTitle(cs.step)+" · judgement", judgementText(cs))
 		return nil
 	case key.Matches(km, s.keys.Up):
+		s.moved = true
 		s.cursor--
 	case key.Matches(km, s.keys.Down):
+		s.moved = true
 		s.cursor++
 	case key.Matches(km, s.keys.Top):
+		s.moved = true
 		s.cursor = 0
 	case key.Matches(km, s.keys.Bottom):
+		s.moved = true
 		s.cursor = len(s.steps) - 1
 	default:
 		return nil

@@ -413,9 +413,10 @@ func TestCanaryCursor(t *testing.T) {
 	m := loaded(t, src, 80, 24)
 	m.Update(keyMsg("6"))
 	c := m.screens[5].(*canaryScreen)
-	if len(c.steps) != 3 || c.cursor != 0 {
-		t.Fatalf("start: %d canary steps, cursor %d", len(c.steps), c.cursor)
+	if len(c.steps) != 3 || c.cursor != 2 {
+		t.Fatalf("start: %d canary steps, cursor %d: want the live (charted) step", len(c.steps), c.cursor)
 	}
+	m.Update(keyMsg("g"))
 	v := m.View()
 	for _, want := range []string{"✓ promote — bake time over", "error rate", "60/30028 = 0.20%", "✓ not rejected",
 		"nominal 25% · observed 24.9%", "latest judgement only"} {
