@@ -165,6 +165,21 @@ func (o *overview) SetData(s *Snapshot) {
 			}
 		}
 	}
+	shown := 0
+	for _, r := range s.Runs {
+		if r.Release == s.Focus || shown == 3 {
+			continue
+		}
+		name := "Other runs"
+		if shown > 0 {
+			name = ""
+		}
+		if shown == 0 {
+			l = append(l, "")
+		}
+		l = append(l, label(name)+r.Release+"  "+RunStatus(r.State).Render(st)+st.Muted.Render("  "+r.ID+" · :release "+r.Release+" shows it"))
+		shown++
+	}
 	if s.Org != nil {
 		required := 0
 		for _, e := range s.Org.Environments {
