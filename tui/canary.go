@@ -317,6 +317,12 @@ func (s *canaryScreen) detail(cs canaryStep) []string {
 	srm := ev.SRM
 	line := st.Label.Render("SRM") + "  " + fmt.Sprintf("nominal %d%% · observed %s (%d/%d) · e %s/%s · ",
 		srm.NominalWeight, share(srm.ObservedShare), srm.CanaryRequests, srm.TotalRequests, enum(srm.EValue), enum(srm.Threshold))
+	if srm.TotalRequests == 0 && (srm.NominalWeight == 0 || srm.NominalWeight == 100) {
+		// All traffic on one side: no split to test at this weight; the
+		// e-value is what the earlier weights left.
+		line = st.Label.Render("SRM") + "  " + fmt.Sprintf("nominal %d%% · no split to test · e %s/%s from earlier weights · ",
+			srm.NominalWeight, enum(srm.EValue), enum(srm.Threshold))
+	}
 	if srm.Rejected {
 		line += st.Tone[ToneWarn].Render("‖ mismatch after " + dur(srm.RejectedAfterS))
 	} else {
