@@ -71,9 +71,16 @@ func (a *app) runConsole(ctx context.Context, s *store.Store, opts consoleOption
 		}
 	}()
 
+	// The renderer asks the terminal for its background colour (to pick
+	// adaptive colours) on first use. Ask now, before the program reads
+	// the keyboard: asked later, the terminal's answer races the key
+	// reader, and the query swallows the next key or hangs the first
+	// frame until one is pressed.
+	renderer := lipgloss.NewRenderer(os.Stdout)
+	renderer.HasDarkBackground()
 	m := tui.New(tui.Deps{
 		Source:    newConsoleSource(a, s),
-		Renderer:  lipgloss.NewRenderer(os.Stdout),
+		Renderer:  renderer,
 		Now:       time.Now,
 		Actor:     a.actor,
 		Commander: &consoleCommander{a: a, s: s, opts: opts},

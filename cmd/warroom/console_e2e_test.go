@@ -109,9 +109,9 @@ exec sleep 600
 		{"4", "[4 Gates]", res(`(?m)^Gates · \d+ gates × \d+ environments`)},
 		{"5", "[5 Waves]", res(`No run of storefront-2026-12 yet\. Press s`)},
 		{"6", "[6 Canary]", res(`No deployment run yet\.`)},
-		{"7", "[7 Changes]", res(`(?m)^Changes`)},
+		{"7", "[7 Changes]", res(`(?m)^Change requests`)},
 		{"8", "[8 Audit]", res(`Audit log\s+✓ chain intact`)},
-		{"9", "[9 Plugins]", res(`(?m)^Plugins`)},
+		{"9", "[9 Plugins]", res(`(?m)^Plugins\s+\d+ configured`)},
 	}
 	for _, s := range screens {
 		term.key(s.key)
