@@ -64,6 +64,9 @@ serving until Ctrl-C (or exit at once with --once).`,
 				defer os.RemoveAll(tmp)
 				dir = tmp
 			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("demo directory: %w", err)
+			}
 			a.dbPath = filepath.Join(dir, "warroom.db")
 			if f := cmd.Flag("log-file"); (f == nil || !f.Changed) && a.getenv("WARROOM_LOG") == "" {
 				a.logFile = filepath.Join(dir, "warroom.log")

@@ -2,18 +2,100 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/warroom/warroom/core/deploy"
 	"github.com/warroom/warroom/store"
 )
+
+var (
+	scrapeOnce sync.Once
+	scrapeBin  string
+	scrapeErr  error
+)
+
+// scrapeLayout builds the scrape monitoring source once per test binary,
+// in a directory of its own trusted by its own SHA256SUMS, so the shared
+// fleet layout (and the tests that use it alone) keeps no judge.
+func scrapeLayout(t *testing.T) string {
+	t.Helper()
+	scrapeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "warroom-scrape")
+		if err != nil {
+			scrapeErr = err
+			return
+		}
+		bin := filepath.Join(dir, "plugins", "scrape")
+		build := exec.Command("go", "build", "-o", bin, "./plugins/scrape")
+		build.Dir = repo()
+		if out, err := build.CombinedOutput(); err != nil {
+			scrapeErr = fmt.Errorf("build scrape: %v\n%s", err, out)
+			return
+		}
+		data, err := os.ReadFile(bin)
+		if err != nil {
+			scrapeErr = err
+			return
+		}
+		sum := sha256.Sum256(data)
+		scrapeErr = os.WriteFile(filepath.Join(dir, "plugins", "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  scrape\n"), 0o644)
+		scrapeBin = bin
+	})
+	if scrapeErr != nil {
+		t.Fatal(scrapeErr)
+	}
+	return scrapeBin
+}
+
+// The demo's second release ships checkout 4.9.0, which answers 700 ms
+// late: on the local fleet with the scrape source, the judge catches it at
+// its first canary and the run rolls back — what 'make demo' shows.
+func TestDemoBadReleaseRollsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("deploys on real processes")
+	}
+	bin := fleetLayout(t)
+	fleet := filepath.Join(filepath.Dir(bin), "plugins", "localfleet")
+	scrape := scrapeLayout(t)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`plugins:
+  - name: localfleet
+    path: %s
+    kinds: [deploy-target]
+  - name: scrape
+    path: %s
+    kinds: [monitoring-source]
+    settings: {targets_file: ../localfleet/scrape-targets.json, interval: 500ms}
+`, fleet, scrape)
+	if err := os.WriteFile(filepath.Join(dir, "plugins.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	demo := filepath.Join(dir, "demo")
+	cmd := exec.Command(bin, "--plugins", filepath.Join(dir, "plugins.yaml"), "demo", "--headless", "--once",
+		"--dir", demo, "--spec", repo("testdata", "demo"), "--release", "checkout-2026-12", "--env", "dev")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the bad release succeeded:\n%s", out)
+	}
+	c := &cli{t: t, db: filepath.Join(demo, "warroom.db")}
+	var run deploy.Run
+	c.json(&run, "deploy", "status")
+	if run.State != deploy.RunRolledBack || !strings.Contains(run.Reason, "canary judged worse than baseline") ||
+		!strings.Contains(run.Reason, "checkout 4.9.0") {
+		t.Fatalf("run %s: %s\n%s", run.State, run.Reason, out)
+	}
+	t.Logf("%s", run.Reason)
+}
 
 // The bad version's canary is rolled back by the live judge, reading the
 // local fleet's instances through the scrape source, within seconds of
@@ -24,22 +106,7 @@ func TestJudgeRollsBackABadCanaryOnTheLocalFleet(t *testing.T) {
 	}
 	bin := fleetLayout(t)
 	fleet := filepath.Join(filepath.Dir(bin), "plugins", "localfleet")
-	// The scrape source goes in a directory of its own, trusted by its own
-	// SHA256SUMS, so the shared layout (and the demo test) keeps no judge.
-	sdir := filepath.Join(t.TempDir(), "plugins")
-	scrape := filepath.Join(sdir, "scrape")
-	build := exec.Command("go", "build", "-o", scrape, "./plugins/scrape")
-	build.Dir = repo()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build scrape: %v\n%s", err, out)
-	}
-	out, err := exec.Command("sha256sum", scrape).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(sdir, "SHA256SUMS"), []byte(strings.Fields(string(out))[0]+"  scrape\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	scrape := scrapeLayout(t)
 	dir := t.TempDir()
 	now := time.Now().UTC()
 	spec := fmt.Sprintf(`teams:
@@ -78,7 +145,7 @@ releases:
 	c := &cli{t: t, db: filepath.Join(dir, "warroom.db")}
 	c.ok("apply", "-f", filepath.Join(dir, "org.yaml"))
 	cmd := exec.Command(bin, "--db", c.db, "--plugins", filepath.Join(dir, "plugins.yaml"), "deploy", "start", "bad", "--follow")
-	out, _ = cmd.CombinedOutput()
+	out, _ := cmd.CombinedOutput()
 	var run deploy.Run
 	c.json(&run, "deploy", "status")
 	if run.State != deploy.RunRolledBack || !strings.Contains(run.Reason, "canary judged worse than baseline") {

@@ -51,7 +51,13 @@ func (a *app) resolvePluginGlobals() {
 // make build).
 func (a *app) pluginConfig() (*host.Config, error) {
 	if a.pluginsFile != "" {
-		return host.LoadConfig(a.pluginsFile)
+		cfg, err := host.LoadConfig(a.pluginsFile)
+		if err != nil {
+			return nil, err
+		}
+		// A configuration file's own settings win over the command's.
+		a.applyCommandSettings(cfg, false)
+		return cfg, nil
 	}
 	exe, err := os.Executable()
 	if err == nil {
@@ -61,22 +67,33 @@ func (a *app) pluginConfig() (*host.Config, error) {
 		return nil, fmt.Errorf("find the built-in plugins: %w", err)
 	}
 	cfg := host.DefaultConfig(filepath.Join(filepath.Dir(exe), "plugins"))
+	a.applyCommandSettings(cfg, true)
+	return cfg, nil
+}
+
+// applyCommandSettings sets the settings a command gives plugins by name
+// (the demo's faulty version); override says whether they replace what
+// the configuration already sets.
+func (a *app) applyCommandSettings(cfg *host.Config, override bool) {
 	for i, p := range cfg.Plugins {
 		for k, v := range a.plugins.settings[p.Name] {
 			if cfg.Plugins[i].Settings == nil {
 				cfg.Plugins[i].Settings = map[string]string{}
 			}
+			if _, set := cfg.Plugins[i].Settings[k]; set && !override {
+				continue
+			}
 			cfg.Plugins[i].Settings[k] = v
 		}
 	}
-	return cfg, nil
 }
 
 // pluginRuntime is an app's plugin host with what it holds open: the
 // database it reads trusted checksums from and the log file.
 type pluginRuntime struct {
-	// settings are set on built-in plugins by the command (the demo's
-	// faulty version), before the host starts.
+	// settings are set on plugins by the command (the demo's faulty
+	// version), before the host starts; a configuration file's own
+	// settings win.
 	settings map[string]map[string]string
 
 	mu     sync.Mutex
