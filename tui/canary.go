@@ -57,7 +57,7 @@ type canaryScreen struct {
 	// moved: the operator chose a step; until then the selection follows
 	// the live step (the one charted).
 	moved bool
-	open key.Binding
+	open  key.Binding
 }
 
 var _ Screen = (*canaryScreen)(nil)

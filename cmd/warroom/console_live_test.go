@@ -54,4 +54,3 @@ func TestConsoleSeesAnotherProcess(t *testing.T) {
 	// only catches a console that never notices.
 	t.Logf("the console showed the other process's pause %s after it committed", time.Since(paused).Round(10*time.Millisecond))
 }
-
