@@ -260,17 +260,22 @@ scrape_configs:
 	startDrive := time.Now()
 	drive(t, base, 300)
 	drive(t, canary, 300)
-	// Wait until a scrape after the drive is stored: the canary's count is
-	// 305 then.
+	// Wait until a scrape after the drive is stored for both targets
+	// (they are scraped independently): each version's count is 305 then.
 	waitFor(t, "scrape after the drive", 20*time.Second, func() bool {
 		ok(vmURL + "/internal/force_flush")
-		resp, err := http.Get(vmURL + `/api/v1/query?query=sum(requests_total{version="3.2.0"})`)
-		if err != nil {
-			return false
+		for _, v := range []string{"3.1.0", "3.2.0"} {
+			resp, err := http.Get(vmURL + `/api/v1/query?query=sum(requests_total{version="` + v + `"})`)
+			if err != nil {
+				return false
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(b), `"305"`) {
+				return false
+			}
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return strings.Contains(string(b), `"305"`)
+		return true
 	})
 	t.Logf("series visible %v after the drive began", time.Since(startDrive).Round(time.Millisecond))
 
