@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -229,5 +230,25 @@ func TestHeaderCountdownAndFreeze(t *testing.T) {
 	}
 	if got := countdown(49*3600e9 + 60e9); got != "2d1h" {
 		t.Errorf("countdown %q", got)
+	}
+}
+
+func TestOverviewAlerts(t *testing.T) {
+	src := fixture()
+	m := loadedWith(t, src, nil, 120, 40)
+	if v := m.View(); !strings.Contains(v, "no alert source answering") {
+		t.Fatalf("unknown alerts not said:\n%s", v)
+	}
+	src.snap.AlertsKnown = true
+	m = loadedWith(t, src, nil, 120, 40)
+	if v := m.View(); !strings.Contains(v, "✓ none firing") {
+		t.Fatalf("no 'none firing':\n%s", v)
+	}
+	src.snap.Alerts = []Alert{{Name: "CheckoutDown", Severity: "critical", Service: "checkout", Env: "prod", Region: "eu-west",
+		Since: fixedNow.Add(-5 * time.Minute), Summary: "no checkout instance answers"}}
+	m = loadedWith(t, src, nil, 120, 40)
+	if v := m.View(); !strings.Contains(v, "✗ 1 firing") ||
+		!strings.Contains(v, "✗ CheckoutDown (critical) · checkout prod/eu-west · since 14:25 UTC — no checkout instance answers") {
+		t.Fatalf("alert not shown:\n%s", v)
 	}
 }

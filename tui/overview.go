@@ -191,7 +191,37 @@ func (o *overview) SetData(s *Snapshot) {
 	if p != nil && len(p.Warnings) > 0 {
 		l = append(l, label("Warnings")+fmt.Sprintf("%d for %s: %s", len(p.Warnings), s.Focus, p.Warnings[0].Message))
 	}
-	l = append(l, label("Alerts")+st.Muted.Render("no alert source configured (a monitoring plugin with alerts feeds the engine)"))
+	switch {
+	case !s.AlertsKnown:
+		l = append(l, label("Alerts")+st.Muted.Render("no alert source answering (a monitoring plugin with alertmanager_url feeds the engine and this line)"))
+	case len(s.Alerts) == 0:
+		l = append(l, label("Alerts")+st.Tone[ToneOK].Render("✓ none firing"))
+	default:
+		l = append(l, label("Alerts")+st.Tone[ToneBad].Render(fmt.Sprintf("✗ %d firing", len(s.Alerts))))
+		for _, a := range s.Alerts {
+			where := a.Service
+			if a.Env != "" {
+				where += " " + a.Env
+				if a.Region != "" {
+					where += "/" + a.Region
+				}
+			}
+			line := fmt.Sprintf("  ✗ %s", a.Name)
+			if a.Severity != "" {
+				line += " (" + a.Severity + ")"
+			}
+			if where != "" {
+				line += " · " + where
+			}
+			if !a.Since.IsZero() {
+				line += " · since " + a.Since.UTC().Format("15:04 UTC")
+			}
+			if a.Summary != "" {
+				line += " — " + a.Summary
+			}
+			l = append(l, st.Tone[ToneBad].Render(line))
+		}
+	}
 	l = append(l, "", st.Title.Render("Latest audit events"))
 	events := s.Audit
 	if len(events) == 0 {

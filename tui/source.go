@@ -41,6 +41,11 @@ type Snapshot struct {
 	PluginsKnown bool
 	// Changes are the recorded change requests, newest first.
 	Changes []ChangeRequest
+	// Alerts are the firing alerts of the monitoring sources that serve
+	// alerts; AlertsKnown is false when none is configured or none
+	// answered (then Overview says so rather than "none firing").
+	Alerts      []Alert
+	AlertsKnown bool
 	// Audit holds the newest events, ascending by seq.
 	Audit       []model.AuditEvent
 	AuditVerify AuditVerification
@@ -134,6 +139,18 @@ type ChangeRequest struct {
 	Approvals []ChangeApproval
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Alert is a firing alert of a monitoring source.
+type Alert struct {
+	Name     string
+	Severity string // critical, warning, info
+	Service  string // from the alert's labels; empty when it has none
+	Env      string
+	Region   string
+	Since    time.Time
+	Source   string // the monitoring plugin's name
+	Summary  string // the alert's summary or description annotation
 }
 
 // ChangeApproval is one decision on a change.

@@ -24,11 +24,15 @@ type consoleSource struct {
 	// plugins reports on the configured plugins; nil when the console has
 	// no plugin host.
 	plugins func(ctx context.Context) ([]host.Status, error)
-	now     func() time.Time
+	// alerts are the firing alerts; nil when there is no plugin host.
+	alerts func(ctx context.Context) ([]tui.Alert, bool)
+	now    func() time.Time
 
 	mu       sync.Mutex
 	list     []tui.PluginStatus
 	known    bool
+	firing   []tui.Alert
+	alertsOK bool
 	listedAt time.Time
 	// gen moves when the plugins' report differs from the one before, so
 	// that Changed moves too and the console reloads.
@@ -48,6 +52,13 @@ func newConsoleSource(a *app, st *store.Store) *consoleSource {
 				return nil, err
 			}
 			return h.List(ctx), ctx.Err()
+		},
+		alerts: func(ctx context.Context) ([]tui.Alert, bool) {
+			src, err := a.alertSources(ctx)
+			if err != nil || src == nil {
+				return nil, false
+			}
+			return src.forConsole(ctx)
 		},
 		now: time.Now,
 	}
@@ -75,6 +86,7 @@ func (c *consoleSource) Load(ctx context.Context, auditLimit int) (tui.Snapshot,
 	c.refreshPlugins(ctx)
 	c.mu.Lock()
 	gen, list, known := c.gen, slices.Clone(c.list), c.known
+	firing, alertsOK := slices.Clone(c.firing), c.alertsOK
 	c.mu.Unlock()
 	snap, err := c.base.Load(ctx, auditLimit)
 	if err != nil {
@@ -82,6 +94,7 @@ func (c *consoleSource) Load(ctx context.Context, auditLimit int) (tui.Snapshot,
 	}
 	snap.Version = consoleVersion(snap.Version, gen)
 	snap.Plugins, snap.PluginsKnown = list, known
+	snap.Alerts, snap.AlertsKnown = firing, alertsOK
 	recs, err := c.st.Changes(ctx, "")
 	if err != nil {
 		return snap, fmt.Errorf("console: load change requests: %w", err)
@@ -93,8 +106,8 @@ func (c *consoleSource) Load(ctx context.Context, auditLimit int) (tui.Snapshot,
 	return snap, nil
 }
 
-// refreshPlugins asks the plugin host again when its last report is older
-// than pluginListTTL. Without a host (or when it cannot start) the
+// refreshPlugins asks the plugin host (and the alert sources) again when
+// its last report is older than pluginListTTL. Without a host (or when it cannot start) the
 // plugins are unknown, and the Plugins screen says so.
 func (c *consoleSource) refreshPlugins(ctx context.Context) {
 	c.mu.Lock()
@@ -114,14 +127,23 @@ func (c *consoleSource) refreshPlugins(ctx context.Context) {
 			}
 		}
 	}
+	var firing []tui.Alert
+	alertsOK := false
+	if c.alerts != nil {
+		firing, alertsOK = c.alerts(ctx)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.listedAt = c.now()
-	if known != c.known || !slices.EqualFunc(list, c.list, pluginStatusEqual) {
+	if known != c.known || !slices.EqualFunc(list, c.list, pluginStatusEqual) ||
+		alertsOK != c.alertsOK || !slices.EqualFunc(firing, c.firing, alertEqual) {
 		c.gen++
 	}
 	c.list, c.known = list, known
+	c.firing, c.alertsOK = firing, alertsOK
 }
+
+func alertEqual(a, b tui.Alert) bool { return a == b }
 
 func pluginStatusEqual(a, b tui.PluginStatus) bool {
 	return a.Name == b.Name && a.Path == b.Path && slices.Equal(a.Kinds, b.Kinds) && a.Version == b.Version &&

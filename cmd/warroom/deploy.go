@@ -356,6 +356,10 @@ func (a *app) engine(ctx context.Context, s *store.Store, prefix string) (*deplo
 	if err != nil {
 		return nil, err
 	}
+	alerts, err := a.alertSources(ctx)
+	if err != nil {
+		return nil, err
+	}
 	host, _ := os.Hostname()
 	e := &deploy.Engine{
 		Judge:   judge,
@@ -371,6 +375,9 @@ func (a *app) engine(ctx context.Context, s *store.Store, prefix string) (*deplo
 				a.printf("%s  %s%s\n", time.Now().Format("15:04:05"), prefix, oneLine(what))
 			}
 		},
+	}
+	if alerts != nil {
+		e.Alerts = alerts
 	}
 	a.metrics.instrument(e) // last: it wraps OnChange and the judge
 	return e, nil

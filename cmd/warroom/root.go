@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/warroom/warroom/plugins/host"
 	"io"
 	"os/user"
 	"strings"
@@ -38,6 +39,12 @@ type app struct {
 
 	// plugins is the plugin host, started on first use; run closes it.
 	plugins pluginRuntime
+
+	// alerts are the host's alert-serving monitoring sources, made once
+	// per host (alertSources).
+	alertsMu   sync.Mutex
+	alerts     *pluginAlerts
+	alertsHost *host.Host
 }
 
 // newRoot returns the command tree and the app its commands share, which
