@@ -252,3 +252,17 @@ func TestOverviewAlerts(t *testing.T) {
 		t.Fatalf("alert not shown:\n%s", v)
 	}
 }
+
+func TestAuditTableShortensTheRunPrefix(t *testing.T) {
+	src := fixture()
+	src.snap.Audit[len(src.snap.Audit)-1].Summary = "run run-20261127-171233-1f9e: step 5 storefront 8.15.0 in dev/eu-west: canary at 100%"
+	m := loadedWith(t, src, nil, 80, 24)
+	press(t, m, "8")
+	v := m.View()
+	if !strings.Contains(v, "[1f9e] step 5 storefront") {
+		t.Errorf("table row keeps the run prefix:\n%s", v)
+	}
+	if !strings.Contains(v, "run run-20261127-171233-1f9e: step 5") {
+		t.Errorf("pane lost the whole summary:\n%s", v)
+	}
+}

@@ -164,6 +164,16 @@ func (a *audit) render() {
 			continue
 		}
 		a.shown = append(a.shown, i)
+		// The engine's summaries begin "run <id>: "; the table shows the
+		// rest (the id's last part stays), the pane the whole summary.
+		if rest, ok := strings.CutPrefix(e.Summary, "run "); ok {
+			if id, tail, ok := strings.Cut(rest, ": "); ok && !strings.Contains(id, " ") {
+				if j := strings.LastIndexByte(id, '-'); j >= 0 {
+					id = id[j+1:]
+				}
+				e.Summary = "[" + id + "] " + tail
+			}
+		}
 		a.rows = append(a.rows, " "+auditLine(e))
 	}
 	n := len(a.rows)
