@@ -50,11 +50,12 @@ func (a *app) runConsole(ctx context.Context, s *store.Store, opts consoleOption
 		return fmt.Errorf("open log file (--log-file): %w", err)
 	}
 	defer logf.Close()
+	// Nothing but the console may write to the terminal while it is open.
 	a.outMu.Lock()
-	stdout := a.stdout
-	a.stdout = logf
+	stdout, stderr := a.stdout, a.stderr
+	a.stdout, a.stderr = logf, logf
 	a.outMu.Unlock()
-	defer func() { a.outMu.Lock(); a.stdout = stdout; a.outMu.Unlock() }()
+	defer func() { a.outMu.Lock(); a.stdout, a.stderr = stdout, stderr; a.outMu.Unlock() }()
 
 	stop, err := a.serveMetrics()
 	if err != nil {

@@ -37,7 +37,15 @@ func (a *app) canaryJudge(ctx context.Context, s *store.Store) (deploy.Judge, er
 // transaction per batch, outside the audited command path.
 type sampleRecorder struct{ s *store.Store }
 
+// recordTimeout bounds a batch's write: the recorder runs on the judge's
+// call, and a database held by another writer must not hold up a verdict
+// for the whole busy timeout. A batch that misses it is dropped (and
+// reported); the charts lose a point, the judgement nothing.
+const recordTimeout = 500 * time.Millisecond
+
 func (r sampleRecorder) Record(ctx context.Context, runID string, step int, samples []canary.Sample) error {
+	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
+	defer cancel()
 	return r.s.AppendSamples(ctx, runID, step, samples)
 }
 
@@ -62,7 +70,9 @@ func (a *app) sampleErrors() func(error) {
 			more = fmt.Sprintf(" (and %d more since the last report)", dropped)
 		}
 		dropped = 0
+		a.outMu.Lock() // the console swaps the writers under it
 		fmt.Fprintf(a.stderr, "warroom: %v%s\n", err, more)
+		a.outMu.Unlock()
 	}
 }
 
