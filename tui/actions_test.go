@@ -266,3 +266,15 @@ func TestAuditTableShortensTheRunPrefix(t *testing.T) {
 		t.Errorf("pane lost the whole summary:\n%s", v)
 	}
 }
+
+// The header is laid out for the width whatever came first, the data or
+// the window's size (a program gets them in either order).
+func TestHeaderFollowsTheSize(t *testing.T) {
+	m := newTestModel(fixture())
+	m.tick = func() tea.Cmd { return nil }
+	drain(t, m, m.Init()) // data first, at width 0
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if h := m.header[0]; !strings.Contains(h, "Fri 15:30:00 CET · 14:30:00 UTC") {
+		t.Fatalf("header not laid out for 80 columns: %q", h)
+	}
+}

@@ -92,43 +92,18 @@ func (a *audit) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	n := len(a.rows)
-	switch msg := msg.(type) {
-	case tea.KeyMsg:
-		switch {
-		case key.Matches(msg, a.keys.Open):
-			if n > 0 {
-				e := a.snap.Audit[a.shown[a.cursor]]
-				a.page.show(fmt.Sprintf("Audit event #%d", e.Seq), eventText(e))
-			}
-			return nil
-		case key.Matches(msg, a.keys.Up):
-			a.cursor--
-		case key.Matches(msg, a.keys.Down):
-			a.cursor++
-		case key.Matches(msg, a.keys.PageUp):
-			a.cursor -= a.visible()
-		case key.Matches(msg, a.keys.PageDown):
-			a.cursor += a.visible()
-		case key.Matches(msg, a.keys.Top):
-			a.cursor = 0
-		case key.Matches(msg, a.keys.Bottom):
-			a.cursor = n - 1
-		default:
-			return nil
+	if msg, ok := msg.(tea.KeyMsg); ok && key.Matches(msg, a.keys.Open) {
+		if n > 0 {
+			e := a.snap.Audit[a.shown[a.cursor]]
+			a.page.show(fmt.Sprintf("Audit event #%d", e.Seq), eventText(e))
 		}
-	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			a.cursor--
-		case tea.MouseButtonWheelDown:
-			a.cursor++
-		default:
-			return nil
-		}
-	default:
 		return nil
 	}
-	a.cursor = min(max(0, a.cursor), max(0, n-1))
+	next, ok := a.keys.move(msg, a.cursor, n, a.visible())
+	if !ok {
+		return nil
+	}
+	a.cursor = next
 	a.follow = a.cursor == n-1
 	a.offset = scrollTo(a.offset, a.cursor, a.visible(), n)
 	return nil

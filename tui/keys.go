@@ -1,6 +1,9 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 // GlobalKeys are the bindings the root model handles on every screen.
 type GlobalKeys struct {
@@ -38,4 +41,42 @@ func defaultListKeys() listKeys {
 		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),
 		Bottom:   key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "bottom")),
 	}
+}
+
+// move applies a list key or a wheel event to a cursor over n rows, page
+// rows to a page; moved is false when msg is no movement. The result is
+// clamped to the rows.
+func (k listKeys) move(msg tea.Msg, cursor, n, page int) (next int, moved bool) {
+	page = max(1, page)
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		switch {
+		case key.Matches(msg, k.Up):
+			cursor--
+		case key.Matches(msg, k.Down):
+			cursor++
+		case key.Matches(msg, k.PageUp):
+			cursor -= page
+		case key.Matches(msg, k.PageDown):
+			cursor += page
+		case key.Matches(msg, k.Top):
+			cursor = 0
+		case key.Matches(msg, k.Bottom):
+			cursor = n - 1
+		default:
+			return cursor, false
+		}
+	case tea.MouseMsg:
+		switch msg.Button {
+		case tea.MouseButtonWheelUp:
+			cursor--
+		case tea.MouseButtonWheelDown:
+			cursor++
+		default:
+			return cursor, false
+		}
+	default:
+		return cursor, false
+	}
+	return min(max(0, cursor), max(0, n-1)), true
 }

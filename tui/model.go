@@ -442,9 +442,7 @@ func (m *Model) resize() {
 	m.help.Width = m.c.Width
 	m.input.Width = max(10, m.c.Width-4)
 	m.footerH = lipgloss.Height(m.help.View(m.keyMap()))
-	if h := m.headerLines(); len(h) != len(m.header) {
-		m.header = h
-	}
+	m.header = m.headerLines()
 	for _, s := range m.screens {
 		s.SetSize(m.c.Width, m.bodyHeight())
 	}

@@ -55,37 +55,11 @@ func (s *pluginsScreen) Update(msg tea.Msg) tea.Cmd {
 	if n == 0 {
 		return nil
 	}
-	switch msg := msg.(type) {
-	case tea.KeyMsg:
-		switch {
-		case key.Matches(msg, s.keys.Up):
-			s.cursor--
-		case key.Matches(msg, s.keys.Down):
-			s.cursor++
-		case key.Matches(msg, s.keys.PageUp):
-			s.cursor -= max(1, s.visible())
-		case key.Matches(msg, s.keys.PageDown):
-			s.cursor += max(1, s.visible())
-		case key.Matches(msg, s.keys.Top):
-			s.cursor = 0
-		case key.Matches(msg, s.keys.Bottom):
-			s.cursor = n - 1
-		default:
-			return nil
-		}
-	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			s.cursor--
-		case tea.MouseButtonWheelDown:
-			s.cursor++
-		default:
-			return nil
-		}
-	default:
+	next, ok := s.keys.move(msg, s.cursor, n, s.visible())
+	if !ok {
 		return nil
 	}
-	s.cursor = min(max(0, s.cursor), n-1)
+	s.cursor = next
 	s.offset = scrollTo(s.offset, s.cursor, s.visible(), n)
 	return nil
 }

@@ -117,8 +117,7 @@ func (w *waves) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	}
 	n := len(w.rows)
-	switch msg := msg.(type) {
-	case tea.KeyMsg:
+	if msg, ok := msg.(tea.KeyMsg); ok {
 		k := w.keys
 		switch {
 		case key.Matches(msg, k.Start):
@@ -146,35 +145,14 @@ func (w *waves) Update(msg tea.Msg) tea.Cmd {
 			w.follow = true
 			w.render()
 			return nil
-		case key.Matches(msg, k.Up):
-			w.cursor--
-		case key.Matches(msg, k.Down):
-			w.cursor++
-		case key.Matches(msg, k.PageUp):
-			w.cursor -= w.visible()
-		case key.Matches(msg, k.PageDown):
-			w.cursor += w.visible()
-		case key.Matches(msg, k.Top):
-			w.cursor = 0
-		case key.Matches(msg, k.Bottom):
-			w.cursor = n - 1
-		default:
-			return nil
 		}
-	case tea.MouseMsg:
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			w.cursor--
-		case tea.MouseButtonWheelDown:
-			w.cursor++
-		default:
-			return nil
-		}
-	default:
+	}
+	next, ok := w.keys.move(msg, w.cursor, n, w.visible())
+	if !ok {
 		return nil
 	}
 	w.follow = false
-	w.cursor = min(max(0, w.cursor), max(0, n-1))
+	w.cursor = next
 	w.offset = scrollTo(w.offset, w.cursor, w.visible(), n)
 	w.renderPane()
 	return nil
