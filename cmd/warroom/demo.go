@@ -19,6 +19,7 @@ import (
 	"github.com/warroom/warroom/core/model"
 	"github.com/warroom/warroom/core/plan"
 	"github.com/warroom/warroom/core/spec"
+	"github.com/warroom/warroom/plugins/sdk"
 	"github.com/warroom/warroom/store"
 )
 
@@ -88,12 +89,19 @@ serving until Ctrl-C (or exit at once with --once).`,
 			if !headless && !once && isTerminal() {
 				// The fleet's plugins start now, so the first deploy does
 				// not wait for them.
+				wctx, stopWarming := context.WithCancel(ctx)
+				warmed := make(chan struct{})
 				go func() {
-					if h, err := a.pluginHost(ctx); err == nil {
-						h.List(ctx)
+					defer close(warmed)
+					if h, err := a.pluginHost(wctx); err == nil {
+						h.List(wctx)
 					}
+					a.warmFleet(wctx, s, rel)
 				}()
-				return a.runConsole(ctx, s, consoleOptions{Target: "localfleet", Options: opts})
+				err := a.runConsole(ctx, s, consoleOptions{Target: "localfleet", Options: opts})
+				stopWarming()
+				<-warmed
+				return err
 			}
 			org, err := s.Org(ctx)
 			if err != nil {
@@ -269,3 +277,69 @@ func (a *app) autoApprove(ctx context.Context, s *store.Store, runID string) (st
 	}()
 	return func() { cancel(); <-done }
 }
+
+// warmFleet brings up on the local fleet, with traffic, the versions the
+// release replaces in its first environment: the war room opens on a live
+// fleet, and the first canaries have a real baseline. Deploys of one
+// target are serialised by the fleet and converge, so a run started
+// meanwhile is safe; failures only go to the log.
+func (a *app) warmFleet(ctx context.Context, s *store.Store, release string) {
+	fail := func(err error) {
+		if ctx.Err() != nil {
+			return // the console closed: nothing to warm any more
+		}
+		a.printf("%s  demo: warming the fleet: %v\n", time.Now().Format("15:04:05"), err)
+	}
+	org, err := s.Org(ctx)
+	if err != nil {
+		fail(err)
+		return
+	}
+	ix := model.NewIndex(org)
+	p, err := plan.Build(ix, release)
+	if err != nil {
+		fail(err)
+		return
+	}
+	r, err := deploy.NewRun(ix, p, deploy.NewRunOptions{ID: "demo-warm-up", DefaultTarget: "localfleet", Now: time.Now().UTC()})
+	if err != nil || len(r.Environments) == 0 {
+		fail(fmt.Errorf("no run to warm up for: %v", err))
+		return
+	}
+	h, err := a.pluginHost(ctx)
+	if err != nil {
+		fail(err)
+		return
+	}
+	target, err := h.DeployTarget(ctx, "localfleet")
+	if err != nil {
+		fail(err)
+		return
+	}
+	for _, st := range r.Steps {
+		if st.Env != r.Environments[0] || st.Kind != deploy.KindService || st.Target != "localfleet" || st.FromVersion == "" {
+			continue
+		}
+		req := sdk.DeployRequest{
+			IdempotencyKey: fmt.Sprintf("demo-warm-up/%s/%s/%s", st.Service, st.Env, st.Region),
+			Target:         sdk.Target{Service: st.Service, Environment: st.Env, Region: st.Region},
+			Version:        st.FromVersion, Strategy: "rolling", Instances: st.Instances,
+			ServiceKind: string(st.ServiceKind), Settings: st.Settings,
+		}
+		if err := target.Deploy(ctx, req, discardEvents{}); err != nil && ctx.Err() == nil {
+			fail(fmt.Errorf("%s %s in %s: %w", st.Service, st.FromVersion, stepWhere(st), err))
+		}
+	}
+}
+
+func stepWhere(st deploy.Step) string {
+	if st.Region == "" {
+		return st.Env
+	}
+	return st.Env + "/" + st.Region
+}
+
+// discardEvents drops a deployment's progress events.
+type discardEvents struct{}
+
+func (discardEvents) Send(sdk.DeployEvent) error { return nil }
