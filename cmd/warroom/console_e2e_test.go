@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -97,6 +98,23 @@ exec sleep 600
 
 	const within = 20 * time.Second
 	term.waitText("the Overview", 30*time.Second, "WARROOM  storefront-2026-12", "[1 Overview]")
+
+	// The fleet comes up with traffic before anything is deployed: the
+	// local fleet's proxies for the first environment appear in its
+	// endpoints file.
+	endpoints := filepath.Join(dir, "plugin-state", "localfleet", "endpoints.json")
+	warm := time.Now().Add(30 * time.Second)
+	for {
+		var eps map[string]string
+		if b, err := os.ReadFile(endpoints); err == nil && json.Unmarshal(b, &eps) == nil && len(eps) >= 5 {
+			break
+		}
+		if time.Now().After(warm) {
+			b, _ := os.ReadFile(endpoints)
+			t.Fatalf("the fleet did not come up before the first run: %s", b)
+		}
+		time.Sleep(100 * time.Millisecond) // polling a file with a deadline
+	}
 
 	// Every screen: its tab is the active one and it shows what it is.
 	screens := []struct {
