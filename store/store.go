@@ -203,6 +203,17 @@ func (s *Store) DataVersion(ctx context.Context) (int64, error) {
 	return v, nil
 }
 
+// ObjectsVersion is a counter that moves whenever any object of the
+// organisation is inserted, updated or deleted (kept by triggers): a
+// reader caching the organisation re-reads it only when this moved.
+func (s *Store) ObjectsVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.r.QueryRowContext(ctx, `SELECT version FROM objects_version WHERE id = 1`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("store: objects version: %w", s.busy(err))
+	}
+	return v, nil
+}
+
 // queryer is what read queries need, so that one query function serves
 // both the reader pool and a write transaction.
 type queryer interface {

@@ -134,6 +134,9 @@ func (s *calendarScreen) SetSize(width, height int) {
 }
 
 func (s *calendarScreen) SetData(snap *Snapshot) {
+	if snap.Org != nil && snap.Org == s.org {
+		return // the calendar is the organisation's; a run's progress changes nothing here
+	}
 	s.org = snap.Org
 	s.conflicts = s.conflictRows()
 	s.render()

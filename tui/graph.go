@@ -39,6 +39,7 @@ type graphColumn struct {
 // neighbours in scope and blast radius below.
 type graphScreen struct {
 	c      *Common
+	org    *model.Org // the organisation the graph was built from
 	keys   graphKeys
 	width  int
 	height int
@@ -93,6 +94,13 @@ func releaseInFlight(snap *Snapshot) *model.Release {
 	if snap == nil || snap.Org == nil {
 		return nil
 	}
+	if snap.Focus != "" {
+		for i := range snap.Org.Releases {
+			if snap.Org.Releases[i].Name == snap.Focus {
+				return &snap.Org.Releases[i]
+			}
+		}
+	}
 	if snap.Run != nil {
 		for i := range snap.Org.Releases {
 			if snap.Org.Releases[i].Name == snap.Run.Release {
@@ -112,6 +120,14 @@ func releaseInFlight(snap *Snapshot) *model.Release {
 }
 
 func (s *graphScreen) SetData(snap *Snapshot) {
+	// The graph depends on the organisation and the release only: a new
+	// run state (most refreshes) changes nothing here.
+	if rel := releaseInFlight(snap); snap != nil && snap.Org != nil && snap.Org == s.org && rel != nil && s.rel != nil && rel.Name == s.rel.Name {
+		return
+	}
+	if snap != nil {
+		s.org = snap.Org
+	}
 	s.rel, s.ix, s.g, s.cols, s.waveErr, s.unknown = nil, nil, nil, nil, nil, nil
 	s.nodes, s.inScope = map[string]graph.Node{}, map[string]bool{}
 	s.incs, s.libs = map[string][]graph.Incompatibility{}, map[string][]graph.LibraryConflict{}

@@ -42,6 +42,7 @@ type storeCache struct {
 	headSeq    int64
 	headHash   string
 	org        *model.Org
+	objects    int64 // the store's objects version org was read at
 	runs       []*deploy.Run
 	auditLimit int
 	audit      []model.AuditEvent
@@ -114,11 +115,20 @@ func (s *StoreSource) Load(ctx context.Context, auditLimit int) (Snapshot, error
 		c.headSeq, c.headHash = headSeq, headHash
 	}
 	if moved {
-		// The head was read first: a command committing after it is
-		// read again on the next Load.
-		s.orgReads++
-		if c.org, err = s.st.Org(ctx); err != nil {
-			return snap, fmt.Errorf("console: load organisation: %w", err)
+		// The head and the objects version are read first: a command
+		// committing after them is read again on the next Load. The
+		// organisation is read again only when an object changed — not on
+		// a run's transitions, which are most of the commands.
+		objects, err := s.st.ObjectsVersion(ctx)
+		if err != nil {
+			return snap, fmt.Errorf("console: %w", err)
+		}
+		if old == nil || c.org == nil || objects != c.objects {
+			s.orgReads++
+			if c.org, err = s.st.Org(ctx); err != nil {
+				return snap, fmt.Errorf("console: load organisation: %w", err)
+			}
+			c.objects = objects
 		}
 		if c.runs, err = s.latestRuns(ctx); err != nil {
 			return snap, err

@@ -3,6 +3,8 @@ package tui
 import (
 	"context"
 	"database/sql"
+	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/core/plan"
 	"os"
 	"path/filepath"
 	"sync"
@@ -170,12 +172,32 @@ func TestStoreSourceCachesByAuditHead(t *testing.T) {
 		t.Errorf("after an apply: %+v, %d events", v, len(third.Audit))
 	}
 
+	// A run's commands move the head but not the objects: the run is seen,
+	// the organisation is not read again.
+	ix := model.NewIndex(third.Org)
+	p, err := plan.Build(ix, "storefront-2026-12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := deploy.NewRun(ix, p, deploy.NewRunOptions{ID: "run-cache", DefaultTarget: "localfleet", Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateRun(context.Background(), r, deploy.Audit{Actor: "t", Command: "deploy start", Summary: "started run-cache"}); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(time.Second)
+	fourth := mustLoad(t, src)
+	if src.orgReads != 2 || fourth.Org != third.Org || fourth.Run == nil || fourth.Run.ID != "run-cache" {
+		t.Errorf("after a run started: %d org reads, run %v", src.orgReads, fourth.Run)
+	}
+
 	// A smaller audit limit is served without re-reading the organisation.
 	snap, err := src.Load(context.Background(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snap.Audit) != 1 || snap.Audit[0].Seq != 2 || src.orgReads != 2 {
+	if len(snap.Audit) != 1 || snap.Audit[0].Seq != 3 || src.orgReads != 2 {
 		t.Errorf("audit limit 1: %d events, %d org reads", len(snap.Audit), src.orgReads)
 	}
 }
