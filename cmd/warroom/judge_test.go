@@ -19,43 +19,44 @@ import (
 )
 
 var (
-	scrapeOnce sync.Once
-	scrapeBin  string
-	scrapeErr  error
+	pluginBuildsMu sync.Mutex
+	pluginBuilds   = map[string]string{}
 )
 
-// scrapeLayout builds the scrape monitoring source once per test binary,
-// in a directory of its own trusted by its own SHA256SUMS, so the shared
-// fleet layout (and the tests that use it alone) keeps no judge.
-func scrapeLayout(t *testing.T) string {
+// pluginLayout builds the plugin ./plugins/NAME once per test binary, in a
+// directory of its own trusted by its own SHA256SUMS, so the shared fleet
+// layout (and the tests that use it alone) keeps only the local fleet.
+func pluginLayout(t *testing.T, name string) string {
 	t.Helper()
-	scrapeOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "warroom-scrape")
-		if err != nil {
-			scrapeErr = err
-			return
-		}
-		bin := filepath.Join(dir, "plugins", "scrape")
-		build := exec.Command("go", "build", "-o", bin, "./plugins/scrape")
-		build.Dir = repo()
-		if out, err := build.CombinedOutput(); err != nil {
-			scrapeErr = fmt.Errorf("build scrape: %v\n%s", err, out)
-			return
-		}
-		data, err := os.ReadFile(bin)
-		if err != nil {
-			scrapeErr = err
-			return
-		}
-		sum := sha256.Sum256(data)
-		scrapeErr = os.WriteFile(filepath.Join(dir, "plugins", "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  scrape\n"), 0o644)
-		scrapeBin = bin
-	})
-	if scrapeErr != nil {
-		t.Fatal(scrapeErr)
+	pluginBuildsMu.Lock()
+	defer pluginBuildsMu.Unlock()
+	if bin, ok := pluginBuilds[name]; ok {
+		return bin
 	}
-	return scrapeBin
+	dir, err := os.MkdirTemp("", "warroom-"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "plugins", name)
+	build := exec.Command("go", "build", "-o", bin, "./plugins/"+name)
+	build.Dir = repo()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	if err := os.WriteFile(filepath.Join(dir, "plugins", "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  "+name+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pluginBuilds[name] = bin
+	return bin
 }
+
+// scrapeLayout is the scrape monitoring source, built once.
+func scrapeLayout(t *testing.T) string { return pluginLayout(t, "scrape") }
 
 // The demo's second release ships checkout 4.9.0, which answers 700 ms
 // late: on the local fleet with the scrape source, the judge catches it at

@@ -29,6 +29,13 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	// The binaries built once for all the tests.
+	if fleetBin != "" {
+		os.RemoveAll(filepath.Dir(fleetBin))
+	}
+	for _, bin := range pluginBuilds {
+		os.RemoveAll(filepath.Dir(filepath.Dir(bin)))
+	}
 	os.Exit(code)
 }
 
