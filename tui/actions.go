@@ -201,7 +201,7 @@ func (m *Model) runCommandLine(line string) tea.Cmd {
 		if len(f) < 2 {
 			return c.fail("release", errors.New("usage: release NAME"))
 		}
-		if s == nil || s.Org == nil || !hasRelease(s, f[1]) {
+		if s.releaseNamed(f[1]) == nil {
 			return c.fail("release", fmt.Errorf("no release %q: %s", f[1], releaseNames(s)))
 		}
 		m.pinned = f[1]
@@ -245,15 +245,6 @@ func (m *Model) runCommandLine(line string) tea.Cmd {
 		}
 	}
 	return c.fail(":", fmt.Errorf("unknown command %q: try deploy, change create, release NAME, a screen name, help or quit", f[0]))
-}
-
-func hasRelease(s *Snapshot, name string) bool {
-	for _, r := range s.Org.Releases {
-		if r.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 func releaseNames(s *Snapshot) string {

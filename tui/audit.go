@@ -34,6 +34,7 @@ type audit struct {
 	head   string
 	shown  []int // indices into snap.Audit that pass the filter
 	rows   []string
+	pane   []string // the selected event's summary, wrapped
 	page   detail
 }
 
@@ -105,6 +106,7 @@ func (a *audit) Update(msg tea.Msg) tea.Cmd {
 	}
 	a.cursor = next
 	a.follow = a.cursor == n-1
+	a.renderPane()
 	a.offset = scrollTo(a.offset, a.cursor, a.visible(), n)
 	return nil
 }
@@ -157,6 +159,7 @@ func (a *audit) render() {
 	}
 	a.cursor = min(max(0, a.cursor), max(0, n-1))
 	a.offset = scrollTo(a.offset, a.cursor, a.visible(), n)
+	a.renderPane()
 	if a.page.open && n > 0 {
 		e := a.snap.Audit[a.shown[a.cursor]]
 		a.page.refresh(fmt.Sprintf("Audit event #%d", e.Seq), eventText(e))
@@ -218,16 +221,24 @@ func (a *audit) View() string {
 	for i := end - a.offset; i < a.visible(); i++ {
 		b.WriteByte('\n')
 	}
-	// The selected event's whole summary, wrapped: the table may shorten
-	// it, this pane never does (enter shows everything else).
-	e := a.snap.Audit[a.shown[a.cursor]]
 	b.WriteString("\n" + st.Muted.Render(strings.Repeat("─", a.width)))
-	lines := wrapLines(fmt.Sprintf("#%d %s · %s: %s", e.Seq, e.Actor, e.Command, e.Summary), a.width)
-	if len(lines) > auditPaneLines {
-		lines = append(lines[:auditPaneLines-1], st.Muted.Render("… enter shows the whole event"))
-	}
-	for _, l := range lines {
+	for _, l := range a.pane {
 		b.WriteString("\n" + l)
 	}
 	return b.String()
+}
+
+// renderPane wraps the selected event's whole summary: the table may
+// shorten it, this pane never does (enter shows everything else).
+func (a *audit) renderPane() {
+	a.pane = a.pane[:0]
+	if len(a.rows) == 0 {
+		return
+	}
+	e := a.snap.Audit[a.shown[a.cursor]]
+	lines := wrapLines(fmt.Sprintf("#%d %s · %s: %s", e.Seq, e.Actor, e.Command, e.Summary), a.width)
+	if len(lines) > auditPaneLines {
+		lines = append(lines[:auditPaneLines-1], a.c.Styles.Muted.Render("… enter shows the whole event"))
+	}
+	a.pane = append(a.pane, lines...)
 }

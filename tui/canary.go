@@ -207,7 +207,7 @@ func (s *canaryScreen) render() {
 		if cs.judged {
 			verdict = VerdictStatus(cs.j.Verdict)
 		}
-		before := pad(step.Service, svcW) + " " + pad(stepWhere(step), whereW) + " " +
+		before := pad(step.Service, svcW) + " " + pad(step.Where(), whereW) + " " +
 			pad(fmt.Sprintf("%d%%", step.Weight), weightW) + " "
 		state, verd := pad(status.Text(), stateW), verdict.Text()
 		if i == s.cursor {
@@ -252,7 +252,7 @@ func (s *canaryScreen) judgeBanner() string {
 			tone = ToneWarn
 		}
 		head := st.Tone[tone].Render(fmt.Sprintf("%s by the canary judge: step %d, %s in %s",
-			what, cs.step.Index, cs.step.Service, stepWhere(cs.step)))
+			what, cs.step.Index, cs.step.Service, cs.step.Where()))
 		lines := []string{cut(head, s.width)}
 		for _, l := range strings.Split(ansi.Wrap(cs.j.Reason, max(10, s.width-4), " "), "\n") {
 			lines = append(lines, "  "+l)
@@ -539,7 +539,7 @@ func (s *canaryScreen) liveCharts() []string {
 	head, what := "Live metrics", ""
 	if s.live != nil {
 		head = fmt.Sprintf("Live metrics of step %d", s.live.Index)
-		what = fmt.Sprintf(" · %s in %s", s.live.Service, stepWhere(s.live))
+		what = fmt.Sprintf(" · %s in %s", s.live.Service, s.live.Where())
 	}
 	if s.samples == 0 {
 		return []string{"", cut(st.Title.Render(head)+st.Muted.Render(" · no samples yet"+what), s.width)}

@@ -19,7 +19,7 @@ func focusRelease(s *Snapshot, pinned string) string {
 	if s == nil || s.Org == nil {
 		return pinned
 	}
-	if pinned != "" && hasRelease(s, pinned) {
+	if pinned != "" && s.releaseNamed(pinned) != nil {
 		return pinned
 	}
 	for _, r := range s.runs() {

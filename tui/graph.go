@@ -88,24 +88,18 @@ func (s *graphScreen) SetSize(width, height int) {
 	s.render()
 }
 
-// releaseInFlight is the release of the latest run, or else the first
-// release by window.
+// releaseInFlight is the release in focus, else the run's, else the
+// first release by window.
 func releaseInFlight(snap *Snapshot) *model.Release {
 	if snap == nil || snap.Org == nil {
 		return nil
 	}
-	if snap.Focus != "" {
-		for i := range snap.Org.Releases {
-			if snap.Org.Releases[i].Name == snap.Focus {
-				return &snap.Org.Releases[i]
-			}
-		}
+	if rel := snap.releaseNamed(snap.Focus); rel != nil {
+		return rel
 	}
 	if snap.Run != nil {
-		for i := range snap.Org.Releases {
-			if snap.Org.Releases[i].Name == snap.Run.Release {
-				return &snap.Org.Releases[i]
-			}
+		if rel := snap.releaseNamed(snap.Run.Release); rel != nil {
+			return rel
 		}
 	}
 	var best *model.Release
@@ -122,7 +116,8 @@ func releaseInFlight(snap *Snapshot) *model.Release {
 func (s *graphScreen) SetData(snap *Snapshot) {
 	// The graph depends on the organisation and the release only: a new
 	// run state (most refreshes) changes nothing here.
-	if rel := releaseInFlight(snap); snap != nil && snap.Org != nil && snap.Org == s.org && rel != nil && s.rel != nil && rel.Name == s.rel.Name {
+	rel := releaseInFlight(snap)
+	if snap != nil && snap.Org != nil && snap.Org == s.org && rel != nil && s.rel != nil && rel.Name == s.rel.Name {
 		return
 	}
 	if snap != nil {
@@ -132,7 +127,7 @@ func (s *graphScreen) SetData(snap *Snapshot) {
 	s.nodes, s.inScope = map[string]graph.Node{}, map[string]bool{}
 	s.incs, s.libs = map[string][]graph.Incompatibility{}, map[string][]graph.LibraryConflict{}
 	s.others = 0
-	if rel := releaseInFlight(snap); rel != nil {
+	if rel != nil {
 		s.rel = rel
 		s.ix = model.NewIndex(snap.Org)
 		s.g = graph.ForRelease(s.ix, rel)

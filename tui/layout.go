@@ -66,3 +66,19 @@ func scrollTo(offset, cursor, height, total int) int {
 
 // width is s's width in terminal cells, escape sequences excluded.
 func width(s string) int { return ansi.StringWidth(s) }
+
+// writeRows writes the rows of a scrolling list that fit in height from
+// offset, each on a new line, the selected one from selRows; it returns
+// how many it wrote.
+func writeRows(b *strings.Builder, rows, selRows []string, offset, height, cursor int) int {
+	end := min(len(rows), offset+height)
+	for i := offset; i < end; i++ {
+		b.WriteByte('\n')
+		if i == cursor {
+			b.WriteString(selRows[i])
+		} else {
+			b.WriteString(rows[i])
+		}
+	}
+	return max(0, end-offset)
+}

@@ -161,7 +161,7 @@ func (o *overview) SetData(s *Snapshot) {
 				if cs.judged {
 					v = VerdictStatus(cs.j.Verdict).Render(st) + " " + cs.j.Reason
 				}
-				l = append(l, fmt.Sprintf("  %s %s %d%%  %s", cs.step.Service, stepWhere(cs.step), cs.step.Weight, v))
+				l = append(l, fmt.Sprintf("  %s %s %d%%  %s", cs.step.Service, cs.step.Where(), cs.step.Weight, v))
 			}
 		}
 	}

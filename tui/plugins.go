@@ -200,15 +200,7 @@ func (s *pluginsScreen) View() string {
 		return b.String()
 	}
 	b.WriteString(s.head)
-	end := min(len(s.rows), s.offset+s.visible())
-	for i := s.offset; i < end; i++ {
-		b.WriteByte('\n')
-		if i == s.cursor {
-			b.WriteString(s.selRows[i])
-		} else {
-			b.WriteString(s.rows[i])
-		}
-	}
+	writeRows(&b, s.rows, s.selRows, s.offset, s.visible(), s.cursor)
 	b.WriteByte('\n')
 	for _, l := range s.panels[s.cursor] {
 		b.WriteByte('\n')

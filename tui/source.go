@@ -69,12 +69,23 @@ func (s *Snapshot) Release() (model.Release, bool) {
 	if name == "" && s.Run != nil {
 		name = s.Run.Release
 	}
-	for _, r := range s.Org.Releases {
-		if r.Name == name {
-			return r, true
-		}
+	if r := s.releaseNamed(name); r != nil {
+		return *r, true
 	}
 	return model.Release{}, false
+}
+
+// releaseNamed is the organisation's release of that name, or nil.
+func (s *Snapshot) releaseNamed(name string) *model.Release {
+	if s == nil || s.Org == nil {
+		return nil
+	}
+	for i := range s.Org.Releases {
+		if s.Org.Releases[i].Name == name {
+			return &s.Org.Releases[i]
+		}
+	}
+	return nil
 }
 
 // runActive reports whether a run is in flight (quitting asks first).

@@ -200,11 +200,11 @@ func (w *waves) render() {
 		s := &w.run.Steps[i]
 		status := StepStatus(s.State)
 		if q != "" && !strings.Contains(strings.ToLower(fmt.Sprintf("%d %s %s %s %s %s",
-			s.Wave, stepWhere(s), stepWhat(s), s.Strategy, status.Word, stepProgress(s))), q) {
+			s.Wave, s.Where(), stepWhat(s), s.Strategy, status.Word, stepProgress(s))), q) {
 			continue
 		}
 		before := strings.Join([]string{
-			pad(fmt.Sprintf("%d", s.Wave), c.wave), pad(stepWhere(s), c.where),
+			pad(fmt.Sprintf("%d", s.Wave), c.wave), pad(s.Where(), c.where),
 			pad(stepWhat(s), c.what), pad(string(s.Strategy), c.strategy)}, " ") + " "
 		state := pad(status.Text(), c.state)
 		after := " " + pad(stepProgress(s), c.progress)
@@ -237,7 +237,7 @@ func (w *waves) renderPane() {
 	var text string
 	if len(w.rows) > 0 {
 		s := &w.run.Steps[w.shown[w.cursor]]
-		text = fmt.Sprintf("step %d · %s · %s · %s", s.Index, stepWhere(s), stepWhat(s), StepStatus(s.State).Text())
+		text = fmt.Sprintf("step %d · %s · %s · %s", s.Index, s.Where(), stepWhat(s), StepStatus(s.State).Text())
 		if p := stepProgress(s); p != "" {
 			text += ": " + p
 		}
@@ -253,7 +253,7 @@ func (w *waves) renderPane() {
 }
 
 func stepTitle(s *deploy.Step) string {
-	return fmt.Sprintf("Step %d: %s in %s", s.Index, stepWhat(s), stepWhere(s))
+	return fmt.Sprintf("Step %d: %s in %s", s.Index, stepWhat(s), s.Where())
 }
 
 // stepText is a step in full, for the detail page.
@@ -266,7 +266,7 @@ func stepText(s *deploy.Step) string {
 	}
 	line("State", StepStatus(s.State).Text())
 	line("Wave", fmt.Sprintf("%d", s.Wave))
-	line("Where", stepWhere(s))
+	line("Where", s.Where())
 	line("What", stepWhat(s))
 	line("Strategy", string(s.Strategy))
 	line("Target", s.Target)
@@ -297,13 +297,6 @@ func stepText(s *deploy.Step) string {
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
-}
-
-func stepWhere(s *deploy.Step) string {
-	if s.Region == "" {
-		return s.Env
-	}
-	return s.Env + "/" + s.Region
 }
 
 func stepWhat(s *deploy.Step) string {
@@ -339,20 +332,12 @@ func (w *waves) View() string {
 	b.WriteString(w.title)
 	b.WriteByte('\n')
 	b.WriteString(w.head)
-	end := min(len(w.rows), w.offset+w.visible())
-	for i := w.offset; i < end; i++ {
-		b.WriteByte('\n')
-		if i == w.cursor {
-			b.WriteString(w.selRows[i])
-		} else {
-			b.WriteString(w.rows[i])
-		}
-	}
+	n := writeRows(&b, w.rows, w.selRows, w.offset, w.visible(), w.cursor)
 	if len(w.rows) == 0 && w.filter != "" {
 		b.WriteString("\n" + w.c.Styles.Muted.Render(fmt.Sprintf("no steps match %q", w.filter)))
-		end++
+		n++
 	}
-	for i := end - w.offset; i < w.visible(); i++ {
+	for i := n; i < w.visible(); i++ {
 		b.WriteByte('\n')
 	}
 	b.WriteString("\n" + w.c.Styles.Muted.Render(strings.Repeat("─", w.width)))

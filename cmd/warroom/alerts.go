@@ -164,17 +164,19 @@ func (p *pluginAlerts) forConsole(ctx context.Context) ([]tui.Alert, bool) {
 		out = append(out, tui.Alert{Name: a.Name, Severity: a.Severity, Service: a.Labels["service"], Env: a.env(),
 			Region: a.Labels["region"], Since: a.StartsAt, Source: a.source, Summary: summary})
 	}
-	rank := map[string]int{"critical": 0, "warning": 1, "info": 2}
-	sort.SliceStable(out, func(i, j int) bool {
-		ri, ok := rank[out[i].Severity]
-		if !ok {
-			ri = 3
-		}
-		rj, ok := rank[out[j].Severity]
-		if !ok {
-			rj = 3
-		}
-		return ri < rj
-	})
+	sort.SliceStable(out, func(i, j int) bool { return severityRank(out[i].Severity) < severityRank(out[j].Severity) })
 	return out, known
+}
+
+// severityRank orders severities, most severe first; unknown ones last.
+func severityRank(s string) int {
+	switch s {
+	case "critical":
+		return 0
+	case "warning":
+		return 1
+	case "info":
+		return 2
+	}
+	return 3
 }

@@ -327,16 +327,9 @@ func (a *app) warmFleet(ctx context.Context, s *store.Store, release string) {
 			ServiceKind: string(st.ServiceKind), Settings: st.Settings,
 		}
 		if err := target.Deploy(ctx, req, discardEvents{}); err != nil && ctx.Err() == nil {
-			fail(fmt.Errorf("%s %s in %s: %w", st.Service, st.FromVersion, stepWhere(st), err))
+			fail(fmt.Errorf("%s %s in %s: %w", st.Service, st.FromVersion, st.Where(), err))
 		}
 	}
-}
-
-func stepWhere(st deploy.Step) string {
-	if st.Region == "" {
-		return st.Env
-	}
-	return st.Env + "/" + st.Region
 }
 
 // discardEvents drops a deployment's progress events.

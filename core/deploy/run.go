@@ -112,12 +112,18 @@ func (s *Step) rollbackKey(runID string) string {
 	return fmt.Sprintf("%s/%d/%d/rollback", runID, s.Index, s.Attempt)
 }
 
+// Where is the step's environment, with its region when it has one:
+// "prod/eu-west".
+func (s *Step) Where() string {
+	if s.Region == "" {
+		return s.Env
+	}
+	return s.Env + "/" + s.Region
+}
+
 // Describe names the step for people: "payments 3.2.0 in prod/eu-west".
 func (s *Step) Describe() string {
-	where := s.Env
-	if s.Region != "" {
-		where += "/" + s.Region
-	}
+	where := s.Where()
 	if s.Kind == KindMigration {
 		return fmt.Sprintf("migration %s %s on %s in %s", s.Migration, s.Phase, s.Service, where)
 	}
