@@ -129,33 +129,6 @@ func handMadeRun(org *model.Org, t0 time.Time) *deploy.Run {
 	return run
 }
 
-// benchDrain is drain for benchmarks: run cmd and what follows from it
-// (ticks are disabled, so it ends).
-func benchDrain(tb testing.TB, m *Model, cmd tea.Cmd) {
-	tb.Helper()
-	queue := []tea.Cmd{cmd}
-	for steps := 0; len(queue) > 0; steps++ {
-		if steps > 100 {
-			tb.Fatal("commands do not settle")
-		}
-		c := queue[0]
-		queue = queue[1:]
-		if c == nil {
-			continue
-		}
-		msg := c()
-		if b, ok := msg.(tea.BatchMsg); ok {
-			queue = append(queue, b...)
-			continue
-		}
-		if _, ok := msg.(tea.QuitMsg); ok {
-			continue
-		}
-		_, next := m.Update(msg)
-		queue = append(queue, next)
-	}
-}
-
 // BenchmarkView renders every screen of the large organisation at two
 // terminal sizes.
 func BenchmarkView(b *testing.B) {
@@ -166,11 +139,11 @@ func BenchmarkView(b *testing.B) {
 				m := newTestModel(&fakeSource{version: 1, snap: snap})
 				m.tick = func() tea.Cmd { return nil }
 				m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
-				benchDrain(b, m, m.Init())
+				drain(b, m, m.Init())
 				if m.snap == nil {
 					b.Fatalf("not loaded: %v", m.err)
 				}
-				benchDrain(b, m, func() tea.Msg { return keyMsg(fmt.Sprint(i + 1)) })
+				drain(b, m, func() tea.Msg { return keyMsg(fmt.Sprint(i + 1)) })
 				if m.Active() != title {
 					b.Fatalf("on %s, want %s", m.Active(), title)
 				}
@@ -351,7 +324,7 @@ func BenchmarkFirstFrame(b *testing.B) {
 	for b.Loop() {
 		m := New(Deps{Source: NewStoreSource(st), Renderer: asciiRenderer(), Actor: "carol"})
 		m.tick = func() tea.Cmd { return nil }
-		benchDrain(b, m, m.Init())
+		drain(b, m, m.Init())
 		m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 		if m.snap == nil || m.View() == "" {
 			b.Fatalf("no first frame: %v", m.err)
@@ -369,7 +342,7 @@ func BenchmarkSnapshotUpdate(b *testing.B) {
 			m := newTestModel(&fakeSource{version: 1, snap: snap})
 			m.tick = func() tea.Cmd { return nil }
 			m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
-			benchDrain(b, m, m.Init())
+			drain(b, m, m.Init())
 			b.ReportAllocs()
 			for b.Loop() {
 				m.Update(snapshotMsg{gen: m.gen, snap: snap})

@@ -17,7 +17,7 @@ import (
 // drain runs cmd and every command its messages lead to, feeding the
 // messages to m, the way a program would but synchronously. Tests
 // disable the ticker so this ends.
-func drain(t *testing.T, m *Model, cmd tea.Cmd) []tea.Msg {
+func drain(t testing.TB, m *Model, cmd tea.Cmd) []tea.Msg {
 	t.Helper()
 	var seen []tea.Msg
 	queue := []tea.Cmd{cmd}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/warroom/warroom/plugins/host"
@@ -15,33 +13,8 @@ import (
 	"github.com/warroom/warroom/store"
 )
 
-var (
-	ticketsPluginOnce sync.Once
-	ticketsPluginBin  string
-	ticketsPluginErr  error
-)
-
-// ticketsPlugin builds tickets-local once per test binary.
-func ticketsPlugin(t *testing.T) string {
-	t.Helper()
-	ticketsPluginOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "warroom-cmd-tickets")
-		if err != nil {
-			ticketsPluginErr = err
-			return
-		}
-		ticketsPluginBin = filepath.Join(dir, "tickets-local")
-		build := exec.Command("go", "build", "-o", ticketsPluginBin, "./plugins/tickets-local")
-		build.Dir = repo()
-		if out, err := build.CombinedOutput(); err != nil {
-			ticketsPluginErr = fmt.Errorf("build tickets-local: %v\n%s", err, out)
-		}
-	})
-	if ticketsPluginErr != nil {
-		t.Fatal(ticketsPluginErr)
-	}
-	return ticketsPluginBin
-}
+// ticketsPlugin builds the tickets-local plugin once per test binary.
+func ticketsPlugin(t *testing.T) string { return buildPlugin(t, "tickets-local") }
 
 // changeWorld is an organisation with one release and tickets-local as
 // its trusted ticketing plugin.

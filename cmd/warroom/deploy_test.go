@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -14,33 +13,8 @@ import (
 	"github.com/warroom/warroom/core/deploy"
 )
 
-var (
-	execPluginOnce sync.Once
-	execPluginBin  string
-	execPluginErr  error
-)
-
-// execPlugin builds the exec deploy target once per test binary.
-func execPlugin(t *testing.T) string {
-	t.Helper()
-	execPluginOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "warroom-cmd-exec")
-		if err != nil {
-			execPluginErr = err
-			return
-		}
-		execPluginBin = filepath.Join(dir, "exec")
-		build := exec.Command("go", "build", "-o", execPluginBin, "./plugins/exec")
-		build.Dir = repo()
-		if out, err := build.CombinedOutput(); err != nil {
-			execPluginErr = fmt.Errorf("build exec plugin: %v\n%s", err, out)
-		}
-	})
-	if execPluginErr != nil {
-		t.Fatal(execPluginErr)
-	}
-	return execPluginBin
-}
+// execPlugin builds the exec plugin once per test binary.
+func execPlugin(t *testing.T) string { return buildPlugin(t, "exec") }
 
 // deployWorld is a small organisation whose release window is open now,
 // deployed by the exec plugin with scripts that record what they do in

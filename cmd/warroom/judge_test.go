@@ -23,10 +23,9 @@ var (
 	pluginBuilds   = map[string]string{}
 )
 
-// pluginLayout builds the plugin ./plugins/NAME once per test binary, in a
-// directory of its own trusted by its own SHA256SUMS, so the shared fleet
-// layout (and the tests that use it alone) keeps only the local fleet.
-func pluginLayout(t *testing.T, name string) string {
+// buildPlugin builds ./plugins/NAME once per test binary, alone in a
+// plugins directory of its own; TestMain removes it.
+func buildPlugin(t *testing.T, name string) string {
 	t.Helper()
 	pluginBuildsMu.Lock()
 	defer pluginBuildsMu.Unlock()
@@ -43,15 +42,24 @@ func pluginLayout(t *testing.T, name string) string {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", name, err, out)
 	}
+	pluginBuilds[name] = bin
+	return bin
+}
+
+// pluginLayout is buildPlugin with the plugin trusted by a SHA256SUMS
+// beside it, so the shared fleet layout (and the tests that use it
+// alone) keeps only the local fleet.
+func pluginLayout(t *testing.T, name string) string {
+	t.Helper()
+	bin := buildPlugin(t, name)
 	data, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(data)
-	if err := os.WriteFile(filepath.Join(dir, "plugins", "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  "+name+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(filepath.Dir(bin), "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  "+name+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pluginBuilds[name] = bin
 	return bin
 }
 
