@@ -59,10 +59,17 @@ deployment waves and canary judgement in one console. Every action of the
 console is also a command with JSON output (-o json) for CI.
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
-(for example a plan with blockers).`,
+(for example a plan with blockers).
+
+An empty or blank value of any flag (--env ''), an empty item of a
+comma-separated one (--env ',') and an empty argument are usage errors
+(exit 2), never "all": to get a flag's default, leave the flag out.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkEmptyInput(cmd, args); err != nil {
+				return err
+			}
 			return a.resolveGlobals(cmd)
 		},
 		// No command: the console.
