@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -10,16 +11,19 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
 // runBin runs the real warroom binary in dir with env (and nothing of the
-// test's own environment but PATH and HOME).
+// test's own environment but PATH and HOME); a minute at most.
 func runBin(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(warroomBin, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, warroomBin, args...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	var out, errb bytes.Buffer
@@ -49,7 +53,7 @@ func walkCommands(c *cobra.Command, fn func(*cobra.Command)) {
 // least) that c accepts, or false.
 func minArgs(c *cobra.Command, least int) ([]string, bool) {
 	for n := least; n <= 4; n++ {
-		args := slices.Repeat([]string{"x"}, n)
+		args := slices.Repeat([]string{"1"}, n) // "1" is a run, a step, a name
 		if c.ValidateArgs(args) == nil {
 			return args, true
 		}

@@ -130,7 +130,7 @@ func (a *app) pluginHost(ctx context.Context) (*host.Host, error) {
 	switch {
 	case errors.Is(err, store.ErrNoDatabase):
 	case err != nil:
-		return nil, fmt.Errorf("open database %s: %w", a.dbPath, err)
+		return nil, a.openError(err)
 	default:
 		r.store, opts.Trust = s, s
 	}
@@ -283,7 +283,7 @@ func (a *app) trustPlugin(ctx context.Context, name, sum string) error {
 			fmt.Fprintf(a.stderr, "note: %s has sha256 %s now, not the one trusted; it will not run until they match\n", pc.Path, current)
 		}
 	}
-	s, err := a.openStore(ctx)
+	s, err := a.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -374,7 +374,7 @@ func (a *app) untrustPlugin(ctx context.Context, name string) error {
 	case errors.Is(err, store.ErrNoDatabase):
 		// Nothing was ever trusted.
 	case err != nil:
-		return fmt.Errorf("open database %s: %w", a.dbPath, err)
+		return a.openError(err)
 	default:
 		defer s.Close()
 		e, err := s.Write(ctx, a.actor, "plugins untrust", func(ctx context.Context, tx *store.Tx) (store.Change, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/warroom/warroom/plugins/host"
 	"io"
+	"os"
 	"os/user"
 	"strings"
 	"sync"
@@ -63,7 +64,12 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 
 An empty or blank value of any flag (--env ''), an empty item of a
 comma-separated one (--env ',') and an empty argument are usage errors
-(exit 2), never "all": to get a flag's default, leave the flag out.`,
+(exit 2), never "all": to get a flag's default, leave the flag out.
+
+Only apply and demo create a database, and only apply, demo and migrate
+change its schema: every other command refuses a missing or empty
+database file, or one whose schema is older than this warroom's, and
+leaves it as it was (exit 1, naming the fix).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -101,6 +107,7 @@ comma-separated one (--env ',') and an empty argument are usage errors
 		newDeployCmd(a),
 		newServeCmd(a),
 		newDemoCmd(a),
+		newMigrateCmd(a),
 		newVersionCmd(a),
 	)
 	return root, a
@@ -175,7 +182,9 @@ func osUser(getenv func(string) string) string {
 	return "unknown"
 }
 
-// openStore opens (creating if needed) the database.
+// openStore opens the database, creating it if needed and bringing its
+// schema up to date: only for the commands that may (apply, demo,
+// migrate). Every other command uses openExisting.
 func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	s, err := store.Open(ctx, a.dbPath)
 	if err != nil {
@@ -184,16 +193,34 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	return s, nil
 }
 
-// openExisting opens the database for reading, refusing to create one.
+// openExisting opens the database for every command but apply, demo and
+// migrate: it never creates one (a missing or empty file is refused) and
+// never changes its schema (an old one is refused, naming the fix).
 func (a *app) openExisting(ctx context.Context) (*store.Store, error) {
 	s, err := store.OpenExisting(ctx, a.dbPath)
-	if errors.Is(err, store.ErrNoDatabase) {
-		return nil, fmt.Errorf("no database at %s: create it with 'warroom apply -f SPEC' or point --db / WARROOM_DB at one", a.dbPath)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", a.dbPath, err)
+		return nil, a.openError(err)
 	}
 	return s, nil
+}
+
+// openError says what to do about a database OpenExisting refused.
+func (a *app) openError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNoDatabase):
+		what := "no database at " + a.dbPath
+		if fi, serr := os.Stat(a.dbPath); serr == nil && fi.Size() == 0 {
+			what = a.dbPath + " is an empty file, not a database"
+		}
+		return fmt.Errorf("%s: create it with 'warroom apply -f SPEC' (or 'warroom demo'), or point --db / WARROOM_DB at one", what)
+	case errors.Is(err, store.ErrSchemaOutdated):
+		var se *store.SchemaOutdatedError
+		if errors.As(err, &se) && se.Have == 0 {
+			return fmt.Errorf("%v: point --db / WARROOM_DB at a warroom database", se)
+		}
+		return fmt.Errorf("%v: back it up, then upgrade it with 'warroom migrate' (apply -f does it too); warroom never upgrades a database behind your back", err)
+	}
+	return fmt.Errorf("open database %s: %w", a.dbPath, err)
 }
 
 // orgCommand makes c a read-only command over the stored organisation

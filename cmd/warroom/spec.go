@@ -32,7 +32,7 @@ objects already in the database (--db), as they would for apply.`,
 			switch {
 			case errors.Is(err, store.ErrNoDatabase):
 			case err != nil:
-				return fmt.Errorf("open database %s: %w", a.dbPath, err)
+				return a.openError(err)
 			default:
 				defer s.Close()
 				if stored, err = s.Records(cmd.Context()); err != nil {
