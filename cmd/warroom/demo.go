@@ -58,14 +58,17 @@ serving until Ctrl-C (or exit at once with --once).`,
 			}
 			defer stop()
 			if dir == "" {
-				tmp, err := os.MkdirTemp("", "warroom-demo-")
+				tmp, err := os.MkdirTemp("", "warroom-demo-") // 0700
 				if err != nil {
 					return err
 				}
 				defer os.RemoveAll(tmp)
+				if err := os.Chmod(tmp, a.mode().Dir()); err != nil {
+					return fmt.Errorf("demo directory: %w", err)
+				}
 				dir = tmp
 			}
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := a.mode().MkdirAll(dir); err != nil {
 				return fmt.Errorf("demo directory: %w", err)
 			}
 			a.dbPath = filepath.Join(dir, "warroom.db")

@@ -21,9 +21,15 @@ import (
 // test's own environment but PATH and HOME); a minute at most.
 func runBin(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
+	return runProg(t, dir, env, warroomBin, args...)
+}
+
+// runProg runs the program name (a minute at most).
+func runProg(t *testing.T, dir string, env []string, name string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, warroomBin, args...)
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	var out, errb bytes.Buffer

@@ -118,7 +118,7 @@ func (a *app) pluginHost(ctx context.Context) (*host.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := host.Options{StateDir: filepath.Join(filepath.Dir(a.dbPath), "plugin-state")}
+	opts := host.Options{StateDir: filepath.Join(filepath.Dir(a.dbPath), "plugin-state"), Mode: a.mode(), Warn: a.warn}
 	for _, k := range pluginEnv {
 		if v := a.getenv(k); v != "" {
 			opts.Env = append(opts.Env, k+"="+v)
@@ -132,11 +132,12 @@ func (a *app) pluginHost(ctx context.Context) (*host.Host, error) {
 	case err != nil:
 		return nil, a.openError(err)
 	default:
+		a.checkDBFile()
 		r.store, opts.Trust = s, s
 	}
-	if r.log, err = os.OpenFile(a.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+	if r.log, err = a.openLog(); err != nil {
 		a.closePluginsLocked()
-		return nil, fmt.Errorf("open log file (--log-file): %w", err)
+		return nil, err
 	}
 	opts.LogWriter = r.log
 	if r.host, err = host.New(cfg, opts); err != nil {

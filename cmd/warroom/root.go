@@ -30,6 +30,12 @@ type app struct {
 	pluginsFile string
 	logFile     string
 	metricsAddr string
+	shareGroup  bool
+
+	// warned holds the warnings said (once each); stderrIsLog is set
+	// while the console sends stderr to the log. Guarded by outMu.
+	warned      map[string]bool
+	stderrIsLog bool
 
 	// metrics are this process's own (served at --metrics-addr by the
 	// long-running commands); metricsServing is guarded by outMu.
@@ -91,6 +97,7 @@ leaves it as it was (exit 1, naming the fix).`,
 	pf.StringVar(&a.pluginsFile, "plugins", "", "plugin configuration (default $WARROOM_PLUGINS, else ./warroom-plugins.yaml if it exists, else the built-in plugins next to warroom)")
 	pf.StringVar(&a.metricsAddr, "metrics-addr", "", "serve warroom's metrics at http://HOST:PORT/metrics while a long-running command (deploy start --follow, deploy resume, serve, demo) runs; :PORT means 127.0.0.1:PORT (default $WARROOM_METRICS_ADDR)")
 	pf.StringVar(&a.logFile, "log-file", "", "log file, plugins' logs included (default $WARROOM_LOG, else warroom.log next to the database)")
+	pf.BoolVar(&a.shareGroup, "share-group", false, "create the database, log and plugin state readable and writable by the group too (files 0660, directories 0770) for a war room sharing one host; default owner-only (0600, 0700) whatever the umask (default $WARROOM_SHARE_GROUP=1)")
 
 	root.AddCommand(
 		newValidateCmd(a),
@@ -139,6 +146,13 @@ func (a *app) resolveGlobals(cmd *cobra.Command) error {
 	if a.actor == "" {
 		a.actor = osUser(a.getenv)
 	}
+	if f := cmd.Flag("share-group"); f == nil || !f.Changed {
+		share, err := parseShareGroup(a.getenv("WARROOM_SHARE_GROUP"))
+		if err != nil {
+			return err
+		}
+		a.shareGroup = share
+	}
 	a.resolvePluginGlobals()
 	if a.metricsAddr == "" {
 		a.metricsAddr = a.getenv("WARROOM_METRICS_ADDR")
@@ -186,10 +200,11 @@ func osUser(getenv func(string) string) string {
 // schema up to date: only for the commands that may (apply, demo,
 // migrate). Every other command uses openExisting.
 func (a *app) openStore(ctx context.Context) (*store.Store, error) {
-	s, err := store.Open(ctx, a.dbPath)
+	s, err := store.Open(ctx, a.dbPath, store.WithMode(a.mode()))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", a.dbPath, err)
 	}
+	a.checkDBFile()
 	return s, nil
 }
 
@@ -201,6 +216,7 @@ func (a *app) openExisting(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, a.openError(err)
 	}
+	a.checkDBFile()
 	return s, nil
 }
 
