@@ -75,7 +75,12 @@ comma-separated one (--env ',') and an empty argument are usage errors
 Only apply and demo create a database, and only apply, demo and migrate
 change its schema: every other command refuses a missing or empty
 database file, or one whose schema is older than this warroom's, and
-leaves it as it was (exit 1, naming the fix).`,
+leaves it as it was (exit 1, naming the fix).
+
+The files warroom creates (the database and its -wal and -shm, the log,
+the plugins' state) are owner-only, files 0600 and directories 0700,
+whatever the umask; --share-group makes them 0660 and 0770. warroom warns
+when others may write to the database or a plugin binary.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -97,7 +102,7 @@ leaves it as it was (exit 1, naming the fix).`,
 	pf.StringVar(&a.pluginsFile, "plugins", "", "plugin configuration (default $WARROOM_PLUGINS, else ./warroom-plugins.yaml if it exists, else the built-in plugins next to warroom)")
 	pf.StringVar(&a.metricsAddr, "metrics-addr", "", "serve warroom's metrics at http://HOST:PORT/metrics while a long-running command (deploy start --follow, deploy resume, serve, demo) runs; :PORT means 127.0.0.1:PORT (default $WARROOM_METRICS_ADDR)")
 	pf.StringVar(&a.logFile, "log-file", "", "log file, plugins' logs included (default $WARROOM_LOG, else warroom.log next to the database)")
-	pf.BoolVar(&a.shareGroup, "share-group", false, "create the database, log and plugin state readable and writable by the group too (files 0660, directories 0770) for a war room sharing one host; default owner-only (0600, 0700) whatever the umask (default $WARROOM_SHARE_GROUP=1)")
+	pf.BoolVar(&a.shareGroup, "share-group", false, "share the files warroom creates (database, log, plugin state) with the group: files 0660, directories 0770, for a war room on one host; without it they are owner-only (0600, 0700) whatever the umask (or set $WARROOM_SHARE_GROUP=1)")
 
 	root.AddCommand(
 		newValidateCmd(a),

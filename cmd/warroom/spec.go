@@ -95,7 +95,11 @@ func newApplyCmd(a *app) *cobra.Command {
 apply is idempotent: applying the same spec again changes nothing and says
 so. It reports what a changed spec changed, field by field. A spec with any
 error writes nothing. Objects the files do not mention are left alone,
-unless --prune makes the files the whole organisation.`,
+unless --prune makes the files the whole organisation.
+
+apply creates the database when there is none (or an empty file):
+owner-only, 0600, or 0660 with --share-group. A database whose schema is
+older than this warroom's is upgraded first, as 'warroom migrate' does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {
