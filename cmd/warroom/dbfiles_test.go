@@ -198,3 +198,36 @@ func TestMigrateUpgradesOnPurpose(t *testing.T) {
 		t.Errorf("release list after apply: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestApplyDryRunWritesNothing: a dry run creates no database (it compares
+// against an empty one of its own), leaves an empty file empty, and does
+// not upgrade an old schema.
+func TestApplyDryRunWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	spec := repo("testdata", "demo")
+	db := filepath.Join(dir, "none.db")
+	tmp := filepath.Join(dir, "tmp")
+	os.Mkdir(tmp, 0o700)
+	r := runBin(t, dir, []string{"WARROOM_DB=" + db, "TMPDIR=" + tmp}, "apply", "-f", spec, "--dry-run")
+	if _, err := os.Stat(db); r.code != 0 || !strings.Contains(r.stdout, "dry run, nothing written: ") || err == nil {
+		t.Errorf("dry run without a database: exit %d, file %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("the dry run left %v in TMPDIR", left)
+	}
+
+	empty := filepath.Join(dir, "empty.db")
+	os.WriteFile(empty, nil, 0o600)
+	r = runBin(t, dir, []string{"WARROOM_DB=" + empty}, "apply", "-f", spec, "--dry-run")
+	if fi, _ := os.Stat(empty); r.code != 0 || fi.Size() != 0 || len(snapshot(t, empty)) != 1 {
+		t.Errorf("dry run on an empty file: exit %d, size %d\n%s", r.code, fi.Size(), r.stderr)
+	}
+
+	old := filepath.Join(dir, "old.db")
+	oldSchemaDB(t, old)
+	before := snapshot(t, old)
+	r = runBin(t, dir, []string{"WARROOM_DB=" + old}, "apply", "-f", spec, "--dry-run")
+	if r.code != 1 || !strings.Contains(r.stderr, "'warroom migrate'") || !equalMaps(before, snapshot(t, old)) {
+		t.Errorf("dry run on an old schema: exit %d\n%s", r.code, r.stderr)
+	}
+}
