@@ -261,3 +261,15 @@ func TestWritableWarnings(t *testing.T) {
 		t.Errorf("warned %d times, want once: %q", strings.Count(r.stderr, want), r.stderr)
 	}
 }
+
+// TestShareGroupEnv: WARROOM_SHARE_GROUP is 1/true/yes or 0/false/no (or
+// unset); anything else is a usage error, not a silent choice.
+func TestShareGroupEnv(t *testing.T) {
+	dir := t.TempDir()
+	for v, want := range map[string]int{"maybe": exitUsage, "2": exitUsage, "1": exitOK, "yes": exitOK, "0": exitOK, "false": exitOK} {
+		r := runBin(t, dir, []string{"WARROOM_SHARE_GROUP=" + v}, "version")
+		if r.code != want || (want == exitUsage && !strings.Contains(r.stderr, "WARROOM_SHARE_GROUP")) {
+			t.Errorf("WARROOM_SHARE_GROUP=%s: exit %d, want %d\n%s", v, r.code, want, r.stderr)
+		}
+	}
+}
