@@ -116,10 +116,10 @@ func TestFileModes(t *testing.T) {
 				}
 			}
 			run("apply", "-f", filepath.Join(w.dir, "org.yaml"))
-			checkModes(t, "apply", home, tc.mode, ".", "warroom.db")
+			checkModes(t, "apply", home, tc.mode, "warroom.db")
 			run("plugins", "trust", "scripts")
 			run("deploy", "start", "train", "--follow", "--ignore-low-traffic")
-			checkModes(t, "deploy", home, tc.mode, ".", "warroom.db", "warroom.log",
+			checkModes(t, "deploy", home, tc.mode, "warroom.db", "warroom.log",
 				"plugin-state", "plugin-state/scripts", "plugin-state/scripts/exec-journal.jsonl")
 
 			// The umask reached the plugin's shell: a file its deploy
@@ -162,7 +162,7 @@ func TestFileModes(t *testing.T) {
 			case <-time.After(30 * time.Second):
 				t.Fatalf("serve did not start: %s", stderr.String())
 			}
-			checkModes(t, "serve", home, tc.mode, ".", "warroom.db", "warroom.db-wal", "warroom.db-shm")
+			checkModes(t, "serve", home, tc.mode, "warroom.db", "warroom.db-wal", "warroom.db-shm")
 			_ = serve.Process.Signal(syscall.SIGINT)
 			_ = serve.Wait()
 		})

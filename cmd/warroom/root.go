@@ -233,13 +233,14 @@ func (a *app) openError(err error) error {
 		if fi, serr := os.Stat(a.dbPath); serr == nil && fi.Size() == 0 {
 			what = a.dbPath + " is an empty file, not a database"
 		}
-		return fmt.Errorf("%s: create it with 'warroom apply -f SPEC' (or 'warroom demo'), or point --db / WARROOM_DB at one", what)
-	case errors.Is(err, store.ErrSchemaOutdated):
-		var se *store.SchemaOutdatedError
-		if errors.As(err, &se) && se.Have == 0 {
+		return fmt.Errorf("%s: create it with 'warroom apply -f SPEC', or point --db / WARROOM_DB at one", what)
+	}
+	var se *store.SchemaOutdatedError
+	if errors.As(err, &se) {
+		if se.Have == 0 {
 			return fmt.Errorf("%v: point --db / WARROOM_DB at a warroom database", se)
 		}
-		return fmt.Errorf("%v: back it up, then upgrade it with 'warroom migrate' (apply -f does it too); warroom never upgrades a database behind your back", err)
+		return fmt.Errorf("%v: back it up, then upgrade it with 'warroom migrate' (apply -f does it too); warroom never upgrades a database behind your back", se)
 	}
 	return fmt.Errorf("open database %s: %w", a.dbPath, err)
 }
