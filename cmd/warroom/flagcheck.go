@@ -74,6 +74,9 @@ func checkFlagValue(f *pflag.Flag) error {
 	vals := []string{f.Value.String()}
 	if sv, ok := f.Value.(sliceValue); ok {
 		vals = sv.GetSlice()
+		if len(vals) == 0 {
+			vals = []string{""} // a stringSlice set to "" holds nothing
+		}
 	}
 	_, mayBeEmpty := f.Annotations[annotAllowEmpty]
 	_, list := f.Annotations[annotCommaList]
