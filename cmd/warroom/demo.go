@@ -58,14 +58,17 @@ serving until Ctrl-C (or exit at once with --once).`,
 			}
 			defer stop()
 			if dir == "" {
-				tmp, err := os.MkdirTemp("", "warroom-demo-")
+				tmp, err := os.MkdirTemp("", "warroom-demo-") // 0700
 				if err != nil {
 					return err
 				}
 				defer os.RemoveAll(tmp)
+				if err := os.Chmod(tmp, a.mode().Dir()); err != nil {
+					return fmt.Errorf("demo directory: %w", err)
+				}
 				dir = tmp
 			}
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := a.mode().MkdirAll(dir); err != nil {
 				return fmt.Errorf("demo directory: %w", err)
 			}
 			a.dbPath = filepath.Join(dir, "warroom.db")
@@ -143,13 +146,15 @@ serving until Ctrl-C (or exit at once with --once).`,
 	f.StringVar(&dir, "dir", "", "directory for the demo's database and state (default: a temporary one, removed at exit)")
 	f.StringVar(&specDir, "spec", "testdata/demo", "the demo organisation's spec files")
 	f.StringVar(&release, "release", "", "release to deploy (default: the one whose window opens first)")
-	f.StringArrayVar(&envs, "env", nil, "environments to deploy to (default: all of the release's)")
+	f.StringArrayVar(&envs, "env", nil, "environments to deploy to (repeatable or comma-separated; default: all of the release's)")
 	f.Float64Var(&bakeScale, "bake-scale", 0.002, "multiply every bake time (30m becomes 3.6s)")
 	f.BoolVar(&once, "once", false, "headless: exit when the run ends instead of serving")
 	f.BoolVar(&headless, "headless", false, "no console: deploy the first release at once, printing its progress")
 	f.BoolVar(&approve, "approve", false, "approve the run into environments that ask for it (audited as you)")
 	f.StringVar(&faults, "faults", "checkout@4.9.0=latency=700ms",
-		"the fleet's faulty versions (SERVICE@VERSION=FAULT,...): the demo's bad version answers, but slowly, so smoke checks pass and the canary judge catches it")
+		"the fleet's faulty versions (SERVICE@VERSION=FAULT[,FAULT...] entries separated by ';'; '' for none): the demo's bad version answers, but slowly, so smoke checks pass and the canary judge catches it")
+	commaList(f, "env")
+	allowEmpty(f, "faults", "no faulty versions")
 	return cmd
 }
 

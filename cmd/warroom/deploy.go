@@ -98,6 +98,7 @@ shown until it ends; the exit code is 0 only if it succeeded.`,
 	f.Float64Var(&opts.BakeScale, "bake-scale", 0, "multiply every bake time (e.g. 0.01 for a demo)")
 	f.StringVar(&target, "target", "localfleet", "deploy target for services and environments that name none")
 	f.StringVar(&opts.OutsideWindow, "outside-window", "", "REASON: break glass, deploy outside the release window (recorded and audited; freezes still apply)")
+	commaList(f, "env")
 	return cmd
 }
 

@@ -118,7 +118,7 @@ func (a *app) pluginHost(ctx context.Context) (*host.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := host.Options{StateDir: filepath.Join(filepath.Dir(a.dbPath), "plugin-state")}
+	opts := host.Options{StateDir: filepath.Join(filepath.Dir(a.dbPath), "plugin-state"), Mode: a.mode(), Warn: a.warn}
 	for _, k := range pluginEnv {
 		if v := a.getenv(k); v != "" {
 			opts.Env = append(opts.Env, k+"="+v)
@@ -130,13 +130,14 @@ func (a *app) pluginHost(ctx context.Context) (*host.Host, error) {
 	switch {
 	case errors.Is(err, store.ErrNoDatabase):
 	case err != nil:
-		return nil, fmt.Errorf("open database %s: %w", a.dbPath, err)
+		return nil, a.openError(err)
 	default:
+		a.checkDBFile()
 		r.store, opts.Trust = s, s
 	}
-	if r.log, err = os.OpenFile(a.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+	if r.log, err = a.openLog(); err != nil {
 		a.closePluginsLocked()
-		return nil, fmt.Errorf("open log file (--log-file): %w", err)
+		return nil, err
 	}
 	opts.LogWriter = r.log
 	if r.host, err = host.New(cfg, opts); err != nil {
@@ -283,7 +284,7 @@ func (a *app) trustPlugin(ctx context.Context, name, sum string) error {
 			fmt.Fprintf(a.stderr, "note: %s has sha256 %s now, not the one trusted; it will not run until they match\n", pc.Path, current)
 		}
 	}
-	s, err := a.openStore(ctx)
+	s, err := a.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -374,7 +375,7 @@ func (a *app) untrustPlugin(ctx context.Context, name string) error {
 	case errors.Is(err, store.ErrNoDatabase):
 		// Nothing was ever trusted.
 	case err != nil:
-		return fmt.Errorf("open database %s: %w", a.dbPath, err)
+		return a.openError(err)
 	default:
 		defer s.Close()
 		e, err := s.Write(ctx, a.actor, "plugins untrust", func(ctx context.Context, tx *store.Tx) (store.Change, error) {

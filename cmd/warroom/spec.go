@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +34,7 @@ objects already in the database (--db), as they would for apply.`,
 			switch {
 			case errors.Is(err, store.ErrNoDatabase):
 			case err != nil:
-				return fmt.Errorf("open database %s: %w", a.dbPath, err)
+				return a.openError(err)
 			default:
 				defer s.Close()
 				if stored, err = s.Records(cmd.Context()); err != nil {
@@ -95,7 +97,11 @@ func newApplyCmd(a *app) *cobra.Command {
 apply is idempotent: applying the same spec again changes nothing and says
 so. It reports what a changed spec changed, field by field. A spec with any
 error writes nothing. Objects the files do not mention are left alone,
-unless --prune makes the files the whole organisation.`,
+unless --prune makes the files the whole organisation.
+
+apply creates the database when there is none (or an empty file):
+owner-only, 0600, or 0660 with --share-group. A database whose schema is
+older than this warroom's is upgraded first, as 'warroom migrate' does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {
@@ -106,7 +112,7 @@ unless --prune makes the files the whole organisation.`,
 	}
 	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "spec file or directory (repeatable)")
 	cmd.Flags().BoolVar(&opts.Prune, "prune", false, "delete stored objects the files do not declare")
-	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would change, write nothing")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would change, write nothing (no database is created or upgraded)")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }
@@ -125,11 +131,11 @@ func (a *app) apply(ctx context.Context, files []string, opts spec.Options) erro
 		errs.Sort()
 		return a.reportValidation(set, errs)
 	}
-	s, err := a.openStore(ctx)
+	s, done, err := a.openForApply(ctx, opts.DryRun)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer done()
 	res, ev, err := applySet(ctx, s, a.actor, "apply", set, opts)
 	if errors.Is(err, spec.ErrInvalid) {
 		return a.reportValidation(set, res.Errors)
@@ -163,6 +169,33 @@ func (a *app) apply(ctx context.Context, files []string, opts spec.Options) erro
 	}
 	fmt.Fprintf(a.stdout, "%s%s\n", prefix, res.Summary())
 	return nil
+}
+
+// openForApply opens the database apply writes to; done closes it. A dry
+// run writes nothing, the database file included: without a database it
+// compares against an empty one made in a temporary directory (removed by
+// done), and it does not upgrade an old schema.
+func (a *app) openForApply(ctx context.Context, dryRun bool) (s *store.Store, done func(), err error) {
+	if !dryRun {
+		s, err = a.openStore(ctx)
+	} else if s, err = store.OpenExisting(ctx, a.dbPath); err != nil && !errors.Is(err, store.ErrNoDatabase) {
+		err = a.openError(err)
+	}
+	if !dryRun || !errors.Is(err, store.ErrNoDatabase) {
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	}
+	tmp, err := os.MkdirTemp("", "warroom-dry-run-")
+	if err != nil {
+		return nil, nil, err
+	}
+	if s, err = store.Open(ctx, filepath.Join(tmp, "warroom.db")); err != nil {
+		os.RemoveAll(tmp)
+		return nil, nil, err
+	}
+	return s, func() { s.Close(); os.RemoveAll(tmp) }, nil
 }
 
 // applySet is the one way a spec set is applied: parse errors aside,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
@@ -35,9 +36,17 @@ type Options struct {
 	// them. Never point it at a console's screen.
 	LogWriter io.Writer
 	// StateDir is the root of the plugins' state directories: plugin NAME
-	// keeps its state in StateDir/NAME (created 0700). Empty: a temporary
+	// keeps its state in StateDir/NAME (both created with exactly
+	// Mode.Dir(): 0700, or 0770 when shared). Empty: a temporary
 	// directory that Close removes (for tests: the state is lost).
 	StateDir string
+	// Mode is who may use the state directories the host creates; a
+	// plugin gives its own files the same (fsmode.Of). Zero: owner-only.
+	Mode fsmode.Mode
+	// Warn, when set, is told (besides the log) of a plugin binary that
+	// others, or the group where Mode is not shared, may write to: whoever
+	// can rewrite it runs code as warroom's user once it is trusted again.
+	Warn func(msg string)
 	// Env is every plugin's whole environment ("KEY=value"); warroom's
 	// own environment is not handed down.
 	Env []string

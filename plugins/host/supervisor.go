@@ -84,6 +84,8 @@ func (s *supervisor) launch(ctx context.Context, call string) (*Plugin, error) {
 		kinds:    s.cfg.Kinds,
 		settings: s.cfg.Settings,
 		stateDir: h.stateDir(s.cfg.Name),
+		mode:     h.opts.Mode,
+		warn:     h.opts.Warn,
 		timeout:  s.cfg.timeout(),
 		idle:     s.cfg.streamIdleTimeout(),
 		start:    s.cfg.startTimeout(),
