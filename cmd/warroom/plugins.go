@@ -46,19 +46,12 @@ func (a *app) resolvePluginGlobals() {
 	}
 }
 
-// pluginConfig is the configuration file's, or else the built-in plugins
-// in the plugins directory next to the warroom binary (bin/plugins after
-// make build).
+// pluginConfig is the built-in plugins in the plugins directory next to
+// the warroom binary (bin/plugins after make build), combined with the
+// configuration file when there is one: the file adds plugins and
+// overrides built-ins by name, and drops a built-in only where it says
+// so (disable).
 func (a *app) pluginConfig() (*host.Config, error) {
-	if a.pluginsFile != "" {
-		cfg, err := host.LoadConfig(a.pluginsFile)
-		if err != nil {
-			return nil, err
-		}
-		// A configuration file's own settings win over the command's.
-		a.applyCommandSettings(cfg, false)
-		return cfg, nil
-	}
 	exe, err := os.Executable()
 	if err == nil {
 		exe, err = filepath.EvalSymlinks(exe)
@@ -67,7 +60,16 @@ func (a *app) pluginConfig() (*host.Config, error) {
 		return nil, fmt.Errorf("find the built-in plugins: %w", err)
 	}
 	cfg := host.DefaultConfig(filepath.Join(filepath.Dir(exe), "plugins"))
+	// The command's settings replace the built-ins' defaults...
 	a.applyCommandSettings(cfg, true)
+	if a.pluginsFile == "" {
+		return cfg, nil
+	}
+	if cfg, err = host.LoadConfig(a.pluginsFile, cfg); err != nil {
+		return nil, err
+	}
+	// ...but not what the configuration file sets.
+	a.applyCommandSettings(cfg, false)
 	return cfg, nil
 }
 
