@@ -13,7 +13,7 @@ func (w *changeWorld) consoleApp(t *testing.T) *app {
 	t.Helper()
 	_, a := newRoot(io.Discard, io.Discard, func(string) string { return "" })
 	a.dbPath, a.pluginsFile, a.actor = w.c.db, w.plugins, "tester"
-	a.resolvePluginGlobals()
+	a.resolvePluginGlobals(nil)
 	t.Cleanup(a.closePlugins)
 	return a
 }

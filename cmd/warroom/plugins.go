@@ -29,7 +29,15 @@ const defaultPluginsFile = "warroom-plugins.yaml"
 // plugin needs are named in its settings.
 var pluginEnv = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR"}
 
-func (a *app) resolvePluginGlobals() {
+func (a *app) resolvePluginGlobals(cmd *cobra.Command) {
+	// Faults this process records name it, for the people reading them
+	// in another process.
+	name := "warroom"
+	if cmd != nil {
+		name = cmd.CommandPath()
+	}
+	hostname, _ := os.Hostname()
+	a.plugins.process = fmt.Sprintf("%s (pid %d on %s)", name, os.Getpid(), hostname)
 	if a.pluginsFile == "" {
 		a.pluginsFile = a.getenv("WARROOM_PLUGINS")
 	}
@@ -97,6 +105,8 @@ type pluginRuntime struct {
 	// version), before the host starts; a configuration file's own
 	// settings win.
 	settings map[string]map[string]string
+	// process names this process in the plugin faults it records.
+	process string
 
 	mu     sync.Mutex
 	closed bool
@@ -134,8 +144,9 @@ func (a *app) pluginHost(ctx context.Context) (*host.Host, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open database %s: %w", a.dbPath, err)
 	default:
-		r.store, opts.Trust = s, s
+		r.store, opts.Trust, opts.Faults = s, s, storeFaults{s}
 	}
+	opts.Process = r.process
 	if r.log, err = os.OpenFile(a.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
 		a.closePluginsLocked()
 		return nil, fmt.Errorf("open log file (--log-file): %w", err)
@@ -206,10 +217,15 @@ command ends. Exit status 0 whatever their health.`,
 			if err != nil {
 				return err
 			}
-			list := h.List(cmd.Context())
+			statuses := h.List(cmd.Context())
 			if err := cmd.Context().Err(); err != nil {
 				return fmt.Errorf("plugins list: %w", err)
 			}
+			faults, err := a.recordedFaults(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("plugins list: %w", err)
+			}
+			list := withRecordedFaults(statuses, faults)
 			if a.json() {
 				return a.writeJSON(orEmpty(list))
 			}
@@ -232,6 +248,65 @@ command ends. Exit status 0 whatever their health.`,
 			})
 		},
 	}
+}
+
+// storeFaults keeps the plugins' faults in the store, where every
+// process sees them.
+type storeFaults struct{ s *store.Store }
+
+func (f storeFaults) RecordFault(ctx context.Context, r host.FaultRecord) error {
+	return f.s.RecordPluginFault(ctx, store.PluginFault{Name: r.Plugin, Fault: string(r.Fault), Call: r.Call,
+		Message: r.Message, At: r.At, Process: r.Process})
+}
+
+// listedPlugin is one plugin of plugins list -o json: the host's report,
+// with the last fault any process recorded.
+type listedPlugin struct {
+	host.Status
+	// LastFault is the plugin's last fault as the store has it, seen by
+	// this process or another; nil when none was recorded.
+	LastFault *store.PluginFault `json:"last_fault"`
+}
+
+// withRecordedFaults adds the faults recorded in the store to the host's
+// report. A recorded fault replaces what this process knows (it recorded
+// its own faults there too), except a binary untrusted now: that is the
+// present, not history.
+func withRecordedFaults(list []host.Status, faults map[string]store.PluginFault) []listedPlugin {
+	out := make([]listedPlugin, len(list))
+	for i, st := range list {
+		out[i].Status = st
+		f, ok := faults[st.Name]
+		if !ok {
+			continue
+		}
+		out[i].LastFault = &f
+		if st.Fault != host.FaultUntrusted {
+			out[i].LastError = describeFault(f)
+			out[i].Fault = host.Fault(f.Fault)
+		}
+	}
+	return out
+}
+
+// describeFault is a recorded fault in one line: what, when, seen by whom.
+func describeFault(f store.PluginFault) string {
+	return fmt.Sprintf("%s (at %s, seen by %s)", f.Message, f.At.UTC().Format("2006-01-02 15:04:05 UTC"), f.Process)
+}
+
+// recordedFaults reads the faults the store holds; none without a
+// database.
+func (a *app) recordedFaults(ctx context.Context) (map[string]store.PluginFault, error) {
+	if _, err := a.pluginHost(ctx); err != nil {
+		return nil, err
+	}
+	a.plugins.mu.Lock()
+	s := a.plugins.store // the host's: nil without a database
+	a.plugins.mu.Unlock()
+	if s == nil {
+		return nil, nil
+	}
+	return s.PluginFaults(ctx)
 }
 
 // oneLine keeps a table row on one line.

@@ -125,7 +125,7 @@ func (a *app) resolveGlobals(cmd *cobra.Command) error {
 	if a.actor == "" {
 		a.actor = osUser(a.getenv)
 	}
-	a.resolvePluginGlobals()
+	a.resolvePluginGlobals(cmd)
 	if a.metricsAddr == "" {
 		a.metricsAddr = a.getenv("WARROOM_METRICS_ADDR")
 	}
