@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -279,7 +280,7 @@ func ParseConfig(file, dir string, data []byte, builtin *Config) (*Config, error
 	if builtin == nil {
 		builtin = &Config{}
 	}
-	d := &configDecoder{file: file, dir: dir, builtin: builtin}
+	d := &configDecoder{file: file, dir: dir, builtin: builtin, data: data}
 	cfg := d.decode(data)
 	if len(d.errs) > 0 {
 		slices.SortStableFunc(d.errs, func(a, b ConfigError) int {
@@ -299,6 +300,7 @@ type configDecoder struct {
 	file    string
 	dir     string
 	builtin *Config
+	data    []byte
 	errs    ConfigErrors
 }
 
@@ -308,6 +310,11 @@ func (d *configDecoder) errorf(n *yaml.Node, format string, args ...any) {
 	e := ConfigError{File: d.file, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
 		e.Line, e.Col = n.Line, n.Column
+	}
+	// An empty node at the end of the file (after "---", or a key
+	// without a value on the last line) sits on a line past the last.
+	if last := bytes.Count(d.data, []byte("\n")) + 1; e.Line > last {
+		e.Line, e.Col = last, 1
 	}
 	d.errs = append(d.errs, e)
 }
@@ -455,7 +462,55 @@ func (d *configDecoder) syntaxError(err error) ConfigError {
 		e.Msg = strings.TrimPrefix(err.Error(), m[0])
 	}
 	e.Msg = "YAML syntax: " + clip(e.Msg)
+	// yaml.v3 names a line, often the one before the problem, and no
+	// column: an unclosed flow collection is found here instead.
+	if pos, open, ok := unclosedFlow(d.data); ok {
+		e.Line, e.Col = pos.line, pos.col
+		e.Msg += fmt.Sprintf(" (the %q here is never closed)", open)
+	} else {
+		// The first line at which the file stops parsing is the problem's
+		// (a block's prefix that ends at a line end is YAML too).
+		if l := firstFailingLine(d.data); l >= e.Line {
+			e.Line = l
+		}
+		e.Col = firstColumn(d.data, e.Line)
+	}
 	return e
+}
+
+// firstFailingLine is the smallest n such that the file's first n lines
+// do not parse while its first n-1 do, found by bisection; 0 when the
+// whole file parses.
+func firstFailingLine(data []byte) int {
+	var ends []int // offset after each line
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	parses := func(n int) bool {
+		if n == 0 {
+			return true
+		}
+		var doc yaml.Node
+		return yaml.Unmarshal(data[:ends[n-1]], &doc) == nil
+	}
+	lo, hi := 0, len(ends)
+	if parses(hi) {
+		return 0
+	}
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if parses(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
 }
 
 // mapping checks that n is a mapping without duplicate or unknown keys

@@ -52,6 +52,10 @@ func scanText(data []byte) (pos textPos, msg string, bad bool) {
 			line, col, indent = line+1, 0, true
 		case r == '\t' && indent:
 			return textPos{line, col}, "a tab in the indentation: YAML indents with spaces only", true
+		case r == '\r' && (i+1 == len(data) || data[i+1] != '\n'):
+			// YAML takes a lone CR for a line end, editors mostly do not:
+			// positions would disagree.
+			return textPos{line, col}, "a carriage return without a line feed: save the file with Unix (LF) or Windows (CRLF) line ends", true
 		case r == '\r' || r == '\t':
 		case r < 0x20 || r == 0x7f || r == 0xfeff && i > 0:
 			return textPos{line, col}, fmt.Sprintf("control character %U: the file must be text (is it a binary?)", r), true
@@ -62,4 +66,67 @@ func scanText(data []byte) (pos textPos, msg string, bad bool) {
 		col++
 	}
 	return textPos{}, "", false
+}
+
+// unclosedFlow finds the innermost '[' or '{' that is never closed,
+// outside quotes and comments.
+func unclosedFlow(data []byte) (textPos, rune, bool) {
+	type opener struct {
+		pos textPos
+		r   rune
+	}
+	var stack []opener
+	line, col := 1, 0
+	var quote rune
+	comment := false
+	prev := ' '
+	for _, r := range string(data) {
+		col++
+		switch {
+		case r == '\n':
+			// Quoted scalars may span lines: the quote stays open.
+			line, col, comment = line+1, 0, false
+		case comment:
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			}
+		case r == '#' && (prev == ' ' || prev == '\t' || col == 1):
+			comment = true
+		case r == '\'' || r == '"':
+			quote = r
+		case r == '[' || r == '{':
+			stack = append(stack, opener{textPos{line, col}, r})
+		case (r == ']' || r == '}') && len(stack) > 0:
+			stack = stack[:len(stack)-1]
+		}
+		prev = r
+	}
+	if len(stack) == 0 {
+		return textPos{}, 0, false
+	}
+	o := stack[len(stack)-1]
+	return o.pos, o.r, true
+}
+
+// firstColumn is the column of the first character of line that is not
+// blank, 1 when there is none.
+func firstColumn(data []byte, line int) int {
+	l := 1
+	for i := 0; i < len(data); i++ {
+		if l == line {
+			col := 1
+			for j := i; j < len(data) && (data[j] == ' ' || data[j] == '\t'); j++ {
+				col++
+			}
+			if i+col-1 < len(data) && data[i+col-1] != '\n' {
+				return col
+			}
+			return 1
+		}
+		if data[i] == '\n' {
+			l++
+		}
+	}
+	return 1
 }
