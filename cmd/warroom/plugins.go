@@ -189,9 +189,14 @@ func newPluginsCmd(a *app) *cobra.Command {
 		Use:   "plugins",
 		Short: "Provider plugins: list them, trust their binaries",
 		Long: `Provider plugins are the programs warroom deploys, monitors and files
-tickets through. They are declared in a configuration file (--plugins,
-$WARROOM_PLUGINS, ./warroom-plugins.yaml); without one, the built-in plugins
-next to the warroom binary are used.
+tickets through. The built-in plugins are those next to the warroom binary
+(plugins/: exec, tickets-local, localfleet, scrape). A configuration file
+(--plugins, $WARROOM_PLUGINS, ./warroom-plugins.yaml) adds plugins and
+overrides built-ins by name (settings merged key by key); it drops a
+built-in only with 'disable: [NAME]'. 'canary_judge: NAME' names the
+monitoring source that judges canaries (default: scrape when configured);
+without one a canary step fails pre-flight, unless the file says
+'canary_judge: none'. See docs/plugins.md.
 
 A plugin binary runs only if its SHA-256 is trusted: by an operator with
 'warroom plugins trust NAME' (recorded in the database and audited), or by
@@ -207,7 +212,11 @@ func newPluginsListCmd(a *app) *cobra.Command {
 		Short: "List the configured plugins: version, trust and health",
 		Long: `List the configured plugins. Trusted plugins that are not running are
 started to learn their version and health, and stopped again when the
-command ends. Exit status 0 whatever their health.`,
+command ends. LAST ERROR is the plugin's last fault recorded in the
+database, whichever warroom process saw it (when, and which process), or
+else this process's; -o json gives it as last_fault, and each plugin's
+origin (built-in, file, or "built-in, overridden by file"). Exit status 0
+whatever their health.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {

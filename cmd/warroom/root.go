@@ -75,7 +75,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 	pf.StringVar(&a.dbPath, "db", "", "database file (default $WARROOM_DB, else ./warroom.db)")
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (graph also: dot, mermaid)")
 	pf.StringVar(&a.actor, "as", "", "who is acting, for the audit trail (default: the OS user)")
-	pf.StringVar(&a.pluginsFile, "plugins", "", "plugin configuration (default $WARROOM_PLUGINS, else ./warroom-plugins.yaml if it exists, else the built-in plugins next to warroom)")
+	pf.StringVar(&a.pluginsFile, "plugins", "", "plugin configuration, combined with the built-in plugins next to warroom: it adds and overrides by name, and drops a built-in only with disable (default $WARROOM_PLUGINS, else ./warroom-plugins.yaml if it exists, else the built-ins alone)")
 	pf.StringVar(&a.metricsAddr, "metrics-addr", "", "serve warroom's metrics at http://HOST:PORT/metrics while a long-running command (deploy start --follow, deploy resume, serve, demo) runs; :PORT means 127.0.0.1:PORT (default $WARROOM_METRICS_ADDR)")
 	pf.StringVar(&a.logFile, "log-file", "", "log file, plugins' logs included (default $WARROOM_LOG, else warroom.log next to the database)")
 
