@@ -3,6 +3,7 @@ package host_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,5 +127,23 @@ func TestConfigErrorsPointAtTheProblem(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%.60q:\n got %v\nwant %s", tc.file, err, tc.want)
 		}
+	}
+}
+
+// Floods are capped: a file over MaxConfigSize is refused unread, and a
+// report lists the first 50 errors, then how many more.
+func TestConfigFloodsCapped(t *testing.T) {
+	big := writeConfig(t, "plugins:\n  - name: x\n    settings: {a: \""+strings.Repeat("x", host.MaxConfigSize)+"\"}\n")
+	if _, err := host.LoadConfig(big, nil); err == nil || !strings.Contains(err.Error(), "larger than 1024 KiB: is it the right file?") {
+		t.Errorf("a 1 MiB file: %.200v", err)
+	}
+	var b strings.Builder
+	b.WriteString("plugins:\n")
+	for i := range 60 {
+		fmt.Fprintf(&b, "  - {name: p%d, path: p, kinds: [nope]}\n", i)
+	}
+	_, err := host.LoadConfig(writeConfig(t, b.String()), nil)
+	if err == nil || strings.Count(err.Error(), "\n") != 50 || !strings.HasSuffix(err.Error(), "… and 10 more errors") {
+		t.Errorf("60 errors reported as:\n%v", err)
 	}
 }
