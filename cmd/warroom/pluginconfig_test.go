@@ -124,8 +124,9 @@ func TestCanaryWithoutMonitoringSourceFailsPreflight(t *testing.T) {
 	var run deploy.Run
 	for {
 		r := w.c.run("deploy", "status", "-o", "json")
-		if r.code == 0 && json.Unmarshal([]byte(r.stdout), &run) == nil && run.State == deploy.RunPaused {
-			break
+		if r.code == 0 && json.Unmarshal([]byte(r.stdout), &run) == nil && slices.Contains([]deploy.RunState{deploy.RunPaused,
+			deploy.RunSucceeded, deploy.RunFailed, deploy.RunAborted, deploy.RunRolledBack}, run.State) {
+			break // paused, or (wrongly) ended
 		}
 		if ctx.Err() != nil {
 			t.Fatalf("the run never paused (state %s)\n%s", run.State, out.String())
@@ -140,7 +141,7 @@ func TestCanaryWithoutMonitoringSourceFailsPreflight(t *testing.T) {
 		}
 	}
 	wantMsg := refusing + " disables the built-in scrape"
-	if canaryStep == nil || canaryStep.State != deploy.StepFailed ||
+	if run.State != deploy.RunPaused || canaryStep == nil || canaryStep.State != deploy.StepFailed ||
 		!strings.Contains(canaryStep.Error, "no monitoring source judges canaries") || !strings.Contains(canaryStep.Error, wantMsg) ||
 		!strings.Contains(run.Reason, "failed its pre-flight checks") {
 		t.Fatalf("run %s (%s); canary step %+v\n%s", run.State, run.Reason, canaryStep, out.String())
