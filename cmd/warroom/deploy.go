@@ -361,13 +361,18 @@ func (a *app) engine(ctx context.Context, s *store.Store, prefix string) (*deplo
 	if err != nil {
 		return nil, err
 	}
+	// The judge and the gate see the same configuration: the host's.
+	ph, err := a.pluginHost(ctx)
+	if err != nil {
+		return nil, err
+	}
 	host, _ := os.Hostname()
 	e := &deploy.Engine{
 		Judge:   judge,
 		Journal: s,
 		Targets: targets,
 		Clock:   realClock{},
-		Gate:    deploy.PolicyGate{Org: s.Org},
+		Gate:    canaryJudgeGate{next: deploy.PolicyGate{Org: s.Org}, cfg: ph.Config()},
 		Owner:   fmt.Sprintf("%s:%d:%s", host, os.Getpid(), newRunID()[len("run-20060102-150405-"):]),
 		Poll:    500 * time.Millisecond,
 		Dead:    deadOwner,

@@ -22,7 +22,9 @@ func killWorld(t *testing.T) *deployWorld {
 	t.Helper()
 	w := newDeployWorld(t, "2.0.0")
 	d := w.dir
-	cfg := fmt.Sprintf(`plugins:
+	cfg := fmt.Sprintf(`# The scripts have no metrics: canaries are promoted when their bake ends.
+canary_judge: none
+plugins:
   - name: scripts
     path: %s
     kinds: [deploy-target]

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -50,7 +51,35 @@ type Options struct {
 	// Env is every plugin's whole environment ("KEY=value"); warroom's
 	// own environment is not handed down.
 	Env []string
+	// Faults, when set, is told every fault of a plugin, so that other
+	// processes learn of it (the store: plugins list, the console).
+	Faults FaultLog
+	// Process names this process in the faults it records, for people:
+	// "warroom deploy start (pid 4242 on build-1)".
+	Process string
 }
+
+// FaultLog keeps the last fault of each plugin where every warroom
+// process sees it.
+type FaultLog interface {
+	RecordFault(ctx context.Context, f FaultRecord) error
+}
+
+// FaultRecord is one fault of a plugin, as a FaultLog keeps it.
+type FaultRecord struct {
+	Plugin  string
+	Fault   Fault
+	Call    string
+	Message string
+	At      time.Time
+	Process string
+}
+
+// faultRecordTimeout bounds the recording of a fault: it happens on the
+// failing call's path, and a database busy with another writer must not
+// hold the caller up. A fault not recorded is lost to other processes,
+// not to this one.
+const faultRecordTimeout = 500 * time.Millisecond
 
 // Host launches, verifies and supervises the configured plugins. Each is
 // started on first use, after its binary's checksum was found trusted,
