@@ -170,7 +170,7 @@ func parseConfig(cfg sdk.Config) (config, error) {
 			return config{}, invalid("setting faults_file: %v", err)
 		}
 	}
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	if err := ownerOnlyDir(stateDir); err != nil {
 		return config{}, invalid("state dir: %v", err)
 	}
 	return c, nil
@@ -210,4 +210,21 @@ func fraction(s string) (float64, error) {
 		return 0, fmt.Errorf("not a fraction between 0 and 1")
 	}
 	return f, nil
+}
+
+// ownerOnlyDir creates dir 0700, or makes it so: its socket drives the
+// fleet and its journal says what was deployed, so only its owner may
+// reach them.
+func ownerOnlyDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return os.Chmod(dir, 0o700)
+	}
+	return nil
 }

@@ -38,9 +38,9 @@ const metricsFile = "scrape-targets.json"
 // between changes.
 const healthInterval = time.Second
 
-// fleet is every demo-service process and proxy of one plugin process.
-// It lives as long as the plugin: its processes die with it (Pdeathsig),
-// and it starts empty.
+// fleet is every demo-service process and proxy of one supervisor (or,
+// in tests, of one in-process target). It lives as long as that process:
+// its instances die with it (Pdeathsig), and it starts empty.
 type fleet struct {
 	cfg       config
 	log       hclog.Logger
@@ -141,7 +141,7 @@ func (f *fleet) writeEndpoints() {
 func (f *fleet) writeFile(name string, b []byte) {
 	path := filepath.Join(f.cfg.stateDir, name)
 	tmp := path + ".tmp"
-	err := os.WriteFile(tmp, append(b, '\n'), 0o644)
+	err := os.WriteFile(tmp, append(b, '\n'), 0o600) // owner-only, as the state dir
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
@@ -346,6 +346,13 @@ func (f *fleet) refreshHealth(ctx context.Context, want sdk.Target) {
 		}
 	}
 	wg.Wait()
+}
+
+// groupCount is how many proxies the fleet runs.
+func (f *fleet) groupCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.groups)
 }
 
 // runningTotal is how many processes the fleet has.

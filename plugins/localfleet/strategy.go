@@ -150,7 +150,7 @@ func (f *fleet) deploy(ctx context.Context, p deployPlan, pr *progress) error {
 	pr.event("plan", fmt.Sprintf("%s %s to %s: %s, %d instances, proxy %s", svc, p.version, g.key, p.strategy, p.n, g.url))
 
 	if p.from != "" && p.from != p.version && g.runningCount() == 0 {
-		pr.event("baseline", fmt.Sprintf("nothing runs for %s (the fleet starts empty with its plugin process): bringing up %s %s first, the version being replaced",
+		pr.event("baseline", fmt.Sprintf("nothing runs for %s (a new fleet starts empty): bringing up %s %s first, the version being replaced",
 			g.key, svc, p.from))
 		ff, err := f.cfg.faultsFor(svc, p.from)
 		if err != nil {
@@ -469,7 +469,7 @@ func (f *fleet) setTraffic(ctx context.Context, t sdk.Target, weights []sdk.Traf
 func (f *fleet) checkTraffic(g *group, t sdk.Target, weights []sdk.TrafficWeight) error {
 	if g == nil {
 		return sdk.Errorf(sdk.CodeFailedPrecondition,
-			"localfleet: nothing runs for %s: this fleet has not deployed it since its plugin process started (the fleet starts empty)", endpointKey(t))
+			"localfleet: nothing runs for %s: this fleet has not deployed it since it started (a new fleet starts empty)", endpointKey(t))
 	}
 	var asked []string
 	for _, w := range weights {

@@ -29,6 +29,10 @@ type target struct {
 	fleet      *fleet
 	inflight   map[string]bool
 	startedAt  time.Time
+	// supervised: run by the supervisor, whose plugin process holds the
+	// fleet lock; the target takes it itself otherwise (tests run it
+	// in-process).
+	supervised bool
 }
 
 var _ sdk.DeployTarget = (*target)(nil)
@@ -56,13 +60,15 @@ func (t *target) Configure(ctx context.Context, cfg sdk.Config) error {
 		}
 		if n := t.fleet.runningTotal(); n > 0 {
 			return sdk.Errorf(sdk.CodeFailedPrecondition,
-				"localfleet: the fleet runs %d processes with the current settings; restart the plugin to change them", n)
+				"localfleet: the fleet runs %d processes with other settings; stop it first to change them (`localfleet stop %s`, or quit warroom with no run in progress)", n, t.cfg.stateDir)
 		}
 		t.closeLocked()
 	}
-	lock, err := acquireLock(c.stateDir)
-	if err != nil {
-		return err
+	var lock *fleetLock
+	if !t.supervised {
+		if lock, err = acquireLock(c.stateDir); err != nil {
+			return err
+		}
 	}
 	j, err := openJournal(filepath.Join(c.stateDir, journalFile))
 	if err != nil {

@@ -54,7 +54,7 @@ func (f *fleet) verify(ctx context.Context, req sdk.VerifyRequest) ([]sdk.Check,
 		case name != checkHealthy && name != checkSmoke:
 			c = sdk.Check{Name: name, Message: fmt.Sprintf("unknown check %q: this target offers %s and %s", name, checkHealthy, checkSmoke)}
 		case g == nil || len(g.runningOf(req.Version)) == 0:
-			where := "nothing runs there (the fleet starts empty with its plugin process)"
+			where := "nothing runs there (a new fleet starts empty)"
 			if g != nil {
 				where = "it runs " + g.summary()
 			}
