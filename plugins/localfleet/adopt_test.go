@@ -48,8 +48,13 @@ func fleetOf(t *testing.T) string {
 // that was just killed may still hold the fleet lock for a moment.
 func launchOn(t *testing.T, dir string) *launched {
 	t.Helper()
+	return launchWith(t, dir, map[string]string{"traffic_rps": "0"})
+}
+
+func launchWith(t *testing.T, dir string, settings map[string]string) *launched {
+	t.Helper()
 	l := launch(t)
-	cfg := sdk.Config{StateDir: dir, Settings: map[string]string{"traffic_rps": "0"}}
+	cfg := sdk.Config{StateDir: dir, Settings: settings}
 	var err error
 	waitFor(t, "the plugin to configure (the fleet lock free)", func() bool {
 		err = l.conn.Configure(context.Background(), cfg)
@@ -405,4 +410,27 @@ func TestSupervisorEndsWithItsStateDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the supervisor and its instances to end with the state dir", allGone(pids))
+}
+
+// TestAdoptionWithOtherSettings: the warroom that resumes a run may
+// configure the plugin otherwise than the one that started it (the demo
+// sets faults, `deploy resume` does not): it adopts the running fleet,
+// and the new settings apply from then on.
+func TestAdoptionWithOtherSettings(t *testing.T) {
+	dir := fleetOf(t)
+	a := launchWith(t, dir, map[string]string{"traffic_rps": "0", "faults": "payments@3.3.0=crash-on-start"})
+	deployThrough(t, a, "run/1/1", "3.2.0", "3.1.0", "canary")
+	sup := supervisorOf(t, dir)
+	pids := sorted(children(sup))
+	killPlugin(t, a)
+
+	b := launchWith(t, dir, map[string]string{"traffic_rps": "0"})
+	if got := sorted(children(supervisorOf(t, dir))); !slices.Equal(got, pids) {
+		t.Fatalf("instances %v after adoption with other settings, want %v", got, pids)
+	}
+	// The fault is gone with the setting that named it.
+	deployThrough(t, b, "run/1/2", "3.3.0", "3.2.0", "rolling")
+	if got := hit(t, proxyURL(t, dir), 10); got["3.3.0"] != 10 {
+		t.Errorf("after deploying 3.3.0 without its fault: %v", got)
+	}
 }

@@ -58,9 +58,17 @@ func (t *target) Configure(ctx context.Context, cfg sdk.Config) error {
 		if reflect.DeepEqual(c, t.cfg) {
 			return nil
 		}
+		if c.stateDir == t.cfg.stateDir {
+			// Another warroom (or the same with other settings) adopts
+			// the fleet: what runs keeps running, with the new settings.
+			t.cfg = c
+			t.fleet.reconfigure(c)
+			t.log.Info("settings changed", "state_dir", c.stateDir, "service_binary", c.binary)
+			return nil
+		}
 		if n := t.fleet.runningTotal(); n > 0 {
 			return sdk.Errorf(sdk.CodeFailedPrecondition,
-				"localfleet: the fleet runs %d processes with other settings; stop it first to change them (`localfleet stop %s`, or quit warroom with no run in progress)", n, t.cfg.stateDir)
+				"localfleet: the fleet of %s runs %d processes: stop it first to move to %s (`localfleet stop %s`)", t.cfg.stateDir, n, c.stateDir, t.cfg.stateDir)
 		}
 		t.closeLocked()
 	}
@@ -203,7 +211,7 @@ func (t *target) Preflight(ctx context.Context, req sdk.PreflightRequest) ([]sdk
 		}
 		checks = append(checks, c)
 	}
-	add("service-binary", checkBinary(f.cfg.binary), f.cfg.binary+" is executable")
+	add("service-binary", checkBinary(f.conf().binary), f.conf().binary+" is executable")
 
 	strategy := req.Strategy
 	if strategy == "" {
@@ -215,7 +223,7 @@ func (t *target) Preflight(ctx context.Context, req sdk.PreflightRequest) ([]sdk
 	}
 	add("strategy", serr, strategy+" is offered")
 
-	ff, ferr := f.cfg.faultsFor(req.Target.Service, req.Version)
+	ff, ferr := f.conf().faultsFor(req.Target.Service, req.Version)
 	if ferr == nil {
 		var rf faultSet
 		if rf, ferr = requestFaults(req.Settings); ferr == nil {
@@ -228,7 +236,7 @@ func (t *target) Preflight(ctx context.Context, req sdk.PreflightRequest) ([]sdk
 	}
 	add("faults", ferr, msg)
 
-	n := min(defaultInstances, f.cfg.maxInstances)
+	n := min(defaultInstances, f.conf().maxInstances)
 	need := 1 // a rolling batch
 	if strategy != rolling {
 		need = n
@@ -239,11 +247,11 @@ func (t *target) Preflight(ctx context.Context, req sdk.PreflightRequest) ([]sdk
 	}
 	free := f.freeSlots()
 	var cerr error
-	if need > free && !f.cfg.evictIdle {
+	if need > free && !f.conf().evictIdle {
 		cerr = fmt.Errorf("the fleet runs %d of at most %d demo-service processes (max_processes); this step needs up to %d more: raise max_processes, lower max_instances, or set evict_idle=true",
-			f.cfg.maxProcesses-free, f.cfg.maxProcesses, need)
+			f.conf().maxProcesses-free, f.conf().maxProcesses, need)
 	}
-	add("capacity", cerr, fmt.Sprintf("the fleet runs %d of at most %d processes; this step needs up to %d more", f.cfg.maxProcesses-free, f.cfg.maxProcesses, need))
+	add("capacity", cerr, fmt.Sprintf("the fleet runs %d of at most %d processes; this step needs up to %d more", f.conf().maxProcesses-free, f.conf().maxProcesses, need))
 	return checks, nil
 }
 

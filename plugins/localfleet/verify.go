@@ -32,7 +32,7 @@ func (f *fleet) verify(ctx context.Context, req sdk.VerifyRequest) ([]sdk.Check,
 	if len(names) == 0 {
 		names = []string{checkHealthy, checkSmoke}
 	}
-	n, maxRate := f.cfg.smokeRequests, f.cfg.smokeMaxErrorRate
+	n, maxRate := f.conf().smokeRequests, f.conf().smokeMaxErrorRate
 	if v := req.Settings["smoke_requests"]; v != "" {
 		var err error
 		if n, err = positiveInt(v); err != nil {

@@ -39,6 +39,9 @@ const (
 	SocketFile = "supervisor.sock"
 	LockFile   = "supervisor.lock"
 	LogFile    = "supervisor.log"
+	// FleetLockFile is held by the plugin process that drives the fleet
+	// (one warroom at a time).
+	FleetLockFile = "fleet.lock"
 )
 
 // Protocol is the version of the supervisor's protocol. A plugin meeting
@@ -277,6 +280,42 @@ func exited(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i > 0 && i+2 < len(s) && (s[i+2] == 'Z' || s[i+2] == 'X')
+}
+
+// ErrDriven is returned by StopUndriven when a plugin process (another
+// warroom) drives the fleet.
+var ErrDriven = errors.New("a warroom process drives the local fleet")
+
+// StopUndriven stops the fleet of stateDir unless a plugin process
+// drives it (holds the fleet lock): warroom calls it, with its own
+// plugins stopped, when it ends and nothing needs the fleet any more.
+// While it stops the fleet it holds the fleet lock, so that no plugin
+// adopts the fleet being stopped.
+func StopUndriven(ctx context.Context, stateDir string) (Stopped, error) {
+	path := filepath.Join(stateDir, FleetLockFile)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return Stopped{}, nil // no plugin ever ran here: no fleet either
+	}
+	if err != nil {
+		return Stopped{}, fmt.Errorf("localfleet: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return Stopped{}, fmt.Errorf("%w (%s)", ErrDriven, strings.Join(strings.Fields(readSmall(path)), ", "))
+		}
+		return Stopped{}, fmt.Errorf("localfleet: lock %s: %w", path, err)
+	}
+	return Stop(ctx, stateDir)
+}
+
+func readSmall(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 256 {
+		b = b[:256]
+	}
+	return string(b)
 }
 
 // WaitGone returns once no supervisor holds the lock of stateDir.
