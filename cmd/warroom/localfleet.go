@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -27,8 +28,7 @@ func (a *app) localFleetDir() string {
 // needs them any more. With a run unfinished it leaves them for the
 // warroom that resumes the run, unless always is set (the demo's
 // temporary directory is about to go). A fleet driven by another warroom
-// process is left to it. The plugins are stopped first, so that none
-// starts the fleet again.
+// process is left to it. The plugins stop after the fleet.
 func (a *app) stopLocalFleet(ctx context.Context, s *store.Store, always bool) {
 	dir := a.localFleetDir()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fleetStopTimeout)
@@ -47,8 +47,10 @@ func (a *app) stopLocalFleet(ctx context.Context, s *store.Store, always bool) {
 			}
 		}
 	}
+	st, err := fleetctl.StopUndriven(ctx, dir, os.Getpid())
+	// After the fleet: a plugin still running reaps the supervisor it
+	// started; none is called any more, so none starts it again.
 	a.closePlugins()
-	st, err := fleetctl.StopUndriven(ctx, dir)
 	switch {
 	case errors.Is(err, fleetctl.ErrDriven):
 		a.printf("the local fleet keeps running: %v\n", err)

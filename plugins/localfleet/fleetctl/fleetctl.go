@@ -286,12 +286,13 @@ func exited(pid int) bool {
 // warroom) drives the fleet.
 var ErrDriven = errors.New("a warroom process drives the local fleet")
 
-// StopUndriven stops the fleet of stateDir unless a plugin process
-// drives it (holds the fleet lock): warroom calls it, with its own
-// plugins stopped, when it ends and nothing needs the fleet any more.
-// While it stops the fleet it holds the fleet lock, so that no plugin
-// adopts the fleet being stopped.
-func StopUndriven(ctx context.Context, stateDir string) (Stopped, error) {
+// StopUndriven stops the fleet of stateDir unless the plugin process of
+// another warroom drives it (holds the fleet lock; self is the calling
+// warroom's pid, whose own plugin may hold it): warroom calls it when it
+// ends and nothing needs the fleet any more. While it stops a fleet no
+// plugin drives it holds the fleet lock, so that none adopts the fleet
+// being stopped.
+func StopUndriven(ctx context.Context, stateDir string, self int) (Stopped, error) {
 	path := filepath.Join(stateDir, FleetLockFile)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, os.ErrNotExist) {
@@ -303,7 +304,13 @@ func StopUndriven(ctx context.Context, stateDir string) (Stopped, error) {
 	defer f.Close()
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return Stopped{}, fmt.Errorf("%w (%s)", ErrDriven, strings.Join(strings.Fields(readSmall(path)), ", "))
+			holder := readSmall(path)
+			if !strings.Contains(holder, "warroom_pid="+strconv.Itoa(self)+"\n") {
+				return Stopped{}, fmt.Errorf("%w (%s)", ErrDriven, strings.Join(strings.Fields(holder), ", "))
+			}
+			// This warroom's own plugin: stopping the fleet while it
+			// lives lets it reap the supervisor it started.
+			return Stop(ctx, stateDir)
 		}
 		return Stopped{}, fmt.Errorf("localfleet: lock %s: %w", path, err)
 	}
