@@ -434,3 +434,67 @@ func TestAdoptionWithOtherSettings(t *testing.T) {
 		t.Errorf("after deploying 3.3.0 without its fault: %v", got)
 	}
 }
+
+// TestSupervisorKilledUnderACall: the call in flight fails, naming
+// localfleet, the state dir and the supervisor's log; nothing of the
+// fleet is left (its instances die with it).
+func TestSupervisorKilledUnderACall(t *testing.T) {
+	dir := fleetOf(t)
+	a := launchOn(t, dir)
+	deployThrough(t, a, "run/1/1", "3.1.0", "", "rolling")
+	sup := supervisorOf(t, dir)
+	s := &streamSink{started: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		done <- a.conn.DeployTarget().Deploy(context.Background(), sdk.DeployRequest{
+			IdempotencyKey: "run/1/2", Target: payments, Version: "3.2.0", FromVersion: "3.1.0",
+			Strategy: "canary", Instances: 2, Settings: map[string]string{"fault.slow-start": "1m"},
+		}, s)
+	}()
+	select {
+	case <-s.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the deploy did not start an instance")
+	}
+	pids := append(children(sup), sup)
+	syscall.Kill(sup, syscall.SIGKILL)
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the deploy did not end when its supervisor was killed")
+	}
+	for _, want := range []string{"localfleet: deploy: the fleet's supervisor of " + dir + " (pid " + strconv.Itoa(sup) + ") is unreachable", filepath.Join(dir, fleetctl.LogFile)} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("deploy under a killed supervisor: %v, want it to say %q", err, want)
+		}
+	}
+	// (A deployment's error reaches warroom as its failed done event,
+	// by the sdk's contract: the message, not the code, travels.)
+	if ev := s.all(); len(ev) == 0 || !ev[len(ev)-1].Done || !ev[len(ev)-1].Failed {
+		t.Errorf("the last event is not a failed done event: %+v", ev)
+	}
+	waitFor(t, "the instances to die with their supervisor", allGone(pids))
+}
+
+// TestHungSupervisorIsReported: a supervisor that does not answer (here
+// stopped with SIGSTOP) makes Configure fail with a clear error, not
+// hang.
+func TestHungSupervisorIsReported(t *testing.T) {
+	dir := fleetOf(t)
+	a := launchOn(t, dir)
+	sup := supervisorOf(t, dir)
+	killPlugin(t, a)
+	syscall.Kill(sup, syscall.SIGSTOP)
+	t.Cleanup(func() { syscall.Kill(sup, syscall.SIGCONT) }) // runs before fleetOf's stop
+	b := launch(t)
+	var err error
+	waitFor(t, "the fleet lock to be free", func() bool {
+		err = b.conn.Configure(context.Background(), sdk.Config{StateDir: dir, Settings: map[string]string{"traffic_rps": "0"}})
+		return err == nil || !strings.Contains(err.Error(), "another warroom process")
+	})
+	want := "localfleet: the fleet's supervisor of " + dir + " (pid " + strconv.Itoa(sup) + ") did not answer within 5s"
+	if err == nil || !strings.Contains(err.Error(), want) || sdk.CodeOf(err) != sdk.CodeUnavailable {
+		t.Errorf("configure with a hung supervisor: %v (code %v), want Unavailable saying %q", err, sdk.CodeOf(err), want)
+	}
+}

@@ -23,6 +23,10 @@ import (
 // milliseconds.
 const supervisorStartTimeout = 10 * time.Second
 
+// helloTimeout bounds the question a plugin asks a supervisor it finds:
+// one that does not answer (stopped, hung) is reported, not waited for.
+const helloTimeout = 5 * time.Second
+
 // remote is the plugin process's deploy target: it holds the fleet lock
 // of the state dir (one warroom drives a fleet at a time) and forwards
 // every call to the fleet's supervisor, starting one when none runs.
@@ -87,7 +91,15 @@ func (r *remote) configureLocked(ctx context.Context) error {
 // connectLocked makes sure a supervisor of this protocol answers,
 // starting one if none runs.
 func (r *remote) connectLocked(ctx context.Context) error {
-	h, err := r.c.Hello(ctx)
+	hctx, cancel := context.WithTimeout(ctx, helloTimeout)
+	h, err := r.c.Hello(hctx)
+	timedOut := errors.Is(hctx.Err(), context.DeadlineExceeded)
+	cancel()
+	if err != nil && ctx.Err() == nil && timedOut {
+		return sdk.Errorf(sdk.CodeUnavailable, "localfleet: the fleet's supervisor of %s (pid %s) did not answer within %s: "+
+			"see its log %s, or stop it (`localfleet stop %s`; kill -9 that pid if it does not stop)",
+			r.stateDir, fleetctl.LockHolder(filepath.Join(r.stateDir, fleetctl.LockFile)), helloTimeout, filepath.Join(r.stateDir, fleetctl.LogFile), r.stateDir)
+	}
 	if errors.Is(err, fleetctl.ErrNotRunning) {
 		h, err = r.startSupervisorLocked(ctx)
 	}
@@ -203,7 +215,11 @@ func logTail(path string, offset int64) string {
 // errors) pass as they are.
 func (r *remote) failed(what string, err error) error {
 	var se *sdk.Error
-	if errors.As(err, &se) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	var sink *fleetctl.SinkError
+	switch {
+	case errors.As(err, &sink):
+		return sink.Err // warroom's end of the stream, not the supervisor
+	case errors.As(err, &se) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return err
 	}
 	pid := "unknown pid"
@@ -296,9 +312,6 @@ func (r *remote) Status(ctx context.Context, req sdk.StatusRequest) (sdk.Status,
 func (r *remote) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.c != nil {
-		r.c.CloseIdle()
-	}
 	r.lock.release()
 	r.lock = nil
 }

@@ -97,10 +97,12 @@ type Client struct {
 func New(stateDir string) *Client {
 	c := &Client{stateDir: stateDir}
 	c.hc = &http.Client{Transport: &http.Transport{
-		Proxy:               nil,
-		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return c.dial(ctx) },
-		MaxIdleConnsPerHost: 4,
-		IdleConnTimeout:     30 * time.Second,
+		Proxy:       nil,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return c.dial(ctx) },
+		// A connection per call (a Unix socket connects in microseconds):
+		// an idle one kept from a supervisor since gone would fail the
+		// next call as sent when it was not.
+		DisableKeepAlives: true,
 	}}
 	return c
 }
@@ -158,12 +160,21 @@ func (c *Client) Call(ctx context.Context, method string, in, out any) error {
 	}, false)
 }
 
+// SinkError is returned by Stream when onEvent failed (the caller's
+// stream went away), as opposed to the supervisor.
+type SinkError struct{ Err error }
+
+func (e *SinkError) Error() string { return e.Err.Error() }
+func (e *SinkError) Unwrap() error { return e.Err }
+
 // Stream makes a deployment call, handing each event to onEvent as it
-// comes.
+// comes; an error of onEvent ends the call as a *SinkError.
 func (c *Client) Stream(ctx context.Context, method string, in any, onEvent func(sdk.DeployEvent) error) error {
 	return c.do(ctx, method, in, func(env Envelope) error {
 		if env.Event != nil {
-			return onEvent(*env.Event)
+			if err := onEvent(*env.Event); err != nil {
+				return &SinkError{Err: err}
+			}
 		}
 		return nil
 	}, true)
