@@ -498,3 +498,35 @@ func TestHungSupervisorIsReported(t *testing.T) {
 		t.Errorf("configure with a hung supervisor: %v (code %v), want Unavailable saying %q", err, sdk.CodeOf(err), want)
 	}
 }
+
+// TestLongStateDirPath: a state dir whose socket path is longer than a
+// socket address takes (107 bytes) still works: the supervisor listens
+// from within the dir, clients connect through /proc/self/fd.
+func TestLongStateDirPath(t *testing.T) {
+	dir := filepath.Join(fleetOf(t), strings.Repeat("a-rather-long-directory-name-", 4), "plugin-state", "localfleet")
+	if n := len(filepath.Join(dir, fleetctl.SocketFile)); n <= 107 {
+		t.Fatalf("socket path of %d bytes: not long enough for the test", n)
+	}
+	a := launchOn(t, dir)
+	t.Cleanup(func() { fleetctl.Stop(context.Background(), dir) }) // before fleetOf's, which knows the parent only
+	deployThrough(t, a, "run/1/1", "3.1.0", "", "rolling")
+	sup := supervisorOf(t, dir)
+	killPlugin(t, a)
+	b := launchOn(t, dir)
+	if got := supervisorOf(t, dir); got != sup {
+		t.Errorf("supervisor %d, want %d adopted", got, sup)
+	}
+	if svc, _ := statusThrough(t, b); versionOf(svc, "3.1.0").Ready != 2 {
+		t.Errorf("status: %+v", svc)
+	}
+	pids := append(children(sup), sup)
+	st, err := fleetctl.Stop(context.Background(), dir)
+	if err != nil || st.PID != sup {
+		t.Fatalf("stop: %+v %v", st, err)
+	}
+	for _, pid := range pids {
+		if !gone(pid) {
+			t.Errorf("pid %d runs after stop", pid)
+		}
+	}
+}
