@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,6 +65,14 @@ func launchWith(t *testing.T, dir string, settings map[string]string) *launched 
 		t.Fatalf("configure: %v", err)
 	}
 	return l
+}
+
+// startFleet makes a first call, which starts the supervisor.
+func startFleet(t *testing.T, l *launched) {
+	t.Helper()
+	if _, err := l.conn.DeployTarget().Status(context.Background(), sdk.StatusRequest{}); err != nil {
+		t.Fatalf("Status: %v", err)
+	}
 }
 
 // supervisorOf is the pid of the supervisor of dir.
@@ -483,6 +492,7 @@ func TestSupervisorKilledUnderACall(t *testing.T) {
 func TestHungSupervisorIsReported(t *testing.T) {
 	dir := fleetOf(t)
 	a := launchOn(t, dir)
+	startFleet(t, a) // the first call starts the supervisor
 	sup := supervisorOf(t, dir)
 	killPlugin(t, a)
 	syscall.Kill(sup, syscall.SIGSTOP)
@@ -528,5 +538,32 @@ func TestLongStateDirPath(t *testing.T) {
 		if !gone(pid) {
 			t.Errorf("pid %d runs after stop", pid)
 		}
+	}
+}
+
+// TestSupervisorStartsWithTheFirstCallAndEndsIdle: configuring the
+// plugin (as `warroom plugins list` does) starts nothing; the first call
+// starts the supervisor; with nothing running and no call for idle_exit,
+// it ends.
+func TestSupervisorStartsWithTheFirstCallAndEndsIdle(t *testing.T) {
+	dir := fleetOf(t)
+	a := launchWith(t, dir, map[string]string{"traffic_rps": "0", "idle_exit": "1ms"})
+	if _, err := fleetctl.New(dir).Hello(context.Background()); !errors.Is(err, fleetctl.ErrNotRunning) {
+		t.Fatalf("a supervisor answers after Configure alone: %v", err)
+	}
+	startFleet(t, a)
+	// From its lock file, which outlives it: asked, it might be gone.
+	sup, err := strconv.Atoi(fleetctl.LockHolder(filepath.Join(dir, fleetctl.LockFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the idle supervisor to end", func() bool { return gone(sup) })
+	if b, _ := os.ReadFile(filepath.Join(dir, fleetctl.LogFile)); !strings.Contains(string(b), "idle: no process and no call for 1ms (idle_exit)") {
+		t.Errorf("the supervisor's log does not say why it ended:\n%s", b)
+	}
+	// The next call starts a new one.
+	deployThrough(t, a, "run/1/1", "3.1.0", "", "rolling")
+	if got := supervisorOf(t, dir); got == sup {
+		t.Errorf("no new supervisor")
 	}
 }

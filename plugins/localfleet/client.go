@@ -51,8 +51,10 @@ func newRemote(log hclog.Logger) *remote {
 }
 
 // Configure validates the settings, takes the fleet lock and adopts the
-// state dir's supervisor (the instances and proxies it runs, the
-// journal), starting one if none runs.
+// state dir's supervisor if one runs (the instances and proxies it runs,
+// the journal), giving it the settings. With none it starts none: the
+// first call that needs the fleet does, so that configuring the plugin
+// (`warroom plugins list`, a check) leaves nothing running.
 func (r *remote) Configure(ctx context.Context, cfg sdk.Config) error {
 	// Checked here too, so that a bad setting is refused without a
 	// supervisor; parseConfig also creates the state dir (0700).
@@ -75,7 +77,10 @@ func (r *remote) Configure(ctx context.Context, cfg sdk.Config) error {
 		r.c = fleetctl.New(c.stateDir)
 	}
 	r.cfg = cfg
-	if err := r.connectLocked(ctx); err != nil {
+	if err := r.connectLocked(ctx, false); err != nil {
+		if errors.Is(err, fleetctl.ErrNotRunning) {
+			return nil // started by the first call
+		}
 		return err
 	}
 	return r.configureLocked(ctx)
@@ -89,8 +94,9 @@ func (r *remote) configureLocked(ctx context.Context) error {
 }
 
 // connectLocked makes sure a supervisor of this protocol answers,
-// starting one if none runs.
-func (r *remote) connectLocked(ctx context.Context) error {
+// starting one if none runs and start is set (else the error matches
+// fleetctl.ErrNotRunning).
+func (r *remote) connectLocked(ctx context.Context, start bool) error {
 	hctx, cancel := context.WithTimeout(ctx, helloTimeout)
 	h, err := r.c.Hello(hctx)
 	timedOut := errors.Is(hctx.Err(), context.DeadlineExceeded)
@@ -101,6 +107,9 @@ func (r *remote) connectLocked(ctx context.Context) error {
 			r.stateDir, fleetctl.LockHolder(filepath.Join(r.stateDir, fleetctl.LockFile)), helloTimeout, filepath.Join(r.stateDir, fleetctl.LogFile), r.stateDir)
 	}
 	if errors.Is(err, fleetctl.ErrNotRunning) {
+		if !start {
+			return err
+		}
 		h, err = r.startSupervisorLocked(ctx)
 	}
 	if err != nil {
@@ -240,9 +249,10 @@ func (r *remote) client() (*fleetctl.Client, error) {
 	return r.c, nil
 }
 
-// call makes a call to the supervisor. One that found no supervisor (it
-// was stopped, or died, and its fleet with it) starts a new one, which
-// starts empty, and calls again: nothing had been sent.
+// call makes a call to the supervisor. One that found no supervisor
+// (none started yet, or it was stopped, or died and its fleet with it)
+// starts one, which starts empty, and calls again: nothing had been
+// sent.
 func (r *remote) call(ctx context.Context, method string, do func(*fleetctl.Client) error) error {
 	c, err := r.client()
 	if err != nil {
@@ -251,8 +261,10 @@ func (r *remote) call(ctx context.Context, method string, do func(*fleetctl.Clie
 	err = do(c)
 	if errors.Is(err, fleetctl.ErrNotRunning) {
 		r.mu.Lock()
-		r.log.Warn("the supervisor is gone: starting a new one (its fleet starts empty)", "previous_pid", r.pid)
-		err = r.connectLocked(ctx)
+		if r.pid != 0 {
+			r.log.Warn("the supervisor is gone: starting a new one (its fleet starts empty)", "previous_pid", r.pid)
+		}
+		err = r.connectLocked(ctx, true)
 		if err == nil {
 			err = r.configureLocked(ctx)
 		}

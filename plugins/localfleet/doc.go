@@ -33,6 +33,8 @@
 //	evict_idle            when full, stop the instances of the target changed
 //	                      longest ago that no call is using, instead of refusing
 //	                      (false)
+//	idle_exit             how long the supervisor lives on with no process
+//	                      running and no call; 0: until stopped (5m)
 //
 // Faults are the demo service's flags: error-rate=R (answer that fraction
 // with 500, evenly spread), latency=D, crash-on-start, slow-start=D,

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,6 +39,9 @@ type supervisor struct {
 	stopOnce  sync.Once
 	stopped   chan struct{} // closed once the fleet is stopped
 	result    fleetctl.Stopped
+
+	inflight atomic.Int64
+	lastCall atomic.Int64 // unix nanoseconds of the last call's start or end
 }
 
 // runSupervisor is `localfleet supervise STATE_DIR`, started by the
@@ -94,33 +98,37 @@ func superviseDir(stateDir string, log hclog.Logger) error {
 		stopped:   make(chan struct{}),
 	}
 	s.t.supervised = true
+	s.touch()
 	s.base, s.cancel = context.WithCancel(context.Background())
 	srv := &http.Server{
-		Handler:           s.routes(),
+		Handler:           s.counted(s.routes()),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return s.base },
 	}
 	go srv.Serve(ln)
 	log.Info("supervisor ready", "pid", os.Getpid(), "state_dir", stateDir)
 
+	// No terminal reaches it (its own session); a SIGHUP someone sends
+	// does not end the fleet.
+	signal.Ignore(syscall.SIGHUP)
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	watch := time.NewTicker(watchInterval)
 	defer watch.Stop()
-	for {
+	for running := true; running; {
 		select {
 		case sig := <-sigs:
 			s.stop("signal " + sig.String())
 		case <-watch.C:
 			if !lock.stillOurs() {
 				s.stop("its state dir " + stateDir + " was removed")
+			} else if idle, after := s.idle(); idle {
+				s.stop(fmt.Sprintf("idle: no process and no call for %s (idle_exit)", after))
 			}
-			continue
 		case <-s.stopped:
+			running = false
 		}
-		break
 	}
-	<-s.stopped
 	// Let the shutdown call's answer go out, then close everything.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	srv.Shutdown(ctx)
@@ -144,6 +152,34 @@ func (s *supervisor) stop(why string) {
 		s.t.Close()
 		close(s.stopped)
 	})
+}
+
+func (s *supervisor) touch() { s.lastCall.Store(time.Now().UnixNano()) }
+
+// counted keeps the count of calls in flight and the time of the last.
+func (s *supervisor) counted(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inflight.Add(1)
+		s.touch()
+		defer func() {
+			s.touch()
+			s.inflight.Add(-1)
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// idle reports whether the supervisor has had nothing to do for its
+// idle_exit: no process runs, no call is in flight, none came.
+func (s *supervisor) idle() (bool, time.Duration) {
+	after := s.t.idleExit()
+	if after <= 0 || s.inflight.Load() > 0 || time.Since(time.Unix(0, s.lastCall.Load())) < after {
+		return false, after
+	}
+	if f, _, err := s.t.state(); err == nil && f.runningTotal() > 0 {
+		return false, after
+	}
+	return true, after
 }
 
 func (s *supervisor) hello() fleetctl.Hello {

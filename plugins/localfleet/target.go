@@ -27,7 +27,7 @@ type target struct {
 	journal    *journal
 	lock       *fleetLock
 	fleet      *fleet
-	inflight   map[string]bool
+	inflight   map[string]chan struct{} // closed when the call of the key ends
 	startedAt  time.Time
 	// supervised: run by the supervisor, whose plugin process holds the
 	// fleet lock; the target takes it itself otherwise (tests run it
@@ -108,6 +108,16 @@ func (t *target) closeLocked() {
 	t.configured = false
 }
 
+// idleExit is the configured idle_exit (its default before Configure).
+func (t *target) idleExit() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.configured {
+		return defaultIdleExit
+	}
+	return t.cfg.idleExit
+}
+
 func (t *target) state() (*fleet, *journal, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -117,27 +127,41 @@ func (t *target) state() (*fleet, *journal, error) {
 	return t.fleet, t.journal, nil
 }
 
-// claim marks a key as running in this process: two calls with one key
-// at once would both see it unapplied and both act.
-func (t *target) claim(op, key string) (func(), error) {
+// claim marks a key as running: two calls with one key at once would
+// both see it unapplied and both act. A call that finds its key running
+// waits for that call to end: the caller that made it is gone (a plugin
+// process killed, by warroom or by warroom's host after a timeout, whose
+// call the supervisor is still winding down) and this is its repeat,
+// which then acts, or replays what the first one finished.
+func (t *target) claim(ctx context.Context, op, key string) (func(), error) {
 	if key == "" {
 		return func() {}, nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.inflight[key] {
-		return nil, sdk.Errorf(sdk.CodeFailedPrecondition,
-			"localfleet: a %s with idempotency key %q is running now; wait for it to end", op, key)
-	}
-	if t.inflight == nil {
-		t.inflight = map[string]bool{}
-	}
-	t.inflight[key] = true
-	return func() {
+	for {
 		t.mu.Lock()
-		delete(t.inflight, key)
+		running, busy := t.inflight[key]
+		if !busy {
+			if t.inflight == nil {
+				t.inflight = map[string]chan struct{}{}
+			}
+			done := make(chan struct{})
+			t.inflight[key] = done
+			t.mu.Unlock()
+			return func() {
+				t.mu.Lock()
+				delete(t.inflight, key)
+				t.mu.Unlock()
+				close(done)
+			}, nil
+		}
 		t.mu.Unlock()
-	}, nil
+		select {
+		case <-running:
+		case <-ctx.Done():
+			return nil, sdk.Errorf(sdk.CodeFailedPrecondition,
+				"localfleet: a %s with idempotency key %q is still running; wait for it to end (%v)", op, key, ctx.Err())
+		}
+	}
 }
 
 // replayable returns the finished journal entry of a key, if any.
@@ -285,7 +309,7 @@ func (t *target) Deploy(ctx context.Context, req sdk.DeployRequest, sink sdk.Eve
 	if err != nil {
 		return err
 	}
-	release, err := t.claim(opDeploy, req.IdempotencyKey)
+	release, err := t.claim(ctx, opDeploy, req.IdempotencyKey)
 	if err != nil {
 		return err
 	}
@@ -359,7 +383,7 @@ func (t *target) Rollback(ctx context.Context, req sdk.RollbackRequest, sink sdk
 	if err != nil {
 		return err
 	}
-	release, err := t.claim(opRollback, req.IdempotencyKey)
+	release, err := t.claim(ctx, opRollback, req.IdempotencyKey)
 	if err != nil {
 		return err
 	}
@@ -392,7 +416,7 @@ func (t *target) SetTraffic(ctx context.Context, req sdk.SetTrafficRequest) ([]s
 	if err := validateWeights(req.Weights); err != nil {
 		return nil, err
 	}
-	release, err := t.claim(opSetTraffic, req.IdempotencyKey)
+	release, err := t.claim(ctx, opSetTraffic, req.IdempotencyKey)
 	if err != nil {
 		return nil, err
 	}
