@@ -147,7 +147,10 @@ func (r *remote) startSupervisorLocked(ctx context.Context) (fleetctl.Hello, err
 	}
 	defer logf.Close() // the child has its own copy
 	off, _ := logf.Seek(0, 2)
-	cmd := exec.Command(exe, "supervise", r.stateDir)
+	// /proc/self/exe is the very binary warroom verified and started,
+	// even if the file at its path was replaced since.
+	cmd := exec.Command("/proc/self/exe", "supervise", r.stateDir)
+	cmd.Args[0] = exe
 	cmd.Dir = r.stateDir
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = supervisorEnv()

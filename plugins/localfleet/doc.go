@@ -157,8 +157,11 @@
 //
 // # The supervisor
 //
-// Configure starts `localfleet supervise STATE_DIR` (this binary) unless
-// one answers already: detached, in its own session (warroom kills a
+// Configure adopts the supervisor of the state dir if one answers; if
+// none does, the first call that needs the fleet starts
+// `localfleet supervise STATE_DIR` (this binary), so that configuring the
+// plugin alone (`warroom plugins list`) leaves nothing running. It runs
+// detached, in its own session (warroom kills a
 // plugin's process group, and a terminal's Ctrl-C reaches its process
 // group: neither reaches the supervisor), with no parent-death signal,
 // its output in <state dir>/supervisor.log. It holds an flock on
@@ -183,8 +186,9 @@
 // The supervisor ends, stopping every instance (SIGTERM, SIGKILL after
 // 3s) and proxy first, when it is told to (`localfleet stop STATE_DIR`,
 // or fleetctl.Stop: both return once nothing of the fleet runs), on
-// SIGTERM, SIGINT or SIGHUP, or when its state dir is removed (checked
-// every second). Quitting warroom does not end it: warroom stops it
+// SIGTERM or SIGINT, when its state dir is removed (checked every
+// second), or when it has had no process running and no call for
+// idle_exit (5m by default). Quitting warroom does not end it: warroom stops it
 // deliberately when nothing needs it (the demo when it ends; the console,
 // when no run is unfinished).
 //
