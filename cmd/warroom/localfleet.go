@@ -31,6 +31,9 @@ func (a *app) localFleetDir() string {
 // process is left to it. The plugins stop after the fleet.
 func (a *app) stopLocalFleet(ctx context.Context, s *store.Store, always bool) {
 	dir := a.localFleetDir()
+	if !fleetctl.Running(dir) {
+		return // none ran, or it ended by itself
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fleetStopTimeout)
 	defer cancel()
 	if !always && s != nil {

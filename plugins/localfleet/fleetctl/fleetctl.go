@@ -336,6 +336,12 @@ func readSmall(path string) string {
 	return string(b)
 }
 
+// Running reports whether a supervisor holds the lock of stateDir.
+func Running(stateDir string) bool {
+	free, _, err := lockFree(filepath.Join(stateDir, LockFile))
+	return err == nil && !free
+}
+
 // WaitGone returns once no supervisor holds the lock of stateDir.
 func WaitGone(ctx context.Context, stateDir string) error {
 	path := filepath.Join(stateDir, LockFile)
