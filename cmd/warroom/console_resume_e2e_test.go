@@ -221,3 +221,34 @@ func versionAt(t *testing.T, url string) string {
 	}
 	return body.Version
 }
+
+// fleetsEnded waits, at the end of the tests, for the local fleets the
+// tests started to end: their supervisors outlive warroom by design, and
+// end within a second or two of their state dir's removal (each test's
+// temporary directory). It kills and reports any left after that.
+func fleetsEnded() bool {
+	if fleetBin == "" {
+		return true
+	}
+	markers := []string{filepath.Dir(fleetBin) + string(os.PathSeparator)}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		left := procsMatching(markers)
+		for pid := range left {
+			if !pidAlive(pid) {
+				delete(left, pid)
+			}
+		}
+		if len(left) == 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			for pid, cmdline := range left {
+				fmt.Fprintf(os.Stderr, "FAIL: left running after the tests: pid %d: %s\n", pid, cmdline)
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			return false
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition with a deadline
+	}
+}
