@@ -141,7 +141,8 @@
 //
 // The journal is the supervisor's, and so is every call: a call in
 // flight when its plugin process dies is cancelled (its key stays
-// "started", so the repeat from the next plugin process acts again),
+// "started", so the repeat from the next plugin process acts again; a
+// repeat that comes while the first is still winding down waits for it),
 // and a finished key is replayed whichever plugin process asks.
 //
 // The journal outlives the fleet when the supervisor ends (stopped, or
@@ -175,9 +176,11 @@
 // The instances are the supervisor's children, with Pdeathsig=SIGKILL to
 // it (forked from one OS thread that lives as long as the fleet): a
 // killed supervisor leaves no orphan, and the next call of the plugin
-// starts a new, empty one. A call that finds the supervisor gone while it
-// runs fails with code Unavailable, naming localfleet, the state dir and
-// the supervisor's log.
+// starts a new, empty one. A call that finds the supervisor gone while
+// it runs fails, naming localfleet, the state dir and the supervisor's
+// log (code Unavailable; a deployment ends with a failed done event,
+// which carries no code); a supervisor that does not answer within 5s is
+// reported the same way.
 //
 // Settings given by a plugin process that adopts a running fleet apply to
 // it from then on (faults, limits and the binary at their next use,
