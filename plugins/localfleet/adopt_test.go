@@ -185,7 +185,9 @@ func TestFleetOutlivesItsPlugin(t *testing.T) {
 				t.Errorf("with no plugin running: %v, want %v", got, tc.want)
 			}
 
+			adopting := time.Now()
 			b := launchOn(t, dir)
+			t.Logf("a new plugin process launched and adopted the fleet in %s", time.Since(adopting).Round(time.Millisecond))
 			if got := supervisorOf(t, dir); got != sup {
 				t.Errorf("supervisor pid %d after the restart, want %d (adopted)", got, sup)
 			}
