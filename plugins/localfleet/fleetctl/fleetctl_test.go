@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,13 +35,12 @@ func fake(t *testing.T, dir string, h http.Handler) (release func()) {
 	}
 	srv := &http.Server{Handler: h}
 	go srv.Serve(ln)
-	released := false
+	var once sync.Once
 	release = func() {
-		if !released {
-			released = true
+		once.Do(func() {
 			srv.Close()
 			f.Close()
-		}
+		})
 	}
 	t.Cleanup(release)
 	return release
