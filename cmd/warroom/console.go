@@ -34,7 +34,9 @@ func (a *app) openConsole(ctx context.Context) error {
 		return err
 	}
 	defer s.Close()
-	return a.runConsole(ctx, s, defaultConsoleOptions())
+	err = a.runConsole(ctx, s, defaultConsoleOptions())
+	a.stopLocalFleet(ctx, s, false)
+	return err
 }
 
 // runConsole shows the console on this terminal. While it is open this

@@ -44,7 +44,9 @@ processes behind weighted proxies, with traffic). Press 5 for Waves and
 s to start; c approves production; ? shows every key. The second release
 carries checkout 4.9.0, a version that answers 700 ms late: the canary
 judge catches it and the run rolls back. Quitting stops every process
-the demo started.
+the demo started; with --dir, the local fleet of a run not finished keeps
+running, and warroom on that database (WARROOM_DB=DIR/warroom.db) resumes
+the run on it.
 
 With --headless (or without a terminal) there is no console: the first
 release deploys at once, its progress printed, and the fleet keeps
@@ -57,6 +59,7 @@ serving until Ctrl-C (or exit at once with --once).`,
 				return err
 			}
 			defer stop()
+			temporary := dir == ""
 			if dir == "" {
 				tmp, err := os.MkdirTemp("", "warroom-demo-") // 0700
 				if err != nil {
@@ -83,6 +86,9 @@ serving until Ctrl-C (or exit at once with --once).`,
 				return err
 			}
 			defer s.Close()
+			// Before the store closes and the temporary directory goes:
+			// the fleet outlives the plugins, so it is stopped on purpose.
+			defer a.stopLocalFleet(ctx, s, temporary)
 			rel, err := a.prepareDemo(ctx, s, specDir, release)
 			if err != nil {
 				return err

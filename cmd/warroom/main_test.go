@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 		panic("build warroom: " + err.Error())
 	}
 	code := m.Run()
+	if !fleetsEnded() {
+		code = 1
+	}
 	os.RemoveAll(dir)
 	// The binaries built once for all the tests.
 	if fleetBin != "" {

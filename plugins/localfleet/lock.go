@@ -9,10 +9,11 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/warroom/warroom/plugins/localfleet/fleetctl"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
-const lockFile = "fleet.lock"
+const lockFile = fleetctl.FleetLockFile
 
 // fleetLock is the flock on <state dir>/fleet.lock that makes one plugin
 // process the only one running a fleet for a state dir. The kernel drops
