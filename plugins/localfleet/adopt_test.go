@@ -569,3 +569,41 @@ func TestSupervisorStartsWithTheFirstCallAndEndsIdle(t *testing.T) {
 		t.Errorf("no new supervisor")
 	}
 }
+
+// TestSharedStateDirSharesTheFleetsFiles: when warroom shares its files
+// with the group (--share-group makes the state dir 0770), the fleet's
+// files are the group's too (0660), whatever the umask, and never the
+// others'; an owner-only dir keeps them 0600 (above).
+func TestSharedStateDirSharesTheFleetsFiles(t *testing.T) {
+	dir := fleetOf(t)
+	if err := os.Chmod(dir, 0o770); err != nil {
+		t.Fatal(err)
+	}
+	old := syscall.Umask(0o077) // the narrowest umask must not narrow a shared file
+	t.Cleanup(func() { syscall.Umask(old) })
+	a := launchOn(t, dir)
+	deployThrough(t, a, "run/1/1", "3.1.0", "", "rolling")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files int
+	for _, e := range entries {
+		fi, err := os.Stat(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().IsRegular() {
+			files++
+			if perm := fi.Mode().Perm(); perm != 0o660 {
+				t.Errorf("%s has mode %v, want 0660 in a shared state dir", e.Name(), perm)
+			}
+		}
+	}
+	if files == 0 {
+		t.Fatal("the fleet wrote no file in its state dir")
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o770 {
+		t.Errorf("state dir mode %v, want 0770 kept", fi.Mode().Perm())
+	}
+}

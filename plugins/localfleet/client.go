@@ -141,7 +141,7 @@ func (r *remote) startSupervisorLocked(ctx context.Context) (fleetctl.Hello, err
 		return fleetctl.Hello{}, fmt.Errorf("the plugin's own path: %w", err)
 	}
 	logPath := filepath.Join(r.stateDir, fleetctl.LogFile)
-	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	logf, err := stateMode(r.stateDir).OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND)
 	if err != nil {
 		return fleetctl.Hello{}, fmt.Errorf("supervisor log: %w", err)
 	}

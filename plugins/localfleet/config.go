@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
@@ -221,19 +222,32 @@ func fraction(s string) (float64, error) {
 	return f, nil
 }
 
-// ownerOnlyDir creates dir 0700, or makes it so: its socket drives the
+// ownerOnlyDir creates dir 0700, or narrows it: its socket drives the
 // fleet and its journal says what was deployed, so only its owner may
-// reach them.
+// reach them — or its group, when warroom shares its files with the group
+// (--share-group makes the state dir 0770, and the fleet follows:
+// internal/fsmode's rule). Others never.
 func ownerOnlyDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := fsmode.Private.MkdirAll(dir); err != nil {
 		return err
 	}
+	mode := stateMode(dir)
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return err
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return os.Chmod(dir, 0o700)
+	if fi.Mode().Perm()&^mode.Dir() != 0 {
+		return os.Chmod(dir, mode.Dir()|fi.Mode()&os.ModeSetgid)
 	}
 	return nil
+}
+
+// stateMode is the mode of the files the fleet creates in its state dir:
+// the group's too when the dir is group-writable, else the owner's alone.
+func stateMode(dir string) fsmode.Mode {
+	m, err := fsmode.Of(dir)
+	if err != nil {
+		return fsmode.Private
+	}
+	return m
 }

@@ -165,7 +165,7 @@ func (f *fleet) writeEndpoints() {
 func (f *fleet) writeFile(name string, b []byte) {
 	path := filepath.Join(f.conf().stateDir, name)
 	tmp := path + ".tmp"
-	err := os.WriteFile(tmp, append(b, '\n'), 0o600) // owner-only, as the state dir
+	err := stateMode(f.conf().stateDir).WriteFile(tmp, append(b, '\n')) // as the state dir: owner-only, or the group's when shared
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}

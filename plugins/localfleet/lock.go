@@ -28,7 +28,7 @@ type fleetLock struct {
 // holder's warroom pid (the plugin's parent) and its own pid.
 func acquireLock(stateDir string) (*fleetLock, error) {
 	path := filepath.Join(stateDir, lockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := stateMode(stateDir).OpenFile(path, os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("localfleet: lock %s: %w", path, err)
 	}

@@ -86,7 +86,7 @@ func superviseDir(stateDir string, log hclog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", filepath.Join(stateDir, fleetctl.SocketFile), err)
 	}
-	if err := os.Chmod(fleetctl.SocketFile, 0o600); err != nil {
+	if err := os.Chmod(fleetctl.SocketFile, stateMode(".").File()); err != nil {
 		ln.Close()
 		return fmt.Errorf("socket: %w", err)
 	}
@@ -307,7 +307,7 @@ type supervisorLock struct {
 
 func acquireSupervisorLock(stateDir string) (*supervisorLock, error) {
 	path := filepath.Join(stateDir, fleetctl.LockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := stateMode(stateDir).OpenFile(path, os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
