@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Pos is a place in a spec file. Line and Col are 1-based; a zero Line
@@ -111,4 +112,23 @@ func didYouMean(got string, valid []string) string {
 		return fmt.Sprintf("did you mean %q? valid: %s", s, strings.Join(valid, ", "))
 	}
 	return "valid: " + strings.Join(valid, ", ")
+}
+
+// maxQuoted is how much of a user's value an error message repeats: a
+// 50 MB scalar in the wrong place must not be echoed whole.
+const maxQuoted = 80
+
+// truncate shortens s to maxQuoted characters, saying how long it was.
+func truncate(s string) string {
+	if utf8.RuneCountInString(s) <= maxQuoted {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == maxQuoted {
+			return fmt.Sprintf("%s… (%d bytes)", s[:i], len(s))
+		}
+		n++
+	}
+	return s
 }

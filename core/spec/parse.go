@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,15 +152,13 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
-
 // Parse reads one spec file's content. file names it in errors.
 func Parse(file string, data []byte) ([]*Source, Errors) {
 	var (
 		errs Errors
 		out  []*Source
 	)
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
@@ -168,14 +166,7 @@ func Parse(file string, data []byte) ([]*Source, Errors) {
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			p := Pos{File: file, Line: 1, Col: 1}
-			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-				p.Line, _ = strconv.Atoi(m[1])
-			}
-			msg := strings.TrimPrefix(err.Error(), "yaml: ")
-			msg = yamlLine.ReplaceAllString(msg, "")
-			msg = strings.TrimLeft(msg, ": ")
-			errs.add(p, "fix the YAML syntax here (indentation, a missing colon, an unclosed quote)", "invalid YAML: %s", msg)
+			errs = append(errs, syntaxError(file, data, err))
 			break
 		}
 		if len(doc.Content) == 0 {
