@@ -26,28 +26,33 @@ objects already in the database (--db), as they would for apply.`,
 			if err := a.checkOutput("text", "json"); err != nil {
 				return err
 			}
-			set, errs := spec.ParseFiles(files)
-			var stored []model.Record
-			s, err := store.OpenExisting(cmd.Context(), a.dbPath)
-			switch {
-			case errors.Is(err, store.ErrNoDatabase):
-			case err != nil:
-				return fmt.Errorf("open database %s: %w", a.dbPath, err)
-			default:
-				defer s.Close()
-				if stored, err = s.Records(cmd.Context()); err != nil {
-					return err
-				}
+			set, _ := spec.ParseFiles(files)
+			stored, err := a.storedRecords(cmd.Context())
+			if err != nil {
+				return err
 			}
-			_, verrs := spec.Validate(set, stored)
-			errs = append(errs, verrs...)
-			errs.Sort()
+			// The same check apply makes, against the same stored objects.
+			_, errs := spec.Check(set, stored, spec.Options{})
 			return a.reportValidation(set, errs)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "spec file or directory (repeatable)")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
+}
+
+// storedRecords are the objects of the database, if there is one: a spec
+// is checked against them, since it may refer to objects applied earlier.
+func (a *app) storedRecords(ctx context.Context) ([]model.Record, error) {
+	s, err := store.OpenExisting(ctx, a.dbPath)
+	switch {
+	case errors.Is(err, store.ErrNoDatabase):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("open database %s: %w", a.dbPath, err)
+	}
+	defer s.Close()
+	return s.Records(ctx)
 }
 
 // reportValidation prints the outcome of a validation; errors exit 1.
@@ -112,17 +117,16 @@ unless --prune makes the files the whole organisation.`,
 }
 
 func (a *app) apply(ctx context.Context, files []string, opts spec.Options) error {
-	set, errs := spec.ParseFiles(files)
-	if len(errs) > 0 {
-		// Report the semantic errors of the same run too; nothing is written.
-		var stored []model.Record
-		if s, err := store.OpenExisting(ctx, a.dbPath); err == nil {
-			stored, _ = s.Records(ctx)
-			s.Close()
+	set, perrs := spec.ParseFiles(files)
+	if len(perrs) > 0 {
+		// A set that did not parse is never applied and creates no
+		// database; spec.Check reports its parse errors together with the
+		// semantic ones, exactly as validate and spec.Apply do.
+		stored, err := a.storedRecords(ctx)
+		if err != nil {
+			return err
 		}
-		_, verrs := spec.Validate(set, stored)
-		errs = append(errs, verrs...)
-		errs.Sort()
+		_, errs := spec.Check(set, stored, opts)
 		return a.reportValidation(set, errs)
 	}
 	s, err := a.openStore(ctx)

@@ -54,10 +54,16 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
-func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+// resolve follows an alias to the node it stands for.
+func resolve(n *yaml.Node) *yaml.Node {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
+	return n
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	n = resolve(n)
 	d.fields[path] = d.pos(n)
 	if isNull(n) {
 		return // an empty value leaves the zero value; required keys are checked by the parent
@@ -93,7 +99,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if isNull(resolve(item)) {
+				// A bare "-" would become an empty name or an empty
+				// object, which nothing can refer to or act on.
+				d.errs.add(d.pos(item), "write a value after the \"-\", or delete the line", "%s: empty list item", p)
+				continue
+			}
+			d.decode(item, s.Index(i), p)
 		}
 		v.Set(s)
 	case reflect.Map:
@@ -218,7 +231,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	fs := fieldsOf(v.Type())
-	seen := map[string]bool{}
+	seen, null := map[string]bool{}, map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		var f *field
@@ -241,6 +254,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[f.key] = true
+		if isNull(resolve(val)) {
+			null[f.key] = true
+		}
 		d.decode(val, v.Field(f.index), join(path, f.key))
 	}
 	for _, f := range fs {
@@ -248,7 +264,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		fv := v.Field(f.index)
-		if !seen[f.key] || (fv.Kind() == reflect.String && fv.String() == "") || (fv.Kind() == reflect.Slice && fv.Len() == 0) {
+		if !seen[f.key] || null[f.key] || (fv.Kind() == reflect.String && fv.String() == "") || (fv.Kind() == reflect.Slice && fv.Len() == 0) {
 			where := path
 			if where == "" {
 				where = kindLabel(v.Type())

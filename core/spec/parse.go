@@ -59,6 +59,9 @@ func (s *Source) At(path string) Pos {
 type Set struct {
 	Files   []string
 	Sources []*Source
+	// parseErrs are the errors ParseFiles found: Check reports them with
+	// its own, so a set that did not parse is never applied.
+	parseErrs Errors
 }
 
 // sections maps a spec file's top-level keys to the kind of their items.
@@ -109,6 +112,7 @@ func ParseFiles(paths []string) (*Set, Errors) {
 		errs = append(errs, perrs...)
 	}
 	errs.Sort()
+	set.parseErrs = errs
 	return set, errs
 }
 
@@ -159,6 +163,7 @@ func Parse(file string, data []byte) ([]*Source, Errors) {
 		out  []*Source
 	)
 	dec := yaml.NewDecoder(bytes.NewReader(data))
+	src := &text{data: data}
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
@@ -172,14 +177,14 @@ func Parse(file string, data []byte) ([]*Source, Errors) {
 		if len(doc.Content) == 0 {
 			continue // an empty document
 		}
-		srcs, derrs := parseDocument(file, doc.Content[0])
+		srcs, derrs := parseDocument(file, src, doc.Content[0])
 		out = append(out, srcs...)
 		errs = append(errs, derrs...)
 	}
 	return out, errs
 }
 
-func parseDocument(file string, root *yaml.Node) ([]*Source, Errors) {
+func parseDocument(file string, src *text, root *yaml.Node) ([]*Source, Errors) {
 	var errs Errors
 	pos := func(n *yaml.Node) Pos { return Pos{File: file, Line: n.Line, Col: n.Column} }
 	if isNull(root) {
@@ -226,6 +231,11 @@ func parseDocument(file string, root *yaml.Node) ([]*Source, Errors) {
 			continue
 		}
 		for _, item := range v.Content {
+			if isNull(item) {
+				errs.add(dashPos(file, src, item), fmt.Sprintf("write the item as \"- name: ...\" with its keys, or delete the empty \"-\" line"),
+					"empty item in %s", k.Value)
+				continue
+			}
 			d := &decoder{file: file, errs: &errs, fields: map[string]Pos{}}
 			val := reflect.New(sections[sec].typ)
 			d.decode(item, val.Elem(), "")
@@ -234,4 +244,47 @@ func parseDocument(file string, root *yaml.Node) ([]*Source, Errors) {
 		}
 	}
 	return out, errs
+}
+
+// dashPos is where the "-" of an empty list item is: yaml.v3 places the
+// empty value after it, past the end of the line.
+func dashPos(file string, src *text, item *yaml.Node) Pos {
+	p := Pos{File: file, Line: item.Line, Col: item.Column}
+	r := []rune(src.line(item.Line))
+	for i := min(item.Column-2, len(r)-1); i >= 0; i-- {
+		if r[i] != ' ' {
+			if r[i] == '-' {
+				p.Col = i + 1
+			}
+			break
+		}
+	}
+	return p
+}
+
+// text is a file's content with its lines indexed on first use, so that
+// looking up many lines of a large file stays linear.
+type text struct {
+	data   []byte
+	starts []int
+}
+
+// line is line n (1-based) without its line end; "" past the end.
+func (t *text) line(n int) string {
+	if t.starts == nil {
+		t.starts = []int{0}
+		for i, c := range t.data {
+			if c == '\n' {
+				t.starts = append(t.starts, i+1)
+			}
+		}
+	}
+	if n < 1 || n > len(t.starts) {
+		return ""
+	}
+	end := len(t.data)
+	if n < len(t.starts) {
+		end = t.starts[n] - 1
+	}
+	return strings.TrimSuffix(string(t.data[t.starts[n-1]:end]), "\r")
 }
