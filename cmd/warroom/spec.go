@@ -55,22 +55,34 @@ func (a *app) storedRecords(ctx context.Context) ([]model.Record, error) {
 	return s.Records(ctx)
 }
 
+// maxReported is how many errors a run prints: enough to fix a file in
+// one pass, few enough that a broken or wrong file cannot flood a CI log.
+const maxReported = 50
+
 // reportValidation prints the outcome of a validation; errors exit 1.
 func (a *app) reportValidation(set *spec.Set, errs spec.Errors) error {
+	shown := errs
+	if len(shown) > maxReported {
+		shown = shown[:maxReported]
+	}
 	if a.json() {
 		if err := a.writeJSON(struct {
-			Valid   bool        `json:"valid"`
-			Files   int         `json:"files"`
-			Objects int         `json:"objects"`
-			Errors  spec.Errors `json:"errors"`
-		}{len(errs) == 0, len(set.Files), len(set.Sources), orEmpty(errs)}); err != nil {
+			Valid      bool        `json:"valid"`
+			Files      int         `json:"files"`
+			Objects    int         `json:"objects"`
+			ErrorCount int         `json:"error_count"`
+			Errors     spec.Errors `json:"errors"`
+		}{len(errs) == 0, len(set.Files), len(set.Sources), len(errs), orEmpty(shown)}); err != nil {
 			return err
 		}
 	} else if len(errs) == 0 {
 		fmt.Fprintf(a.stdout, "ok: %d objects in %d files are valid\n", len(set.Sources), len(set.Files))
 	} else {
-		for _, e := range errs {
+		for _, e := range shown {
 			fmt.Fprintln(a.stderr, e.Error())
+		}
+		if more := len(errs) - len(shown); more > 0 {
+			fmt.Fprintf(a.stderr, "… and %d more %s\n", more, plural(more, "error", "errors"))
 		}
 		fmt.Fprintf(a.stderr, "%d %s\n", len(errs), plural(len(errs), "error", "errors"))
 	}

@@ -63,8 +63,24 @@ func syntaxError(file string, data []byte, err error) Error {
 		return Error{Pos: at(line, col), Msg: fmt.Sprintf("alias *%s refers to no anchor", truncate(m[1])),
 			Hint: fmt.Sprintf("define the anchor &%s before this alias, or fix the name", truncate(m[1]))}
 	}
-	if e, ok := goccyError(file, data, msg); ok {
-		return e
+	if strings.Contains(msg, "exceeded max depth") {
+		line, col := v3line, 0
+		if off := flowTooDeep(data); off >= 0 {
+			line, col = lineCol(data, off)
+		} else if line > 0 {
+			col = firstCol(data, line)
+		} else {
+			line, col = 1, 1
+		}
+		return Error{Pos: at(line, col), Msg: fmt.Sprintf("nested more than %d levels deep", maxDepth),
+			Hint: "a spec is a few levels deep: check that -f names a spec file, and that its brackets are closed"}
+	}
+	// goccy's parser takes time quadratic in the nesting depth (a minute
+	// for 100,000 levels), so it is only asked about plausible files.
+	if flowTooDeep(data) < 0 && maxIndent(data) <= 1000 {
+		if e, ok := goccyError(file, data, msg); ok {
+			return e
+		}
 	}
 	// Neither scan found it: yaml.v3's line, at its first non-blank column.
 	line := max(v3line, 1)
@@ -206,4 +222,38 @@ func unclosed(data []byte, open token.Type, p Pos) *token.Position {
 		}
 	}
 	return nil
+}
+
+// flowTooDeep is the offset of the first "[" or "{" nested more than
+// maxDepth deep, counting brackets as if none were quoted; -1 if none is.
+func flowTooDeep(data []byte) int {
+	depth := 0
+	for i, c := range data {
+		switch c {
+		case '[', '{':
+			if depth++; depth > maxDepth {
+				return i
+			}
+		case ']', '}':
+			depth = max(depth-1, 0)
+		}
+	}
+	return -1
+}
+
+// maxIndent is the widest indentation of any line, in bytes.
+func maxIndent(data []byte) int {
+	widest, n, start := 0, 0, true
+	for _, c := range data {
+		switch {
+		case c == '\n':
+			n, start = 0, true
+		case start && c == ' ':
+			n++
+			widest = max(widest, n)
+		default:
+			start = false
+		}
+	}
+	return widest
 }

@@ -49,7 +49,7 @@ func Check(set *Set, stored []model.Record, opts Options) (*model.Org, Errors) {
 	org, verrs := Validate(set, stored)
 	errs := append(append(Errors{}, set.parseErrs...), verrs...)
 	errs.Sort()
-	return org, errs
+	return org, errs.dedupe()
 }
 
 // Validate checks a set of spec objects together with the objects already
@@ -242,9 +242,9 @@ func (v *validator) ref(src *Source, path, name, what string, kinds ...model.Kin
 			return true
 		}
 	}
-	hint := fmt.Sprintf("declare a %s named %q, or fix the name", what, name)
+	hint := fmt.Sprintf("declare a %s named %q, or fix the name", what, clip(name))
 	if s := suggest(name, v.namesOf(kinds...)); s != "" {
-		hint = fmt.Sprintf("did you mean %q? otherwise declare a %s named %q", s, what, name)
+		hint = fmt.Sprintf("did you mean %q? otherwise declare a %s named %q", clip(s), what, clip(name))
 	}
 	v.errs.add(src.At(path), hint, "unknown %s %q", what, name)
 	return false
@@ -263,14 +263,14 @@ func (v *validator) approvers(src *Source, path string, names []string) {
 		case a == "" || v.exists(model.KindTeam, a):
 		case slices.Contains(model.Roles, a):
 			if !v.roleHeld(a) {
-				v.errs.add(src.At(p), fmt.Sprintf("add %q to the roles of the team that approves, or name that team here", a),
+				v.errs.add(src.At(p), fmt.Sprintf("add %q to the roles of the team that approves, or name that team here", clip(a)),
 					"no team holds role %q, so nobody could approve", a)
 			}
 		default:
 			cands := append(slices.Clone(model.Roles), v.namesOf(model.KindTeam)...)
 			hint := fmt.Sprintf("an approver is a role (%s) or a team", strings.Join(model.Roles, ", "))
 			if s := suggest(a, cands); s != "" {
-				hint = fmt.Sprintf("did you mean %q? %s", s, hint)
+				hint = fmt.Sprintf("did you mean %q? %s", clip(s), hint)
 			}
 			v.errs.add(src.At(p), hint, "unknown approver %q: neither a role nor a team", a)
 		}
@@ -322,7 +322,7 @@ func (v *validator) duration(src *Source, path string, d model.Duration, min tim
 
 func (v *validator) clock(src *Source, path, s string) {
 	if _, err := model.ParseClock(s); err != nil {
-		v.errs.add(src.At(path), "write a 24-hour local time such as 02:00", "%v", err)
+		v.errs.add(src.At(path), "write a 24-hour local time such as 02:00", "invalid time of day %q: want HH:MM between 00:00 and 23:59", s)
 	}
 }
 
@@ -375,7 +375,7 @@ func (v *validator) manifest(src *Source, prefix string, provides []model.APIPro
 			}
 			hint := "no service provides it: add it to a service's provides, fix the name, or mark the requirement optional"
 			if s := suggest(r.API, apis); s != "" {
-				hint = fmt.Sprintf("did you mean %q? no service provides %q", s, r.API)
+				hint = fmt.Sprintf("did you mean %q? no service provides %q", clip(s), clip(r.API))
 			}
 			v.errs.add(src.At(path+".api"), hint, "unknown API %q", r.API)
 		}
@@ -394,7 +394,7 @@ func (v *validator) database(src *Source, path, name string) {
 		return
 	}
 	if svc := v.ix.Services[name]; svc != nil && svc.Kind != model.Database {
-		v.errs.add(src.At(path), fmt.Sprintf("declare %q with kind: database, or list a database service here", name),
+		v.errs.add(src.At(path), fmt.Sprintf("declare %q with kind: database, or list a database service here", clip(name)),
 			"service %q is not a database (kind %q)", name, kindOrDefault(svc.Kind))
 	}
 }
