@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 )
 
