@@ -79,7 +79,7 @@ func TestFileSizeLimits(t *testing.T) {
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("refusing took %v", took)
 	}
-	want := fmt.Sprintf("%s: file is %d bytes (16.0 MiB), over the 16 MiB limit of a spec file", big, MaxFileSize+1)
+	want := fmt.Sprintf("%s:1:1: file is %d bytes (16.0 MiB), over the 16 MiB limit of a spec file", big, MaxFileSize+1)
 	if got := errs[0].Pos.String() + ": " + errs[0].Msg; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

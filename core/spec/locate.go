@@ -57,7 +57,7 @@ func syntaxError(file string, data []byte, err error) Error {
 	}
 	if m := unknownAlias.FindStringSubmatch(msg); m != nil {
 		line, col := 1, 1
-		if off := strings.Index(string(data), "*"+m[1]); off >= 0 {
+		if off := aliasAt(data, m[1]); off >= 0 {
 			line, col = lineCol(data, off)
 		}
 		return Error{Pos: at(line, col), Msg: fmt.Sprintf("alias *%s refers to no anchor", truncate(m[1])),
@@ -189,6 +189,9 @@ func goccyError(file string, data []byte, msg string) (e Error, ok bool) {
 	case strings.Contains(m, "\t"):
 		return Error{Pos: p, Msg: "a tab in the indentation",
 			Hint: "indent with spaces only: YAML does not allow tabs for indentation"}, true
+	case strings.Contains(msg, "mapping values are not allowed"):
+		return Error{Pos: p, Msg: "invalid YAML: " + msg,
+			Hint: `fix the YAML syntax: quote a value that contains ": " (channel: "a: b"), or put a nested key on a line of its own`}, true
 	case strings.Contains(m, "not allowed in this context") || strings.Contains(m, "non-map value"):
 		return Error{Pos: p, Msg: "invalid YAML: this line's indentation does not fit the lines above it",
 			Hint: "line it up with the keys of the mapping it belongs to, or add the missing \"key:\" above it"}, true
@@ -256,4 +259,30 @@ func maxIndent(data []byte) int {
 		}
 	}
 	return widest
+}
+
+// aliasAt is the offset of the first use of alias *name outside a
+// comment; -1 if there is none.
+func aliasAt(data []byte, name string) int {
+	text := string(data)
+	for from := 0; ; {
+		i := strings.Index(text[from:], "*"+name)
+		if i < 0 {
+			return -1
+		}
+		off := from + i
+		from = off + 1
+		end := off + 1 + len(name)
+		if end < len(text) && !strings.ContainsRune(" \t\r\n,]}", rune(text[end])) {
+			continue // a longer name
+		}
+		lineStart := strings.LastIndexByte(text[:off], '\n') + 1
+		if before := text[lineStart:off]; strings.HasPrefix(strings.TrimLeft(before, " \t"), "#") || strings.Contains(before, " #") {
+			continue // in a comment
+		}
+		if off > lineStart && !strings.ContainsRune(" \t[{,:-", rune(text[off-1])) {
+			continue // inside a word
+		}
+		return off
+	}
 }

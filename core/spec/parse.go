@@ -107,14 +107,14 @@ func ParseFiles(paths []string) (*Set, Errors) {
 		var tl *tooLarge
 		switch {
 		case errors.As(err, &tl) && tl.limit < MaxFileSize:
-			errs.add(Pos{File: f}, "split the organisation into fewer, smaller files, or check that -f names only spec files",
+			errs.add(Pos{File: f, Line: 1, Col: 1}, "split the organisation into fewer, smaller files, or check that -f names only spec files",
 				"the spec files together are over the %s limit of one run (%s before this file; this one is %s)",
 				sizeText(MaxTotalSize), sizeText(total), tl.sizeText())
 			set.parseErrs = errs
 			errs.Sort()
 			return set, errs // nothing more is read
 		case errors.As(err, &tl):
-			errs.add(Pos{File: f}, "split it into several files (warroom reads a directory of files as one spec), or check that -f names a spec file",
+			errs.add(Pos{File: f, Line: 1, Col: 1}, "split it into several files (warroom reads a directory of files as one spec), or check that -f names a spec file",
 				"file is %s, over the %s limit of a spec file", tl.sizeText(), sizeText(MaxFileSize))
 			continue
 		case err != nil:
@@ -241,12 +241,13 @@ func Parse(file string, data []byte) ([]*Source, Errors) {
 		out  []*Source
 	)
 	if len(data) > MaxFileSize {
-		errs.add(Pos{File: file}, "split it into several files (warroom reads a directory of files as one spec)",
+		errs.add(Pos{File: file, Line: 1, Col: 1}, "split it into several files (warroom reads a directory of files as one spec)",
 			"file is %s, over the %s limit of a spec file", sizeText(int64(len(data))), sizeText(MaxFileSize))
 		return nil, errs
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	src, al := &text{data: data}, &aliases{}
+	declared := false // some document is more than empty
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
@@ -257,9 +258,10 @@ func Parse(file string, data []byte) ([]*Source, Errors) {
 			errs = append(errs, syntaxError(file, data, err))
 			break
 		}
-		if len(doc.Content) == 0 {
+		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 			continue // an empty document
 		}
+		declared = true
 		srcs, derrs := parseDocument(file, src, al, doc.Content[0])
 		out = append(out, srcs...)
 		errs = append(errs, derrs...)
@@ -268,6 +270,11 @@ func Parse(file string, data []byte) ([]*Source, Errors) {
 			// add errors about values the file never wrote.
 			return nil, errs
 		}
+	}
+	if !declared && len(errs) == 0 {
+		// Most likely the wrong file, or one saved before it was written.
+		errs.add(Pos{File: file, Line: 1, Col: 1}, "write the objects it should declare (teams:, services:, releases:, ... see docs/spec.md), or leave the file out",
+			"the file is empty: it declares nothing")
 	}
 	return out, errs
 }
