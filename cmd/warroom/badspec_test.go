@@ -180,3 +180,18 @@ func TestBadSpecs(t *testing.T) {
 		})
 	}
 }
+
+// TestBadSpecCreatesNoDatabase: apply of a spec with errors, semantic
+// ones included, does not create the database it would have written to.
+func TestBadSpecCreatesNoDatabase(t *testing.T) {
+	for _, name := range []string{"syntax-tab-indent", "ref-owner", "cycle"} {
+		db := filepath.Join(t.TempDir(), "new.db")
+		r := runBin(t, "--db", db, "apply", "-f", repo("testdata", "badspec", name+".yaml"))
+		if r.code != 1 {
+			t.Errorf("%s: exit %d, want 1\n%s", name, r.code, r.stderr)
+		}
+		if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: a refused apply created the database (stat: %v)", name, err)
+		}
+	}
+}

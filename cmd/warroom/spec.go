@@ -17,10 +17,17 @@ func newValidateCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate -f PATH...",
 		Short: "Check spec files without changing anything",
-		Long: `Check spec files: YAML syntax, unknown keys, types, references, versions
-and ranges, duplicates and dependency cycles. Every error of the run is
-reported, each as file:line:col with a hint. References may point at
-objects already in the database (--db), as they would for apply.`,
+		Long: `Check spec files: YAML syntax, unknown keys, types, enumerations,
+references, versions and ranges, times, duplicates and dependency cycles
+(docs/spec.md, "Validation rules", lists every rule). It is the very check
+apply makes: references may point at objects already in the database
+(--db), as they would for apply, and nothing is ever written.
+
+Every error is reported as file:line:col with a hint on how to fix it;
+the first 50 are printed, then how many more there are. Values quoted in
+messages are cut at 80 characters. A spec file over 16 MiB, or over
+64 MiB of spec files in one run, is refused before it is read.
+Exit 1 if there is any error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {
@@ -58,6 +65,16 @@ func (a *app) storedRecords(ctx context.Context) ([]model.Record, error) {
 // maxReported is how many errors a run prints: enough to fix a file in
 // one pass, few enough that a broken or wrong file cannot flood a CI log.
 const maxReported = 50
+
+// haveDatabase reports whether the database file exists.
+func (a *app) haveDatabase(ctx context.Context) bool {
+	s, err := store.OpenExisting(ctx, a.dbPath)
+	if err != nil {
+		return !errors.Is(err, store.ErrNoDatabase)
+	}
+	s.Close()
+	return true
+}
 
 // reportValidation prints the outcome of a validation; errors exit 1.
 func (a *app) reportValidation(set *spec.Set, errs spec.Errors) error {
@@ -110,9 +127,14 @@ func newApplyCmd(a *app) *cobra.Command {
 		Long: `Load spec files into the database in one transaction, audited.
 
 apply is idempotent: applying the same spec again changes nothing and says
-so. It reports what a changed spec changed, field by field. A spec with any
-error writes nothing. Objects the files do not mention are left alone,
-unless --prune makes the files the whole organisation.`,
+so. It reports what a changed spec changed, field by field. Objects the
+files do not mention are left alone, unless --prune makes the files the
+whole organisation.
+
+The files are checked exactly as validate checks them (with --prune,
+without the stored objects). A spec with any error writes nothing, and
+creates no database: the errors are reported as validate reports them
+(the first 50, each at file:line:col with a hint) and apply exits 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {
@@ -130,16 +152,18 @@ unless --prune makes the files the whole organisation.`,
 
 func (a *app) apply(ctx context.Context, files []string, opts spec.Options) error {
 	set, perrs := spec.ParseFiles(files)
-	if len(perrs) > 0 {
-		// A set that did not parse is never applied and creates no
-		// database; spec.Check reports its parse errors together with the
-		// semantic ones, exactly as validate and spec.Apply do.
+	if len(perrs) > 0 || !a.haveDatabase(ctx) {
+		// A spec with errors creates no database and writes nothing:
+		// when the set did not parse, or there is no database yet, it is
+		// checked first against what is stored (nothing, for a new
+		// database), by spec.Check, exactly as validate and spec.Apply do.
 		stored, err := a.storedRecords(ctx)
 		if err != nil {
 			return err
 		}
-		_, errs := spec.Check(set, stored, opts)
-		return a.reportValidation(set, errs)
+		if _, errs := spec.Check(set, stored, opts); len(errs) > 0 {
+			return a.reportValidation(set, errs)
+		}
 	}
 	s, err := a.openStore(ctx)
 	if err != nil {
