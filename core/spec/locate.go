@@ -40,7 +40,8 @@ func syntaxError(file string, data []byte, err error) Error {
 	}
 	at := func(line, col int) Pos { return Pos{File: file, Line: line, Col: col} }
 
-	if off, r, ok := badChar(data); ok {
+	charErr := strings.Contains(msg, "UTF-8") || strings.Contains(msg, "control characters") || strings.Contains(msg, "Unicode")
+	if off, r, ok := badChar(data); ok && charErr {
 		line, col := lineCol(data, off)
 		if r == utf8.RuneError {
 			return Error{Pos: at(line, col), Msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02X)", data[off]),
@@ -89,7 +90,7 @@ func syntaxError(file string, data []byte, err error) Error {
 
 // badChar finds the first byte YAML may not contain: invalid UTF-8 or a
 // control character other than tab, line feed and carriage return
-// (YAML 1.2, 5.1). A byte order mark at the start is allowed.
+// (YAML 1.2, 5.1), the set yaml.v3 refuses.
 func badChar(data []byte) (int, rune, bool) {
 	for off := 0; off < len(data); {
 		r, size := utf8.DecodeRune(data[off:])
@@ -98,8 +99,6 @@ func badChar(data []byte) (int, rune, bool) {
 			return off, r, true
 		case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
 		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0xfffe || r == 0xffff:
-			return off, r, true
-		case r == 0xfeff && off != 0:
 			return off, r, true
 		}
 		off += size

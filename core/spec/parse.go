@@ -110,8 +110,8 @@ func ParseFiles(paths []string) (*Set, Errors) {
 			errs.add(Pos{File: f, Line: 1, Col: 1}, "split the organisation into fewer, smaller files, or check that -f names only spec files",
 				"the spec files together are over the %s limit of one run (%s before this file; this one is %s)",
 				sizeText(MaxTotalSize), sizeText(total), tl.sizeText())
-			set.parseErrs = errs
 			errs.Sort()
+			set.parseErrs = errs
 			return set, errs // nothing more is read
 		case errors.As(err, &tl):
 			errs.add(Pos{File: f, Line: 1, Col: 1}, "split it into several files (warroom reads a directory of files as one spec), or check that -f names a spec file",
@@ -332,7 +332,7 @@ func parseDocument(file string, src *text, al *aliases, root *yaml.Node) ([]*Sou
 		}
 		for _, item := range v.Content {
 			if isNull(item) {
-				errs.add(dashPos(file, src, item), fmt.Sprintf("write the item as \"- name: ...\" with its keys, or delete the empty \"-\" line"),
+				errs.add(dashPos(file, src, item), `write the item as "- name: ..." with its keys, or delete the empty "-" line`,
 					"empty item in %s", k.Value)
 				continue
 			}
