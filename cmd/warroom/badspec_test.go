@@ -195,3 +195,30 @@ func TestBadSpecCreatesNoDatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestValidatePruneAgreesWithApplyPrune: a file that refers to an object
+// only the database holds passes validate and apply, but not validate
+// --prune nor apply --prune, which both check the files alone.
+func TestValidatePruneAgreesWithApplyPrune(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "warroom.db")
+	if r := runBin(t, "--db", db, "apply", "-f", repo("testdata", "demo")); r.code != 0 {
+		t.Fatalf("apply demo: exit %d\n%s", r.code, r.stderr)
+	}
+	f := filepath.Join(t.TempDir(), "widget.yaml")
+	os.WriteFile(f, []byte("services:\n  - name: widget\n    owner: storefront\n    tier: 2\n    version: \"1.0.0\"\n"), 0o600)
+	if r := runBin(t, "--db", db, "validate", "-f", f); r.code != 0 {
+		t.Fatalf("validate: exit %d\n%s", r.code, r.stderr)
+	}
+	before := dbFiles(t, db)
+	v := runBin(t, "--db", db, "validate", "--prune", "-f", f)
+	a := runBin(t, "--db", db, "apply", "--prune", "-f", f)
+	want := f + ":3:12: unknown team or vendor \"storefront\""
+	if v.code != 1 || a.code != 1 || v.stderr != a.stderr || !strings.Contains(v.stderr, want) {
+		t.Errorf("validate --prune (exit %d) and apply --prune (exit %d) must both say %s:\n%s\n%s", v.code, a.code, want, v.stderr, a.stderr)
+	}
+	for name, b := range before {
+		if !bytes.Equal(b, dbFiles(t, db)[name]) {
+			t.Errorf("apply --prune changed %s", name)
+		}
+	}
+}

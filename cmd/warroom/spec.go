@@ -13,7 +13,10 @@ import (
 )
 
 func newValidateCmd(a *app) *cobra.Command {
-	var files []string
+	var (
+		files []string
+		opts  spec.Options
+	)
 	cmd := &cobra.Command{
 		Use:   "validate -f PATH...",
 		Short: "Check spec files without changing anything",
@@ -21,7 +24,8 @@ func newValidateCmd(a *app) *cobra.Command {
 references, versions and ranges, times, duplicates and dependency cycles
 (docs/spec.md, "Validation rules", lists every rule). It is the very check
 apply makes: references may point at objects already in the database
-(--db), as they would for apply, and nothing is ever written.
+(--db), as they would for apply, or, with --prune, only at objects of the
+files, as for apply --prune. Nothing is ever written.
 
 Every error is reported as file:line:col with a hint on how to fix it;
 the first 50 are printed, then how many more there are. Values quoted in
@@ -39,11 +43,12 @@ Exit 1 if there is any error.`,
 				return err
 			}
 			// The same check apply makes, against the same stored objects.
-			_, errs := spec.Check(set, stored, spec.Options{})
+			_, errs := spec.Check(set, stored, opts)
 			return a.reportValidation(set, errs)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "spec file or directory (repeatable)")
+	cmd.Flags().BoolVar(&opts.Prune, "prune", false, "check the files as the whole organisation, as apply --prune would")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }
