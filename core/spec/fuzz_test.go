@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -50,11 +51,17 @@ func fuzzSeeds(f *testing.F) {
 	}
 }
 
+// yamlBreak is a line break as YAML counts them.
+var yamlBreak = regexp.MustCompile("\r\n|\r|\n|\u0085|\u2028|\u2029")
+
+// splitLines splits as YAML does (CR LF, CR, LF, NEL, LS, PS).
+func splitLines(data []byte) []string { return yamlBreak.Split(string(data), -1) }
+
 // checkPositions asserts that every error points inside the file and is
 // short.
 func checkPositions(t *testing.T, data []byte, errs Errors) {
 	t.Helper()
-	lines := strings.Count(string(data), "\n") + 1
+	lines := len(splitLines(data))
 	for _, e := range errs {
 		if e.Pos.File != "fuzz.yaml" || e.Pos.Line < 1 || e.Pos.Line > lines || e.Pos.Col < 1 {
 			t.Errorf("error outside the file (%d lines): %v", lines, e)

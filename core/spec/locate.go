@@ -106,21 +106,55 @@ func badChar(data []byte) (int, rune, bool) {
 	return 0, 0, false
 }
 
+// breakAt is the length of the line break starting at data[i], or 0.
+// Line breaks are what yaml.v3 counts as one, so that positions found by
+// scanning agree with those of its nodes: CR LF, CR, LF, and NEL, LS and
+// PS (U+0085, U+2028, U+2029).
+func breakAt(data []byte, i int) int {
+	switch c := data[i]; {
+	case c == '\n':
+		return 1
+	case c == '\r':
+		if i+1 < len(data) && data[i+1] == '\n' {
+			return 2
+		}
+		return 1
+	case c == 0xc2 && i+1 < len(data) && data[i+1] == 0x85:
+		return 2
+	case c == 0xe2 && i+2 < len(data) && data[i+1] == 0x80 && (data[i+2] == 0xa8 || data[i+2] == 0xa9):
+		return 3
+	}
+	return 0
+}
+
 // lineCol is the 1-based line and column (in characters) of byte offset off.
 func lineCol(data []byte, off int) (int, int) {
 	line, start := 1, 0
-	for i := 0; i < off && i < len(data); i++ {
-		if data[i] == '\n' {
-			line++
-			start = i + 1
+	for i := 0; i < off && i < len(data); {
+		if n := breakAt(data, i); n > 0 {
+			i += n
+			line, start = line+1, i
+			continue
 		}
+		i++
 	}
-	return line, utf8.RuneCount(data[start:off]) + 1
+	return line, utf8.RuneCount(data[start:min(max(off, start), len(data))]) + 1
 }
 
-// lines splits data into lines without their line ends.
+// lines splits data into lines without their line breaks.
 func lines(data []byte) []string {
-	return strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	var out []string
+	start := 0
+	for i := 0; i < len(data); {
+		if n := breakAt(data, i); n > 0 {
+			out = append(out, string(data[start:i]))
+			i += n
+			start = i
+			continue
+		}
+		i++
+	}
+	return append(out, string(data[start:]))
 }
 
 // tabIndent finds the first tab in a line's indentation, from line from

@@ -365,28 +365,32 @@ func dashPos(file string, src *text, item *yaml.Node) Pos {
 // text is a file's content with its lines indexed on first use, so that
 // looking up many lines of a large file stays linear.
 type text struct {
-	data   []byte
-	starts []int
+	data      []byte
+	starts    []int // where each line starts
+	ends      []int // where each line's break starts
+	lineIndex bool
 }
 
-// line is line n (1-based) without its line end; "" past the end.
+// line is line n (1-based) without its line break; "" past the end.
 func (t *text) line(n int) string {
-	if t.starts == nil {
+	if !t.lineIndex {
+		t.lineIndex = true
 		t.starts = []int{0}
-		for i, c := range t.data {
-			if c == '\n' {
-				t.starts = append(t.starts, i+1)
+		for i := 0; i < len(t.data); {
+			if b := breakAt(t.data, i); b > 0 {
+				t.ends = append(t.ends, i)
+				i += b
+				t.starts = append(t.starts, i)
+				continue
 			}
+			i++
 		}
+		t.ends = append(t.ends, len(t.data))
 	}
 	if n < 1 || n > len(t.starts) {
 		return ""
 	}
-	end := len(t.data)
-	if n < len(t.starts) {
-		end = t.starts[n] - 1
-	}
-	return strings.TrimSuffix(string(t.data[t.starts[n-1]:end]), "\r")
+	return string(t.data[t.starts[n-1]:t.ends[n-1]])
 }
 
 // maxDepth is how deeply a spec document may nest. The deepest field of
