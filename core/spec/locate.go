@@ -79,7 +79,7 @@ func syntaxError(file string, data []byte, err error) Error {
 	// goccy's parser takes time quadratic in the nesting depth (a minute
 	// for 100,000 levels), so it is only asked about plausible files.
 	if flowTooDeep(data) < 0 && maxIndent(data) <= 1000 {
-		if e, ok := goccyError(file, data, msg); ok {
+		if e, ok := goccyError(file, lf(data), msg); ok {
 			return e
 		}
 	}
@@ -141,6 +141,23 @@ func lineCol(data []byte, off int) (int, int) {
 	return line, utf8.RuneCount(data[start:min(max(off, start), len(data))]) + 1
 }
 
+// lf writes every line break as LF. goccy counts some breaks otherwise
+// than yaml.v3 (CR LF inside quotes as two); a break is never part of a
+// column, so lines and columns stay those of the original.
+func lf(data []byte) []byte {
+	out := make([]byte, 0, len(data))
+	for i := 0; i < len(data); {
+		if n := breakAt(data, i); n > 0 {
+			out = append(out, '\n')
+			i += n
+			continue
+		}
+		out = append(out, data[i])
+		i++
+	}
+	return out
+}
+
 // lines splits data into lines without their line breaks.
 func lines(data []byte) []string {
 	var out []string
@@ -199,6 +216,9 @@ func goccyError(file string, data []byte, msg string) (e Error, ok bool) {
 		return Error{}, false
 	}
 	p := Pos{File: file, Line: se.Token.Position.Line, Col: se.Token.Position.Column}
+	if n := len(lines(data)); p.Line < 1 || p.Line > n || p.Col < 1 {
+		return Error{}, false // a position outside the file helps nobody
+	}
 	m := se.Message
 	switch {
 	case strings.Contains(m, "'}'") || strings.Contains(m, "flow mapping"):
