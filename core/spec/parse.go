@@ -245,6 +245,14 @@ func Parse(file string, data []byte) ([]*Source, Errors) {
 			"file is %s, over the %s limit of a spec file", sizeText(int64(len(data))), sizeText(MaxFileSize))
 		return nil, errs
 	}
+	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
+		// yaml.v3 would decode UTF-16 and count lines in the decoded text
+		// (U+2028 is a line break there), so no position it gives could be
+		// found in the file's bytes: a spec is UTF-8, as docs/spec.md says.
+		errs.add(Pos{File: file, Line: 1, Col: 1}, "save it as UTF-8, e.g. iconv -f UTF-16 -t UTF-8 FILE",
+			"file is UTF-16 (it starts with a UTF-16 byte order mark); spec files are UTF-8")
+		return nil, errs
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	src, al := &text{data: data}, &aliases{}
 	declared := false // some document is more than empty
