@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -108,6 +109,15 @@ func open(ctx context.Context, path string, create bool, opts []Option) (*Store,
 		if err := s.createFile(); err != nil {
 			return nil, fmt.Errorf("store: open %s: %w", path, err)
 		}
+		// Two processes turning one new file into a database (journal
+		// mode, migrations) can meet SQLite's deadlock avoidance, which
+		// answers "database is locked" at once, busy timeout or not: the
+		// openers that may create or migrate take turns.
+		unlock, err := s.lockForCreate(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
+		}
+		defer unlock()
 	} else {
 		fi, err := os.Stat(path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -124,6 +134,37 @@ func open(ctx context.Context, path string, create bool, opts []Option) (*Store,
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// lockForCreate takes an exclusive flock(2) on the database file for the
+// length of a creating open. SQLite's own locks are fcntl(2) locks, which
+// flock does not touch on Linux, so readers and writers of an existing
+// database never wait on it. It gives up after the busy timeout.
+func (s *Store) lockForCreate(ctx context.Context) (func(), error) {
+	f, err := os.OpenFile(s.path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, friendlyOpenError(s.path, err)
+	}
+	deadline := time.Now().Add(s.busyTimeout)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil // closing releases the lock
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			if errors.Is(err, syscall.EWOULDBLOCK) {
+				return nil, &BusyError{Path: s.path, Timeout: s.busyTimeout, Err: errors.New("another warroom process is creating or upgrading it")}
+			}
+			return nil, fmt.Errorf("lock %s: %w", s.path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // createFile creates the database file, empty, with exactly the store's
