@@ -74,12 +74,17 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 		// A new step: the earlier step's state is of no use. One state
 		// serves all of a step's weights, so its false-rollback bound holds
 		// for the whole canary (since: the first weight's start).
-		for k := range j.states {
+		// The baseline it knew is carried: the 100 % step, with no
+		// baseline left, is judged against it.
+		var ref *Reference
+		for k, old := range j.states {
 			if k.run == req.RunID {
+				ref = old.a.Reference()
 				delete(j.states, k)
 			}
 		}
 		ss = &stepState{a: NewAnalysis(j.cfg, req.Since, req.Weight)}
+		ss.a.SetReference(ref)
 		j.states[key] = ss
 	}
 	ss.a.Reweight(obs.Weight)
