@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/warroom/warroom/core/deploy"
@@ -215,6 +216,7 @@ type Analysis struct {
 	srmRejected  bool
 	srmAfter     float64
 	baseN, canN  float64 // requests in the step
+	bounds_      [8]boundCache
 	at           time.Time
 	dirty        bool
 	result       Result
@@ -460,7 +462,7 @@ func (a *Analysis) Observe(o Observation) deploy.Verdict {
 	hist := a.histograms(o)
 	if !a.started {
 		a.started = true
-		a.last = o
+		a.keep(o)
 		a.at = o.At
 		if hist {
 			a.bounds = append([]float64(nil), o.BoundsMs...)
@@ -489,7 +491,7 @@ func (a *Analysis) Observe(o Observation) deploy.Verdict {
 		}
 	}
 	dt := o.At.Sub(a.last.At)
-	a.last = o
+	a.keep(o)
 	a.at = o.At
 	a.baseN += float64(db.Requests)
 	a.canN += float64(dc.Requests)
@@ -526,6 +528,34 @@ func (a *Analysis) Observe(o Observation) deploy.Verdict {
 	return a.Verdict()
 }
 
+// boundCache holds a confidence bound of the reference, recomputed when
+// the reference has grown by 1 %: a confidence sequence holds at every
+// sample size at once, so a bound from a little less data is as valid,
+// and the judge saves the search on most observations.
+type boundCache struct{ n, x, v float64 }
+
+func (c *boundCache) get(x, n, level float64, upper bool) float64 {
+	if c.n > 0 && n >= c.n && n <= 1.01*c.n && x >= c.x {
+		return c.v
+	}
+	c.n, c.x = n, x
+	if upper {
+		c.v = UpperBound(x, n, level)
+	} else {
+		c.v = LowerBound(x, n, level)
+	}
+	return c.v
+}
+
+// keep makes o the observation the next is measured from, copying its
+// histograms: a source may reuse their arrays.
+func (a *Analysis) keep(o Observation) {
+	bb, cb := a.last.Baseline.Buckets[:0], a.last.Canary.Buckets[:0]
+	a.last = o
+	a.last.Baseline.Buckets = append(bb, o.Baseline.Buckets...)
+	a.last.Canary.Buckets = append(cb, o.Canary.Buckets...)
+}
+
 // update runs every test on one interval's increments.
 func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 	ref := a.ref
@@ -547,7 +577,7 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 		ce.test, ce.against = "sequential conditional binomial test of the canary's share of errors (mixture e-process)", "baseline"
 		ce.threshold = math.Log(1 / a.alphaEach)
 	} else {
-		p0 := UpperBound(ref.Errors, ref.Requests, lvl)
+		p0 := a.bounds_[0].get(ref.Errors, ref.Requests, lvl, true)
 		a.errRef.Update(nc, xc, p0, phiErr)
 		ce.logE, ce.p0, ce.phi = a.errRef.LogE(), p0, phiErr
 		ce.nb, ce.xb = ref.Requests, ref.Errors
@@ -572,17 +602,23 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 			cl.logE = logMix(a.latRel[0].LogE(), a.latRel[1].LogE(), 0.5)
 			cl.nb += nb
 			cl.xb += above(hb, ref.BoundsMs, ref.P95Ms, false)
-			cl.test, cl.against = fmt.Sprintf("sequential conditional binomial tests of the canary's share of requests slower than the baseline's p50 %s and p95 %s (mean of two e-processes)", ms(ref.P50Ms), ms(ref.P95Ms)), "baseline"
+			if cl.against != "baseline" {
+				cl.test = fmt.Sprintf("sequential conditional binomial tests of the canary's share of requests slower than the baseline's p50 %s and p95 %s (mean of two e-processes)", ms(ref.P50Ms), ms(ref.P95Ms))
+			}
+			cl.against = "baseline"
 			cl.threshold = math.Log(1 / a.alphaEach)
 		} else if a.hundred() {
 			rn := ref.histN()
-			p50 := UpperBound(above(ref.Hist, ref.BoundsMs, ref.P50Ms, false), rn, lvl/2)
-			p95 := UpperBound(above(ref.Hist, ref.BoundsMs, ref.P95Ms, false), rn, lvl/2)
+			p50 := a.bounds_[1].get(above(ref.Hist, ref.BoundsMs, ref.P50Ms, false), rn, lvl/2, true)
+			p95 := a.bounds_[2].get(above(ref.Hist, ref.BoundsMs, ref.P95Ms, false), rn, lvl/2, true)
 			a.latRef[0].Update(n, x50, p50, phiLat)
 			a.latRef[1].Update(n, x95, p95, phiLat)
 			cl.logE, cl.p0, cl.phi = logMix(a.latRef[0].LogE(), a.latRef[1].LogE(), 0.5), p95, phiLat
 			cl.nb, cl.xb = rn, above(ref.Hist, ref.BoundsMs, ref.P95Ms, false)
-			cl.test, cl.against = fmt.Sprintf("one-sample sequential tests of the canary's share of requests slower than the pre-deployment baseline's p50 %s and p95 %s against its upper bounds", ms(ref.P50Ms), ms(ref.P95Ms)), "pre-deployment baseline"
+			if cl.against != "pre-deployment baseline" {
+				cl.test = fmt.Sprintf("one-sample sequential tests of the canary's share of requests slower than the pre-deployment baseline's p50 %s and p95 %s against its upper bounds", ms(ref.P50Ms), ms(ref.P95Ms))
+			}
+			cl.against = "pre-deployment baseline"
 			cl.threshold = math.Log(2 / a.alphaEach)
 		}
 		cl.nc += n
@@ -596,7 +632,7 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 			cl.test, cl.against = "sequential conditional binomial test of the canary's share of slow requests (fixed cutoff; no histogram)", "baseline"
 			cl.threshold = math.Log(1 / a.alphaEach)
 		} else {
-			p0 := UpperBound(ref.Slow, ref.Requests, lvl)
+			p0 := a.bounds_[3].get(ref.Slow, ref.Requests, lvl, true)
 			a.latRef[0].Update(nc, float64(dc.Slow), p0, phiErr)
 			cl.logE, cl.p0 = a.latRef[0].LogE(), p0
 			cl.nb, cl.xb = ref.Requests, ref.Slow
@@ -614,7 +650,7 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 	for _, c := range a.checks[2:] {
 		switch c.name {
 		case "error_slo":
-			p0 := max(a.cfg.Objectives.ErrorRate, UpperBound(ref.Errors, ref.Requests, lvl))
+			p0 := max(a.cfg.Objectives.ErrorRate, a.bounds_[4].get(ref.Errors, ref.Requests, lvl, true))
 			a.errSLO.Update(nc, xc, p0, phiErr)
 			c.logE, c.p0, c.phi = a.errSLO.LogE(), p0, phiErr
 			c.nc, c.xc = a.errSLO.N, a.errSLO.X
@@ -627,7 +663,7 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 			rn := ref.histN()
 			p0 := 0.01
 			if rn > 0 {
-				p0 = max(p0, UpperBound(above(ref.Hist, ref.BoundsMs, slo, true), rn, lvl))
+				p0 = max(p0, a.bounds_[5].get(above(ref.Hist, ref.BoundsMs, slo, true), rn, lvl, true))
 			}
 			a.latSLO.Update(sumF(hc), above(hc, a.bounds, slo, false), p0, phiLat)
 			c.logE, c.p0, c.phi = a.latSLO.LogE(), p0, phiLat
@@ -639,7 +675,7 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 	// The proofs. Errors: below the baseline's lower bound plus the
 	// tolerance (the bound takes half of beta, the test the other half).
 	pe := a.proofs[0]
-	lb := LowerBound(ref.Errors, ref.Requests, a.cfg.Beta/2)
+	lb := a.bounds_[6].get(ref.Errors, ref.Requests, a.cfg.Beta/2, false)
 	pe.limit, pe.phi = min(lb+a.cfg.ErrorTolerance, 0.999), phiErr
 	pe.t.Update(nc, xc, pe.limit, phiErr)
 	// Latency: at most 5 % of the canary's requests above (1 + tolerance)
@@ -656,7 +692,7 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 		pl.name = "slow_rate"
 		pl.test = "one-sample sequential test of the canary's slow-request rate against the baseline's lower bound + the error tolerance (no histogram)"
 		pl.threshold = math.Log(2 / a.cfg.Beta)
-		pl.limit, pl.phi = min(LowerBound(ref.Slow, ref.Requests, a.cfg.Beta/2)+a.cfg.ErrorTolerance, 0.999), phiErr
+		pl.limit, pl.phi = min(a.bounds_[7].get(ref.Slow, ref.Requests, a.cfg.Beta/2, false)+a.cfg.ErrorTolerance, 0.999), phiErr
 		pl.t.Update(nc, float64(dc.Slow), pl.limit, phiErr)
 	}
 }
@@ -784,15 +820,15 @@ func (a *Analysis) progress(ev Evidence) string {
 		if !p.Proved {
 			st = "not proved"
 		}
-		s += fmt.Sprintf("%s with %s confidence (%s after %d canary requests: %s observed, limit %s, e %s of %s)",
-			p.Claim, pctConf(p.Confidence), st, p.Canary.Requests, pct(p.Canary.Rate), pct(p.Limit), num(p.EValue), num(p.Threshold))
+		s += p.Claim + " with " + pctConf(p.Confidence) + " confidence (" + st + "; " + strconv.FormatInt(p.Canary.Requests, 10) +
+			" canary requests: " + pct(p.Canary.Rate) + " observed, limit " + pct(p.Limit) + ", e " + num(p.EValue) + " of " + num(p.Threshold) + ")"
 	}
 	s += "; no regression: "
 	for i, m := range ev.Metrics {
 		if i > 0 {
 			s += ", "
 		}
-		s += fmt.Sprintf("%s %s vs %s (e %s of %s)", metricLabel(m.Name), pct(m.Canary.Rate), pct(m.Baseline.Rate), num(m.EValue), num(m.Threshold))
+		s += metricLabel(m.Name) + " " + pct(m.Canary.Rate) + " vs " + pct(m.Baseline.Rate) + " (e " + num(m.EValue) + " of " + num(m.Threshold) + ")"
 	}
 	return s
 }
@@ -884,7 +920,7 @@ func (a *Analysis) evidence(at time.Time) Evidence {
 	for _, p := range a.proofs {
 		ev.Proofs = append(ev.Proofs, a.proofEvid(p))
 	}
-	ev.SRM = SRMEvid{NominalWeight: a.weight, Threshold: a.srmThresh, EValue: math.Exp(a.srmLogE()), PauseAlpha: a.cfg.PauseAlpha,
+	ev.SRM = SRMEvid{NominalWeight: a.weight, Threshold: a.srmThresh, EValue: expCap(a.srmLogE()), PauseAlpha: a.cfg.PauseAlpha,
 		Rejected: a.srmRejected, RejectedAfterS: a.srmAfter}
 	if a.srm != nil {
 		ev.SRM.CanaryRequests, ev.SRM.TotalRequests = a.srm.X, a.srm.N
@@ -909,7 +945,7 @@ func (a *Analysis) metric(c *check) MetricEvid {
 		Canary:         CohortEvid{int64(math.Round(c.nc)), int64(math.Round(c.xc)), rate(c.xc, c.nc)},
 		ReferenceRate:  c.p0,
 		Dispersion:     c.phi,
-		EValue:         math.Exp(c.logE),
+		EValue:         expCap(c.logE),
 		Threshold:      roundSig(math.Exp(c.threshold)),
 		Rejected:       c.rejected,
 		RejectedAfterS: c.after,
@@ -928,7 +964,7 @@ func (a *Analysis) metric(c *check) MetricEvid {
 func (a *Analysis) proofEvid(p *proof) ProofEvid {
 	e := ProofEvid{Name: p.name, Test: p.test, Confidence: 1 - a.cfg.Beta,
 		Canary: CohortEvid{int64(math.Round(p.t.N)), int64(math.Round(p.t.X)), p.t.Rate()},
-		Limit:  p.limit, Dispersion: max(p.phi, 1), EValue: math.Exp(p.t.LogE()), Threshold: roundSig(math.Exp(p.threshold)),
+		Limit:  p.limit, Dispersion: max(p.phi, 1), EValue: expCap(p.t.LogE()), Threshold: roundSig(math.Exp(p.threshold)),
 		Proved: p.proved, ProvedAfterS: p.after, MoreRequests: -1}
 	switch p.name {
 	case "error_rate":
@@ -973,43 +1009,43 @@ func pct(x float64) string {
 	case x == 0:
 		return "0%"
 	case x < 0.001:
-		return fmt.Sprintf("%.3f%%", 100*x)
+		return strconv.FormatFloat(100*x, 'f', 3, 64) + "%"
 	case x < 0.1:
-		return fmt.Sprintf("%.1f%%", 100*x)
+		return strconv.FormatFloat(100*x, 'f', 1, 64) + "%"
 	}
-	return fmt.Sprintf("%.0f%%", 100*x)
+	return strconv.FormatFloat(100*x, 'f', 0, 64) + "%"
 }
 
 func num(x float64) string {
 	if x >= 1e6 {
-		return fmt.Sprintf("%.3g", x)
+		return strconv.FormatFloat(x, 'g', 3, 64)
 	}
 	if x >= 10 {
-		return fmt.Sprintf("%.0f", x)
+		return strconv.FormatFloat(x, 'f', 0, 64)
 	}
-	return fmt.Sprintf("%.2g", x)
+	return strconv.FormatFloat(x, 'g', 2, 64)
 }
 
 func secs(s float64) string {
 	if s < 120 {
-		return fmt.Sprintf("%.0f s", s)
+		return strconv.FormatFloat(s, 'f', 0, 64) + " s"
 	}
-	return fmt.Sprintf("%.1f min", s/60)
+	return strconv.FormatFloat(s/60, 'f', 1, 64) + " min"
 }
 
 // ms formats milliseconds.
 func ms(v float64) string {
 	if v >= 100 {
-		return fmt.Sprintf("%.0f ms", v)
+		return strconv.FormatFloat(v, 'f', 0, 64) + " ms"
 	}
-	return fmt.Sprintf("%.3g ms", v)
+	return strconv.FormatFloat(v, 'g', 3, 64) + " ms"
 }
 
 // pp formats an absolute rate difference in percentage points.
-func pp(x float64) string { return fmt.Sprintf("%.2g pp", 100*x) }
+func pp(x float64) string { return strconv.FormatFloat(100*x, 'g', 2, 64) + " pp" }
 
 // pctConf formats a confidence level.
-func pctConf(x float64) string { return fmt.Sprintf("%.3g %%", 100*x) }
+func pctConf(x float64) string { return strconv.FormatFloat(100*x, 'g', 3, 64) + " %" }
 
 // roundSig rounds a threshold computed through a logarithm back to 12
 // significant digits (200, not 199.99999999999991).
@@ -1020,3 +1056,7 @@ func roundSig(x float64) float64 {
 	p := math.Pow(10, 11-math.Floor(math.Log10(math.Abs(x))))
 	return math.Round(x*p) / p
 }
+
+// expCap is e^x for the evidence, capped at 1e300 so that JSON can carry
+// an overwhelming e-value.
+func expCap(x float64) float64 { return math.Exp(min(x, 690)) }

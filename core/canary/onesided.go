@@ -29,6 +29,7 @@ import "math"
 type OneSidedTest struct {
 	down  bool
 	ratio []float64 // odds ratios of the grid, > 1 upward, < 1 downward
+	logR  []float64 // their logarithms
 	logW  float64   // ln(1/len(ratio)), each component's weight
 	logL  []float64
 	logP  float64 // ln of the plug-in likelihood ratio
@@ -48,12 +49,12 @@ func NewDownwardTest() *OneSidedTest { return newOneSided(true) }
 
 func newOneSided(down bool) *OneSidedTest {
 	d := GridLogRatios()
-	t := &OneSidedTest{down: down, ratio: make([]float64, len(d)), logL: make([]float64, len(d)), logW: -math.Log(float64(len(d)))}
+	t := &OneSidedTest{down: down, ratio: make([]float64, len(d)), logR: make([]float64, len(d)), logL: make([]float64, len(d)), logW: -math.Log(float64(len(d)))}
 	for k, v := range d {
 		if down {
 			v = -v
 		}
-		t.ratio[k] = math.Exp(v)
+		t.ratio[k], t.logR[k] = math.Exp(v), v
 	}
 	return t
 }
@@ -72,25 +73,38 @@ func (t *OneSidedTest) Update(n, x, p0, phi float64) {
 	phi = max(phi, 1)
 	t.N += n
 	t.X += x
-	lp0, lq0 := math.Log(p0), math.Log1p(-p0)
+	// With p' = r p0 / D, D = r p0 + 1 - p0: ln(p'/p0) = ln r - ln D and
+	// ln((1-p')/(1-p0)) = -ln D, one logarithm per component.
 	for k, r := range t.ratio {
-		p := oddsShift(p0, r)
-		t.logL[k] += (x*(math.Log(p)-lp0) + (n-x)*(math.Log1p(-p)-lq0)) / phi
+		t.logL[k] += (x*t.logR[k] - n*math.Log(r*p0+1-p0)) / phi
 	}
 	// The plug-in bets on the rate estimated from earlier intervals,
 	// shrunk towards p0 by OneSidedPrior pseudo-events; it bets nothing
 	// (factor 1) while the estimate is on H0's side.
 	if p := t.plugIn(p0); p != p0 {
+		lp0, lq0 := math.Log(p0), math.Log1p(-p0)
 		t.logP += (x*(math.Log(p)-lp0) + (n-x)*(math.Log1p(-p)-lq0)) / phi
 	}
 	decay := math.Exp2(-n * p0 / PlugInHalfLife)
 	t.ewN = t.ewN*decay + n
 	t.ewX = t.ewX*decay + x
-	mix := math.Inf(-1)
-	for _, l := range t.logL {
-		mix = logAdd(mix, l)
+	t.logE = logMix(t.logP, logSumExp(t.logL)+t.logW, PlugInWeight)
+}
+
+// logSumExp is ln sum_k e^{l[k]}.
+func logSumExp(l []float64) float64 {
+	m := math.Inf(-1)
+	for _, v := range l {
+		m = max(m, v)
 	}
-	t.logE = logMix(t.logP, mix+t.logW, PlugInWeight)
+	if math.IsInf(m, -1) {
+		return m
+	}
+	var s float64
+	for _, v := range l {
+		s += math.Exp(v - m)
+	}
+	return m + math.Log(s)
 }
 
 // OneSidedPrior is the plug-in's shrinkage towards p0, in expected events.
@@ -183,7 +197,7 @@ func csBound(x, n, level float64, upper bool) float64 {
 	if !upper {
 		lo, hi = est, 1e-15
 	}
-	for range 60 {
+	for range 45 {
 		mid := (lo + hi) / 2
 		if !upper {
 			mid = math.Sqrt(lo * hi) // rates near 0: bisect on a log scale

@@ -138,7 +138,7 @@ func TestPromotionNeedsProof(t *testing.T) {
 	if r.Verdict != deploy.VerdictPromote {
 		t.Fatalf("after %d more: %s (%s)", sf.MoreRequests, r.Verdict, r.Reason)
 	}
-	for _, want := range []string{"error rate <= base + 0.5 pp with 95 % confidence (proved after", "slow-request rate <= base + 0.5 pp"} {
+	for _, want := range []string{"error rate <= base + 0.5 pp with 95 % confidence (proved; ", "slow-request rate <= base + 0.5 pp"} {
 		if !strings.Contains(r.Reason, want) {
 			t.Errorf("reason %q lacks %q", r.Reason, want)
 		}
@@ -253,7 +253,7 @@ func TestPromotionReason(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if jm.Verdict != deploy.VerdictPromote || !strings.Contains(jm.Reason, "proved error rate <= base + 0.5 pp with 95 % confidence (proved after 6000 canary requests") {
+	if jm.Verdict != deploy.VerdictPromote || !strings.Contains(jm.Reason, "proved error rate <= base + 0.5 pp with 95 % confidence (proved; 6000 canary requests") {
 		t.Fatalf("%s: %s", jm.Verdict, jm.Reason)
 	}
 	var ev Evidence
