@@ -123,6 +123,11 @@ func RollbackTests(cfg Config) int {
 	return k
 }
 
+// ShiftWeight is the shift test's weight in the latency e-value; the
+// rest goes to the share of requests above the baseline's p95, which
+// catches a regression of the tail alone.
+const ShiftWeight = 0.75
+
 // LatencyReferenceMin is how many baseline requests the latency
 // thresholds (the baseline's median and p95) are read from; the latency
 // tests start once the reference has them.
@@ -204,7 +209,8 @@ type Analysis struct {
 	bounds    []float64
 	// rollback tests
 	errRel       *RegressionTest
-	latRel       [2]*RegressionTest // exceedance of the baseline's p50 and p95 (or slow counts)
+	latRel       [2]*RegressionTest // slow counts; exceedance of the baseline's p95
+	shift        *ShiftTest         // the latency distribution's shift, from the frozen reference
 	errRef       *OneSidedTest      // 100 %: against the reference
 	latRef       [2]*OneSidedTest
 	errSLO       *OneSidedTest
@@ -597,13 +603,16 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 		x50, x95 := above(hc, ref.BoundsMs, ref.P50Ms, false), above(hc, ref.BoundsMs, ref.P95Ms, false)
 		if !a.hundred() && hb != nil {
 			nb := sumF(hb)
-			a.latRel[0].UpdateF(nb, n, above(hb, ref.BoundsMs, ref.P50Ms, false), x50)
+			if a.shift == nil {
+				a.shift = NewShiftTest(ref.Hist)
+			}
+			a.shift.Update(hb, hc)
 			a.latRel[1].UpdateF(nb, n, above(hb, ref.BoundsMs, ref.P95Ms, false), x95)
-			cl.logE = logMix(a.latRel[0].LogE(), a.latRel[1].LogE(), 0.5)
+			cl.logE = logMix(a.shift.LogE(), a.latRel[1].LogE(), ShiftWeight)
 			cl.nb += nb
 			cl.xb += above(hb, ref.BoundsMs, ref.P95Ms, false)
 			if cl.against != "baseline" {
-				cl.test = fmt.Sprintf("sequential conditional binomial tests of the canary's share of requests slower than the baseline's p50 %s and p95 %s (mean of two e-processes)", ms(ref.P50Ms), ms(ref.P95Ms))
+				cl.test = fmt.Sprintf("sequential test of a shift of the canary's latency distribution against the baseline's (median %s; exponential-tilt mixture on the histograms, weight %g) with the conditional binomial test of the share slower than the baseline's p95 %s", ms(ref.P50Ms), ShiftWeight, ms(ref.P95Ms))
 			}
 			cl.against = "baseline"
 			cl.threshold = math.Log(1 / a.alphaEach)

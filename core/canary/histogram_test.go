@@ -120,7 +120,7 @@ func TestLatencyDistribution(t *testing.T) {
 			}
 			switch c.want {
 			case deploy.VerdictRollback:
-				if !strings.Contains(r.Reason, "latency shift:") || !strings.Contains(r.Reason, "slower than the baseline's p50") {
+				if !strings.Contains(r.Reason, "latency shift:") || !strings.Contains(r.Reason, "shift of the canary's latency distribution") {
 					t.Errorf("reason %q", r.Reason)
 				}
 			default:
@@ -240,5 +240,33 @@ func TestDispersionEstimate(t *testing.T) {
 	b.Update(1000, 30, 0.01, 4)
 	if !(b.LogE() < a.LogE()/2) || b.LogE() <= 0 {
 		t.Errorf("tempered log e %g vs %g", b.LogE(), a.LogE())
+	}
+}
+
+// The shift test's false-rollback rate on identical distributions stays
+// below its alpha, at thin and at busy traffic, and it detects +20 %.
+func TestShiftTestFalseRate(t *testing.T) {
+	const runs = 300
+	for _, rps := range []float64{0.5, 20} {
+		fr := 0
+		for seed := range uint64(runs) {
+			s := newLatencySim(Config{}, 1000+seed, 10, rps, 1, 0)
+			test := NewShiftTest(s.a.ref.Hist)
+			for range 300 {
+				var hb, hc [2]Counts
+				hb[0].Buckets = make([]int64, len(latencyBounds))
+				hc[0].Buckets = make([]int64, len(latencyBounds))
+				s.add(&hb[0], poisson(s.r, 9*rps), 1, 0, 0)
+				s.add(&hc[0], poisson(s.r, rps), 1, 0, 0)
+				test.Update(bucketDelta(hb[0].Buckets, nil), bucketDelta(hc[0].Buckets, nil))
+				if test.LogE() >= math.Log(20) {
+					fr++
+					break
+				}
+			}
+		}
+		if f := float64(fr) / runs; f > 0.05+2*math.Sqrt(0.05*0.95/runs) {
+			t.Errorf("%g rps: e-value reached 20 in %.3f of identical runs, want <= 0.05", rps, f)
+		}
 	}
 }
