@@ -208,7 +208,8 @@ type Analysis struct {
 	carried   bool // ref came from an earlier step
 	bounds    []float64
 	// rollback tests
-	errRel       *RegressionTest
+	errRel       *RegressionTest // with a Tolerance (a ratio null)
+	errTwo       *TwoSampleTest
 	latRel       [2]*RegressionTest // slow counts; exceedance of the baseline's p95
 	shift        *ShiftTest         // the latency distribution's shift, from the frozen reference
 	errRef       *OneSidedTest      // 100 %: against the reference
@@ -360,6 +361,7 @@ func NewAnalysis(cfg Config, start time.Time, weight int) *Analysis {
 		alphaEach: cfg.Alpha / float64(cfg.Train) / float64(k),
 		srmThresh: 1 / cfg.PauseAlpha,
 		errRel:    NewRegressionTest(cfg.Tolerance),
+		errTwo:    NewTwoSampleTest(),
 		latRel:    [2]*RegressionTest{NewRegressionTest(cfg.Tolerance), NewRegressionTest(cfg.Tolerance)},
 		errRef:    NewUpwardTest(),
 		latRef:    [2]*OneSidedTest{NewUpwardTest(), NewUpwardTest()},
@@ -576,7 +578,17 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 
 	// Errors, relative.
 	ce := a.checks[0]
-	if !a.hundred() {
+	if !a.hundred() && a.cfg.Tolerance == 0 {
+		// The baseline's rate as known before this interval: the
+		// pre-deployment baseline and the step so far.
+		pb := (ref.Errors + 0.5) / (ref.Requests + 1)
+		a.errTwo.Update(float64(db.Requests), nc, float64(db.Errors), xc, pb)
+		ce.logE = a.errTwo.LogE()
+		ce.nb += float64(db.Requests)
+		ce.xb += float64(db.Errors)
+		ce.test, ce.against = "sequential two-sample test of the canary's error rate against the baseline's (pooled-rate projection, mixture e-process; baseline rate learnt from the pre-deployment baseline)", "baseline"
+		ce.threshold = math.Log(1 / a.alphaEach)
+	} else if !a.hundred() {
 		a.errRel.Update(db.Requests, dc.Requests, db.Errors, dc.Errors)
 		ce.logE = a.errRel.LogE()
 		ce.nb, ce.xb = float64(a.errRel.BaselineRequests), float64(a.errRel.BaselineEvents)
