@@ -1,7 +1,6 @@
 package canary
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -192,6 +191,9 @@ type proof struct {
 	proved     bool
 	after      float64
 	limit, phi float64 // latest p0 and dispersion
+	claim      string  // what it proves, for the reasons
+	claimP95   float64 // the reference p95 and the name the claim was written with
+	claimName  string
 }
 
 // Analysis is the sequential state of one canary step. It does no I/O;
@@ -827,31 +829,54 @@ func rejectionReason(m MetricEvid) string {
 // progress is the reason of a canary still baking: what is proved, what
 // is not, and the rollback tests' evidence.
 func (a *Analysis) progress(ev Evidence) string {
-	var s string
+	b := make([]byte, 0, 512)
 	if ev.Proved {
-		s = "proved "
+		b = append(b, "proved "...)
 	} else {
-		s = "not yet proved "
+		b = append(b, "not yet proved "...)
 	}
 	for i, p := range ev.Proofs {
 		if i > 0 {
-			s += "; "
+			b = append(b, "; "...)
 		}
 		st := "proved"
 		if !p.Proved {
 			st = "not proved"
 		}
-		s += p.Claim + " with " + pctConf(p.Confidence) + " confidence (" + st + "; " + strconv.FormatInt(p.Canary.Requests, 10) +
-			" canary requests: " + pct(p.Canary.Rate) + " observed, limit " + pct(p.Limit) + ", e " + num(p.EValue) + " of " + num(p.Threshold) + ")"
+		b = append(b, p.Claim...)
+		b = append(b, " with "...)
+		b = append(b, pctConf(p.Confidence)...)
+		b = append(b, " confidence ("...)
+		b = append(b, st...)
+		b = append(b, "; "...)
+		b = strconv.AppendInt(b, p.Canary.Requests, 10)
+		b = append(b, " canary requests: "...)
+		b = append(b, pct(p.Canary.Rate)...)
+		b = append(b, " observed, limit "...)
+		b = append(b, pct(p.Limit)...)
+		b = append(b, ", e "...)
+		b = append(b, num(p.EValue)...)
+		b = append(b, " of "...)
+		b = append(b, num(p.Threshold)...)
+		b = append(b, ')')
 	}
-	s += "; no regression: "
+	b = append(b, "; no regression: "...)
 	for i, m := range ev.Metrics {
 		if i > 0 {
-			s += ", "
+			b = append(b, ", "...)
 		}
-		s += metricLabel(m.Name) + " " + pct(m.Canary.Rate) + " vs " + pct(m.Baseline.Rate) + " (e " + num(m.EValue) + " of " + num(m.Threshold) + ")"
+		b = append(b, metricLabel(m.Name)...)
+		b = append(b, ' ')
+		b = append(b, pct(m.Canary.Rate)...)
+		b = append(b, " vs "...)
+		b = append(b, pct(m.Baseline.Rate)...)
+		b = append(b, " (e "...)
+		b = append(b, num(m.EValue)...)
+		b = append(b, " of "...)
+		b = append(b, num(m.Threshold)...)
+		b = append(b, ')')
 	}
-	return s
+	return string(b)
 }
 
 // Finish ends the bake: a canary whose proofs hold is promoted, with the
@@ -913,11 +938,7 @@ func (ev Evidence) shortfall() Shortfall {
 
 // Judgement renders the result for the engine.
 func (r Result) Judgement() (deploy.Judgement, error) {
-	b, err := json.Marshal(r.Evid)
-	if err != nil {
-		return deploy.Judgement{}, err
-	}
-	return deploy.Judgement{Verdict: r.Verdict, Reason: r.Reason, Evidence: b}, nil
+	return deploy.Judgement{Verdict: r.Verdict, Reason: r.Reason, Evidence: r.Evid.appendJSON(make([]byte, 0, 4096))}, nil
 }
 
 func (a *Analysis) evidence(at time.Time) Evidence {
@@ -987,23 +1008,31 @@ func (a *Analysis) proofEvid(p *proof) ProofEvid {
 		Canary: CohortEvid{int64(math.Round(p.t.N)), int64(math.Round(p.t.X)), p.t.Rate()},
 		Limit:  p.limit, Dispersion: max(p.phi, 1), EValue: expCap(p.t.LogE()), Threshold: roundSig(math.Exp(p.threshold)),
 		Proved: p.proved, ProvedAfterS: p.after, MoreRequests: -1}
-	switch p.name {
-	case "error_rate":
-		e.Claim = fmt.Sprintf("error rate <= base + %s", pp(a.cfg.ErrorTolerance))
-	case "slow_rate":
-		e.Claim = fmt.Sprintf("slow-request rate <= base + %s", pp(a.cfg.ErrorTolerance))
-	default:
-		e.Claim = fmt.Sprintf("p95 latency <= base + %.0f%%", 100*a.cfg.LatencyTolerance)
-		if a.ref.P95Ms > 0 {
-			e.Claim = fmt.Sprintf("p95 latency <= %s (base %s + %.0f%%)", ms((1+a.cfg.LatencyTolerance)*a.ref.P95Ms), ms(a.ref.P95Ms), 100*a.cfg.LatencyTolerance)
+	// The claim changes only with the reference's p95 (frozen once).
+	if p.claim == "" || p.claimP95 != a.ref.P95Ms || p.claimName != p.name {
+		p.claimP95, p.claimName = a.ref.P95Ms, p.name
+		switch p.name {
+		case "error_rate":
+			p.claim = fmt.Sprintf("error rate <= base + %s", pp(a.cfg.ErrorTolerance))
+		case "slow_rate":
+			p.claim = fmt.Sprintf("slow-request rate <= base + %s", pp(a.cfg.ErrorTolerance))
+		default:
+			p.claim = fmt.Sprintf("p95 latency <= base + %.0f%%", 100*a.cfg.LatencyTolerance)
+			if a.ref.P95Ms > 0 {
+				p.claim = fmt.Sprintf("p95 latency <= %s (base %s + %.0f%%)", ms((1+a.cfg.LatencyTolerance)*a.ref.P95Ms), ms(a.ref.P95Ms), 100*a.cfg.LatencyTolerance)
+			}
 		}
 	}
+	e.Claim = p.claim
 	if p.proved {
 		e.MoreRequests = 0
 	} else if p.limit > 0 {
 		// Information still needed over what one more request brings at
 		// the current (shrunk) rate, tempered like the test.
-		est := (p.t.X + 0.5) / (p.t.N + 1)
+		// The canary's rate, shrunk by half an event over 1/limit
+		// requests: a canary with no errors yet is not taken to have
+		// none.
+		est := (p.t.X + 0.5) / (p.t.N + 1/p.limit)
 		if est < p.limit {
 			remaining := p.threshold - p.t.LogE() + math.Ln2 // the plug-in holds half the weight
 			e.MoreRequests = int64(math.Ceil(remaining * max(p.phi, 1) / klBernoulli(est, p.limit)))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -262,5 +263,41 @@ func TestPromotionReason(t *testing.T) {
 	}
 	if !ev.Proved || ev.Proofs[0].Claim != "error rate <= base + 0.5 pp" || ev.Proofs[0].Confidence != 0.95 || ev.Proofs[0].Canary.Requests != 6000 {
 		t.Errorf("proof evidence %+v", ev.Proofs[0])
+	}
+}
+
+// The judgement's hand-written JSON decodes to exactly what
+// encoding/json's would, for a rich evidence (histograms, both SLO tests,
+// a shortfall) and a bare one.
+func TestEvidenceJSONMatchesEncodingJSON(t *testing.T) {
+	s := newLatencySim(Config{Objectives: Objectives{ErrorRate: 0.01, LatencyP99Ms: 150}}, 4, 10, 0.5, 1, 0)
+	s.step(60)
+	rich := s.a.Result().Finish().Evid
+	if rich.Insufficient == nil || len(rich.Metrics) != 4 {
+		t.Fatalf("evidence not rich enough: %+v", rich)
+	}
+	rich.Metrics[0].Test = "quotes \" and \\ and \n and ≤ \x01"
+	for _, ev := range []Evidence{rich, NewAnalysis(Config{}, t0, 10).Result().Evid, {}} {
+		mine := ev.appendJSON(nil)
+		std, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b Evidence
+		if err := json.Unmarshal(mine, &a); err != nil {
+			t.Fatalf("%v: %s", err, mine)
+		}
+		if err := json.Unmarshal(std, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("decoded differently:\n%s\n%s", mine, std)
+		}
+		var ma, mb map[string]any
+		json.Unmarshal(mine, &ma)
+		json.Unmarshal(std, &mb)
+		if !reflect.DeepEqual(ma, mb) {
+			t.Errorf("documents differ:\n%s\n%s", mine, std)
+		}
 	}
 }
