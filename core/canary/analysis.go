@@ -226,6 +226,7 @@ type Analysis struct {
 	srmAfter     float64
 	baseN, canN  float64 // requests in the step
 	bounds_      [8]boundCache
+	hb, hc       []float64 // the latest interval's histograms (reused)
 	at           time.Time
 	dirty        bool
 	result       Result
@@ -495,7 +496,9 @@ func (a *Analysis) Observe(o Observation) deploy.Verdict {
 	db, dc := delta(o.Baseline, a.last.Baseline), delta(o.Canary, a.last.Canary)
 	var hb, hc []float64
 	if hist {
-		hb, hc = bucketDelta(o.Baseline.Buckets, a.last.Baseline.Buckets), bucketDelta(o.Canary.Buckets, a.last.Canary.Buckets)
+		a.hb = bucketDeltaInto(a.hb, o.Baseline.Buckets, a.last.Baseline.Buckets)
+		a.hc = bucketDeltaInto(a.hc, o.Canary.Buckets, a.last.Canary.Buckets)
+		hb, hc = a.hb, a.hc
 		if len(hb) != len(a.bounds) {
 			hb = nil
 		}
@@ -584,7 +587,7 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 		// The baseline's rate as known before this interval: the
 		// pre-deployment baseline and the step so far.
 		pb := (ref.Errors + 0.5) / (ref.Requests + 1)
-		a.errTwo.Update(float64(db.Requests), nc, float64(db.Errors), xc, pb)
+		a.errTwo.Update(float64(db.Requests), nc, float64(db.Errors), xc, pb, a.elapsed(a.at))
 		ce.logE = a.errTwo.LogE()
 		ce.nb += float64(db.Requests)
 		ce.xb += float64(db.Errors)

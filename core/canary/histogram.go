@@ -83,10 +83,19 @@ func quantileOf(h []float64, bounds []float64, q float64) float64 {
 // bucketDelta is cur - prev per bucket as floats; a bucket that went
 // down was reset and counts from zero. nil when cur is empty.
 func bucketDelta(cur, prev []int64) []float64 {
+	return bucketDeltaInto(nil, cur, prev)
+}
+
+// bucketDeltaInto is bucketDelta reusing buf's array.
+func bucketDeltaInto(buf []float64, cur, prev []int64) []float64 {
 	if len(cur) == 0 {
 		return nil
 	}
-	d := make([]float64, len(cur))
+	d := buf[:0]
+	if cap(d) < len(cur) {
+		d = make([]float64, len(cur))
+	}
+	d = d[:len(cur)]
 	for i, c := range cur {
 		var p int64
 		if i < len(prev) {

@@ -30,7 +30,21 @@ type TwoSampleTest struct {
 	logE  float64
 	ewN   float64 // canary requests, exponentially weighted
 	ewX   float64 // canary errors, likewise
+	// Restarted plug-ins: the same bet learnt only from the data since
+	// RestartAfter[i] seconds into the step, each worth 1 until then. A
+	// regression that starts late is then bet on by a plug-in that has
+	// not spent the healthy minutes, at the price of its small weight.
+	restart []plugIn
 }
+
+type plugIn struct{ logP, ewN, ewX float64 }
+
+// RestartAfter are the restarts' starting times, seconds into the step;
+// restarts share RestartWeight of the e-value.
+var RestartAfter = []float64{60, 120, 240, 480, 960, 1920, 3840}
+
+// RestartWeight is the restarts' share of the two-sample test's e-value.
+const RestartWeight = 0.2
 
 // NewTwoSampleTest returns the test.
 func NewTwoSampleTest() *TwoSampleTest {
@@ -59,9 +73,13 @@ func factor(nb, nc, xb, xc, pb1, pc1 float64) float64 {
 		xb*(math.Log(pb1)-lp0) + (nb-xb)*(math.Log1p(-pb1)-lq0)
 }
 
-// Update adds one interval: baseline and canary requests and errors, and
-// pb, the baseline's error rate as estimated before the interval (0 < pb < 1).
-func (t *TwoSampleTest) Update(nb, nc, xb, xc, pb float64) {
+// Update adds one interval ending at seconds into the step: baseline and
+// canary requests and errors, and pb, the baseline's error rate as
+// estimated before the interval (0 < pb < 1).
+func (t *TwoSampleTest) Update(nb, nc, xb, xc, pb, at float64) {
+	for len(t.restart) < len(RestartAfter) && at > RestartAfter[len(t.restart)] {
+		t.restart = append(t.restart, plugIn{})
+	}
 	if nb <= 0 || nc <= 0 || !(pb > 0 && pb < 1) {
 		return // one cohort served nothing: no comparison
 	}
@@ -75,14 +93,31 @@ func (t *TwoSampleTest) Update(nb, nc, xb, xc, pb float64) {
 	}
 	// The plug-in: the canary's recent rate, shrunk towards pb by
 	// PlugInPrior expected errors; no bet unless above pb.
-	m := PlugInPrior / pb
-	if pc := min((t.ewX+PlugInPrior)/(t.ewN+m), 0.999); pc > pb*t.ratio[0] {
-		t.logP += factor(nb, nc, xb, xc, pb, min(pc, pb*t.ratio[len(t.ratio)-1], 0.999))
-	}
 	decay := math.Exp2(-nc * pb / PlugInHalfLife)
-	t.ewN = t.ewN*decay + nc
-	t.ewX = t.ewX*decay + xc
-	t.logE = logMix(t.logP, logSumExpWeighted(t.logW, t.logL), TwoSamplePlugInWeight)
+	bet := func(p *plugIn, prior float64) {
+		if pc := min((p.ewX+prior)/(p.ewN+prior/pb), 0.999); pc > pb*t.ratio[0] {
+			p.logP += factor(nb, nc, xb, xc, pb, min(pc, pb*t.ratio[len(t.ratio)-1], 0.999))
+		}
+		p.ewN = p.ewN*decay + nc
+		p.ewX = p.ewX*decay + xc
+	}
+	main := plugIn{t.logP, t.ewN, t.ewX}
+	bet(&main, PlugInPrior)
+	t.logP, t.ewN, t.ewX = main.logP, main.ewN, main.ewX
+	rs := math.Inf(-1)
+	for i := range t.restart {
+		bet(&t.restart[i], 1)
+	}
+	for i := range RestartAfter {
+		l := 0.0 // not started yet: worth 1
+		if i < len(t.restart) {
+			l = t.restart[i].logP
+		}
+		rs = logAdd(rs, l)
+	}
+	rs -= math.Log(float64(len(RestartAfter)))
+	rest := logMix(t.logP, logSumExpWeighted(t.logW, t.logL), TwoSamplePlugInWeight/(1-RestartWeight))
+	t.logE = logMix(rs, rest, RestartWeight)
 }
 
 // TwoSamplePlugInWeight is the plug-in's weight in the two-sample test:
