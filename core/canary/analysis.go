@@ -125,7 +125,7 @@ func RollbackTests(cfg Config) int {
 // ShiftWeight is the shift test's weight in the latency e-value; the
 // rest goes to the share of requests above the baseline's p95, which
 // catches a regression of the tail alone.
-const ShiftWeight = 0.75
+const ShiftWeight = 0.9
 
 // LatencyReferenceMin is how many baseline requests the latency
 // thresholds (the baseline's median and p95) are read from; the latency

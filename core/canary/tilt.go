@@ -47,7 +47,7 @@ type ShiftTest struct {
 const ShiftCells = 12
 
 var shiftGrid = func() []float64 {
-	const n, lo, hi = 8, 0.05, 3.0
+	const n, lo, hi = 6, 0.1, 2.0
 	g := make([]float64, n)
 	for k := range g {
 		g[k] = lo * math.Pow(hi/lo, float64(k)/(n-1))

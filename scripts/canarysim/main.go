@@ -847,7 +847,12 @@ func accept(rows []Row, scs []scenario, healthyFRR map[string]map[string]float64
 			if !incumbents[r.Algorithm] || r.MedianTTD == nil {
 				continue
 			}
-			if f := healthyFRR[healthyTwin(r.Scenario)][r.Algorithm]; f > maxIncumbentFRR {
+			f, ok := healthyFRR[healthyTwin(r.Scenario)][r.Algorithm]
+			if !ok {
+				r.Note = "not compared: its healthy twin was not simulated"
+				continue
+			}
+			if f > maxIncumbentFRR {
 				r.Note = fmt.Sprintf("not compared: rolls back %.0f%% of healthy canaries", 100*f)
 				continue
 			}
