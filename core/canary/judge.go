@@ -21,7 +21,8 @@ type Judge struct {
 	src    Source
 	cfg    Config
 	now    func() time.Time
-	rec    Recorder    // nil: no recording
+	cfgFor func(deploy.CanaryRequest) Config // nil: cfg for every step
+	rec    Recorder                          // nil: no recording
 	recErr func(error) // told about the recorder's failures; may be nil
 	window time.Duration
 
@@ -83,7 +84,11 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 				delete(j.states, k)
 			}
 		}
-		ss = &stepState{a: NewAnalysis(j.cfg, req.Since, req.Weight)}
+		cfg := j.cfg
+		if j.cfgFor != nil {
+			cfg = j.cfgFor(req).withDefaults()
+		}
+		ss = &stepState{a: NewAnalysis(cfg, req.Since, req.Weight)}
 		ss.a.SetReference(ref)
 		j.states[key] = ss
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/model"
 )
 
 // Under H0 with p = p0 each one-sided test's e-value has mean exactly 1
@@ -299,5 +300,44 @@ func TestEvidenceJSONMatchesEncodingJSON(t *testing.T) {
 		if !reflect.DeepEqual(ma, mb) {
 			t.Errorf("documents differ:\n%s\n%s", mine, std)
 		}
+	}
+}
+
+// Each step is configured for its service: here the SLO's objectives
+// reach the evidence, and alpha is split across a train of 10.
+func TestJudgeConfigFor(t *testing.T) {
+	obs := []Observation{{At: t0}, {At: t0.Add(time.Second), Baseline: Counts{Requests: 900}, Canary: Counts{Requests: 100}}}
+	j := NewJudge(&fakeSource{obs: obs}, Config{}, nil, WithConfigFor(func(req deploy.CanaryRequest) Config {
+		if req.Service != "checkout" {
+			t.Errorf("asked for %q", req.Service)
+		}
+		return Config{Train: 10, Objectives: Objectives{ErrorRate: 0.0005}}
+	}))
+	req := deploy.CanaryRequest{RunID: "r", Step: 1, Service: "checkout", Weight: 10, Since: t0}
+	j.Judge(context.Background(), req)
+	jm, err := j.Judge(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev Evidence
+	if err := json.Unmarshal(jm.Evidence, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Objectives.ErrorRate != 0.0005 || ev.Train != 10 || math.Abs(ev.AlphaPerTest-0.01/10/3) > 1e-15 || len(ev.Metrics) != 3 {
+		t.Errorf("evidence %+v", ev)
+	}
+}
+
+func TestFromSLO(t *testing.T) {
+	cfg := FromSLO(Config{}, model.SLO{Availability: 99.95, LatencyP99: model.Duration(120 * time.Millisecond)})
+	if math.Abs(cfg.Objectives.ErrorRate-0.0005) > 1e-12 || cfg.Objectives.LatencyP99Ms != 120 || cfg.ErrorTolerance != DefaultErrorTolerance {
+		t.Errorf("99.95 %%, 120 ms: %+v", cfg)
+	}
+	loose := FromSLO(Config{}, model.SLO{Availability: 98})
+	if math.Abs(loose.ErrorTolerance-0.02) > 1e-12 {
+		t.Errorf("98 %%: tolerance %g, want the 2 %% budget", loose.ErrorTolerance)
+	}
+	if kept := FromSLO(Config{ErrorTolerance: 0.001}, model.SLO{Availability: 98}); kept.ErrorTolerance != 0.001 {
+		t.Errorf("an explicit tolerance was overridden: %g", kept.ErrorTolerance)
 	}
 }
