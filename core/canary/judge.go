@@ -23,7 +23,7 @@ type Judge struct {
 	now    func() time.Time
 	cfgFor func(deploy.CanaryRequest) Config // nil: cfg for every step
 	rec    Recorder                          // nil: no recording
-	recErr func(error) // told about the recorder's failures; may be nil
+	recErr func(error)                       // told about the recorder's failures; may be nil
 	window time.Duration
 
 	mu     sync.Mutex
