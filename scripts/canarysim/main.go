@@ -676,11 +676,12 @@ type Row struct {
 	P90TTD    *float64 `json:"p90_ttd_s"`
 	// MedianBake is the median time to promotion of promoted runs.
 	MedianBake *float64 `json:"median_bake_s"`
-	// Floor (regressions) is the information floor: the expected time to
-	// detect of the sequential probability ratio test that knows the
+	// Floor is the information floor. On a regression: the expected time
+	// to detect of the sequential probability ratio test that knows the
 	// effect, on the counts the judge reads (which cohort each error, or
 	// each request of each latency bucket, came from) at warroom's
 	// per-test alpha (Wald: E[T] ~ ln(k/alpha) / information per second).
+	// On a healthy canary: promotionFloor, the least bake a proof needs.
 	Floor *float64 `json:"floor_s,omitempty"`
 	// Acceptance (warroom's rows of regressions).
 	Acceptance string `json:"acceptance,omitempty"`
@@ -733,6 +734,22 @@ func scenarioFloor(sc scenario, c cells) float64 {
 		return floor(sc.CanaryRPS, c.probs(1, 0), c.probs(1, addMs))
 	}
 	return floor(sc.CanaryRPS, []float64{sc.BaseErr}, []float64{sc.canaryErr()})
+}
+
+// promotionFloor (healthy cells) is the information floor of the proofs
+// a promotion needs: Wald's expected time for the test that knows the
+// canary is healthy to rule out the error tolerance (at beta/2, the other
+// half going to the baseline's bound) and the latency tolerance (at
+// beta), whichever is longer.
+func promotionFloor(sc scenario) float64 {
+	beta := canary.DefaultBeta
+	p := sc.BaseErr
+	errs := math.Log(2/beta) / (sc.CanaryRPS * klBern(p, p+canary.DefaultErrorTolerance))
+	// A healthy canary's share above (1 + tolerance) x its p95.
+	z95 := 1.6448536269514722
+	q := 0.5 * math.Erfc((z95+math.Log1p(canary.DefaultLatencyTolerance)/sigmaLog)/math.Sqrt2)
+	lat := math.Log(1/beta) / (sc.CanaryRPS * klBern(q, 1-canary.ToleranceQuantile))
+	return max(errs, lat)
 }
 
 // medianAll is the q-quantile of the detection times over all runs,
@@ -807,6 +824,8 @@ func runAll(scs []scenario, workers int) []Row {
 				}
 			}
 			if sc.Effect == healthy {
+				f := promotionFloor(sc)
+				row.Floor = &f
 				if healthyFRR[sc.Name] == nil {
 					healthyFRR[sc.Name] = map[string]float64{}
 				}
