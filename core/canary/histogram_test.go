@@ -270,3 +270,25 @@ func TestShiftTestFalseRate(t *testing.T) {
 		}
 	}
 }
+
+// A canary step whose last weight is 100 % goes on in the same analysis:
+// once the baseline has no traffic, the tests compare the canary with
+// the baseline recorded so far, and a regression is still caught.
+func TestReweightToHundred(t *testing.T) {
+	s := newLatencySim(Config{}, 8, 10, 5, 1, 0)
+	s.errors = [2]float64{0.002, 0.002}
+	if v := s.step(120); v != deploy.VerdictContinue {
+		t.Fatalf("healthy at 10 %%: %s", v)
+	}
+	s.a.Reweight(100)
+	s.o.Weight = 100
+	s.rps = [2]float64{0, 50}
+	s.errors[1] = 0.03
+	if v := s.step(300); v != deploy.VerdictRollback {
+		t.Fatalf("errors at 100 %%: %s (%s)", v, s.a.Result().Reason)
+	}
+	r := s.a.Result()
+	if r.Evid.Against != "pre-deployment baseline" || !strings.Contains(r.Reason, "pre-deployment baseline") {
+		t.Errorf("reason %q", r.Reason)
+	}
+}
