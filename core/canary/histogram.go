@@ -117,3 +117,19 @@ func sumF(h []float64) float64 {
 	}
 	return s
 }
+
+// BucketsFromLE turns Prometheus-style cumulative bucket counts (the
+// "le" series: requests at or below each upper bound, the last bound +Inf)
+// into Counts.Buckets (requests per bucket). Bounds must ascend; a count
+// below the previous one (a scrape mixing two instants) counts 0.
+func BucketsFromLE(le []float64) []int64 {
+	out := make([]int64, len(le))
+	prev := 0.0
+	for i, c := range le {
+		if d := c - prev; d > 0 {
+			out[i] = int64(math.Round(d))
+		}
+		prev = max(prev, c)
+	}
+	return out
+}

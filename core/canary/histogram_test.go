@@ -292,3 +292,13 @@ func TestReweightToHundred(t *testing.T) {
 		t.Errorf("reason %q", r.Reason)
 	}
 }
+
+func TestBucketsFromLE(t *testing.T) {
+	got := BucketsFromLE([]float64{3, 7, 7, 6, 10})
+	want := []int64{3, 4, 0, 0, 3}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("BucketsFromLE = %v, want %v", got, want)
+		}
+	}
+}
