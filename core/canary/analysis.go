@@ -1,9 +1,9 @@
 package canary
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/warroom/warroom/core/deploy"
@@ -13,7 +13,11 @@ import (
 type Counts struct {
 	Requests int64 `json:"requests"`
 	Errors   int64 `json:"errors"`
-	Slow     int64 `json:"slow"` // requests slower than the threshold fixed in advance
+	Slow     int64 `json:"slow"` // requests slower than a cutoff fixed in advance (used without histograms)
+	// Buckets is the cohort's latency histogram: requests per bucket of
+	// Observation.BoundsMs (per bucket, not cumulative over buckets as
+	// Prometheus' le series are). Empty: the source has no histogram.
+	Buckets []int64 `json:"buckets,omitempty"`
 }
 
 // Observation is both cohorts' cumulative counters at one instant, with
@@ -23,26 +27,45 @@ type Observation struct {
 	Baseline Counts
 	Canary   Counts
 	Weight   int
+	// BoundsMs are the latency histogram's bucket upper bounds in
+	// milliseconds, ascending (the last may be +Inf), shared by both
+	// cohorts' Buckets.
+	BoundsMs []float64
 	// BaselineP99Ms and CanaryP99Ms are each cohort's recent 99th
 	// percentile latency in milliseconds, when the source knows it (0:
-	// unknown). They are only recorded for charts, never judged on: the
-	// slow-request counts carry the latency evidence.
+	// unknown). They are only recorded for charts, never judged on.
 	BaselineP99Ms, CanaryP99Ms float64
 }
 
 // Config tunes the analysis.
 type Config struct {
-	// Alpha bounds the probability of a false rollback of one canary step
-	// over all its weights; default 0.01. It is split equally between the
-	// two regression tests (errors, slow requests).
+	// Alpha bounds the probability of a false rollback (of a canary no
+	// worse than its baseline) over all of a canary's weights; default
+	// 0.01. It is split equally between the rollback tests (see Train).
 	Alpha float64
+	// Train is the number of services whose canaries run in one release
+	// train: each gets Alpha/Train, so the train's false-rollback rate
+	// stays at most Alpha (Bonferroni). 0 or 1: a single service.
+	Train int
 	// PauseAlpha bounds the probability of a false pause by the
 	// sample-ratio test; default Alpha. A pause costs an operator's look,
 	// not a rollback, so it has a budget of its own.
 	PauseAlpha float64
-	// Tolerance: a canary rate up to (1+Tolerance) times the baseline's is
-	// "no worse"; default 0.
+	// Tolerance: the relative tests' null is "the canary's rate is at
+	// most (1+Tolerance) times the baseline's"; default 0.
 	Tolerance float64
+	// Beta bounds the probability of promoting a canary whose regression
+	// is at least ErrorTolerance or LatencyTolerance; default 0.05.
+	Beta float64
+	// ErrorTolerance is the largest error-rate increase tolerated,
+	// absolute (0.005: +0.5 percentage points); default
+	// DefaultErrorTolerance. See FromSLO.
+	ErrorTolerance float64
+	// LatencyTolerance is the largest p95-latency increase tolerated,
+	// relative (0.2: +20 %); default DefaultLatencyTolerance.
+	LatencyTolerance float64
+	// Objectives are the SLO the canary is also tested against.
+	Objectives Objectives
 	// SRMConcentration is c of the SRM prior; default 1000.
 	SRMConcentration float64
 }
@@ -51,11 +74,29 @@ func (c Config) withDefaults() Config {
 	if c.Alpha <= 0 || c.Alpha >= 1 {
 		c.Alpha = 0.01
 	}
+	if c.Train < 1 {
+		c.Train = 1
+	}
 	if c.PauseAlpha <= 0 || c.PauseAlpha >= 1 {
 		c.PauseAlpha = c.Alpha
 	}
 	if c.Tolerance < 0 {
 		c.Tolerance = 0
+	}
+	if c.Beta <= 0 || c.Beta >= 1 {
+		c.Beta = DefaultBeta
+	}
+	if c.ErrorTolerance <= 0 || c.ErrorTolerance >= 1 {
+		c.ErrorTolerance = DefaultErrorTolerance
+	}
+	if c.LatencyTolerance <= 0 {
+		c.LatencyTolerance = DefaultLatencyTolerance
+	}
+	if !(c.Objectives.ErrorRate > 0 && c.Objectives.ErrorRate < 1) {
+		c.Objectives.ErrorRate = 0
+	}
+	if !(c.Objectives.LatencyP99Ms > 0) {
+		c.Objectives.LatencyP99Ms = 0
 	}
 	if c.SRMConcentration <= 0 {
 		c.SRMConcentration = DefaultSRMConcentration
@@ -63,31 +104,133 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// RegressionTests is the number of tests Alpha is split across.
+// RegressionTests is the number of relative rollback tests (errors,
+// latency); each SLO objective adds one more.
 const RegressionTests = 2
 
-// Analysis is the sequential state of one canary step at one weight. It
-// does no I/O; feed it observations in time order.
+// RollbackTests is the number of rollback tests Alpha/Train is split
+// across for cfg.
+func RollbackTests(cfg Config) int {
+	cfg = cfg.withDefaults()
+	k := RegressionTests
+	if cfg.Objectives.ErrorRate > 0 {
+		k++
+	}
+	if cfg.Objectives.LatencyP99Ms > 0 {
+		k++
+	}
+	return k
+}
+
+// ShiftWeight is the shift test's weight in the latency e-value; the
+// rest goes to the share of requests above the baseline's p95, which
+// catches a regression of the tail alone.
+const ShiftWeight = 0.9
+
+// LatencyReferenceMin is how many baseline requests the latency
+// thresholds (the baseline's median and p95) are read from; the latency
+// tests start once the reference has them.
+const LatencyReferenceMin = 200
+
+// Reference is the baseline as the judge knows it: its counters from
+// before the step (the pre-deployment baseline), and what it served since.
+// The 100 % step, with no baseline left, is judged against it.
+type Reference struct {
+	Requests, Errors, Slow float64
+	Hist                   []float64 // per bucket of BoundsMs
+	BoundsMs               []float64
+	errDisp, latDisp       dispersion
+	// Latency thresholds, frozen once the histogram has
+	// LatencyReferenceMin requests (0: not yet).
+	P50Ms, P95Ms float64
+}
+
+func (r *Reference) histN() float64 { return sumF(r.Hist) }
+
+func (r *Reference) add(c Counts, h []float64) {
+	r.Requests += float64(c.Requests)
+	r.Errors += float64(c.Errors)
+	r.Slow += float64(c.Slow)
+	if len(h) > 0 {
+		if len(r.Hist) != len(h) {
+			r.Hist = make([]float64, len(h))
+		}
+		for i, v := range h {
+			r.Hist[i] += v
+		}
+	}
+}
+
+func (r *Reference) freeze() {
+	if r.P95Ms > 0 || r.histN() < LatencyReferenceMin {
+		return
+	}
+	r.P50Ms = quantileOf(r.Hist, r.BoundsMs, 0.5)
+	r.P95Ms = quantileOf(r.Hist, r.BoundsMs, ToleranceQuantile)
+	if !(r.P50Ms > 0) || !(r.P95Ms > 0) {
+		r.P50Ms, r.P95Ms = 0, 0
+	}
+}
+
+// check is one rollback test.
+type check struct {
+	name, test, against string
+	logE, threshold     float64 // ln
+	rejected            bool
+	after               float64
+	// what it has seen: canary trials and events, the compared rate
+	// (baseline's, or the reference rate p0 of the latest interval)
+	nc, xc, nb, xb, p0, phi float64
+}
+
+// proof is one promotion proof.
+type proof struct {
+	name, test string
+	t          *OneSidedTest
+	threshold  float64 // ln
+	proved     bool
+	after      float64
+	limit, phi float64 // latest p0 and dispersion
+	claim      string  // what it proves, for the reasons
+	claimP95   float64 // the reference p95 and the name the claim was written with
+	claimName  string
+}
+
+// Analysis is the sequential state of one canary step. It does no I/O;
+// feed it observations in time order.
 type Analysis struct {
 	cfg       Config
 	start     time.Time
 	weight    int
-	threshold float64 // on the regression tests' e-values, RegressionTests/Alpha
+	alphaEach float64 // Alpha / Train / RollbackTests
 	srmThresh float64 // on the sample-ratio e-value, 1/PauseAlpha
 	last      Observation
 	started   bool
-	errors    *RegressionTest
-	slow      *RegressionTest
-	srm       *SRMTest
-	// srmLogE0 is the log e-value of the sample-ratio tests of earlier
-	// weights: the product of sequential e-processes is one.
-	srmLogE0 float64
-	// errors, slow, srm: rejected yet, and when (seconds since start)
-	rejected      [3]bool
-	rejectedAfter [3]float64
-	at            time.Time
-	dirty         bool
-	result        Result
+	ref       *Reference
+	carried   bool // ref came from an earlier step
+	bounds    []float64
+	// rollback tests
+	errRel       *RegressionTest // with a Tolerance (a ratio null)
+	errTwo       *TwoSampleTest
+	latRel       [2]*RegressionTest // slow counts; exceedance of the baseline's p95
+	shift        *ShiftTest         // the latency distribution's shift, from the frozen reference
+	errRef       *OneSidedTest      // 100 %: against the reference
+	latRef       [2]*OneSidedTest
+	errSLO       *OneSidedTest
+	latSLO       *OneSidedTest
+	checks       []*check // errors, latency, then the SLO tests configured
+	proofs       [2]*proof
+	srm          *SRMTest
+	srmLogE0     float64
+	srmRejected  bool
+	srmAfter     float64
+	baseN, canN  float64 // requests in the step
+	bounds_      [8]boundCache
+	hb, hc       []float64 // the latest interval's histograms (reused)
+	at           time.Time
+	dirty        bool
+	result       Result
+	finishResult *Result
 }
 
 // Result is the analysis after the latest observation.
@@ -97,17 +240,43 @@ type Result struct {
 	Evid    Evidence
 }
 
-// Evidence is what the console and the audit trail show.
+// Evidence is what the console, `deploy status -o json` and the audit
+// trail show.
 type Evidence struct {
-	Verdict      deploy.Verdict `json:"verdict"`
-	Alpha        float64        `json:"alpha"`
-	Tolerance    float64        `json:"tolerance"`
-	Since        time.Time      `json:"since"`
-	At           time.Time      `json:"at"`
-	ElapsedS     float64        `json:"elapsed_s"`                 // canary start to this judgement
-	DecidedAfter float64        `json:"decided_after_s,omitempty"` // canary start to the first rejection
-	Metrics      []MetricEvid   `json:"metrics"`
-	SRM          SRMEvid        `json:"srm"`
+	Verdict          deploy.Verdict `json:"verdict"`
+	Alpha            float64        `json:"alpha"`
+	AlphaPerTest     float64        `json:"alpha_per_test"`
+	Train            int            `json:"train"`
+	Tolerance        float64        `json:"tolerance"`
+	Beta             float64        `json:"beta"`
+	ErrorTolerance   float64        `json:"error_tolerance"`
+	LatencyTolerance float64        `json:"latency_tolerance"`
+	Objectives       Objectives     `json:"objectives"`
+	Since            time.Time      `json:"since"`
+	At               time.Time      `json:"at"`
+	ElapsedS         float64        `json:"elapsed_s"`                 // canary start to this judgement
+	DecidedAfter     float64        `json:"decided_after_s,omitempty"` // canary start to the first rejection
+	// Against is what the canary is compared with: "baseline" (the
+	// cohort serving beside it) or "pre-deployment baseline" (the 100 %
+	// step: the baseline as recorded before the step).
+	Against string       `json:"against"`
+	Latency *LatencyEvid `json:"latency,omitempty"`
+	Metrics []MetricEvid `json:"metrics"`
+	Proofs  []ProofEvid  `json:"proofs"`
+	// Proved: every proof holds, the canary may be promoted.
+	Proved bool `json:"proved"`
+	// Insufficient is set when the bake is over with neither verdict.
+	Insufficient *Shortfall `json:"insufficient,omitempty"`
+	SRM          SRMEvid    `json:"srm"`
+}
+
+// LatencyEvid is the latency thresholds the tests use.
+type LatencyEvid struct {
+	Histogram bool    `json:"histogram"` // false: the slow counts of a fixed cutoff
+	P50Ms     float64 `json:"baseline_p50_ms,omitempty"`
+	P95Ms     float64 `json:"baseline_p95_ms,omitempty"`
+	LimitMs   float64 `json:"tolerated_p95_ms,omitempty"` // (1 + latency tolerance) x baseline p95
+	SLOMs     float64 `json:"slo_p99_ms,omitempty"`
 }
 
 // CohortEvid is one cohort's counts of one metric.
@@ -117,17 +286,57 @@ type CohortEvid struct {
 	Rate     float64 `json:"rate"`
 }
 
-// MetricEvid is one regression test's state.
+// MetricEvid is one rollback test's state.
 type MetricEvid struct {
-	Name           string     `json:"name"` // "error_rate" or "slow_rate"
+	// Name: "error_rate", "latency_shift" (or "slow_rate" without
+	// histograms), "error_slo", "latency_slo".
+	Name string `json:"name"`
+	// Test names the statistical test.
+	Test string `json:"test"`
+	// Against: "baseline", "pre-deployment baseline" or "slo".
+	Against        string     `json:"against"`
 	Baseline       CohortEvid `json:"baseline"`
 	Canary         CohortEvid `json:"canary"`
 	RateRatio      *float64   `json:"rate_ratio"`      // canary/baseline, null when undefined
 	RelativeEffect *float64   `json:"relative_effect"` // rate_ratio - 1
-	EValue         float64    `json:"e_value"`
-	Threshold      float64    `json:"threshold"`
-	Rejected       bool       `json:"rejected"`
-	RejectedAfterS float64    `json:"rejected_after_s,omitempty"`
+	// ReferenceRate is the rate the canary is tested against by the
+	// one-sample tests (SLO, pre-deployment baseline).
+	ReferenceRate  float64 `json:"reference_rate,omitempty"`
+	Dispersion     float64 `json:"dispersion,omitempty"`
+	EValue         float64 `json:"e_value"`
+	Threshold      float64 `json:"threshold"`
+	Rejected       bool    `json:"rejected"`
+	RejectedAfterS float64 `json:"rejected_after_s,omitempty"`
+}
+
+// ProofEvid is one promotion proof's state.
+type ProofEvid struct {
+	Name string `json:"name"` // "error_rate" or "latency_p95" ("slow_rate" without histograms)
+	Test string `json:"test"`
+	// Claim is what is proved when Proved, e.g. "error rate <= base + 0.5 pp".
+	Claim      string     `json:"claim"`
+	Confidence float64    `json:"confidence"`
+	Canary     CohortEvid `json:"canary"`
+	// Limit is the rate the canary's is proved below: base + tolerance,
+	// or the share of requests allowed above the tolerated p95.
+	Limit        float64 `json:"limit"`
+	Dispersion   float64 `json:"dispersion"`
+	EValue       float64 `json:"e_value"`
+	Threshold    float64 `json:"threshold"`
+	Proved       bool    `json:"proved"`
+	ProvedAfterS float64 `json:"proved_after_s,omitempty"`
+	// MoreRequests estimates the canary requests still needed at the
+	// current rates (-1: not provable at the current rates).
+	MoreRequests int64 `json:"more_requests"`
+}
+
+// Shortfall says how much evidence is missing when the bake ends with
+// neither verdict.
+type Shortfall struct {
+	Requests     int64   `json:"requests"`      // canary requests so far
+	MoreRequests int64   `json:"more_requests"` // -1: not provable at the current rates
+	CanaryRPS    float64 `json:"canary_rps"`
+	MoreS        float64 `json:"more_s,omitempty"` // MoreRequests at the current traffic
 }
 
 // SRMEvid is the sample-ratio test's state.
@@ -147,20 +356,64 @@ type SRMEvid struct {
 // with the given weight (percent on the canary).
 func NewAnalysis(cfg Config, start time.Time, weight int) *Analysis {
 	cfg = cfg.withDefaults()
+	k := RollbackTests(cfg)
 	a := &Analysis{
 		cfg:       cfg,
 		start:     start,
 		weight:    weight,
-		threshold: RegressionTests / cfg.Alpha,
+		alphaEach: cfg.Alpha / float64(cfg.Train) / float64(k),
 		srmThresh: 1 / cfg.PauseAlpha,
-		errors:    NewRegressionTest(cfg.Tolerance),
-		slow:      NewRegressionTest(cfg.Tolerance),
+		errRel:    NewRegressionTest(cfg.Tolerance),
+		errTwo:    NewTwoSampleTest(),
+		latRel:    [2]*RegressionTest{NewRegressionTest(cfg.Tolerance), NewRegressionTest(cfg.Tolerance)},
+		errRef:    NewUpwardTest(),
+		latRef:    [2]*OneSidedTest{NewUpwardTest(), NewUpwardTest()},
+		ref:       &Reference{},
+	}
+	lt := math.Log(1 / a.alphaEach)
+	a.checks = []*check{
+		{name: "error_rate", logE: 0, threshold: lt},
+		{name: "latency_shift", threshold: lt},
+	}
+	if cfg.Objectives.ErrorRate > 0 {
+		a.errSLO = NewUpwardTest()
+		a.checks = append(a.checks, &check{name: "error_slo", against: "slo", threshold: math.Log(2 / a.alphaEach),
+			test: fmt.Sprintf("one-sample sequential test of the canary's error rate against the SLO's %s (or the baseline's upper bound, if higher)", pct(cfg.Objectives.ErrorRate))})
+	}
+	if cfg.Objectives.LatencyP99Ms > 0 {
+		a.latSLO = NewUpwardTest()
+		a.checks = append(a.checks, &check{name: "latency_slo", against: "slo", threshold: math.Log(2 / a.alphaEach),
+			test: fmt.Sprintf("one-sample sequential test of the canary's share of requests slower than the SLO's p99 %s against 1 %% (or the baseline's upper bound, if higher)", ms(cfg.Objectives.LatencyP99Ms))})
+	}
+	a.proofs = [2]*proof{
+		{name: "error_rate", t: NewDownwardTest(), threshold: math.Log(2 / cfg.Beta),
+			test: "one-sample sequential test of the canary's error rate against the baseline's lower bound + tolerance"},
+		{name: "latency_p95", t: NewDownwardTest(), threshold: math.Log(1 / cfg.Beta),
+			test: "one-sample sequential test of the canary's share of requests slower than (1 + tolerance) x the baseline's p95 against 5 %"},
 	}
 	a.setWeight(weight)
 	a.result.Verdict = deploy.VerdictContinue
 	a.result.Evid = a.evidence(start)
 	return a
 }
+
+// SetReference carries the baseline known from an earlier step of the
+// same run (call before the first observation): the 100 % step is judged
+// against it. A nil ref is ignored.
+func (a *Analysis) SetReference(ref *Reference) {
+	if ref == nil || a.started {
+		return
+	}
+	cp := *ref
+	cp.Hist = append([]float64(nil), ref.Hist...)
+	cp.BoundsMs = append([]float64(nil), ref.BoundsMs...)
+	a.ref, a.carried = &cp, true
+}
+
+// Reference is the baseline as this step knows it, to carry to the next.
+func (a *Analysis) Reference() *Reference { return a.ref }
+
+func (a *Analysis) hundred() bool { return a.weight >= 100 }
 
 func (a *Analysis) setWeight(weight int) {
 	a.weight = weight
@@ -171,11 +424,10 @@ func (a *Analysis) setWeight(weight int) {
 }
 
 // Reweight carries the analysis to the canary's next traffic weight. The
-// regression tests go on (they condition on each interval's observed
-// split, whatever the weight), so a canary's false-rollback bound holds
-// over all its weights rather than per weight; the sample-ratio test
-// starts again at the new nominal share, its evidence so far kept as a
-// factor.
+// tests go on (they condition on each interval's observed split, whatever
+// the weight), so a canary's bounds hold over all its weights rather than
+// per weight; the sample-ratio test starts again at the new nominal share,
+// its evidence so far kept as a factor.
 func (a *Analysis) Reweight(weight int) {
 	if weight == a.weight {
 		return
@@ -209,46 +461,295 @@ func delta(cur, prev Counts) Counts {
 	return out
 }
 
+func (a *Analysis) histograms(o Observation) bool {
+	return len(o.BoundsMs) > 0 && len(o.Canary.Buckets) == len(o.BoundsMs) && checkBounds(o.BoundsMs) == nil
+}
+
 // Observe feeds one observation. The first observation of a step is the
-// reference the counters are measured from. Rejections are final.
+// reference the counters are measured from; its baseline counters (all
+// the baseline served before the step) are the pre-deployment baseline
+// unless SetReference carried one. Rejections and proofs are final.
 func (a *Analysis) Observe(o Observation) deploy.Verdict {
-	var db, dc Counts
+	hist := a.histograms(o)
 	if !a.started {
-		// Cumulative counters from before the step cannot be told apart
-		// from the step's: the first observation is the reference.
 		a.started = true
-	} else {
-		db, dc = delta(o.Baseline, a.last.Baseline), delta(o.Canary, a.last.Canary)
+		a.keep(o)
+		a.at = o.At
+		if hist {
+			a.bounds = append([]float64(nil), o.BoundsMs...)
+		}
+		if !a.carried {
+			var h []float64
+			if hist && len(o.Baseline.Buckets) == len(o.BoundsMs) {
+				h = bucketDelta(o.Baseline.Buckets, nil)
+			}
+			a.ref.BoundsMs = a.bounds
+			a.ref.add(o.Baseline, h)
+		}
+		a.ref.freeze()
+		a.dirty = true
+		return a.Verdict()
 	}
-	a.last = o
-	a.errors.Update(db.Requests, dc.Requests, db.Errors, dc.Errors)
-	a.slow.Update(db.Requests, dc.Requests, db.Slow, dc.Slow)
+	if hist && len(a.bounds) != len(o.BoundsMs) {
+		hist = false // the histogram's layout changed: no histogram evidence this interval
+	}
+	db, dc := delta(o.Baseline, a.last.Baseline), delta(o.Canary, a.last.Canary)
+	var hb, hc []float64
+	if hist {
+		a.hb = bucketDeltaInto(a.hb, o.Baseline.Buckets, a.last.Baseline.Buckets)
+		a.hc = bucketDeltaInto(a.hc, o.Canary.Buckets, a.last.Canary.Buckets)
+		hb, hc = a.hb, a.hc
+		if len(hb) != len(a.bounds) {
+			hb = nil
+		}
+	}
+	dt := o.At.Sub(a.last.At)
+	a.keep(o)
+	a.at = o.At
+	a.baseN += float64(db.Requests)
+	a.canN += float64(dc.Requests)
+	a.update(db, dc, hb, hc)
+	// The reference and the dispersion learn from the baseline after the
+	// tests used them: each interval's tests only see what came before.
+	a.ref.errDisp.add(float64(db.Requests), float64(db.Errors), dt)
+	if a.ref.P95Ms > 0 && hb != nil {
+		a.ref.latDisp.add(sumF(hb), above(hb, a.ref.BoundsMs, a.ref.P95Ms, false), dt)
+	}
+	a.ref.add(db, hb)
+	if len(a.ref.BoundsMs) == 0 && hist {
+		a.ref.BoundsMs = a.bounds
+	}
+	a.ref.freeze()
 	if a.srm != nil {
 		a.srm.Update(db.Requests, dc.Requests)
 	}
-	a.at = o.At
-	lt := math.Log(a.threshold)
-	for i, le := range []float64{a.errors.LogE(), a.slow.LogE()} {
-		if !a.rejected[i] && le >= lt {
-			a.rejected[i], a.rejectedAfter[i] = true, a.elapsed(o.At)
+	el := a.elapsed(o.At)
+	for _, c := range a.checks {
+		if !c.rejected && c.logE >= c.threshold {
+			c.rejected, c.after = true, el
 		}
 	}
-	if !a.rejected[2] && a.srmLogE() >= math.Log(a.srmThresh) {
-		a.rejected[2], a.rejectedAfter[2] = true, a.elapsed(o.At)
+	for _, p := range a.proofs {
+		if !p.proved && p.t.LogE() >= p.threshold {
+			p.proved, p.after = true, el
+		}
+	}
+	if !a.srmRejected && a.srmLogE() >= math.Log(a.srmThresh) {
+		a.srmRejected, a.srmAfter = true, el
 	}
 	a.dirty = true
 	return a.Verdict()
 }
 
-// Verdict is the current verdict, cheaply (no evidence is built).
-func (a *Analysis) Verdict() deploy.Verdict {
+// boundCache holds a confidence bound of the reference, recomputed when
+// the reference has grown by 1 %: a confidence sequence holds at every
+// sample size at once, so a bound from a little less data is as valid,
+// and the judge saves the search on most observations.
+type boundCache struct{ n, x, v float64 }
+
+func (c *boundCache) get(x, n, level float64, upper bool) float64 {
+	if c.n > 0 && n >= c.n && n <= 1.01*c.n && x >= c.x {
+		return c.v
+	}
+	c.n, c.x = n, x
+	if upper {
+		c.v = UpperBound(x, n, level)
+	} else {
+		c.v = LowerBound(x, n, level)
+	}
+	return c.v
+}
+
+// keep makes o the observation the next is measured from, copying its
+// histograms: a source may reuse their arrays.
+func (a *Analysis) keep(o Observation) {
+	bb, cb := a.last.Baseline.Buckets[:0], a.last.Canary.Buckets[:0]
+	a.last = o
+	a.last.Baseline.Buckets = append(bb, o.Baseline.Buckets...)
+	a.last.Canary.Buckets = append(cb, o.Canary.Buckets...)
+}
+
+// update runs every test on one interval's increments.
+func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
+	ref := a.ref
+	share := 1.0
+	if a.baseN > 0 && !a.hundred() {
+		share = a.canN / a.baseN
+	}
+	phiErr := ref.errDisp.phiFor(share)
+	phiLat := ref.latDisp.phiFor(share)
+	nc, xc := float64(dc.Requests), float64(dc.Errors)
+	lvl := a.alphaEach / 2 // the reference's bound takes half a one-sample test's alpha
+
+	// Errors, relative.
+	ce := a.checks[0]
+	if !a.hundred() && a.cfg.Tolerance == 0 {
+		// The baseline's rate as known before this interval: the
+		// pre-deployment baseline and the step so far.
+		pb := (ref.Errors + 0.5) / (ref.Requests + 1)
+		a.errTwo.Update(float64(db.Requests), nc, float64(db.Errors), xc, pb, a.elapsed(a.at))
+		ce.logE = a.errTwo.LogE()
+		ce.nb += float64(db.Requests)
+		ce.xb += float64(db.Errors)
+		ce.test, ce.against = "sequential two-sample test of the canary's error rate against the baseline's (pooled-rate projection, mixture e-process; baseline rate learnt from the pre-deployment baseline)", "baseline"
+		ce.threshold = math.Log(1 / a.alphaEach)
+	} else if !a.hundred() {
+		a.errRel.Update(db.Requests, dc.Requests, db.Errors, dc.Errors)
+		ce.logE = a.errRel.LogE()
+		ce.nb, ce.xb = float64(a.errRel.BaselineRequests), float64(a.errRel.BaselineEvents)
+		ce.test, ce.against = "sequential conditional binomial test of the canary's share of errors (mixture e-process)", "baseline"
+		ce.threshold = math.Log(1 / a.alphaEach)
+	} else {
+		p0 := a.bounds_[0].get(ref.Errors, ref.Requests, lvl, true)
+		a.errRef.Update(nc, xc, p0, phiErr)
+		ce.logE, ce.p0, ce.phi = a.errRef.LogE(), p0, phiErr
+		ce.nb, ce.xb = ref.Requests, ref.Errors
+		ce.test, ce.against = "one-sample sequential test of the canary's error rate against the pre-deployment baseline's upper bound", "pre-deployment baseline"
+		ce.threshold = math.Log(2 / a.alphaEach)
+	}
+	ce.nc += nc
+	ce.xc += xc
+
+	// Latency, relative: exceedances of the baseline's p50 and p95 when
+	// there are histograms, else the slow counts of a fixed cutoff.
+	cl := a.checks[1]
 	switch {
-	case a.rejected[0] || a.rejected[1]:
-		return deploy.VerdictRollback
-	case a.rejected[2]:
+	case hc != nil && ref.P95Ms > 0:
+		cl.name = "latency_shift"
+		n := sumF(hc)
+		x50, x95 := above(hc, ref.BoundsMs, ref.P50Ms, false), above(hc, ref.BoundsMs, ref.P95Ms, false)
+		if !a.hundred() && hb != nil {
+			nb := sumF(hb)
+			if a.shift == nil {
+				a.shift = NewShiftTest(ref.Hist)
+			}
+			a.shift.Update(hb, hc)
+			a.latRel[1].UpdateF(nb, n, above(hb, ref.BoundsMs, ref.P95Ms, false), x95)
+			cl.logE = logMix(a.shift.LogE(), a.latRel[1].LogE(), ShiftWeight)
+			cl.nb += nb
+			cl.xb += above(hb, ref.BoundsMs, ref.P95Ms, false)
+			if cl.against != "baseline" {
+				cl.test = fmt.Sprintf("sequential test of a shift of the canary's latency distribution against the baseline's (median %s; exponential-tilt mixture on the histograms, weight %g) with the conditional binomial test of the share slower than the baseline's p95 %s", ms(ref.P50Ms), ShiftWeight, ms(ref.P95Ms))
+			}
+			cl.against = "baseline"
+			cl.threshold = math.Log(1 / a.alphaEach)
+		} else if a.hundred() {
+			rn := ref.histN()
+			p50 := a.bounds_[1].get(above(ref.Hist, ref.BoundsMs, ref.P50Ms, false), rn, lvl/2, true)
+			p95 := a.bounds_[2].get(above(ref.Hist, ref.BoundsMs, ref.P95Ms, false), rn, lvl/2, true)
+			a.latRef[0].Update(n, x50, p50, phiLat)
+			a.latRef[1].Update(n, x95, p95, phiLat)
+			cl.logE, cl.p0, cl.phi = logMix(a.latRef[0].LogE(), a.latRef[1].LogE(), 0.5), p95, phiLat
+			cl.nb, cl.xb = rn, above(ref.Hist, ref.BoundsMs, ref.P95Ms, false)
+			if cl.against != "pre-deployment baseline" {
+				cl.test = fmt.Sprintf("one-sample sequential tests of the canary's share of requests slower than the pre-deployment baseline's p50 %s and p95 %s against its upper bounds", ms(ref.P50Ms), ms(ref.P95Ms))
+			}
+			cl.against = "pre-deployment baseline"
+			cl.threshold = math.Log(2 / a.alphaEach)
+		}
+		cl.nc += n
+		cl.xc += x95
+	case hc == nil && len(a.bounds) == 0:
+		cl.name = "slow_rate"
+		if !a.hundred() {
+			a.latRel[0].Update(db.Requests, dc.Requests, db.Slow, dc.Slow)
+			cl.logE = a.latRel[0].LogE()
+			cl.nb, cl.xb = float64(a.latRel[0].BaselineRequests), float64(a.latRel[0].BaselineEvents)
+			cl.test, cl.against = "sequential conditional binomial test of the canary's share of slow requests (fixed cutoff; no histogram)", "baseline"
+			cl.threshold = math.Log(1 / a.alphaEach)
+		} else {
+			p0 := a.bounds_[3].get(ref.Slow, ref.Requests, lvl, true)
+			a.latRef[0].Update(nc, float64(dc.Slow), p0, phiErr)
+			cl.logE, cl.p0 = a.latRef[0].LogE(), p0
+			cl.nb, cl.xb = ref.Requests, ref.Slow
+			cl.test, cl.against = "one-sample sequential test of the canary's slow-request rate against the pre-deployment baseline's upper bound", "pre-deployment baseline"
+			cl.threshold = math.Log(2 / a.alphaEach)
+		}
+		cl.nc += nc
+		cl.xc += float64(dc.Slow)
+	}
+
+	// The SLO tests: the canary against the objective, or against the
+	// baseline's upper bound when the baseline itself misses it (a canary
+	// no worse than its baseline is not rolled back for the baseline's
+	// failings).
+	for _, c := range a.checks[2:] {
+		switch c.name {
+		case "error_slo":
+			p0 := max(a.cfg.Objectives.ErrorRate, a.bounds_[4].get(ref.Errors, ref.Requests, lvl, true))
+			a.errSLO.Update(nc, xc, p0, phiErr)
+			c.logE, c.p0, c.phi = a.errSLO.LogE(), p0, phiErr
+			c.nc, c.xc = a.errSLO.N, a.errSLO.X
+			c.nb, c.xb = ref.Requests, ref.Errors
+		case "latency_slo":
+			if hc == nil {
+				continue
+			}
+			slo := a.cfg.Objectives.LatencyP99Ms
+			rn := ref.histN()
+			p0 := 0.01
+			if rn > 0 {
+				p0 = max(p0, a.bounds_[5].get(above(ref.Hist, ref.BoundsMs, slo, true), rn, lvl, true))
+			}
+			a.latSLO.Update(sumF(hc), above(hc, a.bounds, slo, false), p0, phiLat)
+			c.logE, c.p0, c.phi = a.latSLO.LogE(), p0, phiLat
+			c.nc, c.xc = a.latSLO.N, a.latSLO.X
+			c.nb, c.xb = rn, above(ref.Hist, ref.BoundsMs, slo, true)
+		}
+	}
+
+	// The proofs. Errors: below the baseline's lower bound plus the
+	// tolerance (the bound takes half of beta, the test the other half).
+	pe := a.proofs[0]
+	lb := a.bounds_[6].get(ref.Errors, ref.Requests, a.cfg.Beta/2, false)
+	pe.limit, pe.phi = min(lb+a.cfg.ErrorTolerance, 0.999), phiErr
+	pe.t.Update(nc, xc, pe.limit, phiErr)
+	// Latency: at most 5 % of the canary's requests above (1 + tolerance)
+	// x the baseline's p95, i.e. the canary's p95 within the tolerance;
+	// the unbounded bucket counts as above. Without histograms, the slow
+	// rate below the baseline's plus the error tolerance.
+	pl := a.proofs[1]
+	switch {
+	case hc != nil && ref.P95Ms > 0:
+		pl.name = "latency_p95"
+		pl.limit, pl.phi = 1-ToleranceQuantile, phiLat
+		pl.t.Update(sumF(hc), above(hc, ref.BoundsMs, (1+a.cfg.LatencyTolerance)*ref.P95Ms, true), pl.limit, phiLat)
+	case hc == nil && len(a.bounds) == 0:
+		pl.name = "slow_rate"
+		pl.test = "one-sample sequential test of the canary's slow-request rate against the baseline's lower bound + the error tolerance (no histogram)"
+		pl.threshold = math.Log(2 / a.cfg.Beta)
+		pl.limit, pl.phi = min(a.bounds_[7].get(ref.Slow, ref.Requests, a.cfg.Beta/2, false)+a.cfg.ErrorTolerance, 0.999), phiErr
+		pl.t.Update(nc, float64(dc.Slow), pl.limit, phiErr)
+	}
+}
+
+// Verdict is the current verdict, cheaply (no evidence is built): a
+// rejection rolls back, a sample-ratio mismatch pauses, and otherwise the
+// canary goes on baking (promotion is Finish's, at the end of the bake).
+func (a *Analysis) Verdict() deploy.Verdict {
+	for _, c := range a.checks {
+		if c.rejected {
+			return deploy.VerdictRollback
+		}
+	}
+	if a.srmRejected {
 		return deploy.VerdictPause
 	}
 	return deploy.VerdictContinue
+}
+
+// Proved reports whether every promotion proof holds.
+func (a *Analysis) Proved() bool {
+	return a.proofs[0].proved && a.proofs[1].proved
+}
+
+// ProvedAfter is the time from the step's start to the last proof (0
+// when not proved).
+func (a *Analysis) ProvedAfter() float64 {
+	if !a.Proved() {
+		return 0
+	}
+	return max(a.proofs[0].after, a.proofs[1].after)
 }
 
 // DecidedAfter is the time from the step's start to the first rejection
@@ -256,15 +757,15 @@ func (a *Analysis) Verdict() deploy.Verdict {
 func (a *Analysis) DecidedAfter() float64 {
 	switch a.Verdict() {
 	case deploy.VerdictRollback:
-		if a.rejected[0] && a.rejected[1] {
-			return min(a.rejectedAfter[0], a.rejectedAfter[1])
+		d := math.Inf(1)
+		for _, c := range a.checks {
+			if c.rejected {
+				d = min(d, c.after)
+			}
 		}
-		if a.rejected[0] {
-			return a.rejectedAfter[0]
-		}
-		return a.rejectedAfter[1]
+		return d
 	case deploy.VerdictPause:
-		return a.rejectedAfter[2]
+		return a.srmAfter
 	}
 	return 0
 }
@@ -287,21 +788,17 @@ func (a *Analysis) elapsed(at time.Time) float64 {
 
 func (a *Analysis) judge(at time.Time) Result {
 	ev := a.evidence(at)
-	for i := range ev.Metrics {
-		ev.Metrics[i].Rejected, ev.Metrics[i].RejectedAfterS = a.rejected[i], a.rejectedAfter[i]
-	}
-	ev.SRM.Rejected, ev.SRM.RejectedAfterS = a.rejected[2], a.rejectedAfter[2]
 	r := Result{Verdict: deploy.VerdictContinue}
 	var reasons []string
 	for _, m := range ev.Metrics {
-		if m.Rejected {
-			r.Verdict = deploy.VerdictRollback
-			if ev.DecidedAfter == 0 || m.RejectedAfterS < ev.DecidedAfter {
-				ev.DecidedAfter = m.RejectedAfterS
-			}
-			reasons = append(reasons, fmt.Sprintf("%s %s on the canary vs %s on the baseline; e-value %s >= %s after %s",
-				metricLabel(m.Name), pct(m.Canary.Rate), pct(m.Baseline.Rate), num(m.EValue), num(m.Threshold), secs(m.RejectedAfterS)))
+		if !m.Rejected {
+			continue
 		}
+		r.Verdict = deploy.VerdictRollback
+		if ev.DecidedAfter == 0 || m.RejectedAfterS < ev.DecidedAfter {
+			ev.DecidedAfter = m.RejectedAfterS
+		}
+		reasons = append(reasons, rejectionReason(m))
 	}
 	if r.Verdict != deploy.VerdictRollback && ev.SRM.Rejected {
 		r.Verdict = deploy.VerdictPause
@@ -310,10 +807,7 @@ func (a *Analysis) judge(at time.Time) Result {
 			pct(ev.SRM.ObservedShare), ev.SRM.NominalWeight, num(ev.SRM.EValue), num(ev.SRM.Threshold), secs(ev.SRM.RejectedAfterS)))
 	}
 	if r.Verdict == deploy.VerdictContinue {
-		m := ev.Metrics
-		reasons = append(reasons, fmt.Sprintf("no evidence of harm after %s: errors %s vs %s (e %s), slow %s vs %s (e %s); threshold %s",
-			secs(ev.ElapsedS), pct(m[0].Canary.Rate), pct(m[0].Baseline.Rate), num(m[0].EValue),
-			pct(m[1].Canary.Rate), pct(m[1].Baseline.Rate), num(m[1].EValue), num(a.threshold)))
+		reasons = append(reasons, a.progress(ev))
 	}
 	r.Reason = reasons[0]
 	for _, s := range reasons[1:] {
@@ -324,30 +818,155 @@ func (a *Analysis) judge(at time.Time) Result {
 	return r
 }
 
-// Finish turns a continue into promote (call when the bake time is over).
+func rejectionReason(m MetricEvid) string {
+	var obs string
+	switch m.Against {
+	case "baseline":
+		obs = fmt.Sprintf("%s on the canary (%d requests) vs %s on the baseline (%d)", pct(m.Canary.Rate), m.Canary.Requests, pct(m.Baseline.Rate), m.Baseline.Requests)
+	default:
+		obs = fmt.Sprintf("%s on the canary (%d requests) vs at most %s allowed by the %s", pct(m.Canary.Rate), m.Canary.Requests, pct(m.ReferenceRate), m.Against)
+	}
+	return fmt.Sprintf("%s: %s; %s; e-value %s >= %s after %s", metricLabel(m.Name), obs, m.Test, num(m.EValue), num(m.Threshold), secs(m.RejectedAfterS))
+}
+
+// progress is the reason of a canary still baking: what is proved, what
+// is not, and the rollback tests' evidence.
+func (a *Analysis) progress(ev Evidence) string {
+	b := make([]byte, 0, 512)
+	if ev.Proved {
+		b = append(b, "proved "...)
+	} else {
+		b = append(b, "not yet proved "...)
+	}
+	for i, p := range ev.Proofs {
+		if i > 0 {
+			b = append(b, "; "...)
+		}
+		st := "proved"
+		if !p.Proved {
+			st = "not proved"
+		}
+		b = append(b, p.Claim...)
+		b = append(b, " with "...)
+		b = append(b, pctConf(p.Confidence)...)
+		b = append(b, " confidence ("...)
+		b = append(b, st...)
+		b = append(b, "; "...)
+		b = strconv.AppendInt(b, p.Canary.Requests, 10)
+		b = append(b, " canary requests: "...)
+		b = append(b, pct(p.Canary.Rate)...)
+		b = append(b, " observed, limit "...)
+		b = append(b, pct(p.Limit)...)
+		b = append(b, ", e "...)
+		b = append(b, num(p.EValue)...)
+		b = append(b, " of "...)
+		b = append(b, num(p.Threshold)...)
+		b = append(b, ')')
+	}
+	b = append(b, "; no regression: "...)
+	for i, m := range ev.Metrics {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, metricLabel(m.Name)...)
+		b = append(b, ' ')
+		b = append(b, pct(m.Canary.Rate)...)
+		b = append(b, " vs "...)
+		b = append(b, pct(m.Baseline.Rate)...)
+		b = append(b, " (e "...)
+		b = append(b, num(m.EValue)...)
+		b = append(b, " of "...)
+		b = append(b, num(m.Threshold)...)
+		b = append(b, ')')
+	}
+	return string(b)
+}
+
+// Finish ends the bake: a canary whose proofs hold is promoted, with the
+// bounds it proved as its reason; one that is neither rejected nor proved
+// stays at continue with Evidence.Insufficient set and a reason that
+// starts with ReasonInsufficient. It never promotes on the clock alone.
 func (r Result) Finish() Result {
-	if r.Verdict == deploy.VerdictContinue {
+	if r.Verdict != deploy.VerdictContinue {
+		return r
+	}
+	if r.Evid.Proved {
 		r.Verdict = deploy.VerdictPromote
 		r.Evid.Verdict = r.Verdict
 		r.Reason = "bake time over; " + r.Reason
+		return r
 	}
+	sf := r.Evid.shortfall()
+	r.Evid.Insufficient = &sf
+	more := "more than the current rates can prove"
+	if sf.MoreRequests >= 0 {
+		more = fmt.Sprintf("about %d more needed", sf.MoreRequests)
+		if sf.MoreS > 0 {
+			more += " (" + secs(sf.MoreS) + " at the current traffic)"
+		}
+	}
+	r.Reason = fmt.Sprintf("%s: %d canary requests, %s; %s", ReasonInsufficient, sf.Requests, more, r.Reason)
 	return r
+}
+
+// ReasonInsufficient starts the reason of a canary whose bake is over
+// with neither verdict.
+const ReasonInsufficient = "insufficient evidence"
+
+func (ev Evidence) shortfall() Shortfall {
+	var sf Shortfall
+	for _, m := range ev.Metrics {
+		if m.Name == "error_rate" {
+			sf.Requests = m.Canary.Requests
+		}
+	}
+	if ev.ElapsedS > 0 {
+		sf.CanaryRPS = float64(sf.Requests) / ev.ElapsedS
+	}
+	for _, p := range ev.Proofs {
+		if p.Proved {
+			continue
+		}
+		if p.MoreRequests < 0 {
+			sf.MoreRequests = -1
+			break
+		}
+		sf.MoreRequests = max(sf.MoreRequests, p.MoreRequests)
+	}
+	if sf.MoreRequests > 0 && sf.CanaryRPS > 0 {
+		sf.MoreS = float64(sf.MoreRequests) / sf.CanaryRPS
+	}
+	return sf
 }
 
 // Judgement renders the result for the engine.
 func (r Result) Judgement() (deploy.Judgement, error) {
-	b, err := json.Marshal(r.Evid)
-	if err != nil {
-		return deploy.Judgement{}, err
-	}
-	return deploy.Judgement{Verdict: r.Verdict, Reason: r.Reason, Evidence: b}, nil
+	return deploy.Judgement{Verdict: r.Verdict, Reason: r.Reason, Evidence: r.Evid.appendJSON(make([]byte, 0, 4096))}, nil
 }
 
 func (a *Analysis) evidence(at time.Time) Evidence {
-	ev := Evidence{Alpha: a.cfg.Alpha, Tolerance: a.cfg.Tolerance, Since: a.start, At: at, ElapsedS: a.elapsed(at)}
-	ev.Metrics = []MetricEvid{a.metric("error_rate", a.errors), a.metric("slow_rate", a.slow)}
-	ev.SRM = SRMEvid{NominalWeight: a.weight, Threshold: a.srmThresh, EValue: math.Exp(a.srmLogE()), PauseAlpha: a.cfg.PauseAlpha}
-	ev.SRM.Rejected = a.srmLogE() >= math.Log(a.srmThresh)
+	ev := Evidence{Alpha: a.cfg.Alpha, AlphaPerTest: a.alphaEach, Train: a.cfg.Train, Tolerance: a.cfg.Tolerance,
+		Beta: a.cfg.Beta, ErrorTolerance: a.cfg.ErrorTolerance, LatencyTolerance: a.cfg.LatencyTolerance,
+		Objectives: a.cfg.Objectives, Since: a.start, At: at, ElapsedS: a.elapsed(at), Against: "baseline"}
+	if a.hundred() {
+		ev.Against = "pre-deployment baseline"
+	}
+	ev.Latency = &LatencyEvid{Histogram: len(a.bounds) > 0, SLOMs: a.cfg.Objectives.LatencyP99Ms}
+	if a.ref.P95Ms > 0 {
+		ev.Latency.P50Ms, ev.Latency.P95Ms, ev.Latency.LimitMs = a.ref.P50Ms, a.ref.P95Ms, (1+a.cfg.LatencyTolerance)*a.ref.P95Ms
+	}
+	for _, c := range a.checks {
+		if c.name == "latency_slo" && len(a.bounds) == 0 {
+			continue
+		}
+		ev.Metrics = append(ev.Metrics, a.metric(c))
+	}
+	ev.Proved = a.Proved()
+	for _, p := range a.proofs {
+		ev.Proofs = append(ev.Proofs, a.proofEvid(p))
+	}
+	ev.SRM = SRMEvid{NominalWeight: a.weight, Threshold: a.srmThresh, EValue: expCap(a.srmLogE()), PauseAlpha: a.cfg.PauseAlpha,
+		Rejected: a.srmRejected, RejectedAfterS: a.srmAfter}
 	if a.srm != nil {
 		ev.SRM.CanaryRequests, ev.SRM.TotalRequests = a.srm.X, a.srm.N
 	}
@@ -357,31 +976,83 @@ func (a *Analysis) evidence(at time.Time) Evidence {
 	return ev
 }
 
-func (a *Analysis) metric(name string, t *RegressionTest) MetricEvid {
-	rate := func(x, n int64) float64 {
-		if n == 0 {
-			return 0
-		}
-		return float64(x) / float64(n)
+func rate(x, n float64) float64 {
+	if n <= 0 {
+		return 0
 	}
+	return x / n
+}
+
+func (a *Analysis) metric(c *check) MetricEvid {
 	m := MetricEvid{
-		Name:      name,
-		Baseline:  CohortEvid{t.BaselineRequests, t.BaselineEvents, rate(t.BaselineEvents, t.BaselineRequests)},
-		Canary:    CohortEvid{t.CanaryRequests, t.CanaryEvents, rate(t.CanaryEvents, t.CanaryRequests)},
-		EValue:    math.Exp(t.LogE()),
-		Threshold: a.threshold,
-		Rejected:  t.LogE() >= math.Log(a.threshold),
+		Name: c.name, Test: c.test, Against: c.against,
+		Baseline:       CohortEvid{int64(math.Round(c.nb)), int64(math.Round(c.xb)), rate(c.xb, c.nb)},
+		Canary:         CohortEvid{int64(math.Round(c.nc)), int64(math.Round(c.xc)), rate(c.xc, c.nc)},
+		ReferenceRate:  c.p0,
+		Dispersion:     c.phi,
+		EValue:         expCap(c.logE),
+		Threshold:      roundSig(math.Exp(c.threshold)),
+		Rejected:       c.rejected,
+		RejectedAfterS: c.after,
 	}
-	if rr := t.RateRatio(); !math.IsNaN(rr) && !math.IsInf(rr, 0) {
+	if m.Test == "" {
+		m.Test = "no data yet"
+	}
+	if c.nb > 0 && c.nc > 0 && c.xb > 0 {
+		rr := rate(c.xc, c.nc) / rate(c.xb, c.nb)
 		eff := rr - 1
 		m.RateRatio, m.RelativeEffect = &rr, &eff
 	}
 	return m
 }
 
+func (a *Analysis) proofEvid(p *proof) ProofEvid {
+	e := ProofEvid{Name: p.name, Test: p.test, Confidence: 1 - a.cfg.Beta,
+		Canary: CohortEvid{int64(math.Round(p.t.N)), int64(math.Round(p.t.X)), p.t.Rate()},
+		Limit:  p.limit, Dispersion: max(p.phi, 1), EValue: expCap(p.t.LogE()), Threshold: roundSig(math.Exp(p.threshold)),
+		Proved: p.proved, ProvedAfterS: p.after, MoreRequests: -1}
+	// The claim changes only with the reference's p95 (frozen once).
+	if p.claim == "" || p.claimP95 != a.ref.P95Ms || p.claimName != p.name {
+		p.claimP95, p.claimName = a.ref.P95Ms, p.name
+		switch p.name {
+		case "error_rate":
+			p.claim = fmt.Sprintf("error rate <= base + %s", pp(a.cfg.ErrorTolerance))
+		case "slow_rate":
+			p.claim = fmt.Sprintf("slow-request rate <= base + %s", pp(a.cfg.ErrorTolerance))
+		default:
+			p.claim = fmt.Sprintf("p95 latency <= base + %.0f%%", 100*a.cfg.LatencyTolerance)
+			if a.ref.P95Ms > 0 {
+				p.claim = fmt.Sprintf("p95 latency <= %s (base %s + %.0f%%)", ms((1+a.cfg.LatencyTolerance)*a.ref.P95Ms), ms(a.ref.P95Ms), 100*a.cfg.LatencyTolerance)
+			}
+		}
+	}
+	e.Claim = p.claim
+	if p.proved {
+		e.MoreRequests = 0
+	} else if p.limit > 0 {
+		// Information still needed over what one more request brings at
+		// the current (shrunk) rate, tempered like the test.
+		// The canary's rate, shrunk by half an event over 1/limit
+		// requests: a canary with no errors yet is not taken to have
+		// none.
+		est := (p.t.X + 0.5) / (p.t.N + 1/p.limit)
+		if est < p.limit {
+			remaining := p.threshold - p.t.LogE() + math.Ln2 // the plug-in holds half the weight
+			e.MoreRequests = int64(math.Ceil(remaining * max(p.phi, 1) / klBernoulli(est, p.limit)))
+		}
+	}
+	return e
+}
 func metricLabel(name string) string {
-	if name == "slow_rate" {
+	switch name {
+	case "slow_rate":
 		return "slow-request rate"
+	case "latency_shift":
+		return "latency shift"
+	case "error_slo":
+		return "error rate against the SLO"
+	case "latency_slo":
+		return "latency against the SLO"
 	}
 	return "error rate"
 }
@@ -391,26 +1062,54 @@ func pct(x float64) string {
 	case x == 0:
 		return "0%"
 	case x < 0.001:
-		return fmt.Sprintf("%.3f%%", 100*x)
+		return strconv.FormatFloat(100*x, 'f', 3, 64) + "%"
 	case x < 0.1:
-		return fmt.Sprintf("%.1f%%", 100*x)
+		return strconv.FormatFloat(100*x, 'f', 1, 64) + "%"
 	}
-	return fmt.Sprintf("%.0f%%", 100*x)
+	return strconv.FormatFloat(100*x, 'f', 0, 64) + "%"
 }
 
 func num(x float64) string {
 	if x >= 1e6 {
-		return fmt.Sprintf("%.3g", x)
+		return strconv.FormatFloat(x, 'g', 3, 64)
 	}
 	if x >= 10 {
-		return fmt.Sprintf("%.0f", x)
+		return strconv.FormatFloat(x, 'f', 0, 64)
 	}
-	return fmt.Sprintf("%.2g", x)
+	return strconv.FormatFloat(x, 'g', 2, 64)
 }
 
 func secs(s float64) string {
 	if s < 120 {
-		return fmt.Sprintf("%.0f s", s)
+		return strconv.FormatFloat(s, 'f', 0, 64) + " s"
 	}
-	return fmt.Sprintf("%.1f min", s/60)
+	return strconv.FormatFloat(s/60, 'f', 1, 64) + " min"
 }
+
+// ms formats milliseconds.
+func ms(v float64) string {
+	if v >= 100 {
+		return strconv.FormatFloat(v, 'f', 0, 64) + " ms"
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64) + " ms"
+}
+
+// pp formats an absolute rate difference in percentage points.
+func pp(x float64) string { return strconv.FormatFloat(100*x, 'g', 2, 64) + " pp" }
+
+// pctConf formats a confidence level.
+func pctConf(x float64) string { return strconv.FormatFloat(100*x, 'g', 3, 64) + " %" }
+
+// roundSig rounds a threshold computed through a logarithm back to 12
+// significant digits (200, not 199.99999999999991).
+func roundSig(x float64) float64 {
+	if x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
+		return x
+	}
+	p := math.Pow(10, 11-math.Floor(math.Log10(math.Abs(x))))
+	return math.Round(x*p) / p
+}
+
+// expCap is e^x for the evidence, capped at 1e300 so that JSON can carry
+// an overwhelming e-value.
+func expCap(x float64) float64 { return math.Exp(min(x, 690)) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -103,12 +104,12 @@ func TestVerdicts(t *testing.T) {
 		want   deploy.Verdict
 		reason string
 	}{
-		{"healthy", 10, tick{Counts{900, 9, 9}, Counts{100, 1, 1}}, 120, deploy.VerdictContinue, "no evidence of harm"},
-		{"errors x10", 10, tick{Counts{900, 2, 9}, Counts{100, 2, 1}}, 60, deploy.VerdictRollback, "error rate 2.0% on the canary vs 0.2% on the baseline"},
-		{"slow x3", 10, tick{Counts{900, 0, 9}, Counts{100, 0, 3}}, 120, deploy.VerdictRollback, "slow-request rate"},
-		{"split 20% asked 10%", 10, tick{Counts{800, 8, 8}, Counts{200, 2, 2}}, 60, deploy.VerdictPause, "traffic split 20% on the canary, 10% asked"},
-		{"srm plus errors rolls back", 10, tick{Counts{800, 0, 8}, Counts{200, 10, 2}}, 60, deploy.VerdictRollback, "error rate"},
-		{"better canary", 10, tick{Counts{900, 20, 9}, Counts{100, 0, 1}}, 300, deploy.VerdictContinue, ""},
+		{"healthy", 10, tick{Counts{Requests: 900, Errors: 9, Slow: 9}, Counts{Requests: 100, Errors: 1, Slow: 1}}, 120, deploy.VerdictContinue, "no regression"},
+		{"errors x10", 10, tick{Counts{Requests: 900, Errors: 2, Slow: 9}, Counts{Requests: 100, Errors: 2, Slow: 1}}, 60, deploy.VerdictRollback, "error rate: 2.0% on the canary (6000 requests) vs 0.2% on the baseline (54000)"},
+		{"slow x3", 10, tick{Counts{Requests: 900, Errors: 0, Slow: 9}, Counts{Requests: 100, Errors: 0, Slow: 3}}, 120, deploy.VerdictRollback, "slow-request rate"},
+		{"split 20% asked 10%", 10, tick{Counts{Requests: 800, Errors: 8, Slow: 8}, Counts{Requests: 200, Errors: 2, Slow: 2}}, 60, deploy.VerdictPause, "traffic split 20% on the canary, 10% asked"},
+		{"srm plus errors rolls back", 10, tick{Counts{Requests: 800, Errors: 0, Slow: 8}, Counts{Requests: 200, Errors: 10, Slow: 2}}, 60, deploy.VerdictRollback, "error rate"},
+		{"better canary", 10, tick{Counts{Requests: 900, Errors: 20, Slow: 9}, Counts{Requests: 100, Errors: 0, Slow: 1}}, 300, deploy.VerdictContinue, ""},
 		{"no traffic", 10, tick{}, 60, deploy.VerdictContinue, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,10 +156,10 @@ func TestRejectionIsStickyAndTimed(t *testing.T) {
 }
 
 func TestCounterReset(t *testing.T) {
-	if d := delta(Counts{5, 1, 0}, Counts{100, 3, 2}); d != (Counts{5, 1, 0}) {
+	if d := delta(Counts{Requests: 5, Errors: 1, Slow: 0}, Counts{Requests: 100, Errors: 3, Slow: 2}); !reflect.DeepEqual(d, Counts{Requests: 5, Errors: 1, Slow: 0}) {
 		t.Errorf("reset: %+v", d)
 	}
-	if d := delta(Counts{110, 30, 2}, Counts{100, 3, 2}); d != (Counts{10, 10, 0}) {
+	if d := delta(Counts{Requests: 110, Errors: 30, Slow: 2}, Counts{Requests: 100, Errors: 3, Slow: 2}); !reflect.DeepEqual(d, Counts{Requests: 10, Errors: 10, Slow: 0}) {
 		t.Errorf("events clamp to requests: %+v", d)
 	}
 }
@@ -250,8 +251,8 @@ func TestJudgePort(t *testing.T) {
 	for i := range 5 {
 		o.At = t0.Add(time.Duration(i*10) * time.Second)
 		obs = append(obs, o)
-		o.Baseline = Counts{Requests: o.Baseline.Requests + 9000, Errors: o.Baseline.Errors + 90, Slow: o.Baseline.Slow + 90}
-		o.Canary = Counts{Requests: o.Canary.Requests + 1000, Errors: o.Canary.Errors + 10, Slow: o.Canary.Slow + 10}
+		o.Baseline = Counts{Requests: o.Baseline.Requests + 90000, Errors: o.Baseline.Errors + 900, Slow: o.Baseline.Slow + 900}
+		o.Canary = Counts{Requests: o.Canary.Requests + 10000, Errors: o.Canary.Errors + 100, Slow: o.Canary.Slow + 100}
 	}
 	src := &fakeSource{obs: obs}
 	j := NewJudge(src, Config{}, func() time.Time { return t0 })
@@ -276,7 +277,7 @@ func TestJudgePort(t *testing.T) {
 	if err := json.Unmarshal(last.Evidence, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if ev.ElapsedS != 40 || ev.Metrics[0].Canary.Requests != 4000 || ev.Metrics[0].Threshold != 200 || ev.SRM.Threshold != 100 || ev.SRM.NominalWeight != 10 {
+	if ev.ElapsedS != 40 || ev.Metrics[0].Canary.Requests != 40000 || ev.Metrics[0].Threshold != 200 || ev.SRM.Threshold != 100 || ev.SRM.NominalWeight != 10 {
 		t.Errorf("evidence %+v", ev)
 	}
 	// The canary's next weight goes on with the same evidence, so alpha
@@ -286,7 +287,7 @@ func TestJudgePort(t *testing.T) {
 	req.Weight, req.Since = 20, t0.Add(40*time.Second)
 	jm, _ := j.Judge(context.Background(), req)
 	json.Unmarshal(jm.Evidence, &ev)
-	if ev.Metrics[0].Canary.Requests != 4000 || ev.SRM.NominalWeight != 20 || ev.SRM.EValue != srmBefore ||
+	if ev.Metrics[0].Canary.Requests != 40000 || ev.SRM.NominalWeight != 20 || ev.SRM.EValue != srmBefore ||
 		!ev.Since.Equal(t0) || len(j.states) != 1 {
 		t.Errorf("next weight: %+v, srm %+v (before %g), %d states", ev.Metrics[0], ev.SRM, srmBefore, len(j.states))
 	}

@@ -21,8 +21,9 @@ type Judge struct {
 	src    Source
 	cfg    Config
 	now    func() time.Time
-	rec    Recorder    // nil: no recording
-	recErr func(error) // told about the recorder's failures; may be nil
+	cfgFor func(deploy.CanaryRequest) Config // nil: cfg for every step
+	rec    Recorder                          // nil: no recording
+	recErr func(error)                       // told about the recorder's failures; may be nil
 	window time.Duration
 
 	mu     sync.Mutex
@@ -74,12 +75,21 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 		// A new step: the earlier step's state is of no use. One state
 		// serves all of a step's weights, so its false-rollback bound holds
 		// for the whole canary (since: the first weight's start).
-		for k := range j.states {
+		// The baseline it knew is carried: the 100 % step, with no
+		// baseline left, is judged against it.
+		var ref *Reference
+		for k, old := range j.states {
 			if k.run == req.RunID {
+				ref = old.a.Reference()
 				delete(j.states, k)
 			}
 		}
-		ss = &stepState{a: NewAnalysis(j.cfg, req.Since, req.Weight)}
+		cfg := j.cfg
+		if j.cfgFor != nil {
+			cfg = j.cfgFor(req).withDefaults()
+		}
+		ss = &stepState{a: NewAnalysis(cfg, req.Since, req.Weight)}
+		ss.a.SetReference(ref)
 		j.states[key] = ss
 	}
 	ss.a.Reweight(obs.Weight)

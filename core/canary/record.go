@@ -3,6 +3,8 @@ package canary
 import (
 	"context"
 	"time"
+
+	"github.com/warroom/warroom/core/deploy"
 )
 
 // Cohort names as samples carry them.
@@ -39,6 +41,14 @@ const DefaultSampleWindow = 10 * time.Second
 // otherwise ignored).
 func WithRecorder(r Recorder, onError func(error)) Option {
 	return func(j *Judge) { j.rec, j.recErr = r, onError }
+}
+
+// WithConfigFor has the judge configure each canary step with f's answer
+// (read once, when the step starts) instead of the judge's Config: a
+// service's tolerances and SLO objectives (FromSLO), and the release
+// train's size (Config.Train).
+func WithConfigFor(f func(deploy.CanaryRequest) Config) Option {
+	return func(j *Judge) { j.cfgFor = f }
 }
 
 // WithSampleWindow sets the trailing interval samples are computed over

@@ -59,15 +59,26 @@ func (t *RegressionTest) Update(nb, nc, xb, xc int64) {
 	t.CanaryRequests += nc
 	t.BaselineEvents += xb
 	t.CanaryEvents += xc
+	t.update(float64(nb), float64(nc), float64(xb), float64(xc))
+}
+
+// UpdateF is Update for fractional counts (exceedances of a latency
+// threshold interpolated inside a histogram bucket); it does not move the
+// integer counters.
+func (t *RegressionTest) UpdateF(nb, nc, xb, xc float64) {
+	t.update(nb, nc, min(max(xb, 0), nb), min(max(xc, 0), nc))
+}
+
+func (t *RegressionTest) update(nb, nc, xb, xc float64) {
 	e := xb + xc
-	if e == 0 || nb <= 0 || nc <= 0 {
+	if e <= 0 || nb <= 0 || nc <= 0 {
 		// No events, or one cohort served nothing: the event labels carry
 		// no information (each factor of the likelihood ratio is 1).
 		return
 	}
-	rho := float64(nc) / float64(nb+nc)
+	rho := nc / (nb + nc)
 	l0 := math.Log(t.r0*rho + 1 - rho)
-	fe, fx := float64(e), float64(xc)
+	fe, fx := e, xc
 	for k := range t.logL {
 		t.logL[k] += fx*t.delta[k] + fe*(l0-math.Log(t.ratio[k]*rho+1-rho))
 	}

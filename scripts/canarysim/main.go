@@ -1,10 +1,21 @@
 // Command canarysim judges identical seeded synthetic canary traffic with
 // warroom's canary judge and with re-implementations of the documented
 // defaults of Flagger, Argo Rollouts, a Kayenta-like Mann-Whitney judge and
-// a fixed-horizon test, and prints false-rollback rates, power and
-// time-to-detect per scenario.
+// a fixed-horizon test, and prints per scenario the false-rollback rate,
+// the rate at which each judge promotes a regression at least as large as
+// the tolerance (missed regressions), time to detect, and the information
+// floor.
 //
-//	go run ./scripts/canarysim [-o json] [-quick]
+// Traffic: Poisson arrivals, the canary at 10 %; errors binomial at the
+// base rate (0.1 % or 1 %); latency log-normal around a 30 ms median (sigma
+// 0.5) in a fine histogram (buckets 25 % wide, as a native or
+// VictoriaMetrics histogram gives; the incumbents read Istio's default
+// buckets). Overdispersed scenarios redraw shared traffic and error-rate
+// multipliers every 10 s. The bake is 30 min; warroom, which does not
+// promote without proof, may extend it up to 4x, then leaves the canary to
+// an operator ("insufficient evidence").
+//
+//	go run ./scripts/canarysim [-o json] [-quick] [-only substring]
 package main
 
 import (
@@ -28,24 +39,37 @@ import (
 
 const (
 	horizon    = 1800 // s: bake time, and the fixed-horizon test's sample
+	maxExtend  = 4    // warroom may extend the bake to maxExtend x horizon
+	pollS      = 5    // s between warroom's observations
 	weightPct  = 10   // canary weight: baseline gets 9x the canary's traffic
-	medianMs   = 100.0
+	medianMs   = 30.0
 	sigmaLog   = 0.5
 	alpha      = 0.01
 	z975       = 1.959963984540054
-	shiftMs    = 50.0 // p99 +50 ms scenario: every canary request 50 ms slower
-	disperseS  = 10   // overdispersion: rate multipliers redrawn every 10 s
-	errShape   = 2.0  // gamma shape of the shared error-probability multiplier
-	trafShape  = 4.0  // gamma shape of the shared traffic multiplier
+	addMs      = 100.0 // latency +100 ms scenario
+	multLat    = 1.2   // latency +20 % scenario (the tolerance: p95 +20 %)
+	disperseS  = 10    // overdispersion: rate multipliers redrawn every 10 s
+	errShape   = 2.0   // gamma shape of the shared error-probability multiplier
+	trafShape  = 4.0   // gamma shape of the shared traffic multiplier
 	flaggerMin = 0.99
 	p99MaxMs   = 500.0
+	maxMissed  = 0.05 // acceptance: missed regressions at or above tolerance
+	floorCap   = 1800 // acceptance: TTD is checked on cells whose floor is at most this
+)
+
+// The service's SLO in the simulation: an error objective 3x the base
+// rate, and a p99 objective of 150 ms (the baseline's p99 is 96 ms).
+const (
+	sloErrFactor = 3.0
+	sloP99Ms     = 150.0
 )
 
 // istioBuckets are Istio's default request-duration buckets (ms), the
 // histogram Flagger's and Kayenta's p99 queries interpolate over.
 var istioBuckets = []float64{0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
 
-// slowMs is the slow-request threshold fixed in advance: the baseline's p99.
+// slowMs is the slow-request threshold fixed in advance for the
+// fixed-horizon test: the baseline's p99.
 var slowMs = medianMs * math.Exp(2.3263478740408408*sigmaLog)
 
 type effect int
@@ -54,10 +78,13 @@ const (
 	healthy effect = iota
 	errX2
 	errX10
-	p99Plus50
+	errTol // + the error tolerance, 0.5 pp: exactly at the tolerance
+	lat20  // latency x1.2: p95 exactly at the tolerance
+	lat100 // latency +100 ms
 )
 
-var effectName = map[effect]string{healthy: "healthy", errX2: "errors+100%", errX10: "errors+900%", p99Plus50: "p99+50ms"}
+var effectName = map[effect]string{healthy: "healthy", errX2: "errors+100%", errX10: "errors+900%", errTol: "errors+0.5pp",
+	lat20: "latency+20%", lat100: "latency+100ms"}
 
 type scenario struct {
 	Name      string
@@ -69,9 +96,33 @@ type scenario struct {
 	Runs      int
 }
 
+// canaryErr is the canary's error rate under the scenario's effect.
+func (sc scenario) canaryErr() float64 {
+	switch sc.Effect {
+	case errX2:
+		return 2 * sc.BaseErr
+	case errX10:
+		return 10 * sc.BaseErr
+	case errTol:
+		return sc.BaseErr + canary.DefaultErrorTolerance
+	}
+	return sc.BaseErr
+}
+
+// atOrAboveTolerance: a regression the judge must not promote.
+func (sc scenario) atOrAboveTolerance() bool {
+	switch sc.Effect {
+	case lat20, lat100, errTol:
+		return true
+	case errX2, errX10:
+		return sc.canaryErr()-sc.BaseErr >= canary.DefaultErrorTolerance-1e-12
+	}
+	return false
+}
+
 func scenarios(quick bool) []scenario {
 	if quick {
-		return scenariosWith(150, 15)
+		return scenariosWith(100, 20)
 	}
 	return scenariosWith(2000, 300)
 }
@@ -87,21 +138,26 @@ func scenariosWith(hRuns, rRuns int) []scenario {
 		for _, q := range []float64{0.001, 0.01} {
 			base := fmt.Sprintf("%s %grps err%g%%", t.n, t.rps, 100*q)
 			out = append(out, scenario{Name: base + " healthy", CanaryRPS: t.rps, BaseErr: q, Effect: healthy, Runs: hRuns})
-			for _, e := range []effect{errX2, errX10, p99Plus50} {
-				for _, on := range []int{0, 600} {
-					out = append(out, scenario{Name: fmt.Sprintf("%s %s onset%dm", base, effectName[e], on/60),
-						CanaryRPS: t.rps, BaseErr: q, Effect: e, Onset: on, Runs: rRuns})
-				}
+			for _, e := range []effect{errX2, errX10, errTol, lat20, lat100} {
+				out = append(out, scenario{Name: fmt.Sprintf("%s %s onset0m", base, effectName[e]),
+					CanaryRPS: t.rps, BaseErr: q, Effect: e, Runs: rRuns})
+			}
+			out = append(out, scenario{Name: fmt.Sprintf("%s %s onset10m", base, effectName[errX10]),
+				CanaryRPS: t.rps, BaseErr: q, Effect: errX10, Onset: 600, Runs: rRuns})
+			od := base + " overdispersed"
+			out = append(out, scenario{Name: od + " healthy", CanaryRPS: t.rps, BaseErr: q, Overdisp: true, Runs: hRuns})
+			for _, e := range []effect{errX10, errTol} {
+				out = append(out, scenario{Name: fmt.Sprintf("%s %s onset0m", od, effectName[e]),
+					CanaryRPS: t.rps, BaseErr: q, Effect: e, Overdisp: true, Runs: rRuns})
 			}
 		}
-		out = append(out,
-			scenario{Name: fmt.Sprintf("%s %grps err1%% overdispersed healthy", t.n, t.rps), CanaryRPS: t.rps, BaseErr: 0.01, Overdisp: true, Runs: hRuns},
-			scenario{Name: fmt.Sprintf("%s %grps err1%% overdispersed errors+100%% onset0m", t.n, t.rps), CanaryRPS: t.rps, BaseErr: 0.01, Effect: errX2, Overdisp: true, Runs: rRuns})
 	}
 	return out
 }
 
-// cells: latency cells bounded by the Istio buckets and the slow threshold.
+// cells: latency cells, the union of a fine histogram's buckets (25 %
+// wide, what warroom reads), Istio's buckets (what the incumbents read)
+// and the slow threshold.
 type cells struct {
 	bounds []float64 // upper bounds, ascending, last +Inf
 	slowAt int       // cells >= slowAt are slow
@@ -111,43 +167,99 @@ type cells struct {
 func makeCells() cells {
 	var c cells
 	b := append([]float64{}, istioBuckets...)
+	for v := 2.0; v < 3000; v *= 1.25 {
+		b = append(b, math.Round(v*1000)/1000)
+	}
 	b = append(b, slowMs)
 	sort.Float64s(b)
-	c.bounds = append(b, math.Inf(1))
+	for i, v := range b {
+		if i == 0 || v > c.bounds[len(c.bounds)-1]*1.0001 {
+			c.bounds = append(c.bounds, v)
+		}
+	}
+	c.bounds = append(c.bounds, math.Inf(1))
 	for i, ub := range c.bounds {
 		if ub == slowMs {
 			c.slowAt = i + 1
 		}
-		j := sort.SearchFloat64s(istioBuckets, ub)
-		c.bucket = append(c.bucket, j)
+		c.bucket = append(c.bucket, sort.SearchFloat64s(istioBuckets, ub))
 	}
 	return c
 }
 
-// probs returns each cell's probability for latency = shift + LogNormal.
-func (c cells) probs(shift float64) []float64 {
-	cdf := func(x float64) float64 {
-		if x <= shift {
-			return 0
-		}
-		return 0.5 * math.Erfc(-math.Log((x-shift)/medianMs)/(sigmaLog*math.Sqrt2))
+// latCDF is P(latency <= x) for latency = shift + mult x LogNormal.
+func latCDF(x, mult, shift float64) float64 {
+	if x <= shift {
+		return 0
 	}
+	return 0.5 * math.Erfc(-math.Log((x-shift)/(medianMs*mult))/(sigmaLog*math.Sqrt2))
+}
+
+// probs returns each cell's probability.
+func (c cells) probs(mult, shift float64) []float64 {
 	p := make([]float64, len(c.bounds))
 	prev := 0.0
 	for i, ub := range c.bounds {
 		v := 1.0
 		if !math.IsInf(ub, 1) {
-			v = cdf(ub)
+			v = latCDF(ub, mult, shift)
 		}
 		p[i], prev = v-prev, v
 	}
 	return p
 }
 
+// dist is a cohort's latency distribution over the cells.
+type dist struct {
+	p   []float64
+	cum []float64
+}
+
+func newDist(p []float64) dist {
+	d := dist{p: p, cum: make([]float64, len(p))}
+	s := 0.0
+	for i, v := range p {
+		s += v
+		d.cum[i] = s
+	}
+	return d
+}
+
 // bin is one second of both cohorts' traffic (0 baseline, 1 canary).
 type bin struct {
 	n, err, slow [2]int64
 	hist         [2][14]int64 // per Istio bucket (13 + the +Inf bucket)
+	cell         [2][]int64   // per cell, for warroom's histogram
+}
+
+// draw fills cohort coh of b with Poisson(lam) requests over d.
+func (b *bin) draw(r *rand.Rand, coh int, lam, q float64, d dist, c cells) {
+	b.hist[coh] = [14]int64{}
+	clear(b.cell[coh])
+	var n, slow int64
+	if lam < 30 {
+		n = poisson(r, lam)
+		for range n {
+			i := sort.SearchFloat64s(d.cum, r.Float64())
+			i = min(i, len(d.cum)-1)
+			b.cell[coh][i]++
+			b.hist[coh][c.bucket[i]]++
+			if i >= c.slowAt {
+				slow++
+			}
+		}
+	} else {
+		for i, p := range d.p {
+			k := poisson(r, lam*p)
+			n += k
+			b.cell[coh][i] += k
+			b.hist[coh][c.bucket[i]] += k
+			if i >= c.slowAt {
+				slow += k
+			}
+		}
+	}
+	b.n[coh], b.slow[coh], b.err[coh] = n, slow, binomial(r, n, math.Min(q, 1))
 }
 
 // p99 is histogram_quantile(0.99, ...) over Istio buckets (NaN if empty).
@@ -180,18 +292,54 @@ func p99(h *[14]int64) float64 {
 	return istioBuckets[len(istioBuckets)-1]
 }
 
-// algorithm judges a stream of bins; Step returns true when it rolls back.
+// outcome of one algorithm at one second.
+type outcome int
+
+const (
+	none outcome = iota
+	rollback
+	promote
+	insufficient // warroom: the extended bake ended with neither verdict
+)
+
+// algorithm judges a stream of bins, one a second.
 type algorithm interface {
+	Step(t int, b *bin) outcome
+}
+
+// rollbacker is an incumbent: it rolls back or, when the bake is over,
+// promotes.
+type rollbacker interface {
 	Step(t int, b *bin) bool
+}
+
+type incumbent struct{ r rollbacker }
+
+func (i incumbent) Step(t int, b *bin) outcome {
+	if i.r.Step(t, b) {
+		return rollback
+	}
+	if t >= horizon {
+		return promote
+	}
+	return none
 }
 
 var algNames = []string{"warroom", "flagger", "argo-rollouts", "kayenta-mw", "fixed-horizon-30m"}
 
-func newAlgs() []algorithm {
-	return []algorithm{newWarroom(), &flagger{}, &argo{}, &kayenta{}, &fixed{}}
+func newAlgs(c cells) []algorithm {
+	return []algorithm{newWarroom(c), incumbent{&flagger{}}, incumbent{&argo{}}, incumbent{&kayenta{}}, incumbent{&fixed{}}}
 }
 
-// warroom: the judge's analysis fed one observation per second.
+// simConfig is warroom's judge configuration in the simulation: the
+// default tolerances, and the SLO objectives set per scenario.
+func simConfig(baseErr float64) canary.Config {
+	return canary.Config{Alpha: alpha, Objectives: canary.Objectives{ErrorRate: sloErrFactor * baseErr, LatencyP99Ms: sloP99Ms}}
+}
+
+// warroom: the judge's analysis fed an observation every pollS seconds.
+// Its baseline's counters start with an hour of history: the
+// pre-deployment baseline a real judge reads at the step's start.
 type warroom struct {
 	a *canary.Analysis
 	o canary.Observation
@@ -199,23 +347,42 @@ type warroom struct {
 
 var simStart = time.Unix(0, 0).UTC()
 
-func newWarroom() *warroom {
-	w := &warroom{a: canary.NewAnalysis(canary.Config{Alpha: alpha}, simStart, weightPct)}
-	w.o = canary.Observation{At: simStart, Weight: weightPct}
-	w.a.Observe(w.o)
-	return w
+func newWarroom(c cells) *warroom {
+	return &warroom{o: canary.Observation{At: simStart, Weight: weightPct, BoundsMs: c.bounds}}
 }
 
-func (w *warroom) Step(t int, b *bin) bool {
-	w.o.At = simStart.Add(time.Duration(t) * time.Second)
+// start gives the analysis its first observation: the baseline's history.
+func (w *warroom) start(cfg canary.Config, hist []int64, n, errs int64) {
+	w.a = canary.NewAnalysis(cfg, simStart, weightPct)
+	w.o.Baseline = canary.Counts{Requests: n, Errors: errs, Buckets: hist}
+	w.o.Canary = canary.Counts{Buckets: make([]int64, len(hist))}
+	w.a.Observe(w.o)
+}
+
+func (w *warroom) Step(t int, b *bin) outcome {
 	for c, p := range []*canary.Counts{&w.o.Baseline, &w.o.Canary} {
 		p.Requests += b.n[c]
 		p.Errors += b.err[c]
-		p.Slow += b.slow[c]
+		for i, v := range b.cell[c] {
+			p.Buckets[i] += v
+		}
 	}
-	// Only a rollback ends the canary here; a pause (SRM) would stop it
+	if t%pollS != 0 {
+		return none
+	}
+	w.o.At = simStart.Add(time.Duration(t) * time.Second)
+	// Only a rollback ends the canary early; a pause (SRM) would stop it
 	// for a human, which never happens in these scenarios by design.
-	return w.a.Observe(w.o) == deploy.VerdictRollback
+	if w.a.Observe(w.o) == deploy.VerdictRollback {
+		return rollback
+	}
+	if t >= horizon && w.a.Proved() {
+		return promote
+	}
+	if t >= maxExtend*horizon {
+		return insufficient
+	}
+	return none
 }
 
 // window accumulates the canary's last-interval counts.
@@ -402,62 +569,76 @@ func twoProp(n, x [2]int64) float64 {
 	return (p1 - p0) / se
 }
 
-// outcome of one algorithm on one run: rolled back at second t (0: never).
+// tally is one algorithm's outcomes over a scenario's runs.
 type tally struct {
-	falseRB, detected int
-	ttd               []float64
+	falseRB, detected, promoted, insufficient int
+	ttd                                       []float64 // detected runs, s after onset
+	bake                                      []float64 // promoted runs: when
 }
 
-func simulate(sc scenario, run int, c cells, pBase, pSlow []float64, out []tally) {
+func simulate(sc scenario, run int, c cells, out []tally) {
 	r := rand.New(rand.NewPCG(uint64(run)+1, hashName(sc.Name)))
-	algs := newAlgs()
+	algs := newAlgs(c)
 	done := make([]bool, len(algs))
 	live := len(algs)
 	lam := [2]float64{sc.CanaryRPS * (100 - weightPct) / weightPct, sc.CanaryRPS}
+	base := newDist(c.probs(1, 0))
+	bad := base
+	switch sc.Effect {
+	case lat20:
+		bad = newDist(c.probs(multLat, 0))
+	case lat100:
+		bad = newDist(c.probs(1, addMs))
+	}
+	// The baseline's hour before the step.
+	w := algs[0].(*warroom)
+	{
+		hist := make([]int64, len(c.bounds))
+		n := poisson(r, lam[0]*3600)
+		for i, p := range base.p {
+			hist[i] = binomial(r, n, p) // approximately multinomial; the counts need not add up exactly
+		}
+		var tot int64
+		for _, v := range hist {
+			tot += v
+		}
+		w.start(simConfig(sc.BaseErr), hist, tot, binomial(r, tot, sc.BaseErr))
+	}
 	mTraffic, mErr := 1.0, 1.0
-	var b bin
-	for t := 1; t <= horizon && live > 0; t++ {
+	b := bin{cell: [2][]int64{make([]int64, len(c.bounds)), make([]int64, len(c.bounds))}}
+	for t := 1; t <= maxExtend*horizon && live > 0; t++ {
 		if sc.Overdisp && (t-1)%disperseS == 0 {
 			mTraffic = gamma(r, trafShape) / trafShape
 			mErr = gamma(r, errShape) / errShape
 		}
 		on := t > sc.Onset
-		for coh := range 2 {
-			probs := pBase
-			q := sc.BaseErr * mErr
-			if coh == 1 && on {
-				switch sc.Effect {
-				case errX2:
-					q *= 2
-				case errX10:
-					q *= 10
-				case p99Plus50:
-					probs = pSlow
-				}
-			}
-			b.hist[coh] = [14]int64{}
-			var n, slow int64
-			for i, p := range probs {
-				k := poisson(r, lam[coh]*mTraffic*p)
-				n += k
-				if i >= c.slowAt {
-					slow += k
-				}
-				b.hist[coh][c.bucket[i]] += k
-			}
-			b.n[coh], b.slow[coh], b.err[coh] = n, slow, binomial(r, n, math.Min(q, 1))
+		b.draw(r, 0, lam[0]*mTraffic, sc.BaseErr*mErr, base, c)
+		d, q := base, sc.BaseErr
+		if on {
+			d, q = bad, sc.canaryErr()
 		}
+		b.draw(r, 1, lam[1]*mTraffic, q*mErr, d, c)
 		for i, a := range algs {
-			if done[i] || !a.Step(t, &b) {
+			if done[i] {
+				continue
+			}
+			o := a.Step(t, &b)
+			if o == none {
 				continue
 			}
 			done[i] = true
 			live--
-			if sc.Effect == healthy || t <= sc.Onset {
+			switch {
+			case o == rollback && (sc.Effect == healthy || t <= sc.Onset):
 				out[i].falseRB++
-			} else {
+			case o == rollback:
 				out[i].detected++
 				out[i].ttd = append(out[i].ttd, float64(t-sc.Onset))
+			case o == promote:
+				out[i].promoted++
+				out[i].bake = append(out[i].bake, float64(t))
+			case o == insufficient:
+				out[i].insufficient++
 			}
 		}
 	}
@@ -473,25 +654,36 @@ func hashName(s string) uint64 {
 
 // Row is one scenario x algorithm result.
 type Row struct {
-	Scenario          string   `json:"scenario"`
-	Algorithm         string   `json:"algorithm"`
-	Runs              int      `json:"runs"`
-	FalseRollbacks    int      `json:"false_rollbacks"`
-	FalseRollbackRate float64  `json:"false_rollback_rate"`
-	FalseRollbackLo   float64  `json:"false_rollback_wilson_lo"`
-	FalseRollbackHi   float64  `json:"false_rollback_wilson_hi"`
-	Power             *float64 `json:"power"` // null for healthy scenarios
-	MedianTTD         *float64 `json:"median_ttd_s"`
-	P90TTD            *float64 `json:"p90_ttd_s"`
-	ExpectedEvents    float64  `json:"expected_canary_events"` // canary errors (slow requests for p99) after onset, under the regression
-	// OracleTTD (warroom's rows of regressions) is the statistical floor:
-	// the expected time to detect of the sequential probability ratio test
-	// that knows the effect, on the same counts at the same per-metric
-	// alpha (Wald: E[T] ~ ln(1/alpha) / KL per second). No test on these
-	// counts at that alpha does much better on average.
-	OracleTTD *float64 `json:"oracle_ttd_s,omitempty"`
-	// Acceptance (warroom's rows of regressions) compares the median to
-	// the best incumbent's (Flagger, Argo Rollouts, Kayenta).
+	Scenario          string  `json:"scenario"`
+	Algorithm         string  `json:"algorithm"`
+	Runs              int     `json:"runs"`
+	FalseRollbacks    int     `json:"false_rollbacks"`
+	FalseRollbackRate float64 `json:"false_rollback_rate"`
+	FalseRollbackLo   float64 `json:"false_rollback_wilson_lo"`
+	FalseRollbackHi   float64 `json:"false_rollback_wilson_hi"`
+	// Promoted is the share of runs promoted; on a regression at or above
+	// its tolerance it is the missed-regression rate (Missed, with its
+	// Wilson interval).
+	Promoted     float64  `json:"promoted"`
+	Missed       *float64 `json:"missed_regressions"` // null unless at or above tolerance
+	MissedLo     *float64 `json:"missed_wilson_lo,omitempty"`
+	MissedHi     *float64 `json:"missed_wilson_hi,omitempty"`
+	Insufficient float64  `json:"insufficient"` // warroom: left to an operator after the extended bake
+	Power        *float64 `json:"power"`        // null for healthy scenarios
+	// MedianTTD is the median over all runs of the time to detect, an
+	// undetected run counting as never (null when most are undetected).
+	MedianTTD *float64 `json:"median_ttd_s"`
+	P90TTD    *float64 `json:"p90_ttd_s"`
+	// MedianBake is the median time to promotion of promoted runs.
+	MedianBake *float64 `json:"median_bake_s"`
+	// Floor is the information floor. On a regression: the expected time
+	// to detect of the sequential probability ratio test that knows the
+	// effect, on the counts the judge reads (which cohort each error, or
+	// each request of each latency bucket, came from) at warroom's
+	// per-test alpha (Wald: E[T] ~ ln(k/alpha) / information per second).
+	// On a healthy canary: promotionFloor, the least bake a proof needs.
+	Floor *float64 `json:"floor_s,omitempty"`
+	// Acceptance (warroom's rows of regressions).
 	Acceptance string `json:"acceptance,omitempty"`
 	Note       string `json:"note,omitempty"`
 }
@@ -499,115 +691,82 @@ type Row struct {
 // incumbents are the algorithms warroom is measured against.
 var incumbents = map[string]bool{"flagger": true, "argo-rollouts": true, "kayenta-mw": true}
 
-// maxIncumbentFRR: an incumbent that rolls back more healthy canaries than
-// this (Flagger's and Argo's absolute 99 % success-rate check on a service
-// whose normal error rate is 1 %) detects nothing; it is left out of the
-// comparison, and its rows say why.
-const maxIncumbentFRR = 0.10
+// maxIncumbentFRR: an incumbent that rolls back more healthy canaries
+// than this is left out of the time-to-detect comparison.
+const maxIncumbentFRR = 0.05
 
-// oracleTTD is ln(RegressionTests/alpha) over the Kullback-Leibler
-// information per second of the "whose event is it?" labels: events come
-// at rate lb*pb + lc*pc, each the canary's with probability rho1 under the
-// regression and rho0 = lc/(lb+lc) under "no worse".
-func oracleTTD(lc, pb, pc float64) float64 {
+// floor is ln(k/alpha) over the information per second of the "whose
+// request is it?" labels of each event class: classes come at rates lb
+// pb_j + lc pc_j, each the canary's with probability rho1_j under the
+// regression and rho0 under "no worse".
+func floor(lc float64, pb, pc []float64) float64 {
 	lb := lc * (100 - weightPct) / weightPct
-	rate := lb*pb + lc*pc
-	rho0, rho1 := lc/(lb+lc), lc*pc/rate
-	kl := rho1*math.Log(rho1/rho0) + (1-rho1)*math.Log((1-rho1)/(1-rho0))
-	return math.Log(canary.RegressionTests/alpha) / (rate * kl)
+	rho0 := lc / (lb + lc)
+	var info float64
+	for j := range pb {
+		rate := lb*pb[j] + lc*pc[j]
+		if rate <= 0 {
+			continue
+		}
+		rho1 := lc * pc[j] / rate
+		info += rate * klBern(rho1, rho0)
+	}
+	k := float64(canary.RollbackTests(simConfig(0.01)))
+	return math.Log(k/alpha) / info
 }
 
-// accept fills in the acceptance of warroom's rows: the median time to
-// detect at most half the best incumbent's (at a false-rollback rate no
-// higher than that incumbent's on the healthy twin scenario), and for p99,
-// faster than every incumbent.
-func accept(rows []Row, healthyFRR map[string]map[string]float64) {
-	byScenario := map[string][]int{}
-	for i, r := range rows {
-		byScenario[r.Scenario] = append(byScenario[r.Scenario], i)
+func klBern(p, q float64) float64 {
+	var s float64
+	if p > 0 {
+		s += p * math.Log(p/q)
 	}
-	for _, idx := range byScenario {
-		var w *Row
-		best, bestName := math.Inf(1), ""
-		for _, i := range idx {
-			r := &rows[i]
-			if r.Algorithm == "warroom" {
-				w = r
-				continue
-			}
-			if !incumbents[r.Algorithm] || r.MedianTTD == nil || *r.Power < 0.5 {
-				continue
-			}
-			if f := healthyFRR[healthyTwin(r.Scenario)][r.Algorithm]; f > maxIncumbentFRR {
-				r.Note = fmt.Sprintf("not compared: rolls back %.0f%% of healthy canaries", 100*f)
-				continue
-			}
-			if *r.MedianTTD < best {
-				best, bestName = *r.MedianTTD, r.Algorithm
-			}
-		}
-		if w == nil || w.Power == nil || strings.Contains(w.Scenario, "overdispersed") ||
-			strings.HasPrefix(w.Scenario, "low") && !strings.Contains(w.Scenario, "p99") {
-			continue
-		}
-		if w.MedianTTD == nil || *w.Power < 0.5 {
-			w.Acceptance = "MISS: not detected in most runs"
-			if w.OracleTTD != nil && *w.OracleTTD > float64(horizon) {
-				w.Acceptance = fmt.Sprintf("MISS (statistics): too few events; the oracle needs %.0f s on average, the bake is %d s", *w.OracleTTD, horizon)
-			}
-			continue
-		}
-		if bestName == "" {
-			w.Acceptance = "met: no incumbent detects it"
-			continue
-		}
-		twin := healthyTwin(w.Scenario)
-		frr := healthyFRR[twin]
-		if strings.Contains(w.Scenario, "p99") {
-			if *w.MedianTTD < best {
-				w.Acceptance = fmt.Sprintf("met: %.0f s < every incumbent (best %s %.0f s)", *w.MedianTTD, bestName, best)
-			} else {
-				w.Acceptance = fmt.Sprintf("MISS: %.0f s, %s %.0f s", *w.MedianTTD, bestName, best)
-			}
-			continue
-		}
-		half := best / 2
-		switch {
-		case frr["warroom"] > frr[bestName]+1e-12 && frr["warroom"] > alpha:
-			w.Acceptance = fmt.Sprintf("MISS: false rollbacks %.4f > %s's %.4f", frr["warroom"], bestName, frr[bestName])
-		case *w.MedianTTD <= half:
-			w.Acceptance = fmt.Sprintf("met: %.0f s <= half of %s's %.0f s", *w.MedianTTD, bestName, best)
-		case w.OracleTTD != nil && *w.OracleTTD >= half:
-			w.Acceptance = fmt.Sprintf("MISS (statistics): %.0f s > half of %s's %.0f s; floor %.0f s", *w.MedianTTD, bestName, best, *w.OracleTTD)
-		default:
-			w.Acceptance = fmt.Sprintf("MISS: %.0f s > half of %s's %.0f s", *w.MedianTTD, bestName, best)
-		}
+	if p < 1 {
+		s += (1 - p) * math.Log((1-p)/(1-q))
 	}
+	return s
 }
 
-// healthyTwin names the healthy scenario with the same traffic and base
-// error rate.
-func healthyTwin(name string) string {
-	f := strings.Fields(name)
-	if len(f) < 3 {
-		return name
+func scenarioFloor(sc scenario, c cells) float64 {
+	switch sc.Effect {
+	case lat20:
+		return floor(sc.CanaryRPS, c.probs(1, 0), c.probs(multLat, 0))
+	case lat100:
+		return floor(sc.CanaryRPS, c.probs(1, 0), c.probs(1, addMs))
 	}
-	return strings.Join(f[:3], " ") + " healthy"
+	return floor(sc.CanaryRPS, []float64{sc.BaseErr}, []float64{sc.canaryErr()})
 }
 
-func quantile(xs []float64, q float64) *float64 {
-	if len(xs) == 0 {
+// promotionFloor (healthy cells) is the information floor of the proofs
+// a promotion needs: Wald's expected time for the test that knows the
+// canary is healthy to rule out the error tolerance (at beta/2, the other
+// half going to the baseline's bound) and the latency tolerance (at
+// beta), whichever is longer.
+func promotionFloor(sc scenario) float64 {
+	beta := canary.DefaultBeta
+	p := sc.BaseErr
+	errs := math.Log(2/beta) / (sc.CanaryRPS * klBern(p, p+canary.DefaultErrorTolerance))
+	// A healthy canary's share above (1 + tolerance) x its p95.
+	z95 := 1.6448536269514722
+	q := 0.5 * math.Erfc((z95+math.Log1p(canary.DefaultLatencyTolerance)/sigmaLog)/math.Sqrt2)
+	lat := math.Log(1/beta) / (sc.CanaryRPS * klBern(q, 1-canary.ToleranceQuantile))
+	return max(errs, lat)
+}
+
+// medianAll is the q-quantile of the detection times over all runs,
+// undetected runs counting as infinite (nil when it is infinite).
+func quantileAll(xs []float64, runs int, q float64) *float64 {
+	k := int(math.Ceil(q*float64(runs))) - 1
+	if k >= len(xs) || k < 0 {
 		return nil
 	}
 	s := append([]float64{}, xs...)
 	sort.Float64s(s)
-	v := s[int(math.Ceil(q*float64(len(s))))-1]
+	v := s[k]
 	return &v
 }
 
 func runAll(scs []scenario, workers int) []Row {
 	c := makeCells()
-	pBase, pSlow := c.probs(0), c.probs(shiftMs)
 	type job struct{ s, run int }
 	results := make([][][]tally, len(scs)) // scenario -> run -> alg
 	for i, sc := range scs {
@@ -621,7 +780,7 @@ func runAll(scs []scenario, workers int) []Row {
 			defer wg.Done()
 			for j := range jobs {
 				out := make([]tally, len(algNames))
-				simulate(scs[j.s], j.run, c, pBase, pSlow, out)
+				simulate(scs[j.s], j.run, c, out)
 				results[j.s][j.run] = out
 			}
 		}()
@@ -642,43 +801,31 @@ func runAll(scs []scenario, workers int) []Row {
 			for _, o := range results[i] {
 				t.falseRB += o[a].falseRB
 				t.detected += o[a].detected
+				t.promoted += o[a].promoted
+				t.insufficient += o[a].insufficient
 				t.ttd = append(t.ttd, o[a].ttd...)
+				t.bake = append(t.bake, o[a].bake...)
 			}
+			n := float64(sc.Runs)
 			row := Row{Scenario: sc.Name, Algorithm: name, Runs: sc.Runs, FalseRollbacks: t.falseRB,
-				FalseRollbackRate: float64(t.falseRB) / float64(sc.Runs)}
+				FalseRollbackRate: float64(t.falseRB) / n, Promoted: float64(t.promoted) / n,
+				Insufficient: float64(t.insufficient) / n, MedianBake: quantileAll(t.bake, len(t.bake), 0.5)}
 			row.FalseRollbackLo, row.FalseRollbackHi = canary.Wilson(t.falseRB, sc.Runs, z975)
 			if sc.Effect != healthy {
-				p := float64(t.detected) / float64(sc.Runs)
+				p := float64(t.detected) / n
 				row.Power = &p
-				row.MedianTTD, row.P90TTD = quantile(t.ttd, 0.5), quantile(t.ttd, 0.9)
-				win := float64(horizon - sc.Onset)
-				switch sc.Effect {
-				case errX2:
-					row.ExpectedEvents = sc.CanaryRPS * win * sc.BaseErr * 2
-				case errX10:
-					row.ExpectedEvents = sc.CanaryRPS * win * sc.BaseErr * 10
-				case p99Plus50:
-					row.ExpectedEvents = sc.CanaryRPS * win * (1 - c.shiftedBelow(slowMs))
-				}
-				if name == "warroom" {
-					var o float64
-					switch sc.Effect {
-					case errX2:
-						o = oracleTTD(sc.CanaryRPS, sc.BaseErr, 2*sc.BaseErr)
-					case errX10:
-						o = oracleTTD(sc.CanaryRPS, sc.BaseErr, 10*sc.BaseErr)
-					case p99Plus50:
-						o = oracleTTD(sc.CanaryRPS, 0.01, 1-c.shiftedBelow(slowMs))
-					}
-					if !sc.Overdisp {
-						row.OracleTTD = &o
-					}
-				}
-				if name == "warroom" && p < 0.8 {
-					row.Note = fmt.Sprintf("underpowered: %.0f canary events expected after onset", row.ExpectedEvents)
+				row.MedianTTD, row.P90TTD = quantileAll(t.ttd, sc.Runs, 0.5), quantileAll(t.ttd, sc.Runs, 0.9)
+				f := scenarioFloor(sc, c)
+				row.Floor = &f
+				if sc.atOrAboveTolerance() {
+					m := row.Promoted
+					lo, hi := canary.Wilson(t.promoted, sc.Runs, z975)
+					row.Missed, row.MissedLo, row.MissedHi = &m, &lo, &hi
 				}
 			}
 			if sc.Effect == healthy {
+				f := promotionFloor(sc)
+				row.Floor = &f
 				if healthyFRR[sc.Name] == nil {
 					healthyFRR[sc.Name] = map[string]float64{}
 				}
@@ -687,12 +834,112 @@ func runAll(scs []scenario, workers int) []Row {
 			rows = append(rows, row)
 		}
 	}
-	accept(rows, healthyFRR)
+	accept(rows, scs, healthyFRR)
 	return rows
 }
 
-func (c cells) shiftedBelow(x float64) float64 {
-	return 0.5 * math.Erfc(-math.Log((x-shiftMs)/medianMs)/(sigmaLog*math.Sqrt2))
+// accept fills in the acceptance of warroom's rows: on a healthy
+// scenario the false-rollback rate at most alpha; on a regression at or
+// above its tolerance at most maxMissed promoted; and, where the floor is
+// at most floorCap, a median time to detect at most max(half the best
+// incumbent's whose healthy false-rollback rate is at most
+// maxIncumbentFRR, 1.25 x the floor).
+func accept(rows []Row, scs []scenario, healthyFRR map[string]map[string]float64) {
+	byName := map[string]scenario{}
+	for _, sc := range scs {
+		byName[sc.Name] = sc
+	}
+	byScenario := map[string][]int{}
+	for i, r := range rows {
+		byScenario[r.Scenario] = append(byScenario[r.Scenario], i)
+	}
+	for name, idx := range byScenario {
+		sc := byName[name]
+		var w *Row
+		best, bestName := math.Inf(1), ""
+		for _, i := range idx {
+			r := &rows[i]
+			if r.Algorithm == "warroom" {
+				w = r
+				continue
+			}
+			if !incumbents[r.Algorithm] || r.MedianTTD == nil {
+				continue
+			}
+			f, ok := healthyFRR[healthyTwin(r.Scenario)][r.Algorithm]
+			if !ok {
+				r.Note = "not compared: its healthy twin was not simulated"
+				continue
+			}
+			if f > maxIncumbentFRR {
+				r.Note = fmt.Sprintf("not compared: rolls back %.0f%% of healthy canaries", 100*f)
+				continue
+			}
+			if *r.MedianTTD < best {
+				best, bestName = *r.MedianTTD, r.Algorithm
+			}
+		}
+		if w == nil {
+			continue
+		}
+		if sc.Effect == healthy {
+			if w.FalseRollbackRate <= alpha {
+				w.Acceptance = fmt.Sprintf("met: false rollbacks %.4f <= alpha", w.FalseRollbackRate)
+			} else {
+				w.Acceptance = fmt.Sprintf("MISS: false rollbacks %.4f > alpha %g", w.FalseRollbackRate, alpha)
+			}
+			continue
+		}
+		var verdicts []string
+		ok := true
+		if w.Missed != nil {
+			if *w.Missed <= maxMissed {
+				verdicts = append(verdicts, fmt.Sprintf("missed %.3f <= %g", *w.Missed, maxMissed))
+			} else {
+				ok = false
+				verdicts = append(verdicts, fmt.Sprintf("missed %.3f > %g", *w.Missed, maxMissed))
+			}
+		}
+		if w.Floor != nil && *w.Floor <= floorCap {
+			limit := 1.25 * *w.Floor
+			by := fmt.Sprintf("1.25 x floor %.0f s", *w.Floor)
+			if bestName != "" && best/2 > limit {
+				limit, by = best/2, fmt.Sprintf("half of %s's %.0f s", bestName, best)
+			}
+			switch {
+			case w.MedianTTD == nil:
+				ok = false
+				verdicts = append(verdicts, fmt.Sprintf("median TTD never (limit %.0f s, %s)", limit, by))
+			case *w.MedianTTD <= limit:
+				verdicts = append(verdicts, fmt.Sprintf("TTD %.0f s <= %.0f s (%s)", *w.MedianTTD, limit, by))
+			default:
+				ok = false
+				verdicts = append(verdicts, fmt.Sprintf("TTD %.0f s > %.0f s (%s)", *w.MedianTTD, limit, by))
+			}
+		}
+		if len(verdicts) == 0 {
+			continue // below tolerance and beyond the floor cap: either verdict is right
+		}
+		w.Acceptance = "met: "
+		if !ok {
+			w.Acceptance = "MISS: "
+		}
+		w.Acceptance += strings.Join(verdicts, "; ")
+	}
+}
+
+// healthyTwin names the healthy scenario with the same traffic, base
+// error rate and dispersion.
+func healthyTwin(name string) string {
+	f := strings.Fields(name)
+	if len(f) < 3 {
+		return name
+	}
+	n := 3
+	if len(f) > 3 && f[3] == "overdispersed" {
+		n = 4
+	}
+	return strings.Join(f[:n], " ") + " healthy"
 }
 
 func fmtp(p *float64, f string) string {
@@ -704,16 +951,22 @@ func fmtp(p *float64, f string) string {
 
 func printTable(w io.Writer, rows []Row) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tALGORITHM\tRUNS\tFALSE RB [95% Wilson]\tPOWER\tMEDIAN TTD\tP90 TTD\tFLOOR\tNOTE")
+	fmt.Fprintln(tw, "SCENARIO\tALGORITHM\tRUNS\tFALSE RB [95% Wilson]\tPROMOTED\tMISSED [95% Wilson]\tPOWER\tMEDIAN TTD\tP90 TTD\tFLOOR\tMEDIAN BAKE\tNOTE")
 	for _, r := range rows {
 		note := r.Note
 		if r.Acceptance != "" {
-			note = strings.TrimPrefix(r.Acceptance+"; "+note, "; ")
-			note = strings.TrimSuffix(note, "; ")
+			note = strings.TrimSuffix(strings.TrimPrefix(r.Acceptance+"; "+note, "; "), "; ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.4f [%.4f, %.4f]\t%s\t%s\t%s\t%s\t%s\n", r.Scenario, r.Algorithm, r.Runs,
-			r.FalseRollbackRate, r.FalseRollbackLo, r.FalseRollbackHi, fmtp(r.Power, "%.3f"),
-			fmtp(r.MedianTTD, "%.0f s"), fmtp(r.P90TTD, "%.0f s"), fmtp(r.OracleTTD, "%.0f s"), note)
+		if r.Algorithm == "warroom" && r.Insufficient > 0 {
+			note = strings.TrimPrefix(note+fmt.Sprintf("; insufficient evidence after %dx bake: %.3f", maxExtend, r.Insufficient), "; ")
+		}
+		missed := "-"
+		if r.Missed != nil {
+			missed = fmt.Sprintf("%.3f [%.3f, %.3f]", *r.Missed, *r.MissedLo, *r.MissedHi)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.4f [%.4f, %.4f]\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Scenario, r.Algorithm, r.Runs,
+			r.FalseRollbackRate, r.FalseRollbackLo, r.FalseRollbackHi, r.Promoted, missed, fmtp(r.Power, "%.3f"),
+			fmtp(r.MedianTTD, "%.0f s"), fmtp(r.P90TTD, "%.0f s"), fmtp(r.Floor, "%.0f s"), fmtp(r.MedianBake, "%.0f s"), note)
 	}
 	tw.Flush()
 }
@@ -722,25 +975,35 @@ func main() {
 	out := flag.String("o", "text", "output: text or json")
 	quick := flag.Bool("quick", false, "few runs, for tests")
 	workers := flag.Int("workers", runtime.GOMAXPROCS(0), "parallel workers")
+	only := flag.String("only", "", "run only the scenarios whose name contains this")
 	flag.Parse()
-	if err := run(os.Stdout, os.Stderr, *out, *quick, *workers); err != nil {
+	if err := run(os.Stdout, os.Stderr, *out, *quick, *workers, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "canarysim:", err)
 		os.Exit(1)
 	}
 }
 
-func run(stdout, stderr io.Writer, format string, quick bool, workers int) error {
+func run(stdout, stderr io.Writer, format string, quick bool, workers int, only string) error {
 	if format != "text" && format != "json" {
 		return fmt.Errorf("-o %q: want text or json", format)
 	}
+	var scs []scenario
+	for _, sc := range scenarios(quick) {
+		if strings.Contains(sc.Name, only) {
+			scs = append(scs, sc)
+		}
+	}
+	if len(scs) == 0 {
+		return fmt.Errorf("-only %q: no scenario matches", only)
+	}
 	start := time.Now()
-	rows := runAll(scenarios(quick), max(1, workers))
+	rows := runAll(scs, max(1, workers))
 	if format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", " ")
 		return enc.Encode(rows)
 	}
 	printTable(stdout, rows)
-	fmt.Fprintf(stderr, "canarysim: %d scenarios in %s on %d workers\n", len(scenarios(quick)), time.Since(start).Round(time.Second), workers)
+	fmt.Fprintf(stderr, "canarysim: %d scenarios in %s on %d workers\n", len(scs), time.Since(start).Round(time.Second), workers)
 	return nil
 }

@@ -1,0 +1,219 @@
+package canary
+
+import (
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// The judge renders its evidence on every judgement, for every service in
+// flight; encoding/json's reflection was a third of a judgement's cost.
+// appendJSON writes the same document (the same names, the same values;
+// TestEvidenceJSONMatchesEncodingJSON holds it to that) directly.
+
+type jw struct{ b []byte }
+
+func (w *jw) key(k string) {
+	if n := len(w.b); n > 0 && w.b[n-1] != '{' && w.b[n-1] != '[' {
+		w.b = append(w.b, ',')
+	}
+	w.b = append(w.b, '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':')
+}
+
+func (w *jw) num(k string, v float64) {
+	w.key(k)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		v = 0 // never produced; JSON has no NaN
+	}
+	w.b = strconv.AppendFloat(w.b, v, 'g', -1, 64)
+}
+
+func (w *jw) numOmit(k string, v float64) {
+	if v != 0 {
+		w.num(k, v)
+	}
+}
+
+func (w *jw) int(k string, v int64) {
+	w.key(k)
+	w.b = strconv.AppendInt(w.b, v, 10)
+}
+
+func (w *jw) bool(k string, v bool) {
+	w.key(k)
+	w.b = strconv.AppendBool(w.b, v)
+}
+
+func (w *jw) str(k, s string) {
+	w.key(k)
+	w.b = appendJSONString(w.b, s)
+}
+
+func (w *jw) time(k string, t time.Time) {
+	w.key(k)
+	w.b = append(w.b, '"')
+	w.b = t.AppendFormat(w.b, time.RFC3339Nano)
+	w.b = append(w.b, '"')
+}
+
+func (w *jw) ptr(k string, v *float64) {
+	if v == nil {
+		w.key(k)
+		w.b = append(w.b, "null"...)
+		return
+	}
+	w.num(k, *v)
+}
+
+func (w *jw) open(k string, c byte) {
+	if k != "" {
+		w.key(k)
+	} else if n := len(w.b); n > 0 && w.b[n-1] != '{' && w.b[n-1] != '[' {
+		w.b = append(w.b, ',')
+	}
+	w.b = append(w.b, c)
+}
+
+func (w *jw) close(c byte) { w.b = append(w.b, c) }
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+func (w *jw) cohort(k string, c CohortEvid) {
+	w.open(k, '{')
+	w.int("requests", c.Requests)
+	w.int("events", c.Events)
+	w.num("rate", c.Rate)
+	w.close('}')
+}
+
+func (ev *Evidence) appendJSON(b []byte) []byte {
+	w := jw{b: b}
+	w.open("", '{')
+	w.str("verdict", string(ev.Verdict))
+	w.num("alpha", ev.Alpha)
+	w.num("alpha_per_test", ev.AlphaPerTest)
+	w.int("train", int64(ev.Train))
+	w.num("tolerance", ev.Tolerance)
+	w.num("beta", ev.Beta)
+	w.num("error_tolerance", ev.ErrorTolerance)
+	w.num("latency_tolerance", ev.LatencyTolerance)
+	w.open("objectives", '{')
+	w.numOmit("error_rate", ev.Objectives.ErrorRate)
+	w.numOmit("latency_p99_ms", ev.Objectives.LatencyP99Ms)
+	w.close('}')
+	w.time("since", ev.Since)
+	w.time("at", ev.At)
+	w.num("elapsed_s", ev.ElapsedS)
+	w.numOmit("decided_after_s", ev.DecidedAfter)
+	w.str("against", ev.Against)
+	if l := ev.Latency; l != nil {
+		w.open("latency", '{')
+		w.bool("histogram", l.Histogram)
+		w.numOmit("baseline_p50_ms", l.P50Ms)
+		w.numOmit("baseline_p95_ms", l.P95Ms)
+		w.numOmit("tolerated_p95_ms", l.LimitMs)
+		w.numOmit("slo_p99_ms", l.SLOMs)
+		w.close('}')
+	}
+	if ev.Metrics == nil {
+		w.key("metrics")
+		w.b = append(w.b, "null"...)
+	} else {
+		w.open("metrics", '[')
+		for _, m := range ev.Metrics {
+			w.open("", '{')
+			w.str("name", m.Name)
+			w.str("test", m.Test)
+			w.str("against", m.Against)
+			w.cohort("baseline", m.Baseline)
+			w.cohort("canary", m.Canary)
+			w.ptr("rate_ratio", m.RateRatio)
+			w.ptr("relative_effect", m.RelativeEffect)
+			w.numOmit("reference_rate", m.ReferenceRate)
+			w.numOmit("dispersion", m.Dispersion)
+			w.num("e_value", m.EValue)
+			w.num("threshold", m.Threshold)
+			w.bool("rejected", m.Rejected)
+			w.numOmit("rejected_after_s", m.RejectedAfterS)
+			w.close('}')
+		}
+		w.close(']')
+	}
+	if ev.Proofs == nil {
+		w.key("proofs")
+		w.b = append(w.b, "null"...)
+	} else {
+		w.open("proofs", '[')
+		for _, p := range ev.Proofs {
+			w.open("", '{')
+			w.str("name", p.Name)
+			w.str("test", p.Test)
+			w.str("claim", p.Claim)
+			w.num("confidence", p.Confidence)
+			w.cohort("canary", p.Canary)
+			w.num("limit", p.Limit)
+			w.num("dispersion", p.Dispersion)
+			w.num("e_value", p.EValue)
+			w.num("threshold", p.Threshold)
+			w.bool("proved", p.Proved)
+			w.numOmit("proved_after_s", p.ProvedAfterS)
+			w.int("more_requests", p.MoreRequests)
+			w.close('}')
+		}
+		w.close(']')
+	}
+	w.bool("proved", ev.Proved)
+	if s := ev.Insufficient; s != nil {
+		w.open("insufficient", '{')
+		w.int("requests", s.Requests)
+		w.int("more_requests", s.MoreRequests)
+		w.num("canary_rps", s.CanaryRPS)
+		w.numOmit("more_s", s.MoreS)
+		w.close('}')
+	}
+	s := ev.SRM
+	w.open("srm", '{')
+	w.int("nominal_weight_percent", int64(s.NominalWeight))
+	w.num("observed_share", s.ObservedShare)
+	w.int("canary_requests", s.CanaryRequests)
+	w.int("total_requests", s.TotalRequests)
+	w.num("e_value", s.EValue)
+	w.num("threshold", s.Threshold)
+	w.num("pause_alpha", s.PauseAlpha)
+	w.bool("rejected", s.Rejected)
+	w.numOmit("rejected_after_s", s.RejectedAfterS)
+	w.close('}')
+	w.close('}')
+	return w.b
+}

@@ -1,0 +1,135 @@
+package canary
+
+import (
+	"fmt"
+	"math"
+)
+
+// Histograms: a cohort's latency histogram is Counts.Buckets, per-bucket
+// request counts (cumulative over time like every counter, not over
+// buckets like Prometheus' "le" series), against Observation.BoundsMs,
+// the buckets' upper bounds in milliseconds, ascending; the first bucket
+// starts at 0 and the last bound may be +Inf.
+
+// checkBounds reports whether bounds are usable: ascending, positive.
+func checkBounds(bounds []float64) error {
+	for i, b := range bounds {
+		if !(b > 0) || i > 0 && !(b > bounds[i-1]) {
+			return fmt.Errorf("histogram bound %d (%g ms): bounds must be positive and ascending", i, b)
+		}
+	}
+	return nil
+}
+
+// above is the number of requests slower than tau in a histogram,
+// interpolating linearly inside the bucket that holds tau (as
+// histogram_quantile does). In the unbounded last bucket nothing is known
+// of the spread: pessimistic counts the whole bucket as above, otherwise
+// none of it.
+func above(h []float64, bounds []float64, tau float64, pessimistic bool) float64 {
+	var s float64
+	lo := 0.0
+	for i, ub := range bounds {
+		if i >= len(h) {
+			break
+		}
+		switch {
+		case tau <= lo:
+			s += h[i]
+		case tau < ub:
+			if math.IsInf(ub, 1) {
+				if pessimistic {
+					s += h[i]
+				}
+			} else {
+				s += h[i] * (ub - tau) / (ub - lo)
+			}
+		}
+		lo = ub
+	}
+	return s
+}
+
+// quantileOf is the q-quantile of a histogram, interpolated linearly in
+// its bucket; NaN for an empty histogram. A quantile in the unbounded
+// last bucket is that bucket's lower bound.
+func quantileOf(h []float64, bounds []float64, q float64) float64 {
+	var tot float64
+	for i := range min(len(h), len(bounds)) {
+		tot += h[i]
+	}
+	if tot <= 0 {
+		return math.NaN()
+	}
+	rank := q * tot
+	var cum float64
+	lo := 0.0
+	for i, ub := range bounds {
+		if i >= len(h) {
+			break
+		}
+		if h[i] > 0 && cum+h[i] >= rank {
+			if math.IsInf(ub, 1) {
+				return lo
+			}
+			return lo + (ub-lo)*(rank-cum)/h[i]
+		}
+		cum += h[i]
+		lo = ub
+	}
+	return lo
+}
+
+// bucketDelta is cur - prev per bucket as floats; a bucket that went
+// down was reset and counts from zero. nil when cur is empty.
+func bucketDelta(cur, prev []int64) []float64 {
+	return bucketDeltaInto(nil, cur, prev)
+}
+
+// bucketDeltaInto is bucketDelta reusing buf's array.
+func bucketDeltaInto(buf []float64, cur, prev []int64) []float64 {
+	if len(cur) == 0 {
+		return nil
+	}
+	d := buf[:0]
+	if cap(d) < len(cur) {
+		d = make([]float64, len(cur))
+	}
+	d = d[:len(cur)]
+	for i, c := range cur {
+		var p int64
+		if i < len(prev) {
+			p = prev[i]
+		}
+		if c < p {
+			d[i] = float64(c)
+		} else {
+			d[i] = float64(c - p)
+		}
+	}
+	return d
+}
+
+func sumF(h []float64) float64 {
+	var s float64
+	for _, v := range h {
+		s += v
+	}
+	return s
+}
+
+// BucketsFromLE turns Prometheus-style cumulative bucket counts (the
+// "le" series: requests at or below each upper bound, the last bound +Inf)
+// into Counts.Buckets (requests per bucket). Bounds must ascend; a count
+// below the previous one (a scrape mixing two instants) counts 0.
+func BucketsFromLE(le []float64) []int64 {
+	out := make([]int64, len(le))
+	prev := 0.0
+	for i, c := range le {
+		if d := c - prev; d > 0 {
+			out[i] = int64(math.Round(d))
+		}
+		prev = max(prev, c)
+	}
+	return out
+}
