@@ -104,11 +104,34 @@ func TestStoreIsTheEnginesJournal(t *testing.T) {
 	if rep, err := s.VerifyAudit(ctx); err != nil || !rep.OK {
 		t.Errorf("audit chain: %+v %v", rep, err)
 	}
-	// A commit made against an old version is refused.
-	stale := back.Clone()
-	stale.Version--
-	if _, err := s.Commit(ctx, stale, deploy.Audit{Actor: "bob", Command: "deploy pause", Summary: "x"}); !errors.Is(err, deploy.ErrConflict) {
-		t.Errorf("stale commit: %v", err)
+	// A header change made against an old version is refused, and so is
+	// a step's change made against an old revision; neither writes.
+	h := back.Header()
+	h.Version--
+	h.State = deploy.RunPaused
+	if _, err := s.Apply(ctx, deploy.Change{RunID: "run-1", Header: &h}, deploy.Audit{Actor: "bob", Command: "deploy pause", Summary: "x"}); !errors.Is(err, deploy.ErrConflict) {
+		t.Errorf("stale header change: %v", err)
+	}
+	st := back.Steps[1].Status()
+	st.Rev--
+	st.Progress = "stale"
+	if _, err := s.Apply(ctx, deploy.Change{RunID: "run-1", Steps: []deploy.StepChange{{From: st.State, To: st}}}, deploy.Audit{Actor: "bob", Command: "deploy skip", Summary: "x"}); !errors.Is(err, deploy.ErrConflict) {
+		t.Errorf("stale step change: %v", err)
+	}
+	// The current revision of one step goes in place, with its
+	// transition, without touching the header or the other steps.
+	st.Rev++
+	st.Progress = "checked"
+	got, err := s.Apply(ctx, deploy.Change{RunID: "run-1", Steps: []deploy.StepChange{{From: st.State, To: st}}}, deploy.Audit{Actor: "bob", Command: "deploy note", Summary: "x"})
+	if err != nil || got.Version != back.Version || got.State != deploy.RunSucceeded {
+		t.Errorf("step change: %+v %v", got, err)
+	}
+	again, _ := s.LoadRun(ctx, "run-1")
+	if again.Steps[1].Progress != "checked" || again.Steps[1].Rev != st.Rev+1 || again.Steps[0].Rev != back.Steps[0].Rev {
+		t.Errorf("after a step change: %+v", again.Steps[:2])
+	}
+	if rep, err := s.VerifyAudit(ctx); err != nil || !rep.OK || rep.Events != int64(len(evs))+1 {
+		t.Errorf("audit chain after: %+v %v", rep, err)
 	}
 	latest, err := s.LatestRun(ctx, "")
 	if err != nil || latest.ID != "run-1" {

@@ -267,8 +267,9 @@ func (w *deployWorld) checkAudit(t *testing.T, run *deploy.Run) {
 			n++
 		}
 	}
-	// The run's version counts its commits: creation plus every change.
-	if int64(n) != run.Version {
-		t.Errorf("%d audit events name run %s, but it was committed %d times", n, run.ID, run.Version)
+	// Every commit of the run (creation, every change of its header or
+	// of a step) has exactly one audit event.
+	if int64(n) != run.Commits {
+		t.Errorf("%d audit events name run %s, but it was committed %d times", n, run.ID, run.Commits)
 	}
 }

@@ -25,28 +25,49 @@ type OperatorRequest struct {
 	Reason  string // skip (required), pause, abort, rollback
 }
 
-// Do applies the command and returns the run as committed.
+// Do applies the command and returns the run as committed. The run's
+// header changes guarded by its version, and each step the command
+// changes (continue, skip, retry) by the step's revision.
 func (o *Operator) Do(ctx context.Context, req OperatorRequest) (*Run, error) {
 	for attempt := 0; ; attempt++ {
 		r, err := o.Journal.LoadRun(ctx, req.RunID)
 		if err != nil {
 			return nil, err
 		}
-		next := r.Clone()
-		summary, err := applyCommand(next, req, o.Clock.Now())
+		from := r.Header()
+		before := make([]StepStatus, len(r.Steps))
+		for i := range r.Steps {
+			before[i] = r.Steps[i].Status()
+		}
+		summary, err := applyCommand(r, req, o.Clock.Now())
 		if err != nil {
 			return nil, err
 		}
-		out, err := o.Journal.Commit(ctx, next, Audit{
+		h := r.Header()
+		h.Version = from.Version
+		c := Change{RunID: r.ID, Header: &h}
+		for i := range r.Steps {
+			if st := r.Steps[i].Status(); !st.same(before[i]) {
+				c.Steps = append(c.Steps, StepChange{From: before[i].State, To: st})
+			}
+		}
+		got, err := o.Journal.Apply(ctx, c, Audit{
 			Actor:   req.Actor,
 			Command: "deploy " + string(req.Command),
 			Summary: summary,
-			Payload: map[string]any{"run": r.ID, "from": r.State, "to": next.State, "step": req.Step, "reason": req.Reason},
+			Payload: map[string]any{"run": r.ID, "from": from.State, "to": r.State, "step": req.Step, "reason": req.Reason},
 		})
 		if errors.Is(err, ErrConflict) && attempt < 10 {
 			continue // the engine moved the run on meanwhile: decide again on the new state
 		}
-		return out, err
+		if err != nil {
+			return nil, err
+		}
+		r.SetHeader(got)
+		for _, sc := range c.Steps {
+			r.Steps[sc.To.Index-1].Rev = sc.To.Rev + 1
+		}
+		return r, nil
 	}
 }
 
