@@ -62,7 +62,13 @@ func newDeployStartCmd(a *app) *cobra.Command {
 		Long: `Start a run of the release's plan through the given environments (all of
 the release's, in promotion order, when none is given). A blocked plan is
 refused (exit 3). With --follow the run is driven here and its progress
-shown until it ends; the exit code is 0 only if it succeeded.`,
+shown until it ends; the exit code is 0 only if it succeeded.
+
+The steps of one wave run side by side, up to the environment's
+'parallel' (default 10) or --parallel for this run; waves and
+environments stay in order. A failing step stops new starts in its wave,
+the steps in flight finish, then the run rolls back (or, with
+--no-auto-rollback, fails for an operator).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {
@@ -74,6 +80,9 @@ shown until it ends; the exit code is 0 only if it succeeded.`,
 				return err
 			}
 			defer s.Close()
+			if opts.Parallel < 0 {
+				return usageError{fmt.Errorf("--parallel must be 0 (each environment's own limit) or more, got %d", opts.Parallel)}
+			}
 			opts.AutoRollback = !noAuto
 			r, err := a.startRun(ctx, s, runStart{Release: args[0], Environments: splitList(envs), Target: target, Options: opts, Actor: a.actor})
 			if err != nil {
@@ -96,6 +105,7 @@ shown until it ends; the exit code is 0 only if it succeeded.`,
 	f.BoolVar(&noAuto, "no-auto-rollback", false, "on failure, stop for an operator instead of rolling back")
 	f.BoolVar(&opts.IgnoreLowTraffic, "ignore-low-traffic", false, "start production regions at once, not at their low-traffic windows")
 	f.Float64Var(&opts.BakeScale, "bake-scale", 0, "multiply every bake time (e.g. 0.01 for a demo)")
+	f.IntVar(&opts.Parallel, "parallel", 0, "deploy up to N steps of one wave at once in every environment (0: each environment's 'parallel', default 10)")
 	f.StringVar(&target, "target", "localfleet", "deploy target for services and environments that name none")
 	f.StringVar(&opts.OutsideWindow, "outside-window", "", "REASON: break glass, deploy outside the release window (recorded and audited; freezes still apply)")
 	return cmd
@@ -215,7 +225,11 @@ func printRun(w io.Writer, r *deploy.Run) {
 	if r.Reason != "" {
 		fmt.Fprintf(w, "  %s\n", oneLine(r.Reason))
 	}
-	fmt.Fprintf(w, "  started by %s at %s; environments %s\n\n", r.StartedBy, r.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), strings.Join(r.Environments, ", "))
+	fmt.Fprintf(w, "  started by %s at %s; environments %s\n", r.StartedBy, r.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), strings.Join(r.Environments, ", "))
+	if flight := inFlight(r); len(flight) > 0 {
+		fmt.Fprintf(w, "  in flight (%d): %s\n", len(flight), strings.Join(flight, ", "))
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%4s  %4s  %-22s  %-28s  %-10s  %-12s  %s\n", "STEP", "WAVE", "WHERE", "WHAT", "STRATEGY", "STATE", "PROGRESS")
 	for _, s := range r.Steps {
 		whereS := s.Env
@@ -232,6 +246,19 @@ func printRun(w io.Writer, r *deploy.Run) {
 		}
 		fmt.Fprintf(w, "%4d  %4d  %-22s  %-28s  %-10s  %-12s  %s\n", s.Index, s.Wave, whereS, what, s.Strategy, stepSymbol(s.State)+" "+string(s.State), progress)
 	}
+}
+
+// inFlight names the steps between their start and their end, side by
+// side in one wave: "12 payments (deploying)".
+func inFlight(r *deploy.Run) []string {
+	var out []string
+	for _, s := range r.Steps {
+		switch s.State {
+		case deploy.StepPreflight, deploy.StepDeploying, deploy.StepVerifying, deploy.StepBaking, deploy.StepRollingBack:
+			out = append(out, fmt.Sprintf("%d %s/%s (%s)", s.Index, s.Service, s.Where(), s.State))
+		}
+	}
+	return out
 }
 
 // stepSymbol shows a state by a symbol as well as a word.

@@ -271,3 +271,19 @@ func TestServeDrivesRunsStartedElsewhere(t *testing.T) {
 		t.Errorf("serve after SIGTERM: %v\n%s", err, out.String())
 	}
 }
+
+// deploy status names the steps in flight side by side in one wave.
+func TestDeployStatusShowsTheStepsInFlight(t *testing.T) {
+	r := &deploy.Run{ID: "run-1", Release: "r1", State: deploy.RunRunning, StartedBy: "ana", Environments: []string{"dev"},
+		Steps: []deploy.Step{
+			{Index: 1, Wave: 1, Service: "a", Env: "dev", Version: "2", State: deploy.StepDone},
+			{Index: 2, Wave: 2, Service: "b", Env: "dev", Version: "2", State: deploy.StepDeploying},
+			{Index: 3, Wave: 2, Service: "c", Env: "dev", Region: "eu", Version: "2", State: deploy.StepBaking},
+			{Index: 4, Wave: 2, Service: "d", Env: "dev", Version: "2", State: deploy.StepPending},
+		}}
+	var b strings.Builder
+	printRun(&b, r)
+	if !strings.Contains(b.String(), "in flight (2): 2 b/dev (deploying), 3 c/dev/eu (baking)\n") {
+		t.Errorf("status:\n%s", b.String())
+	}
+}
