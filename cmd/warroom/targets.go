@@ -148,6 +148,7 @@ func (s sdkTarget) Status(ctx context.Context, r deploy.Request) (_ deploy.Statu
 			continue
 		}
 		out.Healthy = out.Healthy && ss.Healthy
+		out.Known = true
 		for _, v := range ss.Versions {
 			out.Versions = append(out.Versions, deploy.VersionStatus{Version: v.Version, Instances: v.Instances, Ready: v.Ready, Weight: v.Weight})
 		}

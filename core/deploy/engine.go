@@ -1000,5 +1000,64 @@ func (e *Engine) rollbackStep(ctx context.Context, d *driven, s *Step) error {
 	})
 }
 
-// reconcile is what a driver does first when it takes a run over.
-func (e *Engine) reconcile(ctx context.Context, d *driven) error { return nil }
+// reconcile is what a driver does first when it takes a run over: it
+// asks the target about every step in flight (deploying, verifying,
+// baking, shifting traffic) and about the finished steps of the current
+// wave, and deploys again, as a new attempt with a new idempotency key,
+// each step whose version the target no longer runs. A step being
+// deployed is left to deploy, which asks the target whether its key was
+// applied: no deployment is repeated for a key the target reports done.
+// Each redeployment is recorded and audited as a reconciliation.
+func (e *Engine) reconcile(ctx context.Context, d *driven) error {
+	d.mu.Lock()
+	r := d.r
+	var check []Step
+	if first := r.next(); first != nil && r.State != RunRollingBack {
+		lo, hi := r.group(first.Index - 1)
+		for i := lo; i < hi; i++ {
+			if st := r.Steps[i].State; st == StepDone || st == StepVerifying || st == StepBaking {
+				check = append(check, r.Steps[i])
+			}
+		}
+		// Steps in flight elsewhere (an operator continued past them).
+		for i := range r.Steps {
+			if (i < lo || i >= hi) && (r.Steps[i].State == StepVerifying || r.Steps[i].State == StepBaking) {
+				check = append(check, r.Steps[i])
+			}
+		}
+	}
+	d.mu.Unlock()
+	for i := range check {
+		s := &check[i]
+		t, err := e.Targets.Target(ctx, s.Target)
+		if err != nil {
+			continue // the step's own call reports an unreachable target
+		}
+		st, err := t.Status(ctx, r.request(s, s.Key(r.ID)))
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
+		if !st.Known || st.Runs(s.Version) {
+			continue
+		}
+		was := s.State
+		evidence := map[string]any{"run": r.ID, "step": s.Index, "service": s.Service, "env": s.Env, "region": s.Region,
+			"was": was, "attempt": s.Attempt, "target_runs": st.Versions}
+		err = e.commit(ctx, d, s.Index, was, "", "deploy reconcile", func(_ *RunHeader, s *Step) (string, any) {
+			s.State = StepDeploying
+			s.Attempt++
+			s.Weight, s.BakeUntil, s.EndedAt, s.Error = 0, nil, nil, ""
+			s.Progress = fmt.Sprintf("reconciled: the target no longer runs %s; deploying again", s.Version)
+			evidence["new_attempt"] = s.Attempt
+			return fmt.Sprintf("step %d %s was %s, but the target no longer runs %s: deploying it again (attempt %d)",
+				s.Index, s.Describe(), was, s.Version, s.Attempt), evidence
+		})
+		if err != nil && !errors.Is(err, errStale) {
+			return err
+		}
+	}
+	return nil
+}

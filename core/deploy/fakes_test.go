@@ -236,6 +236,9 @@ type fakeTarget struct {
 	// afterApply runs after a deployment took effect, before answering:
 	// a test kills the engine here.
 	afterApply func(req Request)
+	// reports makes Status say what runs where (Known), as a real target
+	// does; without it Status lists applied keys only.
+	reports bool
 }
 
 func newFakeTarget() *fakeTarget {
@@ -326,7 +329,11 @@ func (t *fakeTarget) Status(_ context.Context, r Request) (Status, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	return Status{AppliedKeys: keys, Healthy: true}, nil
+	st := Status{AppliedKeys: keys, Healthy: true, Known: t.reports}
+	if v, ok := t.running[where(r)]; ok && t.reports {
+		st.Versions = []VersionStatus{{Version: v, Instances: 1, Ready: 1, Weight: 100}}
+	}
+	return st, nil
 }
 
 func (t *fakeTarget) Target(context.Context, string) (Target, error) { return t, nil }

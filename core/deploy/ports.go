@@ -180,6 +180,20 @@ type Status struct {
 	Versions    []VersionStatus
 	AppliedKeys []string
 	Healthy     bool
+	// Known says the target reported on the service asked about, so
+	// that Versions is what runs (empty: nothing). Without it the target
+	// does not say, and the engine trusts its own record.
+	Known bool
+}
+
+// Runs reports whether the target says version runs (or takes traffic).
+func (s Status) Runs(version string) bool {
+	for _, v := range s.Versions {
+		if v.Version == version && (v.Instances > 0 || v.Ready > 0 || v.Weight > 0) {
+			return true
+		}
+	}
+	return false
 }
 
 // VersionStatus is one version's share of what runs.
