@@ -33,7 +33,7 @@ A run is driven by the process that holds its lease: 'deploy start --follow',
 'deploy resume', the console, or 'warroom serve'. The other commands act on
 a run from any process.`,
 	}
-	cmd.AddCommand(newDeployStartCmd(a), newDeployStatusCmd(a), newDeployResumeCmd(a), newDeploySkipCmd(a))
+	cmd.AddCommand(newDeployStartCmd(a), newDeployStatusCmd(a), newDeployResumeCmd(a), newDeploySkipCmd(a), newDeployRetryCmd(a))
 	for _, c := range []struct {
 		cmd   deploy.Command
 		short string
@@ -80,6 +80,12 @@ the steps in flight finish, then the run rolls back (or, with
 				return err
 			}
 			defer s.Close()
+			if opts.BakeScale < 0 {
+				return usageError{fmt.Errorf("--bake-scale must be 0 (no bake) or more, got %g", opts.BakeScale)}
+			}
+			if cmd.Flags().Changed("bake-scale") && opts.BakeScale == 0 {
+				opts.NoBake = true
+			}
 			if opts.Parallel < 0 {
 				return usageError{fmt.Errorf("--parallel must be 0 (each environment's own limit) or more, got %d", opts.Parallel)}
 			}
@@ -104,7 +110,7 @@ the steps in flight finish, then the run rolls back (or, with
 	f.BoolVar(&follow, "follow", false, "drive the run here and show its progress until it ends")
 	f.BoolVar(&noAuto, "no-auto-rollback", false, "on failure, stop for an operator instead of rolling back")
 	f.BoolVar(&opts.IgnoreLowTraffic, "ignore-low-traffic", false, "start production regions at once, not at their low-traffic windows")
-	f.Float64Var(&opts.BakeScale, "bake-scale", 0, "multiply every bake time (e.g. 0.01 for a demo)")
+	f.Float64Var(&opts.BakeScale, "bake-scale", 1, "multiply every bake time (e.g. 0.01 for a demo); 0 means no bake at all; negative is a usage error")
 	f.IntVar(&opts.Parallel, "parallel", 0, "deploy up to N steps of one wave at once in every environment (0: each environment's 'parallel', default 10)")
 	f.StringVar(&target, "target", "localfleet", "deploy target for services and environments that name none")
 	f.StringVar(&opts.OutsideWindow, "outside-window", "", "REASON: break glass, deploy outside the release window (recorded and audited; freezes still apply)")
@@ -286,6 +292,30 @@ func newDeployOperatorCmd(a *app, c deploy.Command, short string) *cobra.Command
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.operate(cmd.Context(), deploy.OperatorRequest{Command: c, RunID: args[0], Actor: a.actor, Reason: reason})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
+	return cmd
+}
+
+func newDeployRetryCmd(a *app) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "retry RUN STEP",
+		Short: "Try a failed step again, as a new attempt",
+		Long: `Try a failed step again: the step goes back to pending and runs as a new
+attempt, with a new idempotency key, and the run goes on. It is the way on
+after a step failed (a crash, a hang past its timeout, a failed check)
+without the automatic rollback: 'deploy continue' only retries a step that
+changed nothing, and 'deploy skip' only skips one. Refused (exit 3) unless
+the step failed and the run is running, paused or failed.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var step int
+			if _, err := fmt.Sscan(args[1], &step); err != nil {
+				return usageError{fmt.Errorf("STEP must be a step number, got %q", args[1])}
+			}
+			return a.operate(cmd.Context(), deploy.OperatorRequest{Command: deploy.CmdRetry, RunID: args[0], Actor: a.actor, Step: step, Reason: reason})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")

@@ -18,10 +18,29 @@ import (
 // killWorld is a deploy world whose scripts take a moment and log every
 // invocation ("begin KEY" ... "end KEY"), so the test can kill warroom
 // while a deployment or a rollback is in flight and count afterwards.
-func killWorld(t *testing.T) *deployWorld {
+func killWorld(t *testing.T) *deployWorld { return killWorldWith(t, false) }
+
+// killWorldWith, with slow, is the kill world with checkout's canary
+// baking a second at each weight and traffic shifts that take a moment
+// and log "begin KEY" ... "end KEY" to traffic-calls.log.
+func killWorldWith(t *testing.T, slow bool) *deployWorld {
 	t.Helper()
 	w := newDeployWorld(t, "2.0.0")
 	d := w.dir
+	traffic := "'true'"
+	if slow {
+		traffic = fmt.Sprintf(`'echo "begin $WARROOM_IDEMPOTENCY_KEY" >> %[1]s/traffic-calls.log; sleep 0.15; echo "end $WARROOM_IDEMPOTENCY_KEY" >> %[1]s/traffic-calls.log'`, d)
+		spec := filepath.Join(d, "org.yaml")
+		b, err := os.ReadFile(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slowSpec := strings.Replace(string(b), "canary_steps: [50, 100]}", `canary_steps: [50, 100], bake_time: "1s"}`, 1)
+		if err := os.WriteFile(spec, []byte(slowSpec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		w.c.ok("apply", "-f", spec)
+	}
 	cfg := fmt.Sprintf(`plugins:
   - name: scripts
     path: %s
@@ -29,9 +48,9 @@ func killWorld(t *testing.T) *deployWorld {
     settings:
       deploy: 'echo "begin $WARROOM_IDEMPOTENCY_KEY" >> %[2]s/calls.log; sleep 0.15; echo "$WARROOM_VERSION" > %[2]s/running-$WARROOM_SERVICE-$WARROOM_ENVIRONMENT-$WARROOM_REGION; echo "end $WARROOM_IDEMPOTENCY_KEY" >> %[2]s/calls.log'
       verify: 'if [ "$WARROOM_VERSION" = "6.6.6" ]; then echo "smoke test failed" >&2; exit 1; fi'
-      set_traffic: 'true'
+      set_traffic: %[3]s
       rollback: 'echo "begin $WARROOM_IDEMPOTENCY_KEY" >> %[2]s/calls.log; sleep 0.15; echo "$WARROOM_VERSION" > %[2]s/running-$WARROOM_SERVICE-$WARROOM_ENVIRONMENT-$WARROOM_REGION; echo "end $WARROOM_IDEMPOTENCY_KEY" >> %[2]s/calls.log'
-`, execPlugin(t), d)
+`, execPlugin(t), d, traffic)
 	if err := os.WriteFile(w.plugins, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -44,11 +63,24 @@ func killWorld(t *testing.T) *deployWorld {
 type killPoint struct {
 	afterLine int
 	midCall   int
+	// baking: after the n-th line saying a step bakes ("baking until").
+	baking int
+	// midTraffic: while the n-th traffic shift is in flight.
+	midTraffic int
+	// parallel: while two deployments of one wave are in flight at once.
+	parallel bool
 }
 
 func (k killPoint) String() string {
-	if k.midCall > 0 {
+	switch {
+	case k.midCall > 0:
 		return fmt.Sprintf("mid-call-%d", k.midCall)
+	case k.baking > 0:
+		return fmt.Sprintf("while-baking-%d", k.baking)
+	case k.midTraffic > 0:
+		return fmt.Sprintf("mid-traffic-%d", k.midTraffic)
+	case k.parallel:
+		return "mid-parallel-wave"
 	}
 	return fmt.Sprintf("after-line-%d", k.afterLine)
 }
@@ -105,6 +137,45 @@ func TestSigkillAnywhereResumesWithoutRepeating(t *testing.T) {
 	}
 }
 
+// SIGKILL warroom while a canary bakes, while traffic shifts, and while
+// two deployments of one wave (ledger in both production regions) are in
+// flight side by side; restart it each time. The run ends as it would
+// have without the kills, no deployment, rollback or traffic shift is
+// repeated after it completed, and no audit event is lost.
+func TestSigkillWhileBakingShiftingAndInParallelResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts warroom many times")
+	}
+	w := killWorldWith(t, true)
+	w.setVersion(t, "2.0.0")
+	var kills []killPoint
+	for n := 1; n <= 4; n++ {
+		kills = append(kills, killPoint{baking: n}, killPoint{midTraffic: n})
+	}
+	kills = append(kills, killPoint{parallel: true})
+	for _, kp := range kills {
+		t.Run(kp.String(), func(t *testing.T) {
+			runID := w.startKilled(t, kp)
+			r := w.c.run("--plugins", w.plugins, "deploy", "resume", runID)
+			var run deploy.Run
+			w.c.json(&run, "deploy", "status", runID)
+			if run.State != deploy.RunSucceeded {
+				t.Fatalf("run ended %s (%s), want succeeded\nresume: %s%s", run.State, run.Reason, r.stdout, r.stderr)
+			}
+			for _, s := range run.Steps {
+				if s.State != deploy.StepDone {
+					t.Errorf("step %d %s is %s", s.Index, s.Describe(), s.State)
+				}
+				if got := w.running(t, s.Service, s.Env, s.Region); got != s.Version {
+					t.Errorf("%s runs %q, want %s", s.Describe(), got, s.Version)
+				}
+			}
+			w.checkCalls(t, runID)
+			w.checkAudit(t, &run)
+		})
+	}
+}
+
 // setVersion re-applies the release with checkout at version.
 func (w *deployWorld) setVersion(t *testing.T, version string) {
 	t.Helper()
@@ -149,22 +220,35 @@ func (w *deployWorld) startKilled(t *testing.T, kp killPoint) string {
 		}
 		close(lines)
 	}()
-	n := 0
+	n, baking := 0, 0
+	trafficBefore := 0
+	for _, c := range w.callsIn(t, "traffic-calls.log") {
+		if c[0] == "begin" {
+			trafficBefore++
+		}
+	}
 	deadline := time.After(60 * time.Second)
 	killed := false
 	for !killed {
 		select {
-		case _, ok := <-lines:
+		case line, ok := <-lines:
 			if !ok {
 				t.Fatalf("warroom ended before kill point %s: the kill point is unreachable", kp)
 			}
 			n++
-			if kp.afterLine > 0 && n >= kp.afterLine {
+			if strings.Contains(line, "baking until") {
+				baking++
+			}
+			if (kp.afterLine > 0 && n >= kp.afterLine) || (kp.baking > 0 && baking >= kp.baking) {
 				_ = cmd.Process.Signal(syscall.SIGKILL)
 				killed = true
 			}
-		case <-time.After(20 * time.Millisecond):
-			if open := w.open(t); kp.midCall > 0 && len(open) > callsBefore && w.begun(t) >= kp.midCall {
+		case <-time.After(10 * time.Millisecond):
+			open := w.open(t)
+			switch {
+			case kp.midCall > 0 && len(open) > callsBefore && w.begun(t) >= kp.midCall,
+				kp.parallel && len(open) >= 2,
+				kp.midTraffic > 0 && w.trafficInFlight(t, trafficBefore+kp.midTraffic):
 				_ = cmd.Process.Signal(syscall.SIGKILL)
 				killed = true
 			}
@@ -184,9 +268,31 @@ func (w *deployWorld) startKilled(t *testing.T, kp killPoint) string {
 }
 
 // calls reads calls.log: every "begin KEY" and "end KEY" in order.
-func (w *deployWorld) calls(t *testing.T) [][2]string {
+func (w *deployWorld) calls(t *testing.T) [][2]string { return w.callsIn(t, "calls.log") }
+
+// trafficInFlight reports whether the n-th traffic shift ever begun has
+// begun and not ended.
+func (w *deployWorld) trafficInFlight(t *testing.T, n int) bool {
 	t.Helper()
-	b, _ := os.ReadFile(filepath.Join(w.dir, "calls.log"))
+	begun, key := 0, ""
+	ended := map[string]bool{}
+	for _, c := range w.callsIn(t, "traffic-calls.log") {
+		switch c[0] {
+		case "begin":
+			if begun++; begun == n {
+				key = c[1]
+			}
+		case "end":
+			ended[c[1]] = true
+		}
+	}
+	return key != "" && !ended[key]
+}
+
+// callsIn reads a log of "begin KEY" and "end KEY" lines, in order.
+func (w *deployWorld) callsIn(t *testing.T, name string) [][2]string {
+	t.Helper()
+	b, _ := os.ReadFile(filepath.Join(w.dir, name))
 	var out [][2]string
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		if f := strings.Fields(l); len(f) == 2 {
@@ -229,11 +335,12 @@ func (w *deployWorld) begun(t *testing.T) int {
 }
 
 // checkCalls: no call of the run began again after one with its key
-// ended (a completed deployment or rollback is never repeated).
+// ended (a completed deployment, rollback or traffic shift is never
+// repeated).
 func (w *deployWorld) checkCalls(t *testing.T, runID string) {
 	t.Helper()
 	ended := map[string]bool{}
-	for _, c := range w.calls(t) {
+	for _, c := range append(w.calls(t), w.callsIn(t, "traffic-calls.log")...) {
 		if !strings.HasPrefix(c[1], runID+"/") {
 			continue
 		}

@@ -21,7 +21,7 @@ type OperatorRequest struct {
 	Command Command
 	RunID   string
 	Actor   string
-	Step    int    // skip
+	Step    int    // skip, retry
 	Reason  string // skip (required), pause, abort, rollback
 }
 
@@ -114,6 +114,21 @@ func applyCommand(r *Run, req OperatorRequest, now time.Time) (string, error) {
 		r.State = RunRollingBack
 		r.Reason = "rollback requested by " + req.Actor + why
 		return fmt.Sprintf("rollback of run %s requested%s", r.ID, why), nil
+	case CmdRetry:
+		s, ok := r.Step(req.Step)
+		if !ok {
+			return "", &RefusedError{Command: "retry", RunID: r.ID, State: r.State, Why: fmt.Sprintf("the run has no step %d (steps are 1 to %d)", req.Step, len(r.Steps))}
+		}
+		if s.State != StepFailed {
+			return "", &RefusedError{Command: "retry", RunID: r.ID, State: r.State,
+				Why: fmt.Sprintf("step %d (%s) is %s; only a failed step can be tried again", s.Index, s.Describe(), s.State)}
+		}
+		// A new attempt, with a new idempotency key: what the failed one
+		// did is not replayed, it is done again.
+		s.State, s.Error, s.Progress = StepPending, "", "retry requested by "+req.Actor
+		s.StartedAt, s.EndedAt, s.BakeUntil, s.Weight = nil, nil, nil, 0
+		r.State, r.Reason = RunRunning, ""
+		return fmt.Sprintf("retry of step %d (%s) requested%s", s.Index, s.Describe(), why), nil
 	case CmdSkip:
 		if req.Reason == "" {
 			return "", &RefusedError{Command: "skip", RunID: r.ID, State: r.State, Why: "a skip needs a reason (--reason)"}

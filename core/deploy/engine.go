@@ -33,6 +33,12 @@ type Engine struct {
 	// OnChange, when set, hears every commit with a line saying what
 	// happened (for --follow and the console).
 	OnChange func(r *Run, what string)
+	// Retries bounds how many times a call the target answered
+	// Unavailable (or a plugin crash) is made again with the same
+	// idempotency key before the step fails (default 3); Backoff is the
+	// wait before the first retry, doubled for each next one (default 1s).
+	Retries int
+	Backoff time.Duration
 	// Dead, when set, tells whether the owner of a lease is known to be
 	// dead (a process of this host that no longer exists), so its runs
 	// are taken over at once instead of when the lease expires.
@@ -44,6 +50,21 @@ func (e *Engine) poll() time.Duration {
 		return e.Poll
 	}
 	return time.Second
+}
+
+func (e *Engine) retries() int {
+	if e.Retries > 0 {
+		return e.Retries
+	}
+	return 3
+}
+
+func (e *Engine) backoff(try int) time.Duration {
+	b := e.Backoff
+	if b <= 0 {
+		b = time.Second
+	}
+	return b << try
 }
 
 func (e *Engine) ttl() time.Duration {
@@ -62,6 +83,9 @@ type driven struct {
 	r  *Run
 	// stale says another process changed a step: read the statuses again.
 	stale bool
+	// unhealthy counts, per step, the looks in a row at which the target
+	// said the step's service was unhealthy during its bake.
+	unhealthy map[int]int
 }
 
 // Drive runs the run until it ends (succeeded, failed, aborted, rolled
@@ -699,23 +723,39 @@ func (e *Engine) deploy(ctx context.Context, d *driven, s *Step) error {
 	}
 	key := s.Key(r.ID)
 	req := r.request(s, key)
-	st, err := t.Status(ctx, req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return e.fail(ctx, d, s, StepDeploying, "target status before deploying: "+err.Error(), nil)
-	}
-	replayed := st.Applied(key)
-	if !replayed {
-		out, err := t.Deploy(ctx, req, func(Event) {})
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err() // interrupted, not failed: the next driver reconciles
+	var replayed bool
+	for try := 0; ; try++ {
+		var st Status
+		st, err = t.Status(ctx, req)
+		if err == nil {
+			if replayed = st.Applied(key); !replayed {
+				var out Outcome
+				out, err = t.Deploy(ctx, req, func(Event) {})
+				replayed = out.Replayed
 			}
-			return e.fail(ctx, d, s, StepDeploying, "deploy failed: "+err.Error(), nil)
 		}
-		replayed = out.Replayed
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err() // interrupted, not failed: the next driver reconciles
+		}
+		switch {
+		case errors.Is(err, ErrTargetRefused):
+			return e.refused(ctx, d, s, err)
+		case errors.Is(err, ErrTargetUnavailable) && try < e.retries():
+			// Same key again after a wait: a deployment the target
+			// finished before it went away is not repeated (Status).
+			wait := e.backoff(try)
+			if err := e.note(ctx, d, s, fmt.Sprintf("target unavailable (%v): retry %d of %d in %s with the same key", err, try+1, e.retries(), wait)); err != nil {
+				return err
+			}
+			if err := e.Clock.Sleep(ctx, wait); err != nil {
+				return err
+			}
+			continue
+		}
+		return e.failDeploy(ctx, d, s, t, "deploy failed: "+err.Error())
 	}
 	if s.Strategy == model.BlueGreen {
 		// The new colour is up and idle: switch traffic to it. The old
@@ -782,6 +822,9 @@ func (e *Engine) bake(ctx context.Context, d *driven, s *Step) error {
 	if alerts := e.firing(ctx, s); len(alerts) > 0 {
 		return e.fail(ctx, d, s, StepBaking, "alert firing: "+strings.Join(alerts, ", "), map[string]any{"alerts": alerts})
 	}
+	if st, sick := e.unhealthy(ctx, d, s); sick {
+		return e.fail(ctx, d, s, StepBaking, "the target reports the service unhealthy during its bake", map[string]any{"status": st})
+	}
 	if s.Strategy == model.Canary && e.Judge != nil {
 		j, err := e.Judge.Judge(ctx, CanaryRequest{
 			RunID: r.ID, Step: s.Index, Service: s.Service, Environment: s.Env, Region: s.Region,
@@ -811,6 +854,32 @@ func (e *Engine) bake(ctx context.Context, d *driven, s *Step) error {
 		return e.promote(ctx, d, s, why, nil)
 	}
 	return e.Clock.Sleep(ctx, min(s.BakeUntil.Sub(now), e.poll()))
+}
+
+// unhealthy asks the target how the step's service is; twice unhealthy
+// in a row (one look may catch an instance between two health probes)
+// fails the step, as an alert does.
+func (e *Engine) unhealthy(ctx context.Context, d *driven, s *Step) (Status, bool) {
+	t, err := e.Targets.Target(ctx, s.Target)
+	if err != nil {
+		return Status{}, false
+	}
+	st, err := t.Status(ctx, d.r.request(s, s.Key(d.r.ID)))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil || !st.Known || st.Healthy {
+		delete(d.unhealthy, s.Index)
+		return st, false
+	}
+	if d.unhealthy == nil {
+		d.unhealthy = map[int]int{}
+	}
+	d.unhealthy[s.Index]++
+	if d.unhealthy[s.Index] < 2 {
+		return st, false
+	}
+	delete(d.unhealthy, s.Index)
+	return st, true
 }
 
 func (e *Engine) firing(ctx context.Context, s *Step) []string {
@@ -901,6 +970,57 @@ func (e *Engine) promote(ctx context.Context, d *driven, s *Step, why string, ju
 	})
 }
 
+// note records where a step is (its progress), audited.
+func (e *Engine) note(ctx context.Context, d *driven, s *Step, progress string) error {
+	return e.commit(ctx, d, s.Index, s.State, "", "deploy engine", func(_ *RunHeader, s *Step) (string, any) {
+		s.Progress = progress
+		return fmt.Sprintf("step %d %s: %s", s.Index, s.Describe(), progress), nil
+	})
+}
+
+// refused records a target's clean refusal (FailedPrecondition): the step
+// changed nothing and waits for an operator, with the target's message.
+func (e *Engine) refused(ctx context.Context, d *driven, s *Step, err error) error {
+	return e.commit(ctx, d, s.Index, s.State, "", "deploy engine", func(h *RunHeader, s *Step) (string, any) {
+		s.State = StepFailed
+		s.StartedAt = nil // nothing was changed: continue retries it, skip may skip it
+		s.Error = err.Error()
+		now := e.Clock.Now()
+		s.EndedAt = &now
+		what := fmt.Sprintf("step %d %s waits for an operator: %v", s.Index, s.Describe(), err)
+		if h.State == RunRunning {
+			h.State = RunPaused
+			h.Reason = what + ". When it is fixed, 'deploy continue' tries it again; or skip it, roll back or abort"
+		}
+		return what, map[string]any{"run": d.r.ID, "step": s.Index, "service": s.Service, "env": s.Env, "region": s.Region,
+			"reason": err.Error(), "state": h.State}
+	})
+}
+
+// failDeploy records a failed deployment. Whether it must be rolled back
+// depends on whether the target changed anything: a target that says
+// what runs, and neither applied the key nor runs the version, was not
+// changed, so the failure waits for an operator instead.
+func (e *Engine) failDeploy(ctx context.Context, d *driven, s *Step, t Target, reason string) error {
+	st, err := t.Status(ctx, d.r.request(s, s.Key(d.r.ID)))
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	untouched := err == nil && st.Known && !st.Applied(s.Key(d.r.ID)) && !st.Runs(s.Version)
+	if !untouched {
+		return e.fail(ctx, d, s, StepDeploying, reason, nil)
+	}
+	return e.commit(ctx, d, s.Index, StepDeploying, "", "deploy engine", func(h *RunHeader, s *Step) (string, any) {
+		s.State = StepFailed
+		s.StartedAt = nil
+		s.Error = reason + " (the target says nothing changed)"
+		now := e.Clock.Now()
+		s.EndedAt = &now
+		return fmt.Sprintf("step %d %s failed: %s", s.Index, s.Describe(), s.Error), map[string]any{"run": d.r.ID, "step": s.Index,
+			"service": s.Service, "env": s.Env, "region": s.Region, "reason": s.Error, "target_runs": st.Versions, "state": h.State}
+	})
+}
+
 // fail records a step's failure with its evidence. What it means for the
 // run (the automatic rollback, or a failed run for an operator) is
 // decided once the other steps of its wave in flight have finished.
@@ -975,6 +1095,16 @@ func (e *Engine) rollbackStep(ctx context.Context, d *driven, s *Step) error {
 	var st Status
 	if err == nil {
 		st, err = t.Status(ctx, req)
+	}
+	if err == nil && st.Known && !st.Applied(s.Key(r.ID)) && !st.Runs(s.Version) && !st.Applied(key) {
+		// The target says the step never applied: nothing to undo.
+		return e.commit(ctx, d, s.Index, StepRollingBack, "", "deploy engine", func(_ *RunHeader, s *Step) (string, any) {
+			s.State = StepRolledBack
+			s.Progress = "never applied: nothing to undo"
+			now := e.Clock.Now()
+			s.EndedAt = &now
+			return fmt.Sprintf("step %d %s: not rolled back, the target says it was never applied", s.Index, s.Describe()), nil
+		})
 	}
 	if err == nil && !st.Applied(key) {
 		_, err = t.Rollback(ctx, req, func(Event) {})

@@ -239,6 +239,11 @@ type fakeTarget struct {
 	// reports makes Status say what runs where (Known), as a real target
 	// does; without it Status lists applied keys only.
 	reports bool
+	// beforeDeploy, when set, may fail a Deploy call before it applies
+	// (apply says whether to apply it first, as a hang after the work).
+	beforeDeploy func(req Request) (apply bool, err error)
+	// sick says a service is unhealthy (Status.Healthy false).
+	sick map[string]bool
 }
 
 func newFakeTarget() *fakeTarget {
@@ -270,6 +275,18 @@ func (t *fakeTarget) Deploy(_ context.Context, r Request, _ func(Event)) (Outcom
 	t.record("deploy " + where(r) + " " + r.Version)
 	t.mu.Lock()
 	t.calledWith[r.IdempotencyKey]++
+	if t.beforeDeploy != nil {
+		apply, err := t.beforeDeploy(r)
+		if apply {
+			t.applied[r.IdempotencyKey] = true
+			t.deploys[r.IdempotencyKey]++
+			t.running[where(r)] = r.Version
+		}
+		if err != nil {
+			t.mu.Unlock()
+			return Outcome{}, err
+		}
+	}
 	if t.applied[r.IdempotencyKey] {
 		t.mu.Unlock()
 		return Outcome{Replayed: true}, nil
@@ -329,7 +346,7 @@ func (t *fakeTarget) Status(_ context.Context, r Request) (Status, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	st := Status{AppliedKeys: keys, Healthy: true, Known: t.reports}
+	st := Status{AppliedKeys: keys, Healthy: !t.sick[where(r)], Known: t.reports}
 	if v, ok := t.running[where(r)]; ok && t.reports {
 		st.Versions = []VersionStatus{{Version: v, Instances: 1, Ready: 1, Weight: 100}}
 	}

@@ -97,6 +97,17 @@ var (
 	ErrNotFound = errors.New("run not found")
 	// ErrLeaseHeld: another live process drives the run.
 	ErrLeaseHeld = errors.New("run is driven by another process")
+
+	// A target's errors, as the adapter of a plugin classifies them
+	// (wrapped, with the plugin's message):
+	//
+	// ErrTargetRefused: the target cleanly refused (FailedPrecondition):
+	// it changed nothing, and the step waits for an operator.
+	ErrTargetRefused = errors.New("the deploy target refused")
+	// ErrTargetUnavailable: the target or something it needs is down, or
+	// the plugin crashed (Unavailable): the call is retried with the same
+	// idempotency key, with backoff, a bounded number of times.
+	ErrTargetUnavailable = errors.New("the deploy target is unavailable")
 )
 
 // Target is a deploy target as the engine sees it: a provider plugin

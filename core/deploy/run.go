@@ -46,8 +46,12 @@ type Options struct {
 	// their next low-traffic window.
 	IgnoreLowTraffic bool `json:"ignore_low_traffic,omitempty"`
 	// BakeScale multiplies every bake time (a demo may shorten them);
-	// 0 means 1.
+	// 0 means 1 unless NoBake is set.
 	BakeScale float64 `json:"bake_scale,omitempty"`
+	// NoBake: no bake at all (deploy start --bake-scale 0): a step is
+	// done once its smoke checks pass, a canary goes through its weights
+	// without waiting, waves follow each other at once.
+	NoBake bool `json:"no_bake,omitempty"`
 	// Parallel, when above 0, is how many steps of one wave run at once
 	// in every environment of the run, instead of each environment's own
 	// limit (deploy start --parallel).
@@ -257,6 +261,9 @@ func (r *Run) parallel(st Stage) int {
 const DefaultParallel = 10
 
 func (o Options) bake(d model.Duration) time.Duration {
+	if o.NoBake {
+		return 0
+	}
 	if o.BakeScale <= 0 {
 		return d.Std()
 	}
