@@ -18,29 +18,52 @@ import (
 // The store is the deploy engine's journal.
 var _ deploy.Journal = (*Store)(nil)
 
-// planCache keeps the decoded plans of the runs last read: a plan is
-// written once and never changes, so reading a run again (the console's
-// refresh, an operator's command) decodes only its header and step rows.
+// planCache keeps, for the runs last read, the decoded plan and the
+// steps as last assembled: a plan is written once and never changes, so
+// reading a run again (the console's refresh, an operator's command)
+// decodes no plan and reads only the step rows changed since.
 type planCache struct {
-	mu    sync.Mutex
-	plans map[string]*deploy.Run
+	mu   sync.Mutex
+	runs map[string]*cachedRun
+}
+
+type cachedRun struct {
+	mu      sync.Mutex
+	plan    *deploy.Run   // immutable
+	steps   []deploy.Step // the plan's steps with their statuses as of commits
+	commits int64         // 0: no status read yet
 }
 
 const planCacheSize = 16
 
-func (c *planCache) get(id string) *deploy.Run {
+// entry returns the run's cache entry, reading and decoding its plan the
+// first time.
+func (c *planCache) entry(ctx context.Context, s *Store, id string) (*cachedRun, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.plans[id]
-}
-
-func (c *planCache) put(id string, p *deploy.Run) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.plans == nil || len(c.plans) >= planCacheSize {
-		c.plans = map[string]*deploy.Run{}
+	e := c.runs[id]
+	c.mu.Unlock()
+	if e != nil {
+		return e, nil
 	}
-	c.plans[id] = p
+	var doc string
+	if err := s.r.QueryRowContext(ctx, `SELECT plan FROM run_plans WHERE run_id = ?`, id).Scan(&doc); err != nil {
+		return nil, fmt.Errorf("store: run %s: plan: %w", id, err)
+	}
+	plan := &deploy.Run{}
+	if err := json.Unmarshal([]byte(doc), plan); err != nil {
+		return nil, fmt.Errorf("store: run %s: unreadable plan: %w", id, err)
+	}
+	e = &cachedRun{plan: plan, steps: slices.Clone(plan.Steps)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur := c.runs[id]; cur != nil {
+		return cur, nil
+	}
+	if c.runs == nil || len(c.runs) >= planCacheSize {
+		c.runs = map[string]*cachedRun{}
+	}
+	c.runs[id] = e
+	return e, nil
 }
 
 // CreateRun persists a new run, audited: its plan once, its header, and a
@@ -177,32 +200,38 @@ func (s *Store) loadRun(ctx context.Context, row scanner, id string) (*deploy.Ru
 }
 
 // assemble makes a run of its plan (decoded once per process), its header
-// and its steps' rows.
+// and its steps' rows. The steps as last assembled are kept with the
+// run's commit count: reading the run again reads only the rows changed
+// since (each row carries the commit that last changed it), so a refresh
+// costs what changed, not the size of the run.
 func (s *Store) assemble(ctx context.Context, h runHead) (*deploy.Run, error) {
-	plan := s.plans.get(h.id)
-	if plan == nil {
-		var doc string
-		if err := s.r.QueryRowContext(ctx, `SELECT plan FROM run_plans WHERE run_id = ?`, h.id).Scan(&doc); err != nil {
-			return nil, fmt.Errorf("store: run %s: plan: %w", h.id, err)
-		}
-		plan = &deploy.Run{}
-		if err := json.Unmarshal([]byte(doc), plan); err != nil {
-			return nil, fmt.Errorf("store: run %s: unreadable plan: %w", h.id, err)
-		}
-		s.plans.put(h.id, plan)
-	}
-	r := *plan
-	r.Steps = slices.Clone(plan.Steps)
-	r.SetHeader(h.h)
-	sts, err := s.StepStatuses(ctx, h.id)
+	c, err := s.plans.entry(ctx, s, h.id)
 	if err != nil {
 		return nil, err
 	}
-	for _, st := range sts {
-		if st.Index >= 1 && st.Index <= len(r.Steps) {
-			r.Steps[st.Index-1].SetStatus(st)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.commits != h.h.Commits {
+		rows, err := s.r.QueryContext(ctx, `SELECT `+statusColumns+` FROM run_steps WHERE run_id = ? AND seq > ? ORDER BY idx`, h.id, c.commits)
+		if err != nil {
+			return nil, fmt.Errorf("store: steps of run %s: %w", h.id, err)
 		}
+		sts, err := scanStatuses(rows, h.id)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range sts {
+			if st.Index >= 1 && st.Index <= len(c.steps) {
+				c.steps[st.Index-1].SetStatus(st)
+			}
+		}
+		// A commit may land between the header's read and the rows':
+		// keep the older count so the next read asks for it again.
+		c.commits = h.h.Commits
 	}
+	r := *c.plan
+	r.Steps = slices.Clone(c.steps)
+	r.SetHeader(h.h)
 	return &r, nil
 }
 
@@ -212,13 +241,18 @@ func (s *Store) RunHeader(ctx context.Context, id string) (deploy.RunHeader, err
 	return h.h, err
 }
 
+const statusColumns = `idx, state, progress, weight, attempt, started_at, finished_at, bake_until, error, evidence, rev`
+
 // StepStatuses returns the statuses of a run's steps, in order.
 func (s *Store) StepStatuses(ctx context.Context, id string) ([]deploy.StepStatus, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT idx, state, progress, weight, attempt, started_at, finished_at, bake_until,
-		error, evidence, rev FROM run_steps WHERE run_id = ? ORDER BY idx`, id)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+statusColumns+` FROM run_steps WHERE run_id = ? ORDER BY idx`, id)
 	if err != nil {
 		return nil, fmt.Errorf("store: steps of run %s: %w", id, err)
 	}
+	return scanStatuses(rows, id)
+}
+
+func scanStatuses(rows *sql.Rows, id string) ([]deploy.StepStatus, error) {
 	defer rows.Close()
 	var out []deploy.StepStatus
 	for rows.Next() {
@@ -374,6 +408,13 @@ func (s *Store) applyBatch(batch []*applyReq) {
 // applyChange writes one change inside a transaction and returns the
 // run's header after it.
 func (tx *Tx) applyChange(ctx context.Context, c deploy.Change, actor string) (deploy.RunHeader, error) {
+	var commits int64
+	if err := tx.tx.QueryRowContext(ctx, `SELECT commits FROM deploy_runs WHERE id = ?`, c.RunID).Scan(&commits); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return deploy.RunHeader{}, fmt.Errorf("%w: %s", deploy.ErrNotFound, c.RunID)
+		}
+		return deploy.RunHeader{}, fmt.Errorf("store: commit run %s: %w", c.RunID, err)
+	}
 	for _, sc := range c.Steps {
 		st := sc.To
 		key := ""
@@ -382,9 +423,9 @@ func (tx *Tx) applyChange(ctx context.Context, c deploy.Change, actor string) (d
 		}
 		res, err := tx.tx.ExecContext(ctx, `UPDATE run_steps SET state = ?, progress = ?, weight = ?, attempt = ?,
 			idempotency_key = ?, started_at = ?, finished_at = ?, bake_until = ?, error = ?, evidence = ?,
-			updated_at = ?, rev = rev + 1 WHERE run_id = ? AND idx = ? AND rev = ?`,
+			updated_at = ?, rev = rev + 1, seq = ? WHERE run_id = ? AND idx = ? AND rev = ?`,
 			string(st.State), st.Progress, st.Weight, st.Attempt, nullString(key), nullTime(st.StartedAt), nullTime(st.EndedAt),
-			nullTime(st.BakeUntil), nullString(st.Error), nullJSON(st.Evidence), formatTime(tx.now), c.RunID, st.Index, st.Rev)
+			nullTime(st.BakeUntil), nullString(st.Error), nullJSON(st.Evidence), formatTime(tx.now), commits+1, c.RunID, st.Index, st.Rev)
 		if err != nil {
 			return deploy.RunHeader{}, fmt.Errorf("store: step %d of run %s: %w", st.Index, c.RunID, err)
 		}

@@ -240,9 +240,9 @@ func readPeakRSS() int64 {
 	return 0
 }
 
-// benchOptions: no waiting for people or the clock (bakes scaled to
-// nothing, production regions at once), automatic rollback as by default,
+// benchOptions: no waiting for people or the clock (no bake, as
+// --bake-scale 0; production regions at once), automatic rollback as by default,
 // each environment's parallel (the generated organisation sets none: 10).
 func benchOptions() deploy.Options {
-	return deploy.Options{AutoRollback: true, IgnoreLowTraffic: true, BakeScale: 1e-9}
+	return deploy.Options{AutoRollback: true, IgnoreLowTraffic: true, NoBake: true}
 }

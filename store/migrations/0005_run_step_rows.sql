@@ -16,6 +16,10 @@ CREATE TABLE run_plans (
 ) STRICT;
 
 ALTER TABLE run_steps ADD COLUMN rev INTEGER NOT NULL DEFAULT 1;
+-- seq: the run's commit (deploy_runs.commits) that last changed the step,
+-- so a reader that saw the run at commit N reads only the steps changed
+-- since (the console's refresh of a 7,000-step run).
+ALTER TABLE run_steps ADD COLUMN seq INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE run_steps ADD COLUMN bake_until TEXT;
 -- commits counts every change of a run (header or step), creation
 -- included: each has exactly one audit event.
