@@ -805,6 +805,9 @@ func (e *Engine) verify(ctx context.Context, d *driven, s *Step) error {
 		if s.Strategy != model.Canary {
 			until := e.Clock.Now().Add(r.Options.bake(s.BakeTime))
 			s.BakeUntil = &until
+		} else {
+			// The intent of the first shift goes with this commit.
+			s.Progress = shifting(s.nextWeight())
 		}
 		return fmt.Sprintf("step %d %s: smoke checks passed (%d)", s.Index, s.Describe(), len(checks)), nil
 	})
@@ -958,8 +961,10 @@ func (e *Engine) promote(ctx context.Context, d *driven, s *Step, why string, ju
 			s.Evidence = evidence
 		}
 		if s.Strategy == model.Canary && s.Weight < 100 {
+			// The intent of the next shift goes with the promotion.
 			s.BakeUntil = nil
-			return fmt.Sprintf("step %d %s: canary at %d%% promoted (%s)", s.Index, s.Describe(), s.Weight, why), nil
+			s.Progress = shifting(s.nextWeight())
+			return fmt.Sprintf("step %d %s: canary at %d%% promoted (%s); shifting %d%% of traffic to it", s.Index, s.Describe(), s.Weight, why, s.nextWeight()), nil
 		}
 		s.State = StepDone
 		s.Progress = "done"
