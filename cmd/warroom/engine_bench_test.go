@@ -86,6 +86,15 @@ type benchTarget struct {
 	mu      sync.Mutex
 	applied map[string]bool
 	deploys int
+	// envs: per environment, when its first and last step was verified
+	// and how many were, to show the cost of a step along the run.
+	envs  map[string]*envSpan
+	order []string
+}
+
+type envSpan struct {
+	first, last time.Time
+	steps       int
 }
 
 func (t *benchTarget) Target(context.Context, string) (deploy.Target, error) { return t, nil }
@@ -111,7 +120,18 @@ func (t *benchTarget) SetTraffic(_ context.Context, r deploy.Request, _ []deploy
 	t.apply(r.IdempotencyKey)
 	return nil
 }
-func (t *benchTarget) Verify(context.Context, deploy.Request) ([]deploy.Check, error) {
+func (t *benchTarget) Verify(_ context.Context, r deploy.Request) ([]deploy.Check, error) {
+	now := time.Now()
+	t.mu.Lock()
+	sp := t.envs[r.Environment]
+	if sp == nil {
+		sp = &envSpan{first: now}
+		t.envs[r.Environment] = sp
+		t.order = append(t.order, r.Environment)
+	}
+	sp.last = now
+	sp.steps++
+	t.mu.Unlock()
 	return []deploy.Check{{Name: "smoke", Passed: true}}, nil
 }
 func (t *benchTarget) Rollback(_ context.Context, r deploy.Request, _ func(deploy.Event)) (deploy.Outcome, error) {
@@ -170,7 +190,7 @@ func benchDrive(b *testing.B, envs []string) (steps int, took time.Duration, pea
 	steps = len(r.Steps)
 	r = nil
 	org, ix, p = nil, nil, nil
-	target := &benchTarget{applied: map[string]bool{}}
+	target := &benchTarget{applied: map[string]bool{}, envs: map[string]*envSpan{}}
 	e := &deploy.Engine{Journal: s, Targets: target, Clock: realClock{}, Owner: "bench:1:x", Poll: 50 * time.Millisecond}
 	resetPeakRSS()
 	start := time.Now()
@@ -185,6 +205,13 @@ func benchDrive(b *testing.B, envs []string) (steps int, took time.Duration, pea
 	}
 	if target.deploys < steps {
 		b.Fatalf("%d deployments for %d steps", target.deploys, steps)
+	}
+	done := 0
+	for _, env := range target.order {
+		sp := target.envs[env]
+		done += sp.steps
+		b.Logf("%-8s steps %5d to %5d: %4d steps in %6.2fs, %4.0f µs/step", env, done-sp.steps+1, done, sp.steps,
+			sp.last.Sub(sp.first).Seconds(), float64(sp.last.Sub(sp.first).Microseconds())/float64(max(sp.steps-1, 1)))
 	}
 	return steps, took, peakRSS
 }
