@@ -423,7 +423,7 @@ func (a *app) engine(ctx context.Context, s *store.Store, prefix string) (*deplo
 		Journal: s,
 		Targets: targets,
 		Clock:   realClock{},
-		Gate:    deploy.PolicyGate{Org: s.Org},
+		Gate:    &deploy.PolicyGate{Org: s.Org, Version: s.ObjectsVersion},
 		Owner:   fmt.Sprintf("%s:%d:%s", host, os.Getpid(), newRunID()[len("run-20060102-150405-"):]),
 		Poll:    500 * time.Millisecond,
 		Dead:    deadOwner,
