@@ -86,6 +86,10 @@ type driven struct {
 	// unhealthy counts, per step, the looks in a row at which the target
 	// said the step's service was unhealthy during its bake.
 	unhealthy map[int]int
+	// fresh marks the steps this driver itself took into deploying: their
+	// key was never sent to the target, so there is no need to ask the
+	// target whether it applied it (one Status call less per step).
+	fresh map[int]bool
 }
 
 // Drive runs the run until it ends (succeeded, failed, aborted, rolled
@@ -674,8 +678,31 @@ func (e *Engine) preflight(ctx context.Context, d *driven, s *Step, waveStart in
 		now := e.Clock.Now()
 		s.StartedAt = &now
 		s.Progress = "deploying"
+		d.markFresh(s.Index)
 		return fmt.Sprintf("step %d %s: deploying (%s)", s.Index, s.Describe(), s.Strategy), nil
 	})
+}
+
+// markFresh records that this driver takes step index into deploying
+// (called inside commit's fn, before the commit: a commit that fails
+// leaves the step as it was, and deploy never sees it fresh).
+func (d *driven) markFresh(index int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fresh == nil {
+		d.fresh = map[int]bool{}
+	}
+	d.fresh[index] = true
+}
+
+// takeFresh reports whether this driver took step index into deploying
+// itself, and forgets it.
+func (d *driven) takeFresh(index int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f := d.fresh[index]
+	delete(d.fresh, index)
+	return f
 }
 
 // strategyFits checks that the target can run the step's strategy for
@@ -724,9 +751,14 @@ func (e *Engine) deploy(ctx context.Context, d *driven, s *Step) error {
 	key := s.Key(r.ID)
 	req := r.request(s, key)
 	var replayed bool
+	fresh := d.takeFresh(s.Index)
 	for try := 0; ; try++ {
 		var st Status
-		st, err = t.Status(ctx, req)
+		if !fresh || try > 0 {
+			// The key may have been sent before (by a driver that died,
+			// or by this one before the target went away): ask.
+			st, err = t.Status(ctx, req)
+		}
 		if err == nil {
 			if replayed = st.Applied(key); !replayed {
 				var out Outcome
@@ -825,7 +857,7 @@ func (e *Engine) bake(ctx context.Context, d *driven, s *Step) error {
 	if alerts := e.firing(ctx, s); len(alerts) > 0 {
 		return e.fail(ctx, d, s, StepBaking, "alert firing: "+strings.Join(alerts, ", "), map[string]any{"alerts": alerts})
 	}
-	if st, sick := e.unhealthy(ctx, d, s); sick {
+	if st, sick := e.unhealthy(ctx, d, s, r.Options.bake(s.BakeTime) > 0); sick {
 		return e.fail(ctx, d, s, StepBaking, "the target reports the service unhealthy during its bake", map[string]any{"status": st})
 	}
 	if s.Strategy == model.Canary && e.Judge != nil {
@@ -851,7 +883,10 @@ func (e *Engine) bake(ctx context.Context, d *driven, s *Step) error {
 	}
 	if !now.Before(*s.BakeUntil) {
 		why := "bake time over"
-		if s.BakeTime == 0 {
+		switch {
+		case r.Options.NoBake:
+			why = "no bake: --bake-scale 0"
+		case s.BakeTime == 0:
 			why = "no bake time"
 		}
 		return e.promote(ctx, d, s, why, nil)
@@ -862,7 +897,10 @@ func (e *Engine) bake(ctx context.Context, d *driven, s *Step) error {
 // unhealthy asks the target how the step's service is; twice unhealthy
 // in a row (one look may catch an instance between two health probes)
 // fails the step, as an alert does.
-func (e *Engine) unhealthy(ctx context.Context, d *driven, s *Step) (Status, bool) {
+func (e *Engine) unhealthy(ctx context.Context, d *driven, s *Step, baking bool) (Status, bool) {
+	if !baking {
+		return Status{}, false // no bake (--bake-scale 0, no bake time): nothing to watch
+	}
 	t, err := e.Targets.Target(ctx, s.Target)
 	if err != nil {
 		return Status{}, false
