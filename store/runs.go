@@ -23,8 +23,9 @@ var _ deploy.Journal = (*Store)(nil)
 // reading a run again (the console's refresh, an operator's command)
 // decodes no plan and reads only the step rows changed since.
 type planCache struct {
-	mu   sync.Mutex
-	runs map[string]*cachedRun
+	mu    sync.Mutex
+	runs  map[string]*cachedRun
+	steps int // the steps of the runs kept
 }
 
 type cachedRun struct {
@@ -34,7 +35,13 @@ type cachedRun struct {
 	commits int64         // 0: no status read yet
 }
 
-const planCacheSize = 16
+// The cache keeps up to planCacheRuns runs and planCacheSteps steps
+// (about 40 MB): the console reads the 200 newest runs, a train's run
+// has 7,000 steps.
+const (
+	planCacheRuns  = 256
+	planCacheSteps = 60000
+)
 
 // entry returns the run's cache entry, reading and decoding its plan the
 // first time.
@@ -59,10 +66,11 @@ func (c *planCache) entry(ctx context.Context, s *Store, id string) (*cachedRun,
 	if cur := c.runs[id]; cur != nil {
 		return cur, nil
 	}
-	if c.runs == nil || len(c.runs) >= planCacheSize {
-		c.runs = map[string]*cachedRun{}
+	if c.runs == nil || len(c.runs) >= planCacheRuns || c.steps+len(e.steps) > planCacheSteps {
+		c.runs, c.steps = map[string]*cachedRun{}, 0
 	}
 	c.runs[id] = e
+	c.steps += len(e.steps)
 	return e, nil
 }
 
