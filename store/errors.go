@@ -20,10 +20,33 @@ var (
 	// longer than the busy timeout. The error is a *BusyError.
 	ErrBusy = errors.New("database busy")
 
+	// ErrSchemaOutdated is returned by OpenExisting when the database's
+	// schema is older than this warroom's: only Open migrates it. The
+	// error is a *SchemaOutdatedError.
+	ErrSchemaOutdated = errors.New("database schema is older than this warroom")
+
 	// ErrSchemaTooNew is returned by Open when the database was migrated by
 	// a newer warroom than this one.
 	ErrSchemaTooNew = errors.New("database schema is newer than this warroom")
 )
+
+// SchemaOutdatedError is OpenExisting's refusal of a database whose
+// schema is older than this warroom's (Have 0: no warroom schema at all).
+// errors.Is(err, ErrSchemaOutdated) matches it.
+type SchemaOutdatedError struct {
+	Path       string
+	Have, Want int
+}
+
+func (e *SchemaOutdatedError) Error() string {
+	if e.Have == 0 {
+		return fmt.Sprintf("%s is not a warroom database (it has no warroom schema)", e.Path)
+	}
+	return fmt.Sprintf("database %s has schema version %d, this warroom uses version %d", e.Path, e.Have, e.Want)
+}
+
+// Is makes errors.Is(err, ErrSchemaOutdated) true.
+func (e *SchemaOutdatedError) Is(target error) bool { return target == ErrSchemaOutdated }
 
 // BusyError says which database stayed locked and for how long we waited.
 // errors.Is(err, ErrBusy) matches it; Unwrap gives the driver's error.

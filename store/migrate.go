@@ -92,6 +92,26 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// checkSchema refuses a database whose schema is not this warroom's,
+// without changing it: only Open migrates.
+func (s *Store) checkSchema(ctx context.Context) error {
+	all, err := migrations()
+	if err != nil {
+		return err
+	}
+	cur, err := schemaVersion(ctx, s.w)
+	if err != nil {
+		return s.busy(err)
+	}
+	switch {
+	case cur > len(all):
+		return &schemaTooNewError{have: cur, know: len(all)}
+	case cur < len(all):
+		return &SchemaOutdatedError{Path: s.path, Have: cur, Want: len(all)}
+	}
+	return nil
+}
+
 // migrateOne applies the next migration not yet applied and returns the
 // version the database is at afterwards.
 func (s *Store) migrateOne(ctx context.Context, all []migration) (int, error) {

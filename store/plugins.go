@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+	"unicode/utf8"
 )
 
 // PluginTrust is one checksum of a plugin binary an operator trusted. The
@@ -139,6 +140,81 @@ func (s *Store) PluginTrusts(ctx context.Context) ([]PluginTrust, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: plugin trusts: %w", s.busy(err))
+	}
+	return out, nil
+}
+
+// PluginFault is the last fault a warroom process saw of a plugin: its
+// class (crashed, timeout, malformed, refused, handshake, untrusted), the
+// call, the message, when, and which process (for people: "warroom deploy
+// start (pid 4242 on host)").
+type PluginFault struct {
+	Name    string    `json:"name"`
+	Fault   string    `json:"fault"`
+	Call    string    `json:"call"`
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
+	Process string    `json:"process"`
+}
+
+// maxFaultMessage caps a stored fault's message: a plugin's error text is
+// its own, and one that writes megabytes must not fill the database.
+const maxFaultMessage = 4096
+
+// RecordPluginFault replaces the plugin's last fault with f, unless the
+// one stored is newer (processes record concurrently and clocks step).
+// It is a single statement outside the audited command path: faults are
+// telemetry, and recording one must not wait behind an audit write for
+// long (callers bound ctx).
+func (s *Store) RecordPluginFault(ctx context.Context, f PluginFault) error {
+	if f.Name == "" || f.Fault == "" {
+		return fmt.Errorf("store: plugin fault: name and fault are required")
+	}
+	msg := f.Message
+	if len(msg) > maxFaultMessage {
+		cut := maxFaultMessage
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	_, err := s.w.ExecContext(ctx, `
+		INSERT INTO plugin_faults (name, fault, call, message, at, process) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET
+			fault = excluded.fault, call = excluded.call, message = excluded.message,
+			at = excluded.at, process = excluded.process
+		WHERE excluded.at >= plugin_faults.at`,
+		f.Name, f.Fault, f.Call, msg, formatTime(f.At), f.Process)
+	if err != nil {
+		return fmt.Errorf("store: record fault of plugin %s: %w", f.Name, s.busy(err))
+	}
+	return nil
+}
+
+// PluginFaults returns the last fault of every plugin that had one, by
+// name.
+func (s *Store) PluginFaults(ctx context.Context) (map[string]PluginFault, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, fault, call, message, at, process FROM plugin_faults`)
+	if err != nil {
+		return nil, fmt.Errorf("store: plugin faults: %w", s.busy(err))
+	}
+	defer rows.Close()
+	out := map[string]PluginFault{}
+	for rows.Next() {
+		var (
+			f  PluginFault
+			at string
+		)
+		if err := rows.Scan(&f.Name, &f.Fault, &f.Call, &f.Message, &at, &f.Process); err != nil {
+			return nil, fmt.Errorf("store: plugin faults: %w", err)
+		}
+		if f.At, err = parseTime(at); err != nil {
+			return nil, fmt.Errorf("store: plugin fault of %s: at %q: %w", f.Name, at, err)
+		}
+		out[f.Name] = f
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: plugin faults: %w", s.busy(err))
 	}
 	return out, nil
 }

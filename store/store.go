@@ -13,11 +13,14 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+
+	"github.com/warroom/warroom/internal/fsmode"
 )
 
 // Store is an open warroom database. It is safe for concurrent use.
 type Store struct {
 	path        string
+	mode        fsmode.Mode
 	busyTimeout time.Duration
 	clock       func() time.Time
 
@@ -73,15 +76,27 @@ const (
 	timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 )
 
-// Open opens the database at path, creating the file if it does not exist,
-// and brings its schema up to date.
+// WithMode sets who may read and write a database file Open creates, and
+// so its -wal and -shm files, which SQLite gives the database file's
+// permissions (default fsmode.Private: 0600). An existing file keeps its
+// permissions.
+func WithMode(m fsmode.Mode) Option {
+	return func(s *Store) { s.mode = m }
+}
+
+// Open opens the database at path, creating the file if it does not exist
+// (with exactly the permissions of WithMode, whatever the umask), and
+// brings its schema up to date. Only the commands that may create or
+// upgrade a database use it (apply, demo, migrate).
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return open(ctx, path, true, opts)
 }
 
-// OpenExisting is Open for commands that must not create a database (such
-// as validate): when there is no file at path it returns an error matching
-// ErrNoDatabase.
+// OpenExisting is Open for every other command: it never creates a
+// database and never changes its schema. When there is no file at path,
+// or an empty one, it returns an error matching ErrNoDatabase; when the
+// schema is older than this warroom's, one matching ErrSchemaOutdated
+// (a *SchemaOutdatedError).
 func OpenExisting(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return open(ctx, path, false, opts)
 }
@@ -90,14 +105,24 @@ func open(ctx context.Context, path string, create bool, opts []Option) (*Store,
 	if path == "" {
 		return nil, errors.New("store: open: no database path given")
 	}
-	if !create {
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("store: open %s: %w", path, ErrNoDatabase)
-		}
-	}
 	s := &Store{path: path, busyTimeout: defaultBusyTimeout, clock: time.Now}
 	for _, o := range opts {
 		o(s)
+	}
+	if create {
+		if err := s.createFile(); err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
+		}
+	} else {
+		fi, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("store: open %s: %w", path, ErrNoDatabase)
+		}
+		// An empty file is what 'touch' or a failed copy leaves: turning
+		// it into a database is apply's job, not a reader's.
+		if err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+			return nil, fmt.Errorf("store: open %s: the file is empty: %w", path, ErrNoDatabase)
+		}
 	}
 	if err := s.connect(ctx, create); err != nil {
 		s.Close()
@@ -106,8 +131,23 @@ func open(ctx context.Context, path string, create bool, opts []Option) (*Store,
 	return s, nil
 }
 
-// connect opens the writer, migrates, then opens the readers: readers come
-// second so that they never see the file before it is in WAL mode.
+// createFile creates the database file, empty, with exactly the store's
+// mode, when there is none: SQLite would create it 0644 less the umask,
+// and gives its -wal and -shm files the database file's permissions.
+func (s *Store) createFile() error {
+	f, err := s.mode.OpenFile(s.path, os.O_RDWR|os.O_CREATE|os.O_EXCL)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return friendlyOpenError(s.path, err)
+	}
+	return f.Close()
+}
+
+// connect opens the writer, migrates (or, for OpenExisting, checks the
+// schema is current), then opens the readers: readers come second so that
+// they never see the file before it is in WAL mode.
 func (s *Store) connect(ctx context.Context, create bool) error {
 	mode := "rwc"
 	if !create {
@@ -126,7 +166,12 @@ func (s *Store) connect(ctx context.Context, create bool) error {
 	if err := s.w.PingContext(ctx); err != nil {
 		return s.busy(friendlyOpenError(s.path, err))
 	}
-	if err := s.migrate(ctx); err != nil {
+	if create {
+		err = s.migrate(ctx)
+	} else {
+		err = s.checkSchema(ctx)
+	}
+	if err != nil {
 		return err
 	}
 
@@ -160,7 +205,7 @@ func (s *Store) dsn(mode string, params ...string) string {
 // friendlyOpenError replaces SQLite's "unable to open database file" with
 // the likely reasons.
 func friendlyOpenError(path string, err error) error {
-	if strings.Contains(err.Error(), "unable to open database file") {
+	if strings.Contains(err.Error(), "unable to open database file") || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 		dir := filepath.Dir(path)
 		if _, serr := os.Stat(dir); serr != nil {
 			return fmt.Errorf("directory %s does not exist: %w", dir, err)

@@ -465,3 +465,43 @@ func TestCanaryCursor(t *testing.T) {
 	}
 	checkFits(t, v, 80, 24)
 }
+
+// TestKeysBeforeTheFirstData: an operator may press any key before the
+// first snapshot arrives (a slow database, a big organisation); no screen
+// may panic on it, and an action says why it cannot act yet.
+func TestKeysBeforeTheFirstData(t *testing.T) {
+	m := newTestModel(fixture())
+	m.tick = func() tea.Cmd { return nil }
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	keys := []string{"s", "c", "p", "a", "r", "x", "enter", "down", "j", "k", "/", "esc", "n", "y", "v", "w", "A"}
+	for _, screen := range []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"} {
+		m.Update(keyMsg(screen))
+		for _, k := range keys {
+			msg := keyMsg(k)
+			switch k {
+			case "enter":
+				msg = tea.KeyMsg{Type: tea.KeyEnter}
+			case "esc":
+				msg = tea.KeyMsg{Type: tea.KeyEsc}
+			}
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("screen %s, key %q before any data: panic %v", m.Active(), k, p)
+					}
+				}()
+				_, cmd := m.Update(msg)
+				if cmd != nil {
+					if out := cmd(); out != nil {
+						m.Update(out)
+					}
+				}
+				_ = m.View()
+			}()
+		}
+		m.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	}
+	if m.snap != nil {
+		t.Fatal("the test meant to run before the first data, but a snapshot arrived")
+	}
+}

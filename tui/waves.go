@@ -2,6 +2,7 @@ package tui
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -121,6 +122,9 @@ func (w *waves) Update(msg tea.Msg) tea.Cmd {
 		k := w.keys
 		switch {
 		case key.Matches(msg, k.Start):
+			if w.snap == nil { // keys can come before the first data
+				return w.c.fail("start", errors.New("still loading the organisation: try again in a moment"))
+			}
 			return w.c.startRun(w.snap, w.snap.Focus)
 		case key.Matches(msg, k.Continue):
 			return w.c.operate(w.snap, deploy.CmdContinue, 0, "")

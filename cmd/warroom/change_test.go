@@ -69,7 +69,7 @@ releases:
 func (w *changeWorld) approve(t *testing.T, ref, who, role string) {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := host.LoadConfig(w.plugins)
+	cfg, err := host.LoadConfig(w.plugins, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

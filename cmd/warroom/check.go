@@ -57,9 +57,9 @@ Exit codes: 0 every check passed, 1 a check failed, 2 usage.`,
 			if fi, err := os.Stat(path); err != nil || fi.IsDir() {
 				return fmt.Errorf("no plugin binary at %s: build it first (go build -o %s ./path/to/plugin)", path, path)
 			}
-			logs, err := os.OpenFile(a.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+			logs, err := a.openLog()
 			if err != nil {
-				return fmt.Errorf("open log file (--log-file): %w", err)
+				return err
 			}
 			defer logs.Close()
 			var env []string

@@ -34,7 +34,9 @@ func (a *app) openConsole(ctx context.Context) error {
 		return err
 	}
 	defer s.Close()
-	return a.runConsole(ctx, s, defaultConsoleOptions())
+	err = a.runConsole(ctx, s, defaultConsoleOptions())
+	a.stopLocalFleet(ctx, s, false)
+	return err
 }
 
 // runConsole shows the console on this terminal. While it is open this
@@ -45,17 +47,21 @@ func (a *app) runConsole(ctx context.Context, s *store.Store, opts consoleOption
 	if !isTerminal() {
 		return withCode(exitUsage, errors.New("the console needs a terminal: run warroom in one, or use its commands ('warroom --help')"))
 	}
-	logf, err := os.OpenFile(a.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	logf, err := a.openLog()
 	if err != nil {
-		return fmt.Errorf("open log file (--log-file): %w", err)
+		return err
 	}
 	defer logf.Close()
 	// Nothing but the console may write to the terminal while it is open.
 	a.outMu.Lock()
 	stdout, stderr := a.stdout, a.stderr
-	a.stdout, a.stderr = logf, logf
+	a.stdout, a.stderr, a.stderrIsLog = logf, logf, true
 	a.outMu.Unlock()
-	defer func() { a.outMu.Lock(); a.stdout, a.stderr = stdout, stderr; a.outMu.Unlock() }()
+	defer func() {
+		a.outMu.Lock()
+		a.stdout, a.stderr, a.stderrIsLog = stdout, stderr, false
+		a.outMu.Unlock()
+	}()
 
 	stop, err := a.serveMetrics()
 	if err != nil {

@@ -212,6 +212,17 @@ exec sleep 600
 		t.Fatalf("warroom demo exited with status %s\n%s\nstderr:\n%s", code, term.lastScreen(), errb)
 	}
 
+	// The run is not finished: the local fleet keeps running for the
+	// warroom that resumes it, and says so. Stopped here, it leaves
+	// nothing behind.
+	if !strings.Contains(screen, "the local fleet keeps running for run "+runID) {
+		t.Errorf("quitting mid-run does not say that the fleet keeps running for %s:\n%s", runID, screen)
+	}
+	if out, err := exec.Command(filepath.Join(fleetDir, "plugins", "localfleet"), "stop", filepath.Join(dir, "plugin-state", "localfleet")).CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), "stopped the local fleet") {
+		t.Errorf("localfleet stop: %v: %s", err, out)
+	}
+
 	// No process the demo started is left: neither one seen below the
 	// pane nor one of the fleet's binaries or in the demo's directory.
 	var left []string

@@ -51,7 +51,21 @@ func newConsoleSource(a *app, st *store.Store) *consoleSource {
 			if err != nil {
 				return nil, err
 			}
-			return h.List(ctx), ctx.Err()
+			sts := h.List(ctx)
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			// The last faults come from the store: the engine's process
+			// (warroom serve, deploy --follow) may have seen them, not
+			// this console.
+			faults, err := st.PluginFaults(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for i, l := range withRecordedFaults(sts, faults) {
+				sts[i] = l.Status
+			}
+			return sts, nil
 		},
 		alerts: func(ctx context.Context) ([]tui.Alert, bool) {
 			src, err := a.alertSources(ctx)

@@ -5,6 +5,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"github.com/warroom/warroom/store"
 )
 
 // consoleApp is an app as the console command has it: the world's
@@ -13,7 +15,7 @@ func (w *changeWorld) consoleApp(t *testing.T) *app {
 	t.Helper()
 	_, a := newRoot(io.Discard, io.Discard, func(string) string { return "" })
 	a.dbPath, a.pluginsFile, a.actor = w.c.db, w.plugins, "tester"
-	a.resolvePluginGlobals()
+	a.resolvePluginGlobals(nil)
 	t.Cleanup(a.closePlugins)
 	return a
 }
@@ -69,5 +71,31 @@ func TestConsoleSourceChangesAndPlugins(t *testing.T) {
 	snap, err = src.Load(ctx, 100)
 	if err != nil || snap.Plugins[0].Trusted {
 		t.Fatalf("after untrust: %+v %v", snap.Plugins, err)
+	}
+}
+
+// The console's Plugins screen shows a plugin's last fault from the
+// store, though this console never saw it: the process driving a run did.
+func TestConsoleSourceShowsRecordedFaults(t *testing.T) {
+	w := newChangeWorld(t)
+	a := w.consoleApp(t)
+	ctx := context.Background()
+	s, err := a.openExisting(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Date(2026, 12, 6, 21, 0, 0, 0, time.UTC)
+	if err := s.RecordPluginFault(ctx, store.PluginFault{Name: "tickets", Fault: "timeout", Call: "GetChange",
+		Message: "plugin tickets: GetChange: timed out after 10s", At: at, Process: "warroom serve (pid 7 on war-room)"}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := newConsoleSource(a, s).Load(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "plugin tickets: GetChange: timed out after 10s (at 2026-12-06 21:00:00 UTC, seen by warroom serve (pid 7 on war-room))"
+	if len(snap.Plugins) != 1 || snap.Plugins[0].Fault != "timeout" || snap.Plugins[0].LastError != want {
+		t.Fatalf("plugins: %+v\nwant last error %q", snap.Plugins, want)
 	}
 }

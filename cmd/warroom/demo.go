@@ -44,7 +44,9 @@ processes behind weighted proxies, with traffic). Press 5 for Waves and
 s to start; c approves production; ? shows every key. The second release
 carries checkout 4.9.0, a version that answers 700 ms late: the canary
 judge catches it and the run rolls back. Quitting stops every process
-the demo started.
+the demo started; with --dir, the local fleet of a run not finished keeps
+running, and warroom on that database (WARROOM_DB=DIR/warroom.db) resumes
+the run on it.
 
 With --headless (or without a terminal) there is no console: the first
 release deploys at once, its progress printed, and the fleet keeps
@@ -57,15 +59,19 @@ serving until Ctrl-C (or exit at once with --once).`,
 				return err
 			}
 			defer stop()
+			temporary := dir == ""
 			if dir == "" {
-				tmp, err := os.MkdirTemp("", "warroom-demo-")
+				tmp, err := os.MkdirTemp("", "warroom-demo-") // 0700
 				if err != nil {
 					return err
 				}
 				defer os.RemoveAll(tmp)
+				if err := os.Chmod(tmp, a.mode().Dir()); err != nil {
+					return fmt.Errorf("demo directory: %w", err)
+				}
 				dir = tmp
 			}
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := a.mode().MkdirAll(dir); err != nil {
 				return fmt.Errorf("demo directory: %w", err)
 			}
 			a.dbPath = filepath.Join(dir, "warroom.db")
@@ -80,6 +86,9 @@ serving until Ctrl-C (or exit at once with --once).`,
 				return err
 			}
 			defer s.Close()
+			// Before the store closes and the temporary directory goes:
+			// the fleet outlives the plugins, so it is stopped on purpose.
+			defer a.stopLocalFleet(ctx, s, temporary)
 			rel, err := a.prepareDemo(ctx, s, specDir, release)
 			if err != nil {
 				return err
@@ -143,13 +152,15 @@ serving until Ctrl-C (or exit at once with --once).`,
 	f.StringVar(&dir, "dir", "", "directory for the demo's database and state (default: a temporary one, removed at exit)")
 	f.StringVar(&specDir, "spec", "testdata/demo", "the demo organisation's spec files")
 	f.StringVar(&release, "release", "", "release to deploy (default: the one whose window opens first)")
-	f.StringArrayVar(&envs, "env", nil, "environments to deploy to (default: all of the release's)")
+	f.StringArrayVar(&envs, "env", nil, "environments to deploy to (repeatable or comma-separated; default: all of the release's)")
 	f.Float64Var(&bakeScale, "bake-scale", 0.002, "multiply every bake time (30m becomes 3.6s)")
 	f.BoolVar(&once, "once", false, "headless: exit when the run ends instead of serving")
 	f.BoolVar(&headless, "headless", false, "no console: deploy the first release at once, printing its progress")
 	f.BoolVar(&approve, "approve", false, "approve the run into environments that ask for it (audited as you)")
 	f.StringVar(&faults, "faults", "checkout@4.9.0=latency=700ms",
-		"the fleet's faulty versions (SERVICE@VERSION=FAULT,...): the demo's bad version answers, but slowly, so smoke checks pass and the canary judge catches it")
+		"the fleet's faulty versions (SERVICE@VERSION=FAULT[,FAULT...] entries separated by ';'; '' for none): the demo's bad version answers, but slowly, so smoke checks pass and the canary judge catches it")
+	commaList(f, "env")
+	allowEmpty(f, "faults", "no faulty versions")
 	return cmd
 }
 

@@ -40,6 +40,8 @@ func fleetLayout(t *testing.T) string {
 			{filepath.Join(dir, "warroom"), "./cmd/warroom"},
 			{filepath.Join(dir, "demo-service"), "./cmd/demo-service"},
 			{filepath.Join(dir, "plugins", "localfleet"), "./plugins/localfleet"},
+			// The canary judge's source, as make build installs it.
+			{filepath.Join(dir, "plugins", "scrape"), "./plugins/scrape"},
 		}
 		for _, b := range builds {
 			cmd := exec.Command("go", "build", "-o", b[0], b[1])
@@ -49,13 +51,17 @@ func fleetLayout(t *testing.T) string {
 				return
 			}
 		}
-		data, err := os.ReadFile(builds[2][0])
-		if err != nil {
-			fleetErr = err
-			return
+		var sums strings.Builder
+		for _, b := range builds[2:] {
+			data, err := os.ReadFile(b[0])
+			if err != nil {
+				fleetErr = err
+				return
+			}
+			sum := sha256.Sum256(data)
+			fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), filepath.Base(b[0]))
 		}
-		sum := sha256.Sum256(data)
-		fleetErr = os.WriteFile(filepath.Join(dir, "plugins", "SHA256SUMS"), []byte(hex.EncodeToString(sum[:])+"  localfleet\n"), 0o644)
+		fleetErr = os.WriteFile(filepath.Join(dir, "plugins", "SHA256SUMS"), []byte(sums.String()), 0o644)
 		fleetBin = builds[0][0]
 	})
 	if fleetErr != nil {

@@ -114,6 +114,7 @@ the steps in flight finish, then the run rolls back (or, with
 	f.IntVar(&opts.Parallel, "parallel", 0, "deploy up to N steps of one wave at once in every environment (0: each environment's 'parallel', default 10)")
 	f.StringVar(&target, "target", "localfleet", "deploy target for services and environments that name none")
 	f.StringVar(&opts.OutsideWindow, "outside-window", "", "REASON: break glass, deploy outside the release window (recorded and audited; freezes still apply)")
+	commaList(f, "env")
 	return cmd
 }
 
@@ -417,13 +418,18 @@ func (a *app) engine(ctx context.Context, s *store.Store, prefix string) (*deplo
 	if err != nil {
 		return nil, err
 	}
+	// The judge and the gate see the same configuration: the host's.
+	ph, err := a.pluginHost(ctx)
+	if err != nil {
+		return nil, err
+	}
 	host, _ := os.Hostname()
 	e := &deploy.Engine{
 		Judge:   judge,
 		Journal: s,
 		Targets: targets,
 		Clock:   realClock{},
-		Gate:    &deploy.PolicyGate{Org: s.Org, Version: s.ObjectsVersion},
+		Gate:    canaryJudgeGate{next: &deploy.PolicyGate{Org: s.Org, Version: s.ObjectsVersion}, cfg: ph.Config()},
 		Owner:   fmt.Sprintf("%s:%d:%s", host, os.Getpid(), newRunID()[len("run-20060102-150405-"):]),
 		Poll:    500 * time.Millisecond,
 		Dead:    deadOwner,

@@ -68,7 +68,9 @@ releases:
 	}
 	d := w.dir
 	w.plugins = filepath.Join(w.dir, "plugins.yaml")
-	cfg := fmt.Sprintf(`plugins:
+	cfg := fmt.Sprintf(`# The scripts have no metrics: canaries are promoted when their bake ends.
+canary_judge: none
+plugins:
   - name: scripts
     path: %s
     kinds: [deploy-target]

@@ -8,24 +8,27 @@ import (
 
 	"github.com/warroom/warroom/core/canary"
 	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/plugins/host"
 	"github.com/warroom/warroom/plugins/sdk"
 	"github.com/warroom/warroom/store"
 )
 
-// canaryJudge is the live canary judge when a monitoring source named
-// "scrape" is configured (the built-in one reads the local fleet's
-// instances), or nil: canaries are then promoted when their bake ends.
-// The judge records the metrics it computes in s, for the console's
-// charts.
+// canaryJudge is the live canary judge over the monitoring source the
+// plugin configuration names (canary_judge; by default the built-in
+// scrape source, which reads the local fleet's instances), or nil when
+// there is none: canary steps then fail pre-flight (canaryJudgeGate),
+// unless the configuration says canary_judge: none. The judge records
+// the metrics it computes in s, for the console's charts.
 func (a *app) canaryJudge(ctx context.Context, s *store.Store) (deploy.Judge, error) {
 	h, err := a.pluginHost(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := h.Config().Plugin("scrape"); !ok {
+	name := h.Config().CanaryJudge
+	if name == "" || name == host.NoCanaryJudge {
 		return nil, nil
 	}
-	src := scrapeSource{monitor: func(ctx context.Context) (sdk.MonitoringSource, error) { return h.MonitoringSource(ctx, "scrape") }}
+	src := scrapeSource{monitor: func(ctx context.Context) (sdk.MonitoringSource, error) { return h.MonitoringSource(ctx, name) }}
 	var opts []canary.Option
 	if s != nil {
 		opts = append(opts, canary.WithRecorder(sampleRecorder{s}, a.sampleErrors()))

@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/warroom/warroom/store"
 )
 
 // warroomBin is the binary built once for the tests that need a real
@@ -28,6 +30,9 @@ func TestMain(m *testing.M) {
 		panic("build warroom: " + err.Error())
 	}
 	code := m.Run()
+	if !fleetsEnded() {
+		code = 1
+	}
 	os.RemoveAll(dir)
 	// The binaries built once for all the tests.
 	if fleetBin != "" {
@@ -67,6 +72,17 @@ func (c *cli) run(args ...string) result {
 	}
 	code := run(context.Background(), append([]string{"--as", "tester"}, args...), &out, &errb, env)
 	return result{code, out.String(), errb.String()}
+}
+
+// initDB creates the CLI's database, empty, as an organisation's first
+// apply would (only apply, demo and migrate create or upgrade one).
+func (c *cli) initDB() {
+	c.t.Helper()
+	s, err := store.Open(context.Background(), c.db)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	s.Close()
 }
 
 // ok runs a command that must succeed.

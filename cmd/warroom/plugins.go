@@ -29,7 +29,15 @@ const defaultPluginsFile = "warroom-plugins.yaml"
 // plugin needs are named in its settings.
 var pluginEnv = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR"}
 
-func (a *app) resolvePluginGlobals() {
+func (a *app) resolvePluginGlobals(cmd *cobra.Command) {
+	// Faults this process records name it, for the people reading them
+	// in another process.
+	name := "warroom"
+	if cmd != nil {
+		name = cmd.CommandPath()
+	}
+	hostname, _ := os.Hostname()
+	a.plugins.process = fmt.Sprintf("%s (pid %d on %s)", name, os.Getpid(), hostname)
 	if a.pluginsFile == "" {
 		a.pluginsFile = a.getenv("WARROOM_PLUGINS")
 	}
@@ -46,19 +54,12 @@ func (a *app) resolvePluginGlobals() {
 	}
 }
 
-// pluginConfig is the configuration file's, or else the built-in plugins
-// in the plugins directory next to the warroom binary (bin/plugins after
-// make build).
+// pluginConfig is the built-in plugins in the plugins directory next to
+// the warroom binary (bin/plugins after make build), combined with the
+// configuration file when there is one: the file adds plugins and
+// overrides built-ins by name, and drops a built-in only where it says
+// so (disable).
 func (a *app) pluginConfig() (*host.Config, error) {
-	if a.pluginsFile != "" {
-		cfg, err := host.LoadConfig(a.pluginsFile)
-		if err != nil {
-			return nil, err
-		}
-		// A configuration file's own settings win over the command's.
-		a.applyCommandSettings(cfg, false)
-		return cfg, nil
-	}
 	exe, err := os.Executable()
 	if err == nil {
 		exe, err = filepath.EvalSymlinks(exe)
@@ -67,7 +68,16 @@ func (a *app) pluginConfig() (*host.Config, error) {
 		return nil, fmt.Errorf("find the built-in plugins: %w", err)
 	}
 	cfg := host.DefaultConfig(filepath.Join(filepath.Dir(exe), "plugins"))
+	// The command's settings replace the built-ins' defaults...
 	a.applyCommandSettings(cfg, true)
+	if a.pluginsFile == "" {
+		return cfg, nil
+	}
+	if cfg, err = host.LoadConfig(a.pluginsFile, cfg); err != nil {
+		return nil, err
+	}
+	// ...but not what the configuration file sets.
+	a.applyCommandSettings(cfg, false)
 	return cfg, nil
 }
 
@@ -95,6 +105,8 @@ type pluginRuntime struct {
 	// version), before the host starts; a configuration file's own
 	// settings win.
 	settings map[string]map[string]string
+	// process names this process in the plugin faults it records.
+	process string
 
 	mu     sync.Mutex
 	closed bool
@@ -118,7 +130,7 @@ func (a *app) pluginHost(ctx context.Context) (*host.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := host.Options{StateDir: filepath.Join(filepath.Dir(a.dbPath), "plugin-state")}
+	opts := host.Options{StateDir: filepath.Join(filepath.Dir(a.dbPath), "plugin-state"), Mode: a.mode(), Warn: a.warn}
 	for _, k := range pluginEnv {
 		if v := a.getenv(k); v != "" {
 			opts.Env = append(opts.Env, k+"="+v)
@@ -130,13 +142,15 @@ func (a *app) pluginHost(ctx context.Context) (*host.Host, error) {
 	switch {
 	case errors.Is(err, store.ErrNoDatabase):
 	case err != nil:
-		return nil, fmt.Errorf("open database %s: %w", a.dbPath, err)
+		return nil, a.openError(err)
 	default:
-		r.store, opts.Trust = s, s
+		a.checkDBFile()
+		r.store, opts.Trust, opts.Faults = s, s, storeFaults{s}
 	}
-	if r.log, err = os.OpenFile(a.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
+	opts.Process = r.process
+	if r.log, err = a.openLog(); err != nil {
 		a.closePluginsLocked()
-		return nil, fmt.Errorf("open log file (--log-file): %w", err)
+		return nil, err
 	}
 	opts.LogWriter = r.log
 	if r.host, err = host.New(cfg, opts); err != nil {
@@ -176,9 +190,14 @@ func newPluginsCmd(a *app) *cobra.Command {
 		Use:   "plugins",
 		Short: "Provider plugins: list them, trust their binaries",
 		Long: `Provider plugins are the programs warroom deploys, monitors and files
-tickets through. They are declared in a configuration file (--plugins,
-$WARROOM_PLUGINS, ./warroom-plugins.yaml); without one, the built-in plugins
-next to the warroom binary are used.
+tickets through. The built-in plugins are those next to the warroom binary
+(plugins/: exec, tickets-local, localfleet, scrape). A configuration file
+(--plugins, $WARROOM_PLUGINS, ./warroom-plugins.yaml) adds plugins and
+overrides built-ins by name (settings merged key by key); it drops a
+built-in only with 'disable: [NAME]'. 'canary_judge: NAME' names the
+monitoring source that judges canaries (default: scrape when configured);
+without one a canary step fails pre-flight, unless the file says
+'canary_judge: none'. See docs/plugins.md.
 
 A plugin binary runs only if its SHA-256 is trusted: by an operator with
 'warroom plugins trust NAME' (recorded in the database and audited), or by
@@ -194,7 +213,11 @@ func newPluginsListCmd(a *app) *cobra.Command {
 		Short: "List the configured plugins: version, trust and health",
 		Long: `List the configured plugins. Trusted plugins that are not running are
 started to learn their version and health, and stopped again when the
-command ends. Exit status 0 whatever their health.`,
+command ends. LAST ERROR is the plugin's last fault recorded in the
+database, whichever warroom process saw it (when, and which process), or
+else this process's; -o json gives it as last_fault, and each plugin's
+origin (built-in, file, or "built-in, overridden by file"). Exit status 0
+whatever their health.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {
@@ -204,10 +227,15 @@ command ends. Exit status 0 whatever their health.`,
 			if err != nil {
 				return err
 			}
-			list := h.List(cmd.Context())
+			statuses := h.List(cmd.Context())
 			if err := cmd.Context().Err(); err != nil {
 				return fmt.Errorf("plugins list: %w", err)
 			}
+			faults, err := a.recordedFaults(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("plugins list: %w", err)
+			}
+			list := withRecordedFaults(statuses, faults)
 			if a.json() {
 				return a.writeJSON(orEmpty(list))
 			}
@@ -230,6 +258,65 @@ command ends. Exit status 0 whatever their health.`,
 			})
 		},
 	}
+}
+
+// storeFaults keeps the plugins' faults in the store, where every
+// process sees them.
+type storeFaults struct{ s *store.Store }
+
+func (f storeFaults) RecordFault(ctx context.Context, r host.FaultRecord) error {
+	return f.s.RecordPluginFault(ctx, store.PluginFault{Name: r.Plugin, Fault: string(r.Fault), Call: r.Call,
+		Message: r.Message, At: r.At, Process: r.Process})
+}
+
+// listedPlugin is one plugin of plugins list -o json: the host's report,
+// with the last fault any process recorded.
+type listedPlugin struct {
+	host.Status
+	// LastFault is the plugin's last fault as the store has it, seen by
+	// this process or another; nil when none was recorded.
+	LastFault *store.PluginFault `json:"last_fault"`
+}
+
+// withRecordedFaults adds the faults recorded in the store to the host's
+// report. A recorded fault replaces what this process knows (it recorded
+// its own faults there too), except a binary untrusted now: that is the
+// present, not history.
+func withRecordedFaults(list []host.Status, faults map[string]store.PluginFault) []listedPlugin {
+	out := make([]listedPlugin, len(list))
+	for i, st := range list {
+		out[i].Status = st
+		f, ok := faults[st.Name]
+		if !ok {
+			continue
+		}
+		out[i].LastFault = &f
+		if st.Fault != host.FaultUntrusted {
+			out[i].LastError = describeFault(f)
+			out[i].Fault = host.Fault(f.Fault)
+		}
+	}
+	return out
+}
+
+// describeFault is a recorded fault in one line: what, when, seen by whom.
+func describeFault(f store.PluginFault) string {
+	return fmt.Sprintf("%s (at %s, seen by %s)", f.Message, f.At.UTC().Format("2006-01-02 15:04:05 UTC"), f.Process)
+}
+
+// recordedFaults reads the faults the store holds; none without a
+// database.
+func (a *app) recordedFaults(ctx context.Context) (map[string]store.PluginFault, error) {
+	if _, err := a.pluginHost(ctx); err != nil {
+		return nil, err
+	}
+	a.plugins.mu.Lock()
+	s := a.plugins.store // the host's: nil without a database
+	a.plugins.mu.Unlock()
+	if s == nil {
+		return nil, nil
+	}
+	return s.PluginFaults(ctx)
 }
 
 // oneLine keeps a table row on one line.
@@ -283,7 +370,7 @@ func (a *app) trustPlugin(ctx context.Context, name, sum string) error {
 			fmt.Fprintf(a.stderr, "note: %s has sha256 %s now, not the one trusted; it will not run until they match\n", pc.Path, current)
 		}
 	}
-	s, err := a.openStore(ctx)
+	s, err := a.openExisting(ctx)
 	if err != nil {
 		return err
 	}
@@ -374,7 +461,7 @@ func (a *app) untrustPlugin(ctx context.Context, name string) error {
 	case errors.Is(err, store.ErrNoDatabase):
 		// Nothing was ever trusted.
 	case err != nil:
-		return fmt.Errorf("open database %s: %w", a.dbPath, err)
+		return a.openError(err)
 	default:
 		defer s.Close()
 		e, err := s.Write(ctx, a.actor, "plugins untrust", func(ctx context.Context, tx *store.Tx) (store.Change, error) {

@@ -131,6 +131,11 @@ func TestPluginsListAndTrust(t *testing.T) {
 		t.Errorf("plugins list created the database: %v", err)
 	}
 
+	// trust records in the database: it never creates one.
+	if r := c.run("plugins", "trust", "ok", "--plugins", cfg); r.code != 1 || !strings.Contains(r.stderr, "no database at") {
+		t.Errorf("trust without a database: exit %d: %s", r.code, r.stderr)
+	}
+	c.initDB()
 	out := c.ok("plugins", "trust", "ok", "--plugins", cfg)
 	if want := fmt.Sprintf("trusted plugin ok (%s): sha256 %s\n", okPath, sum); out != want {
 		t.Errorf("trust said %q, want %q", out, want)
@@ -161,6 +166,7 @@ func TestPluginsTrustAudited(t *testing.T) {
 	sum, _ := host.Checksum(okPath)
 	other := strings.Repeat("ab", 32)
 
+	c.initDB()
 	c.ok("plugins", "trust", "ok", "--plugins", cfg)
 	if out := c.ok("plugins", "trust", "ok", "--plugins", cfg); !strings.Contains(out, "already trusted") {
 		t.Errorf("trusting again: %q", out)
@@ -219,6 +225,7 @@ func TestPluginsChangedBinaryRefused(t *testing.T) {
 	c := newCLI(t)
 	okPath := okPlugin(t)
 	cfg := pluginsConfig(t, okPath)
+	c.initDB()
 	c.ok("plugins", "trust", "ok", "--plugins", cfg)
 
 	data, _ := os.ReadFile(okPath)

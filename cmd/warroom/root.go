@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/warroom/warroom/plugins/host"
 	"io"
+	"os"
 	"os/user"
 	"strings"
 	"sync"
@@ -29,6 +30,12 @@ type app struct {
 	pluginsFile string
 	logFile     string
 	metricsAddr string
+	shareGroup  bool
+
+	// warned holds the warnings said (once each); stderrIsLog is set
+	// while the console sends stderr to the log. Guarded by outMu.
+	warned      map[string]bool
+	stderrIsLog bool
 
 	// metrics are this process's own (served at --metrics-addr by the
 	// long-running commands); metricsServing is guarded by outMu.
@@ -59,10 +66,27 @@ deployment waves and canary judgement in one console. Every action of the
 console is also a command with JSON output (-o json) for CI.
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
-(for example a plan with blockers).`,
+(for example a plan with blockers).
+
+An empty or blank value of any flag (--env ''), an empty item of a
+comma-separated one (--env ',') and an empty argument are usage errors
+(exit 2), never "all": to get a flag's default, leave the flag out.
+
+Only apply and demo create a database, and only apply, demo and migrate
+change its schema: every other command refuses a missing or empty
+database file, or one whose schema is older than this warroom's, and
+leaves it as it was (exit 1, naming the fix).
+
+The files warroom creates (the database and its -wal and -shm, the log,
+the plugins' state) are owner-only, files 0600 and directories 0700,
+whatever the umask; --share-group makes them 0660 and 0770. warroom warns
+when others may write to the database or a plugin binary.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkEmptyInput(cmd, args); err != nil {
+				return err
+			}
 			return a.resolveGlobals(cmd)
 		},
 		// No command: the console.
@@ -75,9 +99,10 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 	pf.StringVar(&a.dbPath, "db", "", "database file (default $WARROOM_DB, else ./warroom.db)")
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (graph also: dot, mermaid)")
 	pf.StringVar(&a.actor, "as", "", "who is acting, for the audit trail (default: the OS user)")
-	pf.StringVar(&a.pluginsFile, "plugins", "", "plugin configuration (default $WARROOM_PLUGINS, else ./warroom-plugins.yaml if it exists, else the built-in plugins next to warroom)")
+	pf.StringVar(&a.pluginsFile, "plugins", "", "plugin configuration, combined with the built-in plugins next to warroom: it adds and overrides by name, and drops a built-in only with disable (default $WARROOM_PLUGINS, else ./warroom-plugins.yaml if it exists, else the built-ins alone)")
 	pf.StringVar(&a.metricsAddr, "metrics-addr", "", "serve warroom's metrics at http://HOST:PORT/metrics while a long-running command (deploy start --follow, deploy resume, serve, demo) runs; :PORT means 127.0.0.1:PORT (default $WARROOM_METRICS_ADDR)")
 	pf.StringVar(&a.logFile, "log-file", "", "log file, plugins' logs included (default $WARROOM_LOG, else warroom.log next to the database)")
+	pf.BoolVar(&a.shareGroup, "share-group", false, "share the files warroom creates (database, log, plugin state) with the group: files 0660, directories 0770, for a war room on one host; without it they are owner-only (0600, 0700) whatever the umask (or set $WARROOM_SHARE_GROUP=1)")
 
 	root.AddCommand(
 		newValidateCmd(a),
@@ -94,6 +119,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 		newDeployCmd(a),
 		newServeCmd(a),
 		newDemoCmd(a),
+		newMigrateCmd(a),
 		newVersionCmd(a),
 	)
 	return root, a
@@ -125,7 +151,14 @@ func (a *app) resolveGlobals(cmd *cobra.Command) error {
 	if a.actor == "" {
 		a.actor = osUser(a.getenv)
 	}
-	a.resolvePluginGlobals()
+	if f := cmd.Flag("share-group"); f == nil || !f.Changed {
+		share, err := parseShareGroup(a.getenv("WARROOM_SHARE_GROUP"))
+		if err != nil {
+			return err
+		}
+		a.shareGroup = share
+	}
+	a.resolvePluginGlobals(cmd)
 	if a.metricsAddr == "" {
 		a.metricsAddr = a.getenv("WARROOM_METRICS_ADDR")
 	}
@@ -168,25 +201,48 @@ func osUser(getenv func(string) string) string {
 	return "unknown"
 }
 
-// openStore opens (creating if needed) the database.
+// openStore opens the database, creating it if needed and bringing its
+// schema up to date: only for the commands that may (apply, demo,
+// migrate). Every other command uses openExisting.
 func (a *app) openStore(ctx context.Context) (*store.Store, error) {
-	s, err := store.Open(ctx, a.dbPath)
+	s, err := store.Open(ctx, a.dbPath, store.WithMode(a.mode()))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", a.dbPath, err)
 	}
+	a.checkDBFile()
 	return s, nil
 }
 
-// openExisting opens the database for reading, refusing to create one.
+// openExisting opens the database for every command but apply, demo and
+// migrate: it never creates one (a missing or empty file is refused) and
+// never changes its schema (an old one is refused, naming the fix).
 func (a *app) openExisting(ctx context.Context) (*store.Store, error) {
 	s, err := store.OpenExisting(ctx, a.dbPath)
-	if errors.Is(err, store.ErrNoDatabase) {
-		return nil, fmt.Errorf("no database at %s: create it with 'warroom apply -f SPEC' or point --db / WARROOM_DB at one", a.dbPath)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", a.dbPath, err)
+		return nil, a.openError(err)
 	}
+	a.checkDBFile()
 	return s, nil
+}
+
+// openError says what to do about a database OpenExisting refused.
+func (a *app) openError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNoDatabase):
+		what := "no database at " + a.dbPath
+		if fi, serr := os.Stat(a.dbPath); serr == nil && fi.Size() == 0 {
+			what = a.dbPath + " is an empty file, not a database"
+		}
+		return fmt.Errorf("%s: create it with 'warroom apply -f SPEC', or point --db / WARROOM_DB at one", what)
+	}
+	var se *store.SchemaOutdatedError
+	if errors.As(err, &se) {
+		if se.Have == 0 {
+			return fmt.Errorf("%v: point --db / WARROOM_DB at a warroom database", se)
+		}
+		return fmt.Errorf("%v: back it up, then upgrade it with 'warroom migrate' (apply -f does it too); warroom never upgrades a database behind your back", se)
+	}
+	return fmt.Errorf("open database %s: %w", a.dbPath, err)
 }
 
 // orgCommand makes c a read-only command over the stored organisation

@@ -41,7 +41,9 @@ func killWorldWith(t *testing.T, slow bool) *deployWorld {
 		}
 		w.c.ok("apply", "-f", spec)
 	}
-	cfg := fmt.Sprintf(`plugins:
+	cfg := fmt.Sprintf(`# The scripts have no metrics: canaries are promoted when their bake ends.
+canary_judge: none
+plugins:
   - name: scripts
     path: %s
     kinds: [deploy-target]

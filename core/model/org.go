@@ -82,6 +82,10 @@ type Team struct {
 	Roles []string `yaml:"roles" json:"roles,omitempty"`
 }
 
+// Roles lists the governance roles a team may hold and an approver may
+// name.
+var Roles = []string{"security", "compliance", "operations", "support", "business"}
+
 // Vendor is an external company that owns upstream or downstream services.
 type Vendor struct {
 	Name        string    `yaml:"name" json:"name" spec:"required"`
@@ -235,6 +239,9 @@ const (
 // GateKinds lists the valid gate kinds.
 var GateKinds = []string{string(GateTests), string(GateCoverage), string(GatePerformance), string(GateSecurity),
 	string(GateLicence), string(GateIntegration), string(GateRehearsal), string(GateApproval), string(GateDrift)}
+
+// Severities lists the severities of security findings, lowest first.
+var Severities = []string{"low", "medium", "high", "critical"}
 
 // Gate is a quality gate definition; environments require gates by name.
 type Gate struct {

@@ -84,11 +84,7 @@ func Apply(ctx context.Context, cat Catalog, set *Set, opts Options) (Result, er
 	if err != nil {
 		return Result{}, fmt.Errorf("read stored objects: %w", err)
 	}
-	base := stored
-	if opts.Prune {
-		base = nil
-	}
-	if _, errs := Validate(set, base); len(errs) > 0 {
+	if _, errs := Check(set, stored, opts); len(errs) > 0 {
 		return Result{Errors: errs}, ErrInvalid
 	}
 	res, puts, err := Diff(set, stored, opts.Prune)

@@ -21,6 +21,26 @@ type decoder struct {
 	file   string
 	errs   *Errors
 	fields map[string]Pos
+	*aliases
+}
+
+// maxAliasValues bounds the values a file may reach through aliases: a
+// few nested anchors can stand for billions of values (an "alias bomb"),
+// while real specs use aliases to share a block or two.
+const maxAliasValues = 250_000
+
+// maxFileErrors is how many errors reading one document collects before
+// it stops: only 50 are shown, and a file with thousands is most likely
+// not a spec at all.
+const maxFileErrors = 1000
+
+// aliases counts, for one file, the values decoded through aliases, and
+// stops decoding (blown) when they, or the errors, are too many.
+type aliases struct {
+	open     int  // aliases being expanded now
+	at       Pos  // the outermost of them
+	expanded int  // values decoded through aliases so far
+	blown    bool // over maxAliasValues: decode nothing more
 }
 
 var (
@@ -37,15 +57,21 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
+// verbatim is message text already made safe (values clipped), which
+// Errors.add must not clip again.
+type verbatim string
+
+func (v verbatim) Format(f fmt.State, _ rune) { fmt.Fprint(f, string(v)) }
+
 // describe names a YAML node's shape for type errors.
-func describe(n *yaml.Node) string {
+func describe(n *yaml.Node) verbatim {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
+		return verbatim(fmt.Sprintf("%q", clip(n.Value)))
 	}
 	return "nothing"
 }
@@ -54,10 +80,40 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
-func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+// resolve follows an alias to the node it stands for.
+func resolve(n *yaml.Node) *yaml.Node {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
+	return n
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	if d.blown {
+		return
+	}
+	if len(*d.errs) >= maxFileErrors {
+		d.blown = true
+		d.errs.add(d.pos(n), "fix the errors above and run again; check that -f names a spec file",
+			"stopped reading this file after %d errors", maxFileErrors)
+		return
+	}
+	if n.Kind == yaml.AliasNode {
+		if d.open == 0 {
+			d.at = d.pos(n)
+		}
+		d.open++
+		defer func() { d.open-- }()
+	}
+	if d.open > 0 {
+		if d.expanded++; d.expanded > maxAliasValues {
+			d.blown = true
+			d.errs.add(d.at, "write the values out, or share fewer and smaller blocks through anchors",
+				"aliases here expand to more than %d values", maxAliasValues)
+			return
+		}
+	}
+	n = resolve(n)
 	d.fields[path] = d.pos(n)
 	if isNull(n) {
 		return // an empty value leaves the zero value; required keys are checked by the parent
@@ -73,7 +129,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		dur, err := model.ParseDuration(n.Value)
 		if err != nil {
-			d.errs.add(d.pos(n), `write it as text such as "90s", "15m", "2h30m" or "3d"`, "%s: %v", path, err)
+			d.errs.add(d.pos(n), `write it as text such as "90s", "15m", "2h30m" or "3d"`, "%s: invalid duration %q", path, n.Value)
 			return
 		}
 		v.SetInt(int64(dur))
@@ -93,7 +149,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if isNull(resolve(item)) {
+				// A bare "-" would become an empty name or an empty
+				// object, which nothing can refer to or act on.
+				d.errs.add(d.pos(item), "write a value after the \"-\", or delete the line", "%s: empty list item", p)
+				continue
+			}
+			d.decode(item, s.Index(i), p)
 		}
 		v.Set(s)
 	case reflect.Map:
@@ -218,7 +281,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	fs := fieldsOf(v.Type())
-	seen := map[string]bool{}
+	seen, null := map[string]bool{}, map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		var f *field
@@ -241,14 +304,20 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[f.key] = true
+		if isNull(resolve(val)) {
+			null[f.key] = true
+		}
 		d.decode(val, v.Field(f.index), join(path, f.key))
+	}
+	if d.blown {
+		return // stopped part-way: the missing keys are not missing
 	}
 	for _, f := range fs {
 		if !f.required {
 			continue
 		}
 		fv := v.Field(f.index)
-		if !seen[f.key] || (fv.Kind() == reflect.String && fv.String() == "") || (fv.Kind() == reflect.Slice && fv.Len() == 0) {
+		if !seen[f.key] || null[f.key] || (fv.Kind() == reflect.String && fv.String() == "") || (fv.Kind() == reflect.Slice && fv.Len() == 0) {
 			where := path
 			if where == "" {
 				where = kindLabel(v.Type())

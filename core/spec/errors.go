@@ -2,7 +2,10 @@ package spec
 
 import (
 	"fmt"
+	"io"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -67,15 +70,55 @@ func (es Errors) Sort() {
 	})
 }
 
+// dedupe drops repeats of an error, which a value reached through an
+// alias many times would give, keeping the order.
+func (es Errors) dedupe() Errors {
+	seen := make(map[Error]bool, len(es))
+	out := es[:0]
+	for _, e := range es {
+		if !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func (es *Errors) add(p Pos, hint, format string, args ...any) {
-	*es = append(*es, Error{Pos: p, Msg: fmt.Sprintf(format, args...), Hint: hint})
+	for i, a := range args {
+		// Every text argument is a value from the file, or a name:
+		// clipped, so a 50 MB scalar in the wrong place is not echoed.
+		if rv := reflect.ValueOf(a); rv.Kind() == reflect.String {
+			if _, ok := a.(fmt.Formatter); !ok {
+				args[i] = clipped(rv.String())
+			}
+		}
+	}
+	*es = append(*es, Error{Pos: p, Msg: capText(fmt.Sprintf(format, args...)), Hint: capText(hint)})
+}
+
+// maxText bounds a message or hint whatever went into it; clipping each
+// value keeps them far below it.
+const maxText = 1024
+
+func capText(s string) string {
+	if len(s) <= maxText {
+		return s
+	}
+	return truncate(s)
 }
 
 // suggest returns the candidate closest to s, if it is close enough to be
 // a likely typo.
 func suggest(s string, candidates []string) string {
+	if len(s) > 64 {
+		return "" // no name is that long: not a typo, and costly to compare
+	}
 	best, bestD := "", len(s)/3+2
 	for _, c := range candidates {
+		if diff := len(c) - len(s); diff >= bestD || -diff >= bestD {
+			continue // the distance is at least the difference in length
+		}
 		if d := distance(s, c); d < bestD {
 			best, bestD = c, d
 		}
@@ -108,7 +151,40 @@ func distance(a, b string) int {
 // valid ones.
 func didYouMean(got string, valid []string) string {
 	if s := suggest(got, valid); s != "" {
-		return fmt.Sprintf("did you mean %q? valid: %s", s, strings.Join(valid, ", "))
+		return fmt.Sprintf("did you mean %q? valid: %s", clip(s), strings.Join(valid, ", "))
 	}
 	return "valid: " + strings.Join(valid, ", ")
 }
+
+// maxQuoted is how many characters of a user's value a message repeats: a
+// 50 MB scalar in the wrong place must not be echoed whole.
+const maxQuoted = 80
+
+// clipped is a value quoted in a message: at most maxQuoted characters,
+// then "… (N bytes)" after the quotes, giving its full size.
+type clipped string
+
+// clip marks a value for quoting in a message.
+func clip(s string) clipped { return clipped(s) }
+
+func (c clipped) Format(f fmt.State, verb rune) {
+	s, tail := string(c), ""
+	if len(s) > maxQuoted { // bytes >= characters: only long text is counted
+		n := 0
+		for i := range s {
+			if n == maxQuoted {
+				s, tail = s[:i], fmt.Sprintf("… (%d bytes)", len(c))
+				break
+			}
+			n++
+		}
+	}
+	if verb == 'q' {
+		s = strconv.Quote(s)
+	}
+	io.WriteString(f, s)
+	io.WriteString(f, tail)
+}
+
+// truncate shortens s to maxQuoted characters, saying how long it was.
+func truncate(s string) string { return fmt.Sprintf("%s", clipped(s)) }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,6 +59,9 @@ func (s *Source) At(path string) Pos {
 type Set struct {
 	Files   []string
 	Sources []*Source
+	// parseErrs are the errors ParseFiles found: Check reports them with
+	// its own, so a set that did not parse is never applied.
+	parseErrs Errors
 }
 
 // sections maps a spec file's top-level keys to the kind of their items.
@@ -98,18 +101,97 @@ func ParseFiles(paths []string) (*Set, Errors) {
 		}
 		set.Files = append(set.Files, files...)
 	}
+	var total int64
 	for _, f := range set.Files {
-		data, err := os.ReadFile(f)
-		if err != nil {
+		data, err := readSpec(f, MaxTotalSize-total)
+		var tl *tooLarge
+		switch {
+		case errors.As(err, &tl) && tl.limit < MaxFileSize:
+			errs.add(Pos{File: f, Line: 1, Col: 1}, "split the organisation into fewer, smaller files, or check that -f names only spec files",
+				"the spec files together are over the %s limit of one run (%s before this file; this one is %s)",
+				sizeText(MaxTotalSize), sizeText(total), tl.sizeText())
+			errs.Sort()
+			set.parseErrs = errs
+			return set, errs // nothing more is read
+		case errors.As(err, &tl):
+			errs.add(Pos{File: f, Line: 1, Col: 1}, "split it into several files (warroom reads a directory of files as one spec), or check that -f names a spec file",
+				"file is %s, over the %s limit of a spec file", tl.sizeText(), sizeText(MaxFileSize))
+			continue
+		case err != nil:
 			errs.add(Pos{File: f}, "check the file exists and is readable", "%v", err)
 			continue
 		}
+		total += int64(len(data))
 		srcs, perrs := Parse(f, data)
 		set.Sources = append(set.Sources, srcs...)
 		errs = append(errs, perrs...)
 	}
 	errs.Sort()
+	set.parseErrs = errs
 	return set, errs
+}
+
+// The largest spec file and the most spec text one run reads. A generated
+// organisation of 5,000 services is 4.9 MB in 108 files, its largest file
+// 0.3 MB, and validates in 0.6 s: these limits leave room for much larger
+// organisations, or one file holding everything, while a 50 MB file by
+// mistake is refused at once instead of taking seconds and hundreds of MB.
+const (
+	MaxFileSize  = 16 << 20
+	MaxTotalSize = 64 << 20
+)
+
+// tooLarge is a file over a limit; size is -1 when the file did not say
+// (a pipe or a device) and reading stopped at the limit.
+type tooLarge struct {
+	size, limit int64
+}
+
+func (e *tooLarge) Error() string { return "too large" }
+
+func (e *tooLarge) sizeText() string {
+	if e.size < 0 {
+		return "more than " + sizeText(e.limit)
+	}
+	return sizeText(e.size)
+}
+
+// sizeText writes a byte count for people: "16 MiB", "52428800 bytes (50.0 MiB)".
+func sizeText(n int64) string {
+	if n%(1<<20) == 0 && n > 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d bytes (%.1f MiB)", n, float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// readSpec reads a spec file of at most min(MaxFileSize, left) bytes,
+// refusing a larger one before reading it, and never reading more than
+// the limit from one whose size is not known in advance (/dev/zero).
+func readSpec(path string, left int64) ([]byte, error) {
+	limit := min(int64(MaxFileSize), left)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, unwrapPathErr(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, unwrapPathErr(err))
+	}
+	if st.Mode().IsRegular() && st.Size() > limit {
+		return nil, &tooLarge{size: st.Size(), limit: limit}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, unwrapPathErr(err))
+	}
+	if int64(len(data)) > limit {
+		return nil, &tooLarge{size: -1, limit: limit}
+	}
+	return data, nil
 }
 
 func expand(path string) ([]string, error) {
@@ -152,15 +234,20 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
-
 // Parse reads one spec file's content. file names it in errors.
 func Parse(file string, data []byte) ([]*Source, Errors) {
 	var (
 		errs Errors
 		out  []*Source
 	)
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	if len(data) > MaxFileSize {
+		errs.add(Pos{File: file, Line: 1, Col: 1}, "split it into several files (warroom reads a directory of files as one spec)",
+			"file is %s, over the %s limit of a spec file", sizeText(int64(len(data))), sizeText(MaxFileSize))
+		return nil, errs
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	src, al := &text{data: data}, &aliases{}
+	declared := false // some document is more than empty
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
@@ -168,31 +255,40 @@ func Parse(file string, data []byte) ([]*Source, Errors) {
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			p := Pos{File: file, Line: 1, Col: 1}
-			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-				p.Line, _ = strconv.Atoi(m[1])
-			}
-			msg := strings.TrimPrefix(err.Error(), "yaml: ")
-			msg = yamlLine.ReplaceAllString(msg, "")
-			msg = strings.TrimLeft(msg, ": ")
-			errs.add(p, "fix the YAML syntax here (indentation, a missing colon, an unclosed quote)", "invalid YAML: %s", msg)
+			errs = append(errs, syntaxError(file, data, err))
 			break
 		}
-		if len(doc.Content) == 0 {
+		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 			continue // an empty document
 		}
-		srcs, derrs := parseDocument(file, doc.Content[0])
+		declared = true
+		srcs, derrs := parseDocument(file, src, al, doc.Content[0])
 		out = append(out, srcs...)
 		errs = append(errs, derrs...)
+		if al.blown {
+			// What was decoded is incomplete: checking it would only
+			// add errors about values the file never wrote.
+			return nil, errs
+		}
+	}
+	if !declared && len(errs) == 0 {
+		// Most likely the wrong file, or one saved before it was written.
+		errs.add(Pos{File: file, Line: 1, Col: 1}, "write the objects it should declare (teams:, services:, releases:, ... see docs/spec.md), or leave the file out",
+			"the file is empty: it declares nothing")
 	}
 	return out, errs
 }
 
-func parseDocument(file string, root *yaml.Node) ([]*Source, Errors) {
+func parseDocument(file string, src *text, al *aliases, root *yaml.Node) ([]*Source, Errors) {
 	var errs Errors
 	pos := func(n *yaml.Node) Pos { return Pos{File: file, Line: n.Line, Col: n.Column} }
 	if isNull(root) {
 		return nil, nil
+	}
+	if deep := tooDeep(root); deep != nil {
+		errs.add(pos(deep), "a spec is a few levels deep: check that -f names a spec file, and that its brackets are closed",
+			"nested more than %d levels deep", maxDepth)
+		return nil, errs
 	}
 	if root.Kind != yaml.MappingNode {
 		errs.add(pos(root), "a spec file is a mapping with keys such as services:, teams:, releases:", "expected a mapping at the top of the file, got %s", describe(root))
@@ -235,7 +331,12 @@ func parseDocument(file string, root *yaml.Node) ([]*Source, Errors) {
 			continue
 		}
 		for _, item := range v.Content {
-			d := &decoder{file: file, errs: &errs, fields: map[string]Pos{}}
+			if isNull(item) {
+				errs.add(dashPos(file, src, item), `write the item as "- name: ..." with its keys, or delete the empty "-" line`,
+					"empty item in %s", k.Value)
+				continue
+			}
+			d := &decoder{file: file, errs: &errs, fields: map[string]Pos{}, aliases: al}
 			val := reflect.New(sections[sec].typ)
 			d.decode(item, val.Elem(), "")
 			obj := val.Elem().Interface().(model.Object)
@@ -243,4 +344,77 @@ func parseDocument(file string, root *yaml.Node) ([]*Source, Errors) {
 		}
 	}
 	return out, errs
+}
+
+// dashPos is where the "-" of an empty list item is: yaml.v3 places the
+// empty value after it, past the end of the line.
+func dashPos(file string, src *text, item *yaml.Node) Pos {
+	p := Pos{File: file, Line: item.Line, Col: item.Column}
+	r := []rune(src.line(item.Line))
+	for i := min(item.Column-2, len(r)-1); i >= 0; i-- {
+		if r[i] != ' ' {
+			if r[i] == '-' {
+				p.Col = i + 1
+			}
+			break
+		}
+	}
+	return p
+}
+
+// text is a file's content with its lines indexed on first use, so that
+// looking up many lines of a large file stays linear.
+type text struct {
+	data      []byte
+	starts    []int // where each line starts
+	ends      []int // where each line's break starts
+	lineIndex bool
+}
+
+// line is line n (1-based) without its line break; "" past the end.
+func (t *text) line(n int) string {
+	if !t.lineIndex {
+		t.lineIndex = true
+		t.starts = []int{0}
+		for i := 0; i < len(t.data); {
+			if b := breakAt(t.data, i); b > 0 {
+				t.ends = append(t.ends, i)
+				i += b
+				t.starts = append(t.starts, i)
+				continue
+			}
+			i++
+		}
+		t.ends = append(t.ends, len(t.data))
+	}
+	if n < 1 || n > len(t.starts) {
+		return ""
+	}
+	return string(t.data[t.starts[n-1]:t.ends[n-1]])
+}
+
+// maxDepth is how deeply a spec document may nest. The deepest field of
+// the format is six levels down (releases[].scope[].requires[].range);
+// a document nested far deeper is not a spec.
+const maxDepth = 100
+
+// tooDeep returns the first node nested more than maxDepth levels below
+// root, without following aliases (the alias budget bounds those).
+func tooDeep(root *yaml.Node) *yaml.Node {
+	type item struct {
+		n     *yaml.Node
+		depth int
+	}
+	stack := []item{{root, 0}}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if it.depth > maxDepth {
+			return it.n
+		}
+		for i := len(it.n.Content) - 1; i >= 0; i-- {
+			stack = append(stack, item{it.n.Content[i], it.depth + 1})
+		}
+	}
+	return nil
 }

@@ -94,7 +94,7 @@ func TestErrors(t *testing.T) {
 		{"unknown top-level", base + "servises: []\n",
 			[]string{`19:1: unknown top-level key "servises"`}, `did you mean "services"`},
 		{"bad yaml", "teams:\n  - name: a\n    bad: : x\n",
-			[]string{`3:1: invalid YAML: mapping values are not allowed`}, "syntax"},
+			[]string{`3:10: invalid YAML: mapping values are not allowed`}, "syntax"},
 		{"not a database", base + "  - name: cart\n    version: 1.0.0\n    databases: [ledger]\n    tier: 2\n",
 			[]string{`21:17: service "ledger" is not a database`}, "kind: database"},
 		{"cycle", base + `  - name: a

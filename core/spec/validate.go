@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -34,6 +35,21 @@ type validator struct {
 	org     *model.Org
 	ix      *model.Index
 	apis    map[string]string // API -> the catalogue service providing it
+	roles   map[string]bool   // roles some team holds, built on first use
+}
+
+// Check is the one validation of a spec set, shared by validate and
+// apply so that they can never disagree: the errors ParseFiles found and
+// everything Validate finds against the stored objects (none with
+// opts.Prune, which makes the set the whole organisation).
+func Check(set *Set, stored []model.Record, opts Options) (*model.Org, Errors) {
+	if opts.Prune {
+		stored = nil
+	}
+	org, verrs := Validate(set, stored)
+	errs := append(append(Errors{}, set.parseErrs...), verrs...)
+	errs.Sort()
+	return org, errs.dedupe()
 }
 
 // Validate checks a set of spec objects together with the objects already
@@ -53,9 +69,19 @@ func Validate(set *Set, stored []model.Record) (*model.Org, Errors) {
 		}
 		v.entries[r.Kind][r.Name] = &entry{obj: obj}
 	}
+	reported := map[Pos]bool{}
+	for _, e := range set.parseErrs {
+		reported[e.Pos] = true
+	}
 	for _, s := range set.Sources {
 		if s.Name() == "" {
-			continue // reported as a missing required key
+			// Parsing reports a missing or empty name where the object
+			// starts; a set built another way is caught here, so an
+			// object without a name never reaches the store.
+			if !reported[s.Pos] {
+				v.errs.add(s.Pos, `give every object a "name:"`, "%s has no name", s.Kind())
+			}
+			continue
 		}
 		m := v.entries[s.Kind()]
 		if prev, ok := m[s.Name()]; ok && prev.src != nil {
@@ -139,6 +165,9 @@ func (v *validator) check(obj model.Object, src *Source) {
 	switch o := obj.(type) {
 	case model.Team:
 		v.contacts(src, "escalation", o.Escalation)
+		for i, r := range o.Roles {
+			v.enum(src, fmt.Sprintf("roles[%d]", i), r, model.Roles, "role")
+		}
 	case model.Vendor:
 		v.contacts(src, "escalation", o.Escalation)
 	case model.Library:
@@ -154,8 +183,16 @@ func (v *validator) check(obj model.Object, src *Source) {
 			v.errs.add(src.At("max"), "min is the lowest passing value, max the highest", "gate %q: min %v is above max %v", o.Name, *o.Min, *o.Max)
 		}
 		for i, t := range o.Owners {
-			v.ref(src, fmt.Sprintf("owners[%d]", i), t, "team", model.KindTeam, model.KindVendor)
+			v.ref(src, fmt.Sprintf("owners[%d]", i), t, "team or vendor", model.KindTeam, model.KindVendor)
 		}
+		v.enum(src, "severity", o.Severity, model.Severities, "severity")
+		if o.Severity != "" && o.Kind != model.GateSecurity && o.Kind != "" {
+			v.errs.add(src.At("severity"), "remove severity, or use kind: security", "severity is for security gates, not %q gates", string(o.Kind))
+		}
+		if len(o.Allow) > 0 && o.Kind != model.GateLicence && o.Kind != "" {
+			v.errs.add(src.At("allow"), "remove allow, or use kind: licence", "allow is for licence gates, not %q gates", string(o.Kind))
+		}
+		v.approvers(src, "approvers", o.Approvers)
 	case model.Environment:
 		v.environment(src, o)
 	case model.CalendarItem:
@@ -205,9 +242,9 @@ func (v *validator) ref(src *Source, path, name, what string, kinds ...model.Kin
 			return true
 		}
 	}
-	hint := fmt.Sprintf("declare a %s named %q, or fix the name", what, name)
+	hint := fmt.Sprintf("declare a %s named %q, or fix the name", what, clip(name))
 	if s := suggest(name, v.namesOf(kinds...)); s != "" {
-		hint = fmt.Sprintf("did you mean %q? otherwise declare a %s named %q", s, what, name)
+		hint = fmt.Sprintf("did you mean %q? otherwise declare a %s named %q", clip(s), what, clip(name))
 	}
 	v.errs.add(src.At(path), hint, "unknown %s %q", what, name)
 	return false
@@ -215,6 +252,42 @@ func (v *validator) ref(src *Source, path, name, what string, kinds ...model.Kin
 
 func (v *validator) owner(src *Source, path, name string) {
 	v.ref(src, path, name, "team or vendor", model.KindTeam, model.KindVendor)
+}
+
+// approvers checks that each approver is a governance role some team
+// holds, or a team: anyone else could never sign off.
+func (v *validator) approvers(src *Source, path string, names []string) {
+	for i, a := range names {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case a == "" || v.exists(model.KindTeam, a):
+		case slices.Contains(model.Roles, a):
+			if !v.roleHeld(a) {
+				v.errs.add(src.At(p), fmt.Sprintf("add %q to the roles of the team that approves, or name that team here", clip(a)),
+					"no team holds role %q, so nobody could approve", a)
+			}
+		default:
+			cands := append(slices.Clone(model.Roles), v.namesOf(model.KindTeam)...)
+			hint := fmt.Sprintf("an approver is a role (%s) or a team", strings.Join(model.Roles, ", "))
+			if s := suggest(a, cands); s != "" {
+				hint = fmt.Sprintf("did you mean %q? %s", clip(s), hint)
+			}
+			v.errs.add(src.At(p), hint, "unknown approver %q: neither a role nor a team", a)
+		}
+	}
+}
+
+// roleHeld reports whether any team of the merged organisation holds role.
+func (v *validator) roleHeld(role string) bool {
+	if v.roles == nil {
+		v.roles = map[string]bool{}
+		for _, t := range v.org.Teams {
+			for _, r := range t.Roles {
+				v.roles[r] = true
+			}
+		}
+	}
+	return v.roles[role]
 }
 
 func (v *validator) enum(src *Source, path, got string, valid []string, what string) {
@@ -249,7 +322,7 @@ func (v *validator) duration(src *Source, path string, d model.Duration, min tim
 
 func (v *validator) clock(src *Source, path, s string) {
 	if _, err := model.ParseClock(s); err != nil {
-		v.errs.add(src.At(path), "write a 24-hour local time such as 02:00", "%v", err)
+		v.errs.add(src.At(path), "write a 24-hour local time such as 02:00", "invalid time of day %q: want HH:MM between 00:00 and 23:59", s)
 	}
 }
 
@@ -302,7 +375,7 @@ func (v *validator) manifest(src *Source, prefix string, provides []model.APIPro
 			}
 			hint := "no service provides it: add it to a service's provides, fix the name, or mark the requirement optional"
 			if s := suggest(r.API, apis); s != "" {
-				hint = fmt.Sprintf("did you mean %q? no service provides %q", s, r.API)
+				hint = fmt.Sprintf("did you mean %q? no service provides %q", clip(s), clip(r.API))
 			}
 			v.errs.add(src.At(path+".api"), hint, "unknown API %q", r.API)
 		}
@@ -321,7 +394,7 @@ func (v *validator) database(src *Source, path, name string) {
 		return
 	}
 	if svc := v.ix.Services[name]; svc != nil && svc.Kind != model.Database {
-		v.errs.add(src.At(path), fmt.Sprintf("declare %q with kind: database, or list a database service here", name),
+		v.errs.add(src.At(path), fmt.Sprintf("declare %q with kind: database, or list a database service here", clip(name)),
 			"service %q is not a database (kind %q)", name, kindOrDefault(svc.Kind))
 	}
 }
@@ -389,7 +462,11 @@ func (v *validator) environment(src *Source, e model.Environment) {
 	for i, g := range e.Gates {
 		v.ref(src, fmt.Sprintf("gates[%d]", i), g, "gate", model.KindGate)
 	}
+	v.approvers(src, "approvers", e.Approvers)
 	v.duration(src, "bake_time", e.BakeTime, time.Second)
+	if e.Parallel < 0 {
+		v.errs.add(src.At("parallel"), "parallel is how many steps of one wave run at once: 1 or more, or 0 (or leave it out) for the default, 10", "parallel %d is negative", e.Parallel)
+	}
 }
 
 func (v *validator) checkEnvironmentOrders() {
@@ -445,12 +522,13 @@ func (v *validator) calendarItem(src *Source, c model.CalendarItem) {
 	v.owner(src, "owner", c.Owner)
 	v.enum(src, "impact", c.Impact, impacts, "impact")
 	if c.Exceptions != nil {
-		if c.Kind != model.Freeze {
+		if c.Kind != model.Freeze && slices.Contains(model.CalendarKinds, string(c.Kind)) {
 			v.errs.add(src.At("exceptions"), "only freezes have an exception policy", "calendar item %q of kind %q has exceptions", c.Name, c.Kind)
 		}
 		for i, cl := range c.Exceptions.Classes {
 			v.enum(src, fmt.Sprintf("exceptions.classes[%d]", i), string(cl), model.ChangeClasses, "change class")
 		}
+		v.approvers(src, "exceptions.approvers", c.Exceptions.Approvers)
 		if t := c.Exceptions.MaxTier; t != nil && (*t < model.MinTier || *t > model.MaxTier) {
 			v.errs.add(src.At("exceptions.max_tier"), "tier 0 is the most critical, 3 the least", "max_tier %d is out of range", *t)
 		}

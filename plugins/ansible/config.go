@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/internal/runner"
 	"github.com/warroom/warroom/plugins/sdk"
 )
@@ -77,6 +78,7 @@ type config struct {
 	timeout   time.Duration
 	workdir   string
 	stateDir  string
+	mode      fsmode.Mode // of what the plugin creates: its state directory's
 }
 
 func knownSettings() []string {
@@ -130,7 +132,12 @@ func parseConfig(cfg sdk.Config) (config, error) {
 		}
 		c.workdir = filepath.Clean(v)
 	}
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	// The host made the state directory (0700, or 0770 when warroom shares
+	// its files with the group); made here only when run without one.
+	if err := fsmode.Private.MkdirAll(stateDir); err != nil {
+		return config{}, invalid("state dir: %v", err)
+	}
+	if c.mode, err = fsmode.Of(stateDir); err != nil {
 		return config{}, invalid("state dir: %v", err)
 	}
 	if fi, err := os.Stat(c.workdir); err != nil || !fi.IsDir() {
@@ -179,7 +186,7 @@ func parseConfig(cfg sdk.Config) (config, error) {
 		default:
 			return config{}, invalid("setting inventory: %s does not exist (a host list needs a comma, like \"host1,\")", abs)
 		}
-	} else if err := writeFileAtomic(c.inventory, []byte(localInventory)); err != nil {
+	} else if err := writeFileAtomic(c.mode, c.inventory, []byte(localInventory)); err != nil {
 		return config{}, invalid("writing the default inventory: %v", err)
 	}
 
@@ -211,7 +218,7 @@ func parseConfig(cfg sdk.Config) (config, error) {
 	}
 
 	for _, dir := range []string{filepath.Join(stateDir, ansibleDir), filepath.Join(stateDir, callsDir)} {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		if err := c.mode.MkdirAll(dir); err != nil {
 			return config{}, invalid("state dir: %v", err)
 		}
 	}
@@ -266,12 +273,13 @@ func (c config) environ() []string {
 	return runner.Environ(c.workdir, vars)
 }
 
-// writeFileAtomic replaces a file with data, durably.
-func writeFileAtomic(path string, data []byte) error {
+// writeFileAtomic replaces a file with data, durably; the file gets
+// exactly mode's permissions.
+func writeFileAtomic(mode fsmode.Mode, path string, data []byte) error {
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
 		return nil
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	f, err := mode.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ func writeVars(path string, c config, vars map[string]any) error {
 		}
 	}
 	b.WriteString("}\n")
-	return os.WriteFile(path, b.Bytes(), 0o600)
+	return c.mode.WriteFile(path, b.Bytes())
 }
 
 // writeUnsafe writes v as flow YAML with its strings tagged !unsafe.
@@ -177,7 +177,7 @@ func writeJSON(b *bytes.Buffer, v any) error {
 // callFiles returns a fresh path for a run's extra vars and the path its
 // status file would have, and a func that removes both.
 func callFiles(c config, phase string) (varsPath, statusPath string, cleanup func(), err error) {
-	f, err := os.CreateTemp(filepath.Join(c.stateDir, callsDir), phase+"-*.yml")
+	f, err := c.mode.CreateTemp(filepath.Join(c.stateDir, callsDir), phase+"-*.yml")
 	if err != nil {
 		return "", "", nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/internal/runner"
 	"github.com/warroom/warroom/plugins/sdk"
 )
@@ -122,7 +123,9 @@ func parseConfig(cfg sdk.Config) (config, error) {
 				name, strings.Join(known, ", "))
 		}
 	}
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	// The host made the state directory (0700, or 0770 when warroom shares
+	// its files with the group); made here only when run without one.
+	if err := fsmode.Private.MkdirAll(stateDir); err != nil {
 		return config{}, sdk.Errorf(sdk.CodeInvalid, "exec: state dir: %v", err)
 	}
 	if fi, err := os.Stat(c.workdir); err != nil || !fi.IsDir() {

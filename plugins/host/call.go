@@ -30,7 +30,21 @@ func unary[T any](ctx context.Context, b backend, call string, fn func(context.C
 		var zero T
 		return zero, err
 	}
-	return unaryOn(ctx, p, call, fn, check)
+	v, err := unaryOn(ctx, p, call, fn, check)
+	if err != nil {
+		observe(b, err)
+	}
+	return v, err
+}
+
+// faultObserver is a backend that wants to know how calls failed (a
+// Host's supervisor, which logs refusals).
+type faultObserver interface{ observed(err error) }
+
+func observe(b backend, err error) {
+	if o, ok := b.(faultObserver); ok {
+		o.observed(err)
+	}
 }
 
 func unaryOn[T any](ctx context.Context, p *Plugin, call string, fn func(context.Context, *sdk.Conn) (T, error), check func(T) error) (T, error) {
@@ -72,11 +86,19 @@ func stream(ctx context.Context, b backend, call string, fn func(context.Context
 	if err != nil {
 		return err
 	}
+	err = streamOn(ctx, p, call, fn)
+	if err != nil {
+		observe(b, err)
+	}
+	return err
+}
+
+func streamOn(ctx context.Context, p *Plugin, call string, fn func(context.Context, *sdk.Conn, *guard) error) error {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	g := &guard{cancel: cancel}
 	wd := g.watch(p.idle, func() { cancel(&timeoutError{after: p.idle, idle: true}) })
-	err = fn(sctx, p.conn, g)
+	err := fn(sctx, p.conn, g)
 	wd.stop()
 
 	if sinkErr := g.sinkError(); sinkErr != nil {

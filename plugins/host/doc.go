@@ -16,9 +16,20 @@
 //	    stream_idle_timeout: 2m     # Deploy, Rollback, Watch without an event (default 2m)
 //	    start_timeout: 10s          # the start-up handshake (default 10s)
 //
+//	disable: [tickets-local]        # built-ins to drop
+//	canary_judge: scrape            # monitoring source judging canaries, or none
+//
 // Unknown keys, unknown kinds, duplicate names and a missing path are
-// errors, reported with file:line:col. Without a file, DefaultConfig lists
-// the built-in plugins that `make build` put in bin/plugins.
+// errors, reported with file:line:col. DefaultConfig lists the built-in
+// plugins that `make build` put in bin/plugins; LoadConfig combines a file
+// with them: an entry named like a built-in overrides it field by field
+// (settings merged key by key), another adds a plugin, and a built-in is
+// dropped only by disable.
+//
+// # Fault history
+//
+// Options.Faults, when set, is told each fault once (FaultRecord), so that
+// other processes can show it: warroom keeps it in the store.
 //
 // # Trust
 //

@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
@@ -35,13 +37,49 @@ type Options struct {
 	// them. Never point it at a console's screen.
 	LogWriter io.Writer
 	// StateDir is the root of the plugins' state directories: plugin NAME
-	// keeps its state in StateDir/NAME (created 0700). Empty: a temporary
+	// keeps its state in StateDir/NAME (both created with exactly
+	// Mode.Dir(): 0700, or 0770 when shared). Empty: a temporary
 	// directory that Close removes (for tests: the state is lost).
 	StateDir string
+	// Mode is who may use the state directories the host creates; a
+	// plugin gives its own files the same (fsmode.Of). Zero: owner-only.
+	Mode fsmode.Mode
+	// Warn, when set, is told (besides the log) of a plugin binary that
+	// others, or the group where Mode is not shared, may write to: whoever
+	// can rewrite it runs code as warroom's user once it is trusted again.
+	Warn func(msg string)
 	// Env is every plugin's whole environment ("KEY=value"); warroom's
 	// own environment is not handed down.
 	Env []string
+	// Faults, when set, is told every fault of a plugin, so that other
+	// processes learn of it (the store: plugins list, the console).
+	Faults FaultLog
+	// Process names this process in the faults it records, for people:
+	// "warroom deploy start (pid 4242 on build-1)".
+	Process string
 }
+
+// FaultLog keeps the last fault of each plugin where every warroom
+// process sees it.
+type FaultLog interface {
+	RecordFault(ctx context.Context, f FaultRecord) error
+}
+
+// FaultRecord is one fault of a plugin, as a FaultLog keeps it.
+type FaultRecord struct {
+	Plugin  string
+	Fault   Fault
+	Call    string
+	Message string
+	At      time.Time
+	Process string
+}
+
+// faultRecordTimeout bounds the recording of a fault: it happens on the
+// failing call's path, and a database busy with another writer must not
+// hold the caller up. A fault not recorded is lost to other processes,
+// not to this one.
+const faultRecordTimeout = 500 * time.Millisecond
 
 // Host launches, verifies and supervises the configured plugins. Each is
 // started on first use, after its binary's checksum was found trusted,

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
+	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
@@ -99,7 +100,9 @@ type launchSpec struct {
 	name, path, sum string
 	kinds           []sdk.Kind
 	settings        map[string]string
-	stateDir        string // "" for a temporary one
+	stateDir        string      // "" for a temporary one
+	mode            fsmode.Mode // of the state directory, if created here
+	warn            func(string)
 	timeout, idle   time.Duration
 	start           time.Duration
 	logger          hclog.Logger
@@ -159,13 +162,14 @@ func launch(ctx context.Context, s launchSpec) (*Plugin, error) {
 			return nil, fmt.Errorf("plugin %s: state directory: %w", s.name, err)
 		}
 		stateDir, p.tempState = dir, dir
-	} else if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	} else if err := s.mode.MkdirAll(stateDir); err != nil {
 		return nil, fmt.Errorf("plugin %s: state directory: %w", s.name, err)
 	}
 
 	// Resolve symlinks once, so the file hashed is the file executed.
 	exe, err := filepath.EvalSymlinks(s.path)
 	if err == nil {
+		warnWritable(exe, s)
 		err = p.process(ctx, exe, s.sum, s.env, s.start, s.logger)
 	}
 	if err != nil {

@@ -15,6 +15,9 @@ type Status struct {
 	Name  string     `json:"name"`
 	Path  string     `json:"path"`
 	Kinds []sdk.Kind `json:"kinds"`
+	// Origin says where its configuration came from: built-in, file, or
+	// "built-in, overridden by file".
+	Origin string `json:"origin"`
 	// Version is what the plugin's Info said; empty if it never started.
 	Version string `json:"version"`
 	Trusted bool   `json:"trusted"`
@@ -47,7 +50,7 @@ func (h *Host) List(ctx context.Context) []Status {
 }
 
 func (s *supervisor) status(ctx context.Context) Status {
-	st := Status{Name: s.cfg.Name, Path: s.cfg.Path, Kinds: slices.Clone(s.cfg.Kinds)}
+	st := Status{Name: s.cfg.Name, Path: s.cfg.Path, Kinds: slices.Clone(s.cfg.Kinds), Origin: s.cfg.Origin}
 	if st.Kinds == nil {
 		st.Kinds = []sdk.Kind{}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // supervisor keeps one configured plugin running: it starts the plugin on
@@ -84,6 +85,8 @@ func (s *supervisor) launch(ctx context.Context, call string) (*Plugin, error) {
 		kinds:    s.cfg.Kinds,
 		settings: s.cfg.Settings,
 		stateDir: h.stateDir(s.cfg.Name),
+		mode:     h.opts.Mode,
+		warn:     h.opts.Warn,
 		timeout:  s.cfg.timeout(),
 		idle:     s.cfg.streamIdleTimeout(),
 		start:    s.cfg.startTimeout(),
@@ -115,11 +118,44 @@ func (s *supervisor) launch(ctx context.Context, call string) (*Plugin, error) {
 // record notes a fault that left the plugin unusable.
 func (s *supervisor) record(p *Plugin, err error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if p != nil && s.cur == p {
 		s.cur = nil
 	}
 	s.healthy, s.lastErr = false, err
+	s.mu.Unlock()
+	s.log(err)
+}
+
+// observed is told the error of every call through the supervisor: the
+// plugin's refusals, which leave it running, are logged here; the faults
+// that stop it are logged by record.
+func (s *supervisor) observed(err error) {
+	var ce *CallError
+	if !errors.As(err, &ce) || ce.Fault != FaultRefused {
+		return
+	}
+	s.log(ce)
+}
+
+// log hands a fault to the Host's FaultLog. A call that failed only
+// because an earlier fault had stopped the plugin is not a fault of its
+// own: the earlier one was logged.
+func (s *supervisor) log(err error) {
+	fl := s.h.opts.Faults
+	var ce *CallError
+	if fl == nil || !errors.As(err, &ce) {
+		return
+	}
+	var echo *stoppedError
+	if errors.As(ce.Err, &echo) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), faultRecordTimeout)
+	defer cancel()
+	rec := FaultRecord{Plugin: s.cfg.Name, Fault: ce.Fault, Call: ce.Call, Message: ce.Error(), At: time.Now(), Process: s.h.opts.Process}
+	if err := fl.RecordFault(ctx, rec); err != nil {
+		s.h.logger.Named(s.cfg.Name).Warn("could not record the fault for other processes", "fault", ce.Fault, "error", err)
+	}
 }
 
 // stopped is the running plugin's onStop: a fault makes the plugin

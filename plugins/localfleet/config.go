@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
@@ -22,6 +23,7 @@ const (
 	defaultSmokeRequests     = 20
 	defaultSmokeMaxErrorRate = 0.05
 	defaultTrafficRPS        = 20.0
+	defaultIdleExit          = 5 * time.Minute
 )
 
 // settingSpecs documents every setting; Configure refuses any other. A
@@ -38,6 +40,7 @@ var settingSpecs = []sdk.SettingSpec{
 	{Name: "max_instances", Description: "The most instances one version of one target runs: a deploy asking for more (the demo's specs ask for 12 or 24) runs this many, and says so.", Default: strconv.Itoa(defaultMaxInstances)},
 	{Name: "max_processes", Description: "The most demo-service processes of the whole fleet; a start beyond it is refused (or makes room, with evict_idle).", Default: strconv.Itoa(defaultMaxProcesses)},
 	{Name: "evict_idle", Description: "true: when the fleet is full, stop the instances of the target changed longest ago that no call is using, instead of refusing.", Default: "false"},
+	{Name: "idle_exit", Description: "How long the fleet's supervisor lives on with no demo-service process running and no call (a Go duration); 0: until stopped. A fleet that runs something lives until it is stopped.", Default: defaultIdleExit.String()},
 }
 
 // config is the validated configuration.
@@ -54,6 +57,7 @@ type config struct {
 	maxInstances      int
 	maxProcesses      int
 	evictIdle         bool
+	idleExit          time.Duration // 0: never
 }
 
 func knownSettings() []string {
@@ -99,6 +103,7 @@ func parseConfig(cfg sdk.Config) (config, error) {
 		trafficRPS:        defaultTrafficRPS,
 		maxInstances:      defaultMaxInstances,
 		maxProcesses:      defaultMaxProcesses,
+		idleExit:          defaultIdleExit,
 	}
 	names := make([]string, 0, len(cfg.Settings))
 	for name := range cfg.Settings {
@@ -138,6 +143,11 @@ func parseConfig(cfg sdk.Config) (config, error) {
 			c.maxProcesses, err = positiveInt(value)
 		case "evict_idle":
 			c.evictIdle, err = strconv.ParseBool(value)
+		case "idle_exit":
+			c.idleExit, err = time.ParseDuration(value)
+			if err == nil && c.idleExit < 0 {
+				err = fmt.Errorf("want a duration of 0 (never) or more")
+			}
 		default:
 			return config{}, invalid("unknown setting %q; the known settings are %s", name, strings.Join(knownSettings(), ", "))
 		}
@@ -170,7 +180,7 @@ func parseConfig(cfg sdk.Config) (config, error) {
 			return config{}, invalid("setting faults_file: %v", err)
 		}
 	}
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	if err := ownerOnlyDir(stateDir); err != nil {
 		return config{}, invalid("state dir: %v", err)
 	}
 	return c, nil
@@ -210,4 +220,34 @@ func fraction(s string) (float64, error) {
 		return 0, fmt.Errorf("not a fraction between 0 and 1")
 	}
 	return f, nil
+}
+
+// ownerOnlyDir creates dir 0700, or narrows it: its socket drives the
+// fleet and its journal says what was deployed, so only its owner may
+// reach them — or its group, when warroom shares its files with the group
+// (--share-group makes the state dir 0770, and the fleet follows:
+// internal/fsmode's rule). Others never.
+func ownerOnlyDir(dir string) error {
+	if err := fsmode.Private.MkdirAll(dir); err != nil {
+		return err
+	}
+	mode := stateMode(dir)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&^mode.Dir() != 0 {
+		return os.Chmod(dir, mode.Dir()|fi.Mode()&os.ModeSetgid)
+	}
+	return nil
+}
+
+// stateMode is the mode of the files the fleet creates in its state dir:
+// the group's too when the dir is group-writable, else the owner's alone.
+func stateMode(dir string) fsmode.Mode {
+	m, err := fsmode.Of(dir)
+	if err != nil {
+		return fsmode.Private
+	}
+	return m
 }

@@ -6,11 +6,11 @@
 // For each target (service, environment, region) it runs instances of the
 // demo service (cmd/demo-service: one process per instance, ephemeral
 // port) and one weighted reverse proxy (net/http/httputil, ephemeral
-// port). The fleet lives inside the plugin process: every instance is
-// started with Setpgid and Pdeathsig=SIGKILL (forked from one OS thread
-// that lives as long as the fleet), and is stopped when the plugin stops
-// (SIGTERM, or warroom's graceful shutdown of the plugin) or dies with it.
-// A fresh plugin process starts with an empty fleet.
+// port). The fleet outlives the plugin process: it lives in a supervisor
+// process per state dir (see "The supervisor" below), which a new plugin
+// process adopts, so that a warroom that quits or crashes in the middle
+// of a run finds its instances, versions and weights again when it
+// resumes.
 //
 // # Settings
 //
@@ -33,6 +33,8 @@
 //	evict_idle            when full, stop the instances of the target changed
 //	                      longest ago that no call is using, instead of refusing
 //	                      (false)
+//	idle_exit             how long the supervisor lives on with no process
+//	                      running and no call; 0: until stopped (5m)
 //
 // Faults are the demo service's flags: error-rate=R (answer that fraction
 // with 500, evenly spread), latency=D, crash-on-start, slow-start=D,
@@ -104,7 +106,7 @@
 //
 //	{"payments/prod/eu-west@3.2.0": ["http://127.0.0.1:40200/metrics"], ...}
 //
-// A restarted plugin listens on the same ports again when they are free.
+// A new supervisor listens on the same ports again when they are free.
 // A traffic generator sends traffic_rps requests a second through each
 // proxy (GET /, and one in five GET /work?ms=5..50), so that canaries
 // have real traffic and the instances' /metrics real counts.
@@ -137,18 +139,63 @@
 // refused: bad request, nothing to split, fleet full) is not applied, and
 // a repeat acts again. Status lists the done keys as AppliedKeys.
 //
-// The trade-off: the journal outlives the fleet, the processes do not.
-// After a restart of the plugin (warroom restarted, or a plugin crash)
-// the fleet is empty while the journal still lists, say, a deploy of
-// payments 3.2.0 as applied. The plugin does not believe the journal's
-// picture of what runs: Status reports what runs now — nothing, with a
-// message naming the journal's last change of each target — and still
-// lists the applied keys, so that the engine does not repeat a deployment
-// that completed. What the engine does next finds the truth: a Verify of
-// the "deployed" version fails (nothing runs), SetTraffic is refused, and
-// a Rollback brings the old version up again.
+// The journal is the supervisor's, and so is every call: a call in
+// flight when its plugin process dies is cancelled (its key stays
+// "started", so the repeat from the next plugin process acts again; a
+// repeat that comes while the first is still winding down waits for it),
+// and a finished key is replayed whichever plugin process asks.
 //
-// # One fleet per state dir
+// The journal outlives the fleet when the supervisor ends (stopped, or
+// killed: its instances die with it). A new supervisor starts empty while
+// the journal still lists, say, a deploy of payments 3.2.0 as applied.
+// It does not believe the journal's picture of what runs: Status reports
+// what runs now — nothing, with a message naming the journal's last
+// change of each target — and still lists the applied keys, so that the
+// engine does not repeat a deployment that completed. What the engine
+// does next finds the truth: a Verify of the "deployed" version fails
+// (nothing runs), SetTraffic is refused, and a Rollback brings the old
+// version up again.
+//
+// # The supervisor
+//
+// Configure adopts the supervisor of the state dir if one answers; if
+// none does, the first call that needs the fleet starts
+// `localfleet supervise STATE_DIR` (this binary), so that configuring the
+// plugin alone (`warroom plugins list`) leaves nothing running. It runs
+// detached, in its own session (warroom kills a
+// plugin's process group, and a terminal's Ctrl-C reaches its process
+// group: neither reaches the supervisor), with no parent-death signal,
+// its output in <state dir>/supervisor.log. It holds an flock on
+// <state dir>/supervisor.lock for as long as it lives (one supervisor per
+// state dir) and serves the fleet on the Unix socket
+// <state dir>/supervisor.sock: HTTP with JSON bodies, one call per
+// DeployTarget method, deployments streamed an event a line (the
+// protocol is in package fleetctl). The state dir is made 0700 and every
+// file in it is 0600: only its owner can drive the fleet.
+//
+// The instances are the supervisor's children, with Pdeathsig=SIGKILL to
+// it (forked from one OS thread that lives as long as the fleet): a
+// killed supervisor leaves no orphan, and the next call of the plugin
+// starts a new, empty one. A call that finds the supervisor gone while
+// it runs fails, naming localfleet, the state dir and the supervisor's
+// log (code Unavailable; a deployment ends with a failed done event,
+// which carries no code); a supervisor that does not answer within 5s is
+// reported the same way.
+//
+// Settings given by a plugin process that adopts a running fleet apply to
+// it from then on (faults, limits and the binary at their next use,
+// traffic_rps at once).
+//
+// The supervisor ends, stopping every instance (SIGTERM, SIGKILL after
+// 3s) and proxy first, when it is told to (`localfleet stop STATE_DIR`,
+// or fleetctl.Stop: both return once nothing of the fleet runs), on
+// SIGTERM or SIGINT, when its state dir is removed (checked every
+// second), or when it has had no process running and no call for
+// idle_exit (5m by default). Quitting warroom does not end it: warroom stops it
+// deliberately when nothing needs it (the demo when it ends; the console,
+// when no run is unfinished).
+//
+// # One warroom per fleet
 //
 // A plugin process takes an flock on <state dir>/fleet.lock in Configure
 // (released by the kernel when the process dies); a second one's
@@ -161,7 +208,9 @@
 // pages shared by all of them: about 2 MB PSS each (GOMAXPROCS=1,
 // GOGC=50). Measured with 10 instances behind 5 proxies at the default
 // 20 requests/s each: 84 MB RSS / 21 MB PSS for the instances, 25 MB RSS
-// for the plugin, 17% of one core in all (each generated request
-// crosses the proxy: about 1 ms of CPU in the plugin and 0.6 ms in an
-// instance). max_processes bounds the fleet; traffic_rps its load.
+// for the process running the proxies (the supervisor now: 22 MB with
+// 10 instances behind 3 proxies), 17% of one core in all (each generated
+// request crosses the proxy: about 1 ms of CPU there and 0.6 ms in an
+// instance). The plugin process itself only forwards calls.
+// max_processes bounds the fleet; traffic_rps its load.
 package main

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -38,11 +39,11 @@ const metricsFile = "scrape-targets.json"
 // between changes.
 const healthInterval = time.Second
 
-// fleet is every demo-service process and proxy of one plugin process.
-// It lives as long as the plugin: its processes die with it (Pdeathsig),
-// and it starts empty.
+// fleet is every demo-service process and proxy of one supervisor (or,
+// in tests, of one in-process target). It lives as long as that process:
+// its instances die with it (Pdeathsig), and it starts empty.
 type fleet struct {
-	cfg       config
+	cfg       atomic.Pointer[config] // replaced whole when settings change: conf
 	log       hclog.Logger
 	sp        *spawner
 	transport *http.Transport
@@ -68,7 +69,6 @@ func newFleet(cfg config, log hclog.Logger) *fleet {
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 	}
 	f := &fleet{
-		cfg:       cfg,
 		log:       log,
 		sp:        newSpawner(),
 		transport: tr,
@@ -77,11 +77,35 @@ func newFleet(cfg config, log hclog.Logger) *fleet {
 		ports:     readPorts(filepath.Join(cfg.stateDir, portsFile)),
 		stop:      make(chan struct{}),
 	}
+	f.cfg.Store(&cfg)
 	// Nothing runs yet: say so before anyone reads an old file.
 	f.writeEndpoints()
 	f.bg.Add(1)
 	go f.monitor()
 	return f
+}
+
+// conf is the fleet's configuration now.
+func (f *fleet) conf() config { return *f.cfg.Load() }
+
+// reconfigure applies new settings to a running fleet (same state dir):
+// they take effect at the next use (faults and the binary at the next
+// instance start, limits at the next check), except the traffic rate,
+// which every proxy's generator takes at once.
+func (f *fleet) reconfigure(c config) {
+	old := f.cfg.Swap(&c)
+	if old.trafficRPS == c.trafficRPS {
+		return
+	}
+	f.mu.Lock()
+	groups := make([]*group, 0, len(f.groups))
+	for _, g := range f.groups {
+		groups = append(groups, g)
+	}
+	f.mu.Unlock()
+	for _, g := range groups {
+		g.restartTraffic(c.trafficRPS)
+	}
 }
 
 // endpointKey names a target in endpoints.json: service/env/region.
@@ -139,9 +163,9 @@ func (f *fleet) writeEndpoints() {
 
 // writeFile replaces a file of the state dir atomically.
 func (f *fleet) writeFile(name string, b []byte) {
-	path := filepath.Join(f.cfg.stateDir, name)
+	path := filepath.Join(f.conf().stateDir, name)
 	tmp := path + ".tmp"
-	err := os.WriteFile(tmp, append(b, '\n'), 0o644)
+	err := stateMode(f.conf().stateDir).WriteFile(tmp, append(b, '\n')) // as the state dir: owner-only, or the group's when shared
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
@@ -207,13 +231,13 @@ func (f *fleet) reserve(ctx context.Context, requester *group, emit func(string)
 			f.mu.Unlock()
 			return sdk.Errorf(sdk.CodeUnavailable, "localfleet: the fleet is shutting down")
 		}
-		if f.procs < f.cfg.maxProcesses {
+		if f.procs < f.conf().maxProcesses {
 			f.procs++
 			f.mu.Unlock()
 			return nil
 		}
 		var candidates []*group
-		if f.cfg.evictIdle {
+		if f.conf().evictIdle {
 			for _, g := range f.groups {
 				if g != requester && g.runningCount() > 0 {
 					candidates = append(candidates, g)
@@ -229,11 +253,11 @@ func (f *fleet) reserve(ctx context.Context, requester *group, emit func(string)
 				continue // a call is using it
 			}
 			n := g.evict(fmt.Sprintf("stopped at %s to make room for %s (evict_idle; max_processes %d)",
-				time.Now().UTC().Format(time.TimeOnly), endpointKey(requester.target), f.cfg.maxProcesses))
+				time.Now().UTC().Format(time.TimeOnly), endpointKey(requester.target), f.conf().maxProcesses))
 			g.release()
 			if n > 0 {
 				emit(fmt.Sprintf("the fleet is full (max_processes %d): stopped the %d instances of %s, idle longest, to make room",
-					f.cfg.maxProcesses, n, endpointKey(g.target)))
+					f.conf().maxProcesses, n, endpointKey(g.target)))
 				evicted = true
 				break
 			}
@@ -243,11 +267,11 @@ func (f *fleet) reserve(ctx context.Context, requester *group, emit func(string)
 		}
 		if !evicted {
 			hint := "raise max_processes, lower max_instances, or set evict_idle=true"
-			if f.cfg.evictIdle {
+			if f.conf().evictIdle {
 				hint = "every other target is busy; raise max_processes or lower max_instances"
 			}
 			return fmt.Errorf("%w: the fleet already runs %d demo-service processes, its max_processes (%s); %s",
-				errFull, f.cfg.maxProcesses, usage, hint)
+				errFull, f.conf().maxProcesses, usage, hint)
 		}
 	}
 }
@@ -293,7 +317,7 @@ func (f *fleet) usageLocked() string {
 func (f *fleet) freeSlots() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.cfg.maxProcesses - f.procs
+	return f.conf().maxProcesses - f.procs
 }
 
 // monitor probes every instance's /healthz so that readiness (and with
@@ -346,6 +370,13 @@ func (f *fleet) refreshHealth(ctx context.Context, want sdk.Target) {
 		}
 	}
 	wg.Wait()
+}
+
+// groupCount is how many proxies the fleet runs.
+func (f *fleet) groupCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.groups)
 }
 
 // runningTotal is how many processes the fleet has.

@@ -35,7 +35,8 @@ type group struct {
 	srv *http.Server
 	url string
 
-	stopTraffic context.CancelFunc
+	trafficMu   sync.Mutex
+	stopTraffic context.CancelFunc // nil: no generator runs
 	trafficDone chan struct{}
 
 	mu        sync.Mutex
@@ -72,15 +73,7 @@ func newGroup(f *fleet, t sdk.Target, ln net.Listener) *group {
 	}
 	g.srv = &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
 	go g.srv.Serve(ln)
-	if f.cfg.trafficRPS > 0 {
-		ctx, cancel := context.WithCancel(context.Background())
-		g.stopTraffic = cancel
-		g.trafficDone = make(chan struct{})
-		go func() {
-			defer close(g.trafficDone)
-			generateTraffic(ctx, f.client, g.url, f.cfg.trafficRPS)
-		}()
-	}
+	g.restartTraffic(f.conf().trafficRPS)
 	return g
 }
 
@@ -442,12 +435,37 @@ func (g *group) evict(why string) int {
 	return len(ins)
 }
 
-// shutdown stops the traffic, the proxy and every process.
-func (g *group) shutdown() {
+// restartTraffic stops the proxy's traffic generator and starts one at
+// rps (none if 0).
+func (g *group) restartTraffic(rps float64) {
+	g.trafficMu.Lock()
+	defer g.trafficMu.Unlock()
+	g.stopTrafficLocked()
+	if rps <= 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	g.stopTraffic, g.trafficDone = cancel, done
+	go func() {
+		defer close(done)
+		generateTraffic(ctx, g.f.client, g.url, rps)
+	}()
+}
+
+func (g *group) stopTrafficLocked() {
 	if g.stopTraffic != nil {
 		g.stopTraffic()
 		<-g.trafficDone
+		g.stopTraffic = nil
 	}
+}
+
+// shutdown stops the traffic, the proxy and every process.
+func (g *group) shutdown() {
+	g.trafficMu.Lock()
+	g.stopTrafficLocked()
+	g.trafficMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	g.srv.Shutdown(ctx)
 	cancel()

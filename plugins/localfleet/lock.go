@@ -9,10 +9,11 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/warroom/warroom/plugins/localfleet/fleetctl"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
-const lockFile = "fleet.lock"
+const lockFile = fleetctl.FleetLockFile
 
 // fleetLock is the flock on <state dir>/fleet.lock that makes one plugin
 // process the only one running a fleet for a state dir. The kernel drops
@@ -27,7 +28,7 @@ type fleetLock struct {
 // holder's warroom pid (the plugin's parent) and its own pid.
 func acquireLock(stateDir string) (*fleetLock, error) {
 	path := filepath.Join(stateDir, lockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := stateMode(stateDir).OpenFile(path, os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("localfleet: lock %s: %w", path, err)
 	}

@@ -49,8 +49,42 @@ func TestMain(m *testing.M) {
 	go func() { defer wg.Done(); build(pluginBin, ".") }()
 	wg.Wait()
 	code := m.Run()
+	// Nothing the tests started may outlive them: a supervisor whose
+	// state dir was removed (the conformance suite's sandbox) ends within
+	// a second or two; anything left after that is a bug.
+	if left := waitNoneRunning([]string{pluginBin, demoBin}, 15*time.Second); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: processes left running after the tests: %v\n", left)
+		for _, pid := range left {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		code = 1
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// waitNoneRunning waits until no process runs one of the binaries and
+// returns the pids of those still running at the deadline.
+func waitNoneRunning(bins []string, timeout time.Duration) []int {
+	deadline := time.Now().Add(timeout)
+	for {
+		var left []int
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+			if err == nil && slices.Contains(bins, exe) && !gone(pid) {
+				left = append(left, pid)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // ---- helpers ----

@@ -151,7 +151,7 @@ func (f *fleet) status(want sdk.Target, last map[sdk.Target]entry, startedAt tim
 			Target:   t,
 			Versions: []sdk.VersionStatus{},
 			Healthy:  false,
-			Message: fmt.Sprintf("nothing runs: this fleet started empty with its plugin process at %s and has not deployed it since; "+
+			Message: fmt.Sprintf("nothing runs: this fleet started empty at %s (a new supervisor) and has not deployed it since; "+
 				"the journal's last change, not running now, was a %s at %s",
 				startedAt.UTC().Format(time.RFC3339), what, e.At.UTC().Format(time.RFC3339)),
 		})

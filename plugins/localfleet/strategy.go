@@ -107,12 +107,12 @@ func (f *fleet) planDeploy(req sdk.DeployRequest) (deployPlan, error) {
 	if p.n <= 0 {
 		p.n = defaultInstances
 	}
-	if p.n > f.cfg.maxInstances {
-		p.notes = append(p.notes, fmt.Sprintf("%d instances asked for; the local fleet runs %d (max_instances)", p.n, f.cfg.maxInstances))
-		p.n = f.cfg.maxInstances
+	if p.n > f.conf().maxInstances {
+		p.notes = append(p.notes, fmt.Sprintf("%d instances asked for; the local fleet runs %d (max_instances)", p.n, f.conf().maxInstances))
+		p.n = f.conf().maxInstances
 	}
 	p.batch = min(max(req.BatchSize, 1), p.n)
-	ff, err := f.cfg.faultsFor(req.Target.Service, req.Version)
+	ff, err := f.conf().faultsFor(req.Target.Service, req.Version)
 	if err != nil {
 		return p, sdk.Errorf(sdk.CodeFailedPrecondition, "localfleet: %v", err)
 	}
@@ -124,7 +124,7 @@ func (f *fleet) planDeploy(req sdk.DeployRequest) (deployPlan, error) {
 	if len(p.faults) > 0 {
 		p.notes = append(p.notes, fmt.Sprintf("%s %s runs with faults: %s", req.Target.Service, req.Version, p.faults))
 	}
-	if err := checkBinary(f.cfg.binary); err != nil {
+	if err := checkBinary(f.conf().binary); err != nil {
 		return p, sdk.Errorf(sdk.CodeFailedPrecondition, "localfleet: the demo service cannot run: %v", err)
 	}
 	return p, nil
@@ -150,9 +150,9 @@ func (f *fleet) deploy(ctx context.Context, p deployPlan, pr *progress) error {
 	pr.event("plan", fmt.Sprintf("%s %s to %s: %s, %d instances, proxy %s", svc, p.version, g.key, p.strategy, p.n, g.url))
 
 	if p.from != "" && p.from != p.version && g.runningCount() == 0 {
-		pr.event("baseline", fmt.Sprintf("nothing runs for %s (the fleet starts empty with its plugin process): bringing up %s %s first, the version being replaced",
+		pr.event("baseline", fmt.Sprintf("nothing runs for %s (a new fleet starts empty): bringing up %s %s first, the version being replaced",
 			g.key, svc, p.from))
-		ff, err := f.cfg.faultsFor(svc, p.from)
+		ff, err := f.conf().faultsFor(svc, p.from)
 		if err != nil {
 			return sdk.Errorf(sdk.CodeFailedPrecondition, "localfleet: %v", err)
 		}
@@ -384,7 +384,7 @@ func (f *fleet) startOne(ctx context.Context, g *group, version string, idx, tot
 		return nil, err
 	}
 	pr.event("starting", fmt.Sprintf("starting %s %s instance %d/%d", svc, version, idx, total))
-	spec := startSpec{binary: f.cfg.binary, service: svc, version: version, index: idx, colour: colour, faults: faults}
+	spec := startSpec{binary: f.conf().binary, service: svc, version: version, index: idx, colour: colour, faults: faults}
 	in, err := startProcess(ctx, f.sp, spec, f.transport, func(in *instance) {
 		f.unreserve()
 		if !in.stopping.Load() {
@@ -407,7 +407,7 @@ func (f *fleet) startOne(ctx context.Context, g *group, version string, idx, tot
 // awaitHealthy waits for a started instance to pass /healthz.
 func (f *fleet) awaitHealthy(ctx context.Context, g *group, in *instance, total int, pr *progress, counts bool) error {
 	svc := g.target.Service
-	if err := in.waitHealthy(ctx, f.client, svc, f.cfg.healthTimeout); err != nil {
+	if err := in.waitHealthy(ctx, f.client, svc, f.conf().healthTimeout); err != nil {
 		f.discard(g, in, err)
 		return err
 	}
@@ -469,7 +469,7 @@ func (f *fleet) setTraffic(ctx context.Context, t sdk.Target, weights []sdk.Traf
 func (f *fleet) checkTraffic(g *group, t sdk.Target, weights []sdk.TrafficWeight) error {
 	if g == nil {
 		return sdk.Errorf(sdk.CodeFailedPrecondition,
-			"localfleet: nothing runs for %s: this fleet has not deployed it since its plugin process started (the fleet starts empty)", endpointKey(t))
+			"localfleet: nothing runs for %s: this fleet has not deployed it since it started (a new fleet starts empty)", endpointKey(t))
 	}
 	var asked []string
 	for _, w := range weights {
@@ -500,11 +500,11 @@ func (f *fleet) rollback(ctx context.Context, req sdk.RollbackRequest, pr *progr
 	svc, to := req.Target.Service, req.ToVersion
 	n, strategy := g.lastDeploy()
 	if n == 0 {
-		n = min(defaultInstances, f.cfg.maxInstances)
+		n = min(defaultInstances, f.conf().maxInstances)
 	}
 	pr.want = n
 	if to != "" {
-		ff, err := f.cfg.faultsFor(svc, to)
+		ff, err := f.conf().faultsFor(svc, to)
 		if err != nil {
 			return sdk.Errorf(sdk.CodeFailedPrecondition, "localfleet: %v", err)
 		}
@@ -513,7 +513,7 @@ func (f *fleet) rollback(ctx context.Context, req sdk.RollbackRequest, pr *progr
 			if len(cur) == 0 {
 				pr.event("rollback", fmt.Sprintf("%s %s does not run in %s any more: starting it", svc, to, g.key))
 			}
-			if err := checkBinary(f.cfg.binary); err != nil {
+			if err := checkBinary(f.conf().binary); err != nil {
 				return sdk.Errorf(sdk.CodeFailedPrecondition, "localfleet: the demo service cannot run: %v", err)
 			}
 		}

@@ -27,8 +27,12 @@ type target struct {
 	journal    *journal
 	lock       *fleetLock
 	fleet      *fleet
-	inflight   map[string]bool
+	inflight   map[string]chan struct{} // closed when the call of the key ends
 	startedAt  time.Time
+	// supervised: run by the supervisor, whose plugin process holds the
+	// fleet lock; the target takes it itself otherwise (tests run it
+	// in-process).
+	supervised bool
 }
 
 var _ sdk.DeployTarget = (*target)(nil)
@@ -54,15 +58,25 @@ func (t *target) Configure(ctx context.Context, cfg sdk.Config) error {
 		if reflect.DeepEqual(c, t.cfg) {
 			return nil
 		}
+		if c.stateDir == t.cfg.stateDir {
+			// Another warroom (or the same with other settings) adopts
+			// the fleet: what runs keeps running, with the new settings.
+			t.cfg = c
+			t.fleet.reconfigure(c)
+			t.log.Info("settings changed", "state_dir", c.stateDir, "service_binary", c.binary)
+			return nil
+		}
 		if n := t.fleet.runningTotal(); n > 0 {
 			return sdk.Errorf(sdk.CodeFailedPrecondition,
-				"localfleet: the fleet runs %d processes with the current settings; restart the plugin to change them", n)
+				"localfleet: the fleet of %s runs %d processes: stop it first to move to %s (`localfleet stop %s`)", t.cfg.stateDir, n, c.stateDir, t.cfg.stateDir)
 		}
 		t.closeLocked()
 	}
-	lock, err := acquireLock(c.stateDir)
-	if err != nil {
-		return err
+	var lock *fleetLock
+	if !t.supervised {
+		if lock, err = acquireLock(c.stateDir); err != nil {
+			return err
+		}
 	}
 	j, err := openJournal(filepath.Join(c.stateDir, journalFile))
 	if err != nil {
@@ -94,6 +108,16 @@ func (t *target) closeLocked() {
 	t.configured = false
 }
 
+// idleExit is the configured idle_exit (its default before Configure).
+func (t *target) idleExit() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.configured {
+		return defaultIdleExit
+	}
+	return t.cfg.idleExit
+}
+
 func (t *target) state() (*fleet, *journal, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -103,27 +127,41 @@ func (t *target) state() (*fleet, *journal, error) {
 	return t.fleet, t.journal, nil
 }
 
-// claim marks a key as running in this process: two calls with one key
-// at once would both see it unapplied and both act.
-func (t *target) claim(op, key string) (func(), error) {
+// claim marks a key as running: two calls with one key at once would
+// both see it unapplied and both act. A call that finds its key running
+// waits for that call to end: the caller that made it is gone (a plugin
+// process killed, by warroom or by warroom's host after a timeout, whose
+// call the supervisor is still winding down) and this is its repeat,
+// which then acts, or replays what the first one finished.
+func (t *target) claim(ctx context.Context, op, key string) (func(), error) {
 	if key == "" {
 		return func() {}, nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.inflight[key] {
-		return nil, sdk.Errorf(sdk.CodeFailedPrecondition,
-			"localfleet: a %s with idempotency key %q is running now; wait for it to end", op, key)
-	}
-	if t.inflight == nil {
-		t.inflight = map[string]bool{}
-	}
-	t.inflight[key] = true
-	return func() {
+	for {
 		t.mu.Lock()
-		delete(t.inflight, key)
+		running, busy := t.inflight[key]
+		if !busy {
+			if t.inflight == nil {
+				t.inflight = map[string]chan struct{}{}
+			}
+			done := make(chan struct{})
+			t.inflight[key] = done
+			t.mu.Unlock()
+			return func() {
+				t.mu.Lock()
+				delete(t.inflight, key)
+				t.mu.Unlock()
+				close(done)
+			}, nil
+		}
 		t.mu.Unlock()
-	}, nil
+		select {
+		case <-running:
+		case <-ctx.Done():
+			return nil, sdk.Errorf(sdk.CodeFailedPrecondition,
+				"localfleet: a %s with idempotency key %q is still running; wait for it to end (%v)", op, key, ctx.Err())
+		}
+	}
 }
 
 // replayable returns the finished journal entry of a key, if any.
@@ -197,7 +235,7 @@ func (t *target) Preflight(ctx context.Context, req sdk.PreflightRequest) ([]sdk
 		}
 		checks = append(checks, c)
 	}
-	add("service-binary", checkBinary(f.cfg.binary), f.cfg.binary+" is executable")
+	add("service-binary", checkBinary(f.conf().binary), f.conf().binary+" is executable")
 
 	strategy := req.Strategy
 	if strategy == "" {
@@ -209,7 +247,7 @@ func (t *target) Preflight(ctx context.Context, req sdk.PreflightRequest) ([]sdk
 	}
 	add("strategy", serr, strategy+" is offered")
 
-	ff, ferr := f.cfg.faultsFor(req.Target.Service, req.Version)
+	ff, ferr := f.conf().faultsFor(req.Target.Service, req.Version)
 	if ferr == nil {
 		var rf faultSet
 		if rf, ferr = requestFaults(req.Settings); ferr == nil {
@@ -222,7 +260,7 @@ func (t *target) Preflight(ctx context.Context, req sdk.PreflightRequest) ([]sdk
 	}
 	add("faults", ferr, msg)
 
-	n := min(defaultInstances, f.cfg.maxInstances)
+	n := min(defaultInstances, f.conf().maxInstances)
 	need := 1 // a rolling batch
 	if strategy != rolling {
 		need = n
@@ -233,11 +271,11 @@ func (t *target) Preflight(ctx context.Context, req sdk.PreflightRequest) ([]sdk
 	}
 	free := f.freeSlots()
 	var cerr error
-	if need > free && !f.cfg.evictIdle {
+	if need > free && !f.conf().evictIdle {
 		cerr = fmt.Errorf("the fleet runs %d of at most %d demo-service processes (max_processes); this step needs up to %d more: raise max_processes, lower max_instances, or set evict_idle=true",
-			f.cfg.maxProcesses-free, f.cfg.maxProcesses, need)
+			f.conf().maxProcesses-free, f.conf().maxProcesses, need)
 	}
-	add("capacity", cerr, fmt.Sprintf("the fleet runs %d of at most %d processes; this step needs up to %d more", f.cfg.maxProcesses-free, f.cfg.maxProcesses, need))
+	add("capacity", cerr, fmt.Sprintf("the fleet runs %d of at most %d processes; this step needs up to %d more", f.conf().maxProcesses-free, f.conf().maxProcesses, need))
 	return checks, nil
 }
 
@@ -271,7 +309,7 @@ func (t *target) Deploy(ctx context.Context, req sdk.DeployRequest, sink sdk.Eve
 	if err != nil {
 		return err
 	}
-	release, err := t.claim(opDeploy, req.IdempotencyKey)
+	release, err := t.claim(ctx, opDeploy, req.IdempotencyKey)
 	if err != nil {
 		return err
 	}
@@ -345,7 +383,7 @@ func (t *target) Rollback(ctx context.Context, req sdk.RollbackRequest, sink sdk
 	if err != nil {
 		return err
 	}
-	release, err := t.claim(opRollback, req.IdempotencyKey)
+	release, err := t.claim(ctx, opRollback, req.IdempotencyKey)
 	if err != nil {
 		return err
 	}
@@ -378,7 +416,7 @@ func (t *target) SetTraffic(ctx context.Context, req sdk.SetTrafficRequest) ([]s
 	if err := validateWeights(req.Weights); err != nil {
 		return nil, err
 	}
-	release, err := t.claim(opSetTraffic, req.IdempotencyKey)
+	release, err := t.claim(ctx, opSetTraffic, req.IdempotencyKey)
 	if err != nil {
 		return nil, err
 	}

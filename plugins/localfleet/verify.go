@@ -32,7 +32,7 @@ func (f *fleet) verify(ctx context.Context, req sdk.VerifyRequest) ([]sdk.Check,
 	if len(names) == 0 {
 		names = []string{checkHealthy, checkSmoke}
 	}
-	n, maxRate := f.cfg.smokeRequests, f.cfg.smokeMaxErrorRate
+	n, maxRate := f.conf().smokeRequests, f.conf().smokeMaxErrorRate
 	if v := req.Settings["smoke_requests"]; v != "" {
 		var err error
 		if n, err = positiveInt(v); err != nil {
@@ -54,7 +54,7 @@ func (f *fleet) verify(ctx context.Context, req sdk.VerifyRequest) ([]sdk.Check,
 		case name != checkHealthy && name != checkSmoke:
 			c = sdk.Check{Name: name, Message: fmt.Sprintf("unknown check %q: this target offers %s and %s", name, checkHealthy, checkSmoke)}
 		case g == nil || len(g.runningOf(req.Version)) == 0:
-			where := "nothing runs there (the fleet starts empty with its plugin process)"
+			where := "nothing runs there (a new fleet starts empty)"
 			if g != nil {
 				where = "it runs " + g.summary()
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
@@ -79,7 +81,19 @@ CREATE TABLE outbox (
 // openDB opens (creating if need be) the tracker's database and brings
 // its schema up to date.
 func openDB(ctx context.Context, path string) (*sql.DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := fsmode.Private.MkdirAll(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("tickets database %s: %w", path, err)
+	}
+	// Created here with exactly its directory's mode (owner-only, or the
+	// group's too when warroom shares the state directory): SQLite would
+	// make it 0644 less the umask, and gives -wal and -shm its permissions.
+	mode, err := fsmode.Of(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("tickets database %s: %w", path, err)
+	}
+	if f, err := mode.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("tickets database %s: %w", path, err)
 	}
 	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)

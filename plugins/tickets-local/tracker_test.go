@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -561,5 +563,33 @@ func TestConcurrentCreatesGetDistinctIDs(t *testing.T) {
 	}
 	if _, ok := ids[fmt.Sprintf("CHG-%06d", workers*each)]; !ok {
 		t.Errorf("ids not a dense sequence: no CHG-%06d", workers*each)
+	}
+}
+
+// TestDatabaseFollowsStateDirMode: the tracker's database (and its -wal
+// and -shm) gets exactly its state directory's mode, owner-only or shared
+// with the group, under the usual umask 022.
+func TestDatabaseFollowsStateDirMode(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	for _, dirMode := range []os.FileMode{0o700, 0o770} {
+		dir := t.TempDir()
+		if err := os.Chmod(dir, dirMode); err != nil {
+			t.Fatal(err)
+		}
+		open(t, dir, nil) // open while we look: -wal and -shm exist
+		want := os.FileMode(0o600)
+		if dirMode == 0o770 {
+			want = 0o660
+		}
+		for _, name := range []string{"tickets.db", "tickets.db-wal", "tickets.db-shm"} {
+			fi, err := os.Stat(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != want {
+				t.Errorf("state dir %04o: %s is %04o, want %04o", dirMode, name, fi.Mode().Perm(), want)
+			}
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
@@ -76,7 +77,13 @@ type Journal struct {
 func OpenJournal(path string) (*Journal, error) {
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, os.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	// The journal is as private as the state directory it is in: owner-only,
+	// or shared with the group when the host made the directory so.
+	mode, err := fsmode.Of(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	f, err := mode.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
