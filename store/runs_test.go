@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -186,15 +188,25 @@ func storeClock(t *time.Time) store.Option {
 	return store.WithClock(func() time.Time { return *t })
 }
 
-// A database from before migration 0005 kept each run as one document;
+// A database from before migration 0006 kept each run as one document;
 // opening it moves the runs to plan + rows: the run reads back as it was,
 // bake deadlines and approvals included, and goes on from there.
 func TestRunDocumentsMoveToRowsOnOpen(t *testing.T) {
 	ctx := context.Background()
 	path := dbPath(t)
 	db := rawDB(t, path)
-	for v, name := range []string{"0001_init", "0002_run_documents", "0003_change_tickets", "0004_objects_version"} {
-		b, err := os.ReadFile(filepath.Join("migrations", name+".sql"))
+	// Every migration before the one that moves runs to rows.
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".sql")
+		if strings.HasSuffix(name, "_run_step_rows") {
+			break
+		}
+		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +216,8 @@ func TestRunDocumentsMoveToRowsOnOpen(t *testing.T) {
 		if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Exec(`INSERT INTO schema_migrations VALUES (?, ?, '2026-12-01T00:00:00.000000000Z')`, v+1, name[5:]); err != nil {
+		v, _ := strconv.Atoi(name[:4])
+		if _, err := db.Exec(`INSERT INTO schema_migrations VALUES (?, ?, '2026-12-01T00:00:00.000000000Z')`, v, name[5:]); err != nil {
 			t.Fatal(err)
 		}
 	}
