@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/plugins/localfleet/fleetctl"
 )
 
 // killWorld is a deploy world whose scripts take a moment and log every
@@ -380,5 +383,126 @@ func (w *deployWorld) checkAudit(t *testing.T, run *deploy.Run) {
 	// of a step) has exactly one audit event.
 	if int64(n) != run.Commits {
 		t.Errorf("%d audit events name run %s, but it was committed %d times", n, run.ID, run.Commits)
+	}
+}
+
+// SIGKILL warroom driving the demo release through dev on the local
+// fleet (whose instances outlive warroom and its plugin): while two
+// deployments of one wave are in flight, while canaries shift and bake,
+// at many points. Each run resumed ends succeeded; every step's proxy
+// serves the step's version; the fleet's journal shows no key deployed
+// again after it was done; the audit chain verifies with one event per
+// commit of the run.
+func TestSigkillOnTheLocalFleetResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts warroom driving real processes")
+	}
+	bin := fleetLayout(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "warroom.db")
+	state := filepath.Join(dir, "plugin-state", "localfleet")
+	t.Cleanup(func() { fleetctl.Stop(context.Background(), state) }) //nolint:errcheck
+	fleet := func(args ...string) *exec.Cmd {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		t.Cleanup(cancel)
+		cmd := exec.CommandContext(ctx, bin, append([]string{"--db", db, "--as", "tester"}, args...)...)
+		cmd.Env = append(os.Environ(), "WARROOM_PLUGINS=", "WARROOM_DB=", "WARROOM_LOG=")
+		return cmd
+	}
+	if out, err := fleet("apply", "-f", repo("testdata", "demo")).CombinedOutput(); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	c := &cli{t: t, db: db}
+	// The dev run prints ~47 lines: two wave-1 deployments side by side
+	// (lines ~2-11), then two canaries shifting and baking side by side.
+	for _, n := range []int{3, 5, 8, 13, 16, 20, 24, 28, 32, 36, 40} {
+		t.Run(fmt.Sprintf("after-line-%d", n), func(t *testing.T) {
+			cmd := fleet("deploy", "start", "storefront-2026-12", "--env", "dev", "--follow", "--bake-scale", "0", "--outside-window", "SIGKILL test")
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(stdout)
+			lines := 0
+			for lines < n && sc.Scan() {
+				lines++
+			}
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			_ = cmd.Wait()
+			if lines < n {
+				t.Fatalf("warroom ended after %d lines, before the kill point", lines)
+			}
+			var run deploy.Run
+			c.json(&run, "deploy", "status")
+			if out, err := fleet("deploy", "resume", run.ID).CombinedOutput(); err != nil {
+				t.Fatalf("resume: %v\n%s", err, out)
+			}
+			c.json(&run, "deploy", "status", run.ID)
+			if run.State != deploy.RunSucceeded {
+				t.Fatalf("run ended %s (%s)", run.State, run.Reason)
+			}
+			endpoints := readEndpoints(t, state)
+			for _, s := range run.Steps {
+				if s.Kind != deploy.KindService {
+					continue
+				}
+				if got := versionAt(t, endpoints[s.Service+"/"+s.Env+"/"+s.Region]); got != s.Version {
+					t.Errorf("%s: the proxy serves %s", s.Describe(), got)
+				}
+			}
+			checkFleetJournal(t, filepath.Join(state, "localfleet-journal.jsonl"), run.ID)
+			if out := c.ok("audit", "verify"); !strings.HasPrefix(out, "ok: ") {
+				t.Errorf("audit verify: %s", out)
+			}
+			var events []struct {
+				Summary string `json:"summary"`
+			}
+			c.json(&events, "audit", "list")
+			named := 0
+			for _, e := range events {
+				if strings.Contains(e.Summary, run.ID) {
+					named++
+				}
+			}
+			if int64(named) != run.Commits {
+				t.Errorf("%d audit events name run %s, but it was committed %d times", named, run.ID, run.Commits)
+			}
+		})
+	}
+}
+
+// checkFleetJournal: no key of the run started again after it was done.
+func checkFleetJournal(t *testing.T, path, runID string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e struct {
+			Key, Op, State string
+		}
+		if json.Unmarshal([]byte(line), &e) != nil || !strings.HasPrefix(e.Key, runID+"/") {
+			continue
+		}
+		switch e.State {
+		case "started":
+			if done[e.Op+" "+e.Key] {
+				t.Errorf("%s %s started again after it was done", e.Op, e.Key)
+			}
+		case "done":
+			done[e.Op+" "+e.Key] = true
+		}
+	}
+	if len(done) == 0 {
+		t.Errorf("the fleet's journal has nothing done for run %s", runID)
 	}
 }

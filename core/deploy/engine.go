@@ -860,7 +860,9 @@ func (e *Engine) bake(ctx context.Context, d *driven, s *Step) error {
 	if st, sick := e.unhealthy(ctx, d, s, r.Options.bake(s.BakeTime) > 0); sick {
 		return e.fail(ctx, d, s, StepBaking, "the target reports the service unhealthy during its bake", map[string]any{"status": st})
 	}
-	if s.Strategy == model.Canary && e.Judge != nil {
+	// Without a bake there is no window to judge a canary in (a judge
+	// asked about no time at all sees noise): its weights go on at once.
+	if s.Strategy == model.Canary && e.Judge != nil && r.Options.bake(s.BakeTime) > 0 {
 		j, err := e.Judge.Judge(ctx, CanaryRequest{
 			RunID: r.ID, Step: s.Index, Service: s.Service, Environment: s.Env, Region: s.Region,
 			Baseline: s.FromVersion, Canary: s.Version, Weight: s.Weight,
