@@ -39,6 +39,11 @@ type Store struct {
 	dvMu sync.Mutex
 	dv   *sql.Conn
 
+	// plans keeps decoded run plans, which never change (runs.go).
+	plans planCache
+	// group batches run changes into shared transactions (runs.go).
+	group applyGroup
+
 	closeOnce sync.Once
 	closeErr  error
 }

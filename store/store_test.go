@@ -32,7 +32,7 @@ func TestOpenCreatesAndMigrates(t *testing.T) {
 	db := rawDB(t, path)
 	for _, table := range []string{
 		"schema_migrations", "objects", "audit_events", "audit_head",
-		"deploy_runs", "run_steps", "step_transitions", "artifacts", "artifact_signatures",
+		"deploy_runs", "run_plans", "run_steps", "step_transitions", "artifacts", "artifact_signatures",
 		"gate_results", "gate_waivers", "change_requests", "change_approvals",
 		"canary_judgements", "metric_samples", "env_reservations", "feature_toggles",
 		"readiness_signoffs", "config_values", "plugin_trust", "incidents",

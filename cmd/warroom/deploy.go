@@ -33,7 +33,7 @@ A run is driven by the process that holds its lease: 'deploy start --follow',
 'deploy resume', the console, or 'warroom serve'. The other commands act on
 a run from any process.`,
 	}
-	cmd.AddCommand(newDeployStartCmd(a), newDeployStatusCmd(a), newDeployResumeCmd(a), newDeploySkipCmd(a))
+	cmd.AddCommand(newDeployStartCmd(a), newDeployStatusCmd(a), newDeployResumeCmd(a), newDeploySkipCmd(a), newDeployRetryCmd(a))
 	for _, c := range []struct {
 		cmd   deploy.Command
 		short string
@@ -62,7 +62,13 @@ func newDeployStartCmd(a *app) *cobra.Command {
 		Long: `Start a run of the release's plan through the given environments (all of
 the release's, in promotion order, when none is given). A blocked plan is
 refused (exit 3). With --follow the run is driven here and its progress
-shown until it ends; the exit code is 0 only if it succeeded.`,
+shown until it ends; the exit code is 0 only if it succeeded.
+
+The steps of one wave run side by side, up to the environment's
+'parallel' (default 10) or --parallel for this run; waves and
+environments stay in order. A failing step stops new starts in its wave,
+the steps in flight finish, then the run rolls back (or, with
+--no-auto-rollback, fails for an operator).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {
@@ -74,6 +80,15 @@ shown until it ends; the exit code is 0 only if it succeeded.`,
 				return err
 			}
 			defer s.Close()
+			if opts.BakeScale < 0 {
+				return usageError{fmt.Errorf("--bake-scale must be 0 (no bake) or more, got %g", opts.BakeScale)}
+			}
+			if cmd.Flags().Changed("bake-scale") && opts.BakeScale == 0 {
+				opts.NoBake = true
+			}
+			if opts.Parallel < 0 {
+				return usageError{fmt.Errorf("--parallel must be 0 (each environment's own limit) or more, got %d", opts.Parallel)}
+			}
 			opts.AutoRollback = !noAuto
 			r, err := a.startRun(ctx, s, runStart{Release: args[0], Environments: splitList(envs), Target: target, Options: opts, Actor: a.actor})
 			if err != nil {
@@ -95,7 +110,8 @@ shown until it ends; the exit code is 0 only if it succeeded.`,
 	f.BoolVar(&follow, "follow", false, "drive the run here and show its progress until it ends")
 	f.BoolVar(&noAuto, "no-auto-rollback", false, "on failure, stop for an operator instead of rolling back")
 	f.BoolVar(&opts.IgnoreLowTraffic, "ignore-low-traffic", false, "start production regions at once, not at their low-traffic windows")
-	f.Float64Var(&opts.BakeScale, "bake-scale", 0, "multiply every bake time (e.g. 0.01 for a demo)")
+	f.Float64Var(&opts.BakeScale, "bake-scale", 1, "multiply every bake time (e.g. 0.01 for a demo); 0 means no bake at all; negative is a usage error")
+	f.IntVar(&opts.Parallel, "parallel", 0, "deploy up to N steps of one wave at once in every environment (0: each environment's 'parallel', default 10)")
 	f.StringVar(&target, "target", "localfleet", "deploy target for services and environments that name none")
 	f.StringVar(&opts.OutsideWindow, "outside-window", "", "REASON: break glass, deploy outside the release window (recorded and audited; freezes still apply)")
 	commaList(f, "env")
@@ -216,7 +232,11 @@ func printRun(w io.Writer, r *deploy.Run) {
 	if r.Reason != "" {
 		fmt.Fprintf(w, "  %s\n", oneLine(r.Reason))
 	}
-	fmt.Fprintf(w, "  started by %s at %s; environments %s\n\n", r.StartedBy, r.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), strings.Join(r.Environments, ", "))
+	fmt.Fprintf(w, "  started by %s at %s; environments %s\n", r.StartedBy, r.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), strings.Join(r.Environments, ", "))
+	if flight := inFlight(r); len(flight) > 0 {
+		fmt.Fprintf(w, "  in flight (%d): %s\n", len(flight), strings.Join(flight, ", "))
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%4s  %4s  %-22s  %-28s  %-10s  %-12s  %s\n", "STEP", "WAVE", "WHERE", "WHAT", "STRATEGY", "STATE", "PROGRESS")
 	for _, s := range r.Steps {
 		whereS := s.Env
@@ -233,6 +253,19 @@ func printRun(w io.Writer, r *deploy.Run) {
 		}
 		fmt.Fprintf(w, "%4d  %4d  %-22s  %-28s  %-10s  %-12s  %s\n", s.Index, s.Wave, whereS, what, s.Strategy, stepSymbol(s.State)+" "+string(s.State), progress)
 	}
+}
+
+// inFlight names the steps between their start and their end, side by
+// side in one wave: "12 payments (deploying)".
+func inFlight(r *deploy.Run) []string {
+	var out []string
+	for _, s := range r.Steps {
+		switch s.State {
+		case deploy.StepPreflight, deploy.StepDeploying, deploy.StepVerifying, deploy.StepBaking, deploy.StepRollingBack:
+			out = append(out, fmt.Sprintf("%d %s/%s (%s)", s.Index, s.Service, s.Where(), s.State))
+		}
+	}
+	return out
 }
 
 // stepSymbol shows a state by a symbol as well as a word.
@@ -260,6 +293,30 @@ func newDeployOperatorCmd(a *app, c deploy.Command, short string) *cobra.Command
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.operate(cmd.Context(), deploy.OperatorRequest{Command: c, RunID: args[0], Actor: a.actor, Reason: reason})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
+	return cmd
+}
+
+func newDeployRetryCmd(a *app) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "retry RUN STEP",
+		Short: "Try a failed step again, as a new attempt",
+		Long: `Try a failed step again: the step goes back to pending and runs as a new
+attempt, with a new idempotency key, and the run goes on. It is the way on
+after a step failed (a crash, a hang past its timeout, a failed check)
+without the automatic rollback: 'deploy continue' only retries a step that
+changed nothing, and 'deploy skip' only skips one. Refused (exit 3) unless
+the step failed and the run is running, paused or failed.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var step int
+			if _, err := fmt.Sscan(args[1], &step); err != nil {
+				return usageError{fmt.Errorf("STEP must be a step number, got %q", args[1])}
+			}
+			return a.operate(cmd.Context(), deploy.OperatorRequest{Command: deploy.CmdRetry, RunID: args[0], Actor: a.actor, Step: step, Reason: reason})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
@@ -372,7 +429,7 @@ func (a *app) engine(ctx context.Context, s *store.Store, prefix string) (*deplo
 		Journal: s,
 		Targets: targets,
 		Clock:   realClock{},
-		Gate:    canaryJudgeGate{next: deploy.PolicyGate{Org: s.Org}, cfg: ph.Config()},
+		Gate:    canaryJudgeGate{next: &deploy.PolicyGate{Org: s.Org, Version: s.ObjectsVersion}, cfg: ph.Config()},
 		Owner:   fmt.Sprintf("%s:%d:%s", host, os.Getpid(), newRunID()[len("run-20060102-150405-"):]),
 		Poll:    500 * time.Millisecond,
 		Dead:    deadOwner,

@@ -273,3 +273,48 @@ func TestServeDrivesRunsStartedElsewhere(t *testing.T) {
 		t.Errorf("serve after SIGTERM: %v\n%s", err, out.String())
 	}
 }
+
+// deploy status names the steps in flight side by side in one wave.
+func TestDeployStatusShowsTheStepsInFlight(t *testing.T) {
+	r := &deploy.Run{ID: "run-1", Release: "r1", State: deploy.RunRunning, StartedBy: "ana", Environments: []string{"dev"},
+		Steps: []deploy.Step{
+			{Index: 1, Wave: 1, Service: "a", Env: "dev", Version: "2", State: deploy.StepDone},
+			{Index: 2, Wave: 2, Service: "b", Env: "dev", Version: "2", State: deploy.StepDeploying},
+			{Index: 3, Wave: 2, Service: "c", Env: "dev", Region: "eu", Version: "2", State: deploy.StepBaking},
+			{Index: 4, Wave: 2, Service: "d", Env: "dev", Version: "2", State: deploy.StepPending},
+		}}
+	var b strings.Builder
+	printRun(&b, r)
+	if !strings.Contains(b.String(), "in flight (2): 2 b/dev (deploying), 3 c/dev/eu (baking)\n") {
+		t.Errorf("status:\n%s", b.String())
+	}
+}
+
+func TestDeployRetryAndBakeScaleAtTheCommandLine(t *testing.T) {
+	w := newDeployWorld(t, "2.0.0")
+	if r := w.c.run("--plugins", w.plugins, "deploy", "start", "train", "--bake-scale", "-1"); r.code != 2 || !strings.Contains(r.stderr, "--bake-scale must be 0 (no bake) or more") {
+		t.Errorf("negative bake scale: exit %d %q", r.code, r.stderr)
+	}
+	if r := w.c.run("--plugins", w.plugins, "deploy", "start", "train", "--parallel", "-2"); r.code != 2 {
+		t.Errorf("negative parallel: exit %d %q", r.code, r.stderr)
+	}
+	var run deploy.Run
+	w.c.json(&run, "--plugins", w.plugins, "deploy", "start", "train", "--env", "dev", "--bake-scale", "0", "--parallel", "4")
+	if !run.Options.NoBake || run.Options.Parallel != 4 {
+		t.Errorf("options %+v: want no bake, parallel 4", run.Options)
+	}
+	if r := w.c.run("deploy", "retry", run.ID, "1"); r.code != exitRefused || !strings.Contains(r.stderr, "retry applies to runs that are running, paused, failed") {
+		t.Errorf("retry in a pending run: exit %d %q", r.code, r.stderr)
+	}
+	w.c.ok("deploy", "pause", run.ID)
+	if r := w.c.run("deploy", "retry", run.ID, "1"); r.code != exitRefused || !strings.Contains(r.stderr, "only a failed step can be tried again") {
+		t.Errorf("retry of a pending step: exit %d %q", r.code, r.stderr)
+	}
+	if r := w.c.run("deploy", "retry", run.ID, "x"); r.code != 2 {
+		t.Errorf("retry of step x: exit %d", r.code)
+	}
+	help := w.c.ok("deploy", "start", "--help")
+	if !strings.Contains(help, "0 means no bake at all") {
+		t.Errorf("help does not say what --bake-scale 0 means:\n%s", help)
+	}
+}

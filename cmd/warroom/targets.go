@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/warroom/warroom/core/deploy"
 	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/plugins/host"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
@@ -109,7 +111,22 @@ func (s sdkTarget) Deploy(ctx context.Context, r deploy.Request, progress func(d
 		Artifact: artifact(r.Artifact), Strategy: string(r.Strategy), BatchSize: r.BatchSize, Instances: r.Instances,
 		ServiceKind: string(r.ServiceKind), Settings: r.Settings, RunID: r.RunID, Step: r.Step, Attempt: r.Attempt,
 	}, k)
-	return deploy.Outcome{Replayed: k.last.Replayed, Message: k.last.Message}, err
+	return deploy.Outcome{Replayed: k.last.Replayed, Message: k.last.Message}, classify(err)
+}
+
+// classify gives the engine the fault codes of the plugin contract: a
+// clean refusal (FailedPrecondition) waits for an operator; Unavailable
+// or a crashed plugin is retried with the same idempotency key.
+func classify(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case sdk.CodeOf(err) == sdk.CodeFailedPrecondition:
+		return fmt.Errorf("%w: %w", deploy.ErrTargetRefused, err)
+	case sdk.CodeOf(err) == sdk.CodeUnavailable || host.FaultOf(err) == host.FaultCrashed:
+		return fmt.Errorf("%w: %w", deploy.ErrTargetUnavailable, err)
+	}
+	return err
 }
 
 func (s sdkTarget) SetTraffic(ctx context.Context, r deploy.Request, ws []deploy.Weight) (err error) {
@@ -148,6 +165,7 @@ func (s sdkTarget) Status(ctx context.Context, r deploy.Request) (_ deploy.Statu
 			continue
 		}
 		out.Healthy = out.Healthy && ss.Healthy
+		out.Known = true
 		for _, v := range ss.Versions {
 			out.Versions = append(out.Versions, deploy.VersionStatus{Version: v.Version, Instances: v.Instances, Ready: v.Ready, Weight: v.Weight})
 		}

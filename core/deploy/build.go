@@ -15,6 +15,9 @@ type Stage struct {
 	Production bool           `json:"production,omitempty"`
 	Approval   bool           `json:"approval,omitempty"` // an operator must let the run in
 	BakeTime   model.Duration `json:"bake_time,omitempty"`
+	// Parallel is the environment's limit of steps of one wave at once
+	// (0: DefaultParallel).
+	Parallel int `json:"parallel,omitempty"`
 }
 
 // NewRunOptions say which run to make from a plan.
@@ -67,7 +70,11 @@ func NewRun(ix *model.Index, p *plan.Plan, o NewRunOptions) (*Run, error) {
 			continue
 		}
 		r.Environments = append(r.Environments, e.Name)
-		r.Stages = append(r.Stages, Stage{Env: e.Name, Production: e.Production, Approval: e.Approval, BakeTime: e.BakeTime})
+		st := Stage{Env: e.Name, Production: e.Production, Approval: e.Approval, BakeTime: e.BakeTime}
+		if env := ix.Environments[e.Name]; env != nil {
+			st.Parallel = env.Parallel
+		}
+		r.Stages = append(r.Stages, st)
 	}
 	migrations := map[string]model.Migration{}
 	for _, m := range rel.Migrations {

@@ -21,32 +21,53 @@ type OperatorRequest struct {
 	Command Command
 	RunID   string
 	Actor   string
-	Step    int    // skip
+	Step    int    // skip, retry
 	Reason  string // skip (required), pause, abort, rollback
 }
 
-// Do applies the command and returns the run as committed.
+// Do applies the command and returns the run as committed. The run's
+// header changes guarded by its version, and each step the command
+// changes (continue, skip, retry) by the step's revision.
 func (o *Operator) Do(ctx context.Context, req OperatorRequest) (*Run, error) {
 	for attempt := 0; ; attempt++ {
 		r, err := o.Journal.LoadRun(ctx, req.RunID)
 		if err != nil {
 			return nil, err
 		}
-		next := r.Clone()
-		summary, err := applyCommand(next, req, o.Clock.Now())
+		from := r.Header()
+		before := make([]StepStatus, len(r.Steps))
+		for i := range r.Steps {
+			before[i] = r.Steps[i].Status()
+		}
+		summary, err := applyCommand(r, req, o.Clock.Now())
 		if err != nil {
 			return nil, err
 		}
-		out, err := o.Journal.Commit(ctx, next, Audit{
+		h := r.Header()
+		h.Version = from.Version
+		c := Change{RunID: r.ID, Header: &h}
+		for i := range r.Steps {
+			if st := r.Steps[i].Status(); !st.same(before[i]) {
+				c.Steps = append(c.Steps, StepChange{From: before[i].State, To: st})
+			}
+		}
+		got, err := o.Journal.Apply(ctx, c, Audit{
 			Actor:   req.Actor,
 			Command: "deploy " + string(req.Command),
 			Summary: summary,
-			Payload: map[string]any{"run": r.ID, "from": r.State, "to": next.State, "step": req.Step, "reason": req.Reason},
+			Payload: map[string]any{"run": r.ID, "from": from.State, "to": r.State, "step": req.Step, "reason": req.Reason},
 		})
 		if errors.Is(err, ErrConflict) && attempt < 10 {
 			continue // the engine moved the run on meanwhile: decide again on the new state
 		}
-		return out, err
+		if err != nil {
+			return nil, err
+		}
+		r.SetHeader(got)
+		for _, sc := range c.Steps {
+			r.Steps[sc.To.Index-1].Rev = sc.To.Rev + 1
+		}
+		return r, nil
 	}
 }
 
@@ -93,6 +114,21 @@ func applyCommand(r *Run, req OperatorRequest, now time.Time) (string, error) {
 		r.State = RunRollingBack
 		r.Reason = "rollback requested by " + req.Actor + why
 		return fmt.Sprintf("rollback of run %s requested%s", r.ID, why), nil
+	case CmdRetry:
+		s, ok := r.Step(req.Step)
+		if !ok {
+			return "", &RefusedError{Command: "retry", RunID: r.ID, State: r.State, Why: fmt.Sprintf("the run has no step %d (steps are 1 to %d)", req.Step, len(r.Steps))}
+		}
+		if s.State != StepFailed {
+			return "", &RefusedError{Command: "retry", RunID: r.ID, State: r.State,
+				Why: fmt.Sprintf("step %d (%s) is %s; only a failed step can be tried again", s.Index, s.Describe(), s.State)}
+		}
+		// A new attempt, with a new idempotency key: what the failed one
+		// did is not replayed, it is done again.
+		s.State, s.Error, s.Progress = StepPending, "", "retry requested by "+req.Actor
+		s.StartedAt, s.EndedAt, s.BakeUntil, s.Weight = nil, nil, nil, 0
+		r.State, r.Reason = RunRunning, ""
+		return fmt.Sprintf("retry of step %d (%s) requested%s", s.Index, s.Describe(), why), nil
 	case CmdSkip:
 		if req.Reason == "" {
 			return "", &RefusedError{Command: "skip", RunID: r.ID, State: r.State, Why: "a skip needs a reason (--reason)"}

@@ -12,15 +12,22 @@ import (
 	"github.com/warroom/warroom/core/model"
 )
 
-// memJournal is a Journal in memory with the store's semantics: versioned
-// commits that conflict, leases that expire.
+// memJournal is a Journal in memory with the store's semantics: a plan
+// written once, a versioned header, steps with revisions, changes that
+// conflict, leases that expire.
 type memJournal struct {
 	mu     sync.Mutex
-	runs   map[string][]byte
+	runs   map[string]*memRun
 	order  []string
 	audit  []Audit
 	leases map[string]lease
 	clock  *fakeClock
+}
+
+type memRun struct {
+	plan   []byte
+	header RunHeader
+	steps  []StepStatus
 }
 
 type lease struct {
@@ -29,7 +36,7 @@ type lease struct {
 }
 
 func newMemJournal(c *fakeClock) *memJournal {
-	return &memJournal{runs: map[string][]byte{}, leases: map[string]lease{}, clock: c}
+	return &memJournal{runs: map[string]*memRun{}, leases: map[string]lease{}, clock: c}
 }
 
 func (j *memJournal) CreateRun(_ context.Context, r *Run, a Audit) error {
@@ -38,9 +45,14 @@ func (j *memJournal) CreateRun(_ context.Context, r *Run, a Audit) error {
 	if _, ok := j.runs[r.ID]; ok {
 		return fmt.Errorf("run %s exists", r.ID)
 	}
-	r.Version = 1
-	b, _ := json.Marshal(r)
-	j.runs[r.ID] = b
+	r.Version, r.Commits = 1, 1
+	b, _ := json.Marshal(r.PlanOnly())
+	m := &memRun{plan: b, header: r.Header()}
+	for i := range r.Steps {
+		r.Steps[i].Rev = 1
+		m.steps = append(m.steps, r.Steps[i].Status())
+	}
+	j.runs[r.ID] = m
 	j.order = append(j.order, r.ID)
 	j.audit = append(j.audit, a)
 	return nil
@@ -49,15 +61,42 @@ func (j *memJournal) CreateRun(_ context.Context, r *Run, a Audit) error {
 func (j *memJournal) LoadRun(_ context.Context, id string) (*Run, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	b, ok := j.runs[id]
+	m, ok := j.runs[id]
 	if !ok {
 		return nil, ErrNotFound
 	}
 	var r Run
-	if err := json.Unmarshal(b, &r); err != nil {
+	if err := json.Unmarshal(m.plan, &r); err != nil {
 		return nil, err
 	}
+	r.SetHeader(m.header)
+	r.Approvals = append([]Approval(nil), m.header.Approvals...)
+	for _, st := range m.steps {
+		r.Steps[st.Index-1].SetStatus(st)
+	}
 	return &r, nil
+}
+
+func (j *memJournal) RunHeader(_ context.Context, id string) (RunHeader, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	m, ok := j.runs[id]
+	if !ok {
+		return RunHeader{}, ErrNotFound
+	}
+	h := m.header
+	h.Approvals = append([]Approval(nil), h.Approvals...)
+	return h, nil
+}
+
+func (j *memJournal) StepStatuses(_ context.Context, id string) ([]StepStatus, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	m, ok := j.runs[id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return append([]StepStatus(nil), m.steps...), nil
 }
 
 func (j *memJournal) LatestRun(ctx context.Context, release string) (*Run, error) {
@@ -73,26 +112,42 @@ func (j *memJournal) LatestRun(ctx context.Context, release string) (*Run, error
 	return nil, ErrNotFound
 }
 
-func (j *memJournal) Commit(ctx context.Context, r *Run, a Audit) (*Run, error) {
+func (j *memJournal) Apply(ctx context.Context, c Change, a Audit) (RunHeader, error) {
 	// A dead process commits nothing.
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return RunHeader{}, err
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var cur Run
-	if err := json.Unmarshal(j.runs[r.ID], &cur); err != nil {
-		return nil, err
+	m, ok := j.runs[c.RunID]
+	if !ok {
+		return RunHeader{}, ErrNotFound
 	}
-	if cur.Version != r.Version {
-		return nil, ErrConflict
+	for _, sc := range c.Steps {
+		if m.steps[sc.To.Index-1].Rev != sc.To.Rev {
+			return RunHeader{}, ErrConflict
+		}
 	}
-	out := r.Clone()
-	out.Version++
-	b, _ := json.Marshal(out)
-	j.runs[r.ID] = b
+	if c.Header != nil && c.IfState == "" && c.Header.Version != m.header.Version {
+		return RunHeader{}, ErrConflict
+	}
+	for _, sc := range c.Steps {
+		st := sc.To
+		st.Rev++
+		m.steps[st.Index-1] = st
+	}
+	if c.Header != nil && (c.IfState == "" || c.IfState == m.header.State) {
+		h := *c.Header
+		h.Approvals = append([]Approval(nil), h.Approvals...)
+		h.Version = m.header.Version + 1
+		h.Commits = m.header.Commits
+		m.header = h
+	}
+	m.header.Commits++
 	j.audit = append(j.audit, a)
-	return out, nil
+	h := m.header
+	h.Approvals = append([]Approval(nil), h.Approvals...)
+	return h, nil
 }
 
 func (j *memJournal) AcquireLease(_ context.Context, id, owner string, until time.Time) error {
@@ -181,6 +236,14 @@ type fakeTarget struct {
 	// afterApply runs after a deployment took effect, before answering:
 	// a test kills the engine here.
 	afterApply func(req Request)
+	// reports makes Status say what runs where (Known), as a real target
+	// does; without it Status lists applied keys only.
+	reports bool
+	// beforeDeploy, when set, may fail a Deploy call before it applies
+	// (apply says whether to apply it first, as a hang after the work).
+	beforeDeploy func(req Request) (apply bool, err error)
+	// sick says a service is unhealthy (Status.Healthy false).
+	sick map[string]bool
 }
 
 func newFakeTarget() *fakeTarget {
@@ -212,6 +275,18 @@ func (t *fakeTarget) Deploy(_ context.Context, r Request, _ func(Event)) (Outcom
 	t.record("deploy " + where(r) + " " + r.Version)
 	t.mu.Lock()
 	t.calledWith[r.IdempotencyKey]++
+	if t.beforeDeploy != nil {
+		apply, err := t.beforeDeploy(r)
+		if apply {
+			t.applied[r.IdempotencyKey] = true
+			t.deploys[r.IdempotencyKey]++
+			t.running[where(r)] = r.Version
+		}
+		if err != nil {
+			t.mu.Unlock()
+			return Outcome{}, err
+		}
+	}
 	if t.applied[r.IdempotencyKey] {
 		t.mu.Unlock()
 		return Outcome{Replayed: true}, nil
@@ -271,7 +346,11 @@ func (t *fakeTarget) Status(_ context.Context, r Request) (Status, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	return Status{AppliedKeys: keys, Healthy: true}, nil
+	st := Status{AppliedKeys: keys, Healthy: !t.sick[where(r)], Known: t.reports}
+	if v, ok := t.running[where(r)]; ok && t.reports {
+		st.Versions = []VersionStatus{{Version: v, Instances: 1, Ready: 1, Weight: 100}}
+	}
+	return st, nil
 }
 
 func (t *fakeTarget) Target(context.Context, string) (Target, error) { return t, nil }

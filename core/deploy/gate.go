@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/warroom/warroom/core/calendar"
@@ -18,15 +19,53 @@ import (
 type PolicyGate struct {
 	// Org loads the current organisation.
 	Org func(ctx context.Context) (*model.Org, error)
+	// Version, when set, says which version of the organisation is
+	// current (the store's objects version): the gate loads and indexes
+	// the organisation again only when it moved, not for every step of a
+	// 7,000-step run.
+	Version func(ctx context.Context) (int64, error)
+
+	mu      sync.Mutex
+	version int64
+	org     *model.Org
+	ix      *model.Index
+}
+
+// current returns the organisation and its index, loaded again only when
+// its version moved (or always, without Version).
+func (g *PolicyGate) current(ctx context.Context) (*model.Org, *model.Index, error) {
+	v := int64(-1)
+	if g.Version != nil {
+		var err error
+		if v, err = g.Version(ctx); err != nil {
+			return nil, nil, err
+		}
+		g.mu.Lock()
+		org, ix, same := g.org, g.ix, g.org != nil && g.version == v
+		g.mu.Unlock()
+		if same {
+			return org, ix, nil
+		}
+	}
+	org, err := g.Org(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ix := model.NewIndex(org)
+	if g.Version != nil {
+		g.mu.Lock()
+		g.version, g.org, g.ix = v, org, ix
+		g.mu.Unlock()
+	}
+	return org, ix, nil
 }
 
 // Preflight implements Gate.
-func (g PolicyGate) Preflight(ctx context.Context, r *Run, s *Step, now time.Time) []Check {
-	org, err := g.Org(ctx)
+func (g *PolicyGate) Preflight(ctx context.Context, r *Run, s *Step, now time.Time) []Check {
+	org, ix, err := g.current(ctx)
 	if err != nil {
 		return []Check{{Name: "policy", Message: "cannot read the organisation: " + err.Error()}}
 	}
-	ix := model.NewIndex(org)
 	rel, ok := ix.Releases[r.Release]
 	if !ok {
 		return []Check{{Name: "release-exists", Message: fmt.Sprintf("release %s is no longer in the catalogue", r.Release)}}

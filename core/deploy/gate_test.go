@@ -16,7 +16,7 @@ func TestPolicyGate(t *testing.T) {
 			Start: r.Window.Start.Add(time.Hour), End: r.Window.End.Add(24 * time.Hour)})
 	})
 	org := ix.Org
-	gate := PolicyGate{Org: func(context.Context) (*model.Org, error) { return org, nil }}
+	gate := &PolicyGate{Org: func(context.Context) (*model.Org, error) { return org, nil }}
 	it := rel.Scope[0]
 	step := &Step{Kind: KindService, Service: it.Service, Version: it.Version, Artifact: it.Artifact, Env: "prod"}
 	run := &Run{Release: rel.Name}
@@ -45,5 +45,35 @@ func TestPolicyGate(t *testing.T) {
 	step.Artifact.Digest = "sha256:" + strings.Repeat("0", 64)
 	if got := failed(rel.Window.Start.Add(10 * time.Minute)); !strings.Contains(got, "artifact: the scope's artifact digest") {
 		t.Errorf("changed digest: %q", got)
+	}
+}
+
+// The gate loads the organisation again only when its version moved, and
+// then sees the change (a scope edited during the run).
+func TestPolicyGateLoadsTheOrganisationOnlyWhenItChanged(t *testing.T) {
+	ix, rel := graphtest.ShopWith(nil)
+	org := ix.Org
+	loads, version := 0, int64(1)
+	gate := &PolicyGate{
+		Org:     func(context.Context) (*model.Org, error) { loads++; return org, nil },
+		Version: func(context.Context) (int64, error) { return version, nil },
+	}
+	it := rel.Scope[0]
+	step := &Step{Kind: KindService, Service: it.Service, Version: it.Version, Artifact: it.Artifact, Env: "prod"}
+	run := &Run{Release: rel.Name}
+	now := rel.Window.Start.Add(10 * time.Minute)
+	for i := 0; i < 50; i++ {
+		if got := failedChecks(gate.Preflight(context.Background(), run, step, now)); len(got) > 0 {
+			t.Fatalf("checks failed: %v", got)
+		}
+	}
+	if loads != 1 {
+		t.Errorf("%d loads for 50 steps of an unchanged organisation", loads)
+	}
+	changed := *org
+	changed.Releases = nil
+	org, version = &changed, 2
+	if got := strings.Join(failedChecks(gate.Preflight(context.Background(), run, step, now)), " | "); !strings.Contains(got, "no longer in the catalogue") || loads != 2 {
+		t.Errorf("after the release was removed: %q (%d loads)", got, loads)
 	}
 }

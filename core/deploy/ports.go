@@ -10,20 +10,31 @@ import (
 	"github.com/warroom/warroom/core/model"
 )
 
-// Journal persists runs. The store implements it; every Commit is one
-// transaction holding the run's new state and its audit event.
+// Journal persists runs. The store implements it. A run's plan is
+// written once, when the run is created; afterwards only its header
+// (state, reason, approvals) and its steps' statuses change, each step
+// in its own record, so a change costs the same at step 7,000 as at
+// step 1. Every Apply is one transaction holding the change and its
+// audit event.
 type Journal interface {
-	// CreateRun persists a new run.
+	// CreateRun persists a new run: its plan, header and steps.
 	CreateRun(ctx context.Context, r *Run, audit Audit) error
 	// LoadRun returns a run as persisted.
 	LoadRun(ctx context.Context, id string) (*Run, error)
 	// LatestRun returns the most recently created run, or of one release
 	// when release is not empty.
 	LatestRun(ctx context.Context, release string) (*Run, error)
-	// Commit persists r (whose Version is the one it was read at) and
-	// its audit event, and returns the stored run with Version bumped. It
-	// returns ErrConflict if the run changed since.
-	Commit(ctx context.Context, r *Run, audit Audit) (*Run, error)
+	// RunHeader returns the run's header alone: cheap, whatever the size
+	// of the run.
+	RunHeader(ctx context.Context, id string) (RunHeader, error)
+	// StepStatuses returns the status of every step of the run, in order.
+	StepStatuses(ctx context.Context, id string) ([]StepStatus, error)
+	// Apply commits a change and its audit event in one transaction and
+	// returns the run's header as it is after it. It returns ErrConflict,
+	// changing nothing, if a step changed since the revision its change
+	// names, or if the header changed since the version it names (when
+	// the change is not conditional on the run's state).
+	Apply(ctx context.Context, c Change, audit Audit) (RunHeader, error)
 	// AcquireLease takes or renews the run's lease for owner until the
 	// given time; it fails with ErrLeaseHeld naming the holder when a
 	// live lease belongs to another owner.
@@ -33,6 +44,28 @@ type Journal interface {
 	// BreakLease takes the lease from holder, who is known to be dead,
 	// if holder still has it.
 	BreakLease(ctx context.Context, runID, holder, owner string, until time.Time) error
+}
+
+// Change is one transaction of a run: new statuses of some of its steps,
+// and perhaps a new header.
+type Change struct {
+	RunID string
+	Steps []StepChange
+	// Header, when not nil, is the run's new header. Its Version is the
+	// version it was made against: the journal bumps it.
+	Header *RunHeader
+	// IfState, when set, makes the header change conditional: it applies
+	// only if the run is in that state, and is otherwise dropped without
+	// an error (the steps' changes still apply). When empty, the header
+	// change needs the stored version to be Header.Version.
+	IfState RunState
+}
+
+// StepChange is a step's new status; To.Rev is the revision it was made
+// against. From is the state it leaves, for the step's history.
+type StepChange struct {
+	From StepState
+	To   StepStatus
 }
 
 // LeaseHeldError says who drives a run, until when.
@@ -58,12 +91,23 @@ type Audit struct {
 }
 
 var (
-	// ErrConflict: the run changed since it was read.
+	// ErrConflict: the run (or the step) changed since it was read.
 	ErrConflict = errors.New("run changed concurrently")
 	// ErrNotFound: no such run.
 	ErrNotFound = errors.New("run not found")
 	// ErrLeaseHeld: another live process drives the run.
 	ErrLeaseHeld = errors.New("run is driven by another process")
+
+	// A target's errors, as the adapter of a plugin classifies them
+	// (wrapped, with the plugin's message):
+	//
+	// ErrTargetRefused: the target cleanly refused (FailedPrecondition):
+	// it changed nothing, and the step waits for an operator.
+	ErrTargetRefused = errors.New("the deploy target refused")
+	// ErrTargetUnavailable: the target or something it needs is down, or
+	// the plugin crashed (Unavailable): the call is retried with the same
+	// idempotency key, with backoff, a bounded number of times.
+	ErrTargetUnavailable = errors.New("the deploy target is unavailable")
 )
 
 // Target is a deploy target as the engine sees it: a provider plugin
@@ -147,6 +191,20 @@ type Status struct {
 	Versions    []VersionStatus
 	AppliedKeys []string
 	Healthy     bool
+	// Known says the target reported on the service asked about, so
+	// that Versions is what runs (empty: nothing). Without it the target
+	// does not say, and the engine trusts its own record.
+	Known bool
+}
+
+// Runs reports whether the target says version runs (or takes traffic).
+func (s Status) Runs(version string) bool {
+	for _, v := range s.Versions {
+		if v.Version == version && (v.Instances > 0 || v.Ready > 0 || v.Weight > 0) {
+			return true
+		}
+	}
+	return false
 }
 
 // VersionStatus is one version's share of what runs.

@@ -3,6 +3,7 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/warroom/warroom/core/model"
@@ -21,10 +22,14 @@ type Run struct {
 	StartedBy string    `json:"started_by"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
-	// Version counts commits; a commit names the version it was made
-	// against, so concurrent changes (an operator's pause while the
-	// engine advances) never overwrite each other.
-	Version   int64      `json:"version"`
+	// Version counts the changes of the run's header (state, reason,
+	// approvals); a change names the version it was made against, so
+	// concurrent changes (an operator's pause while the engine advances)
+	// never overwrite each other. Each step has a revision of its own.
+	Version int64 `json:"version"`
+	// Commits counts every change of the run, of its header or of any of
+	// its steps, creation included: each has one audit event.
+	Commits   int64      `json:"commits"`
 	Options   Options    `json:"options"`
 	Stages    []Stage    `json:"stages"`
 	Approvals []Approval `json:"approvals,omitempty"`
@@ -41,8 +46,16 @@ type Options struct {
 	// their next low-traffic window.
 	IgnoreLowTraffic bool `json:"ignore_low_traffic,omitempty"`
 	// BakeScale multiplies every bake time (a demo may shorten them);
-	// 0 means 1.
+	// 0 means 1 unless NoBake is set.
 	BakeScale float64 `json:"bake_scale,omitempty"`
+	// NoBake: no bake at all (deploy start --bake-scale 0): a step is
+	// done once its smoke checks pass, a canary goes through its weights
+	// without waiting, waves follow each other at once.
+	NoBake bool `json:"no_bake,omitempty"`
+	// Parallel, when above 0, is how many steps of one wave run at once
+	// in every environment of the run, instead of each environment's own
+	// limit (deploy start --parallel).
+	Parallel int `json:"parallel,omitempty"`
 	// OutsideWindow, when set, is why the run may deploy outside the
 	// release window (break-glass, recorded with the run and audited with
 	// its start). Freezes still apply.
@@ -102,6 +115,91 @@ type Step struct {
 	BakeUntil *time.Time      `json:"bake_until,omitempty"`
 	Error     string          `json:"error,omitempty"`
 	Evidence  json.RawMessage `json:"evidence,omitempty"`
+	// Rev counts the commits of this step: a step's change names the
+	// revision it was made against, so two processes never overwrite
+	// each other's change of one step, and changes of different steps
+	// never conflict.
+	Rev int64 `json:"rev,omitempty"`
+}
+
+// StepStatus is the part of a step that changes while a run goes on: its
+// own row in the journal, updated in place. The rest of a step is the
+// run's plan, written once.
+type StepStatus struct {
+	Index     int
+	State     StepState
+	Progress  string
+	Weight    int
+	Attempt   int
+	StartedAt *time.Time
+	EndedAt   *time.Time
+	BakeUntil *time.Time
+	Error     string
+	Evidence  json.RawMessage
+	Rev       int64
+}
+
+// Status is the step's changing part.
+func (s *Step) Status() StepStatus {
+	return StepStatus{Index: s.Index, State: s.State, Progress: s.Progress, Weight: s.Weight, Attempt: s.Attempt,
+		StartedAt: s.StartedAt, EndedAt: s.EndedAt, BakeUntil: s.BakeUntil, Error: s.Error, Evidence: s.Evidence, Rev: s.Rev}
+}
+
+// SetStatus replaces the step's changing part.
+func (s *Step) SetStatus(st StepStatus) {
+	s.State, s.Progress, s.Weight, s.Attempt = st.State, st.Progress, st.Weight, st.Attempt
+	s.StartedAt, s.EndedAt, s.BakeUntil = st.StartedAt, st.EndedAt, st.BakeUntil
+	s.Error, s.Evidence, s.Rev = st.Error, st.Evidence, st.Rev
+}
+
+// same reports whether two statuses say the same (revisions aside).
+func (a StepStatus) same(b StepStatus) bool {
+	return a.State == b.State && a.Progress == b.Progress && a.Weight == b.Weight && a.Attempt == b.Attempt &&
+		sameTime(a.StartedAt, b.StartedAt) && sameTime(a.EndedAt, b.EndedAt) && sameTime(a.BakeUntil, b.BakeUntil) &&
+		a.Error == b.Error && string(a.Evidence) == string(b.Evidence)
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+// RunHeader is the part of a run that changes as a whole: its state,
+// why, and the approvals given. Operators' commands change it, guarded by
+// its Version.
+type RunHeader struct {
+	State     RunState
+	Reason    string
+	Version   int64
+	Commits   int64 // every change of the run, kept by the journal
+	UpdatedAt time.Time
+	Approvals []Approval
+}
+
+// Header is the run's changing part.
+func (r *Run) Header() RunHeader {
+	return RunHeader{State: r.State, Reason: r.Reason, Version: r.Version, Commits: r.Commits, UpdatedAt: r.UpdatedAt,
+		Approvals: slices.Clone(r.Approvals)}
+}
+
+// SetHeader replaces the run's changing part.
+func (r *Run) SetHeader(h RunHeader) {
+	r.State, r.Reason, r.Version, r.Commits, r.UpdatedAt, r.Approvals = h.State, h.Reason, h.Version, h.Commits, h.UpdatedAt, h.Approvals
+}
+
+// PlanOnly is a copy of the run without anything that changes: the
+// plan as written once when the run is created.
+func (r *Run) PlanOnly() *Run {
+	p := *r
+	p.State, p.Reason, p.Version, p.Commits, p.Approvals = "", "", 0, 0, nil
+	p.Steps = make([]Step, len(r.Steps))
+	for i := range r.Steps {
+		p.Steps[i] = r.Steps[i]
+		p.Steps[i].SetStatus(StepStatus{Index: r.Steps[i].Index})
+	}
+	return &p
 }
 
 // Key is the idempotency key of the step's current attempt.
@@ -147,7 +245,25 @@ func (r *Run) Clone() *Run {
 	return &out
 }
 
+// parallel is how many steps of one wave run at once in a stage.
+func (r *Run) parallel(st Stage) int {
+	switch {
+	case r.Options.Parallel > 0:
+		return r.Options.Parallel
+	case st.Parallel > 0:
+		return st.Parallel
+	}
+	return DefaultParallel
+}
+
+// DefaultParallel is how many steps of one wave run at once when neither
+// the environment nor the run says.
+const DefaultParallel = 10
+
 func (o Options) bake(d model.Duration) time.Duration {
+	if o.NoBake {
+		return 0
+	}
 	if o.BakeScale <= 0 {
 		return d.Std()
 	}

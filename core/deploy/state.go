@@ -68,13 +68,15 @@ func (s StepState) touched() bool {
 
 // stepTransitions is the step state machine: from -> allowed next states.
 var stepTransitions = map[StepState][]StepState{
-	StepPending:     {StepPreflight, StepSkipped},
-	StepPreflight:   {StepDeploying, StepFailed, StepPending},
-	StepDeploying:   {StepVerifying, StepFailed, StepRollingBack},
-	StepVerifying:   {StepBaking, StepDone, StepFailed, StepRollingBack},
-	StepBaking:      {StepDone, StepFailed, StepRollingBack, StepDeploying},
-	StepDone:        {StepRollingBack},
-	StepFailed:      {StepRollingBack, StepSkipped, StepPending, StepRolledBack},
+	StepPending:   {StepPreflight, StepSkipped},
+	StepPreflight: {StepDeploying, StepFailed, StepPending},
+	StepDeploying: {StepVerifying, StepFailed, StepRollingBack},
+	StepVerifying: {StepBaking, StepDone, StepFailed, StepRollingBack},
+	StepBaking:    {StepDone, StepFailed, StepRollingBack, StepDeploying},
+	StepDone:      {StepRollingBack},
+	StepFailed:    {StepRollingBack, StepSkipped, StepPending, StepRolledBack},
+	// (A reconciliation may also take a verifying, baking or done step
+	// back to deploying, as a new attempt.)
 	StepRollingBack: {StepRolledBack, StepFailed},
 	StepRolledBack:  {},
 	StepSkipped:     {},
@@ -111,6 +113,7 @@ const (
 	CmdRollback Command = "rollback"
 	CmdSkip     Command = "skip"
 	CmdResume   Command = "resume"
+	CmdRetry    Command = "retry"
 )
 
 // runCommands is which run states each command applies to.
@@ -121,6 +124,7 @@ var runCommands = map[Command][]RunState{
 	CmdRollback: {RunRunning, RunPaused, RunAwaitingApproval, RunFailed, RunSucceeded},
 	CmdSkip:     {RunPending, RunRunning, RunPaused, RunAwaitingApproval, RunFailed},
 	CmdResume:   {RunPending, RunRunning, RunPaused, RunAwaitingApproval, RunRollingBack},
+	CmdRetry:    {RunRunning, RunPaused, RunFailed},
 }
 
 // checkCommand refuses a command the run's state does not allow, saying

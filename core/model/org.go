@@ -297,6 +297,9 @@ type Environment struct {
 	Approvers []string `yaml:"approvers" json:"approvers,omitempty"`
 	BakeTime  Duration `yaml:"bake_time" json:"bake_time,omitempty"` // between waves here
 	Target    string   `yaml:"target" json:"target,omitempty"`       // default deploy target
+	// Parallel is how many steps of one wave a run deploys here at once
+	// (0: the default, 10).
+	Parallel int `yaml:"parallel" json:"parallel,omitempty"`
 }
 
 // CalendarKind is what a calendar item is.

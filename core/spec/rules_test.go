@@ -81,6 +81,7 @@ var ruleCases = []ruleCase{
 	{"misspelt calendar vendor", "releases:\n", "  - {name: psp, kind: vendor, vendor: paynva, start: 2026-12-01, end: 2026-12-02}\nreleases:\n", "paynva", `unknown vendor "paynva"`, `did you mean "paynova"`},
 	{"misspelt weekday", "    start: 2026-12-14\n", "    weekly: {days: [tue, thurs], start: \"20:00\", end: \"06:00\", time_zone: UTC}\n    start: 2026-12-14\n", "thurs", `invalid day "thurs"`, `did you mean "thu"`},
 	{"misspelt budget policy", "    databases: [ledger]\n", "    databases: [ledger]\n    slo: {budget_policy: blok}\n", "blok", `invalid budget policy "blok"`, `did you mean "block"`},
+	{"negative parallel", "{name: test, order: 1,", "{name: test, order: 1, parallel: -2,", "-2", "parallel -2 is negative", "1 or more, or 0"},
 	{"misspelt impact", "releases:\n", "  - {name: sale, kind: business, impact: hihg, start: 2026-12-01, end: 2026-12-02}\nreleases:\n", "hihg", `invalid impact "hihg"`, `did you mean "high"`},
 }
 

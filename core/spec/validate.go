@@ -464,6 +464,9 @@ func (v *validator) environment(src *Source, e model.Environment) {
 	}
 	v.approvers(src, "approvers", e.Approvers)
 	v.duration(src, "bake_time", e.BakeTime, time.Second)
+	if e.Parallel < 0 {
+		v.errs.add(src.At("parallel"), "parallel is how many steps of one wave run at once: 1 or more, or 0 (or leave it out) for the default, 10", "parallel %d is negative", e.Parallel)
+	}
 }
 
 func (v *validator) checkEnvironmentOrders() {
