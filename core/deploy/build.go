@@ -74,6 +74,9 @@ func NewRun(ix *model.Index, p *plan.Plan, o NewRunOptions) (*Run, error) {
 		if env := ix.Environments[e.Name]; env != nil {
 			st.Parallel = env.Parallel
 		}
+		if n := rel.Parallel[e.Name]; n > 0 { // the release's own limit for this environment
+			st.Parallel = n
+		}
 		r.Stages = append(r.Stages, st)
 	}
 	migrations := map[string]model.Migration{}

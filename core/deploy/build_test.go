@@ -77,3 +77,35 @@ func TestNewRunRefusesABlockedPlanAndUnknownEnvironments(t *testing.T) {
 		t.Errorf("unknown environment: %v", err)
 	}
 }
+
+// TestARunsParallelComesFromTheReleaseThenTheEnvironment: a release's
+// parallel for an environment overrides the environment's own, which
+// holds where the release says nothing; the run's --parallel wins over
+// both (Run.parallel).
+func TestARunsParallelComesFromTheReleaseThenTheEnvironment(t *testing.T) {
+	ix, rel := graphtest.ShopWith(nil)
+	ix.Environments["staging"].Parallel = 4
+	ix.Environments["prod"].Parallel = 2
+	rel.Parallel = map[string]int{"prod": 1}
+	ix.Releases[rel.Name] = rel
+	p, err := plan.Build(ix, rel.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRun(ix, p, NewRunOptions{ID: "run-1", DefaultTarget: "fake", Environments: []string{"staging", "prod"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"staging": 4, "prod": 1}
+	for _, st := range r.Stages {
+		if got := r.parallel(st); got != want[st.Env] {
+			t.Errorf("%s: parallel %d, want %d", st.Env, got, want[st.Env])
+		}
+	}
+	r.Options.Parallel = 7
+	for _, st := range r.Stages {
+		if got := r.parallel(st); got != 7 {
+			t.Errorf("%s with --parallel 7: %d", st.Env, got)
+		}
+	}
+}

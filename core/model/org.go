@@ -463,8 +463,11 @@ type Release struct {
 	Environments []string    `yaml:"environments" json:"environments,omitempty"`
 	Scope        []ScopeItem `yaml:"scope" json:"scope" spec:"required"`
 	Migrations   []Migration `yaml:"migrations" json:"migrations,omitempty"`
-	Backout      string      `yaml:"backout" json:"backout,omitempty"`           // backout plan
-	Stakeholders []string    `yaml:"stakeholders" json:"stakeholders,omitempty"` // teams to inform
+	Backout      string      `yaml:"backout" json:"backout,omitempty"` // backout plan
+	// Parallel overrides, for this release's runs, how many steps of one
+	// wave an environment deploys at once (environment name -> N >= 1).
+	Parallel     map[string]int `yaml:"parallel" json:"parallel,omitempty"`
+	Stakeholders []string       `yaml:"stakeholders" json:"stakeholders,omitempty"` // teams to inform
 }
 
 // IsEmergency reports whether the release is classified emergency.

@@ -177,6 +177,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 				continue
 			}
 			seen[k.Value] = true
+			// The key's own position, for errors about the key (a map
+			// keyed by names: Source.At(path + ".name" + KeySuffix)).
+			d.fields[join(path, k.Value)+KeySuffix] = d.pos(k)
 			e := reflect.New(v.Type().Elem()).Elem()
 			d.decode(val, e, join(path, k.Value))
 			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)

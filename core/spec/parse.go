@@ -55,6 +55,10 @@ func (s *Source) At(path string) Pos {
 	return s.Pos
 }
 
+// KeySuffix, after a mapping entry's path ("parallel.prod"), names the
+// position of its key rather than of its value.
+const KeySuffix = "#key"
+
 // Set is the objects read from a group of spec files.
 type Set struct {
 	Files   []string

@@ -82,6 +82,9 @@ var ruleCases = []ruleCase{
 	{"misspelt weekday", "    start: 2026-12-14\n", "    weekly: {days: [tue, thurs], start: \"20:00\", end: \"06:00\", time_zone: UTC}\n    start: 2026-12-14\n", "thurs", `invalid day "thurs"`, `did you mean "thu"`},
 	{"misspelt budget policy", "    databases: [ledger]\n", "    databases: [ledger]\n    slo: {budget_policy: blok}\n", "blok", `invalid budget policy "blok"`, `did you mean "block"`},
 	{"negative parallel", "{name: test, order: 1,", "{name: test, order: 1, parallel: -2,", "-2", "parallel -2 is negative", "1 or more, or 0"},
+	{"release parallel for an unknown environment", "      - {service: checkout, version: 1.11.0}\n", "      - {service: checkout, version: 1.11.0}\n    parallel: {tset: 2}\n", "tset", `unknown environment "tset"`, `did you mean "test"`},
+	{"release parallel below 1", "      - {service: checkout, version: 1.11.0}\n", "      - {service: checkout, version: 1.11.0}\n    parallel: {test: 00}\n", "00}", `parallel 0 for environment "test" is below 1`, "1 or more"},
+	{"release parallel outside its environments", "      - {service: checkout, version: 1.11.0}\n", "      - {service: checkout, version: 1.11.0}\n    environments: [test]\n    parallel: {test: 2, prod: 1}\n", "prod", `unknown environment "prod"`, ""},
 	{"misspelt impact", "releases:\n", "  - {name: sale, kind: business, impact: hihg, start: 2026-12-01, end: 2026-12-02}\nreleases:\n", "hihg", `invalid impact "hihg"`, `did you mean "high"`},
 }
 

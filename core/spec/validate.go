@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -546,6 +547,20 @@ func (v *validator) release(src *Source, r model.Release) {
 	}
 	for i, s := range r.Stakeholders {
 		v.ref(src, fmt.Sprintf("stakeholders[%d]", i), s, "team or vendor", model.KindTeam, model.KindVendor)
+	}
+	for _, env := range slices.Sorted(maps.Keys(r.Parallel)) {
+		path := "parallel." + env
+		if !v.ref(src, path+KeySuffix, env, "environment", model.KindEnvironment) {
+			continue
+		}
+		if len(r.Environments) > 0 && !slices.Contains(r.Environments, env) {
+			v.errs.add(src.At(path+KeySuffix), fmt.Sprintf("add %q to the release's environments, or remove it from parallel", clip(env)),
+				"release %q sets parallel for environment %q, which it does not go through", r.Name, clip(env))
+		}
+		if n := r.Parallel[env]; n < 1 {
+			v.errs.add(src.At(path), "parallel is how many steps of one wave run at once: 1 or more (leave the environment out to keep its own limit)",
+				"parallel %d for environment %q is below 1", n, clip(env))
+		}
 	}
 	newAPIs := map[string]bool{}
 	for _, it := range r.Scope {
