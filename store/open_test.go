@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/warroom/warroom/internal/fsmode"
+	"github.com/warroom/warroom/store/fsmode"
 )
 
 // oldDatabase makes the database an earlier warroom left: every migration

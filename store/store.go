@@ -15,7 +15,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
-	"github.com/warroom/warroom/internal/fsmode"
+	"github.com/warroom/warroom/store/fsmode"
 )
 
 // Store is an open warroom database. It is safe for concurrent use.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warroom/warroom/internal/fsmode"
+	"github.com/warroom/warroom/store/fsmode"
 )
 
 // umask022 is the usual umask, under which files are created

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/warroom/warroom/internal/fsmode"
+	"github.com/warroom/warroom/store/fsmode"
 )
 
 // The files warroom creates (the database and its -wal and -shm, the log,
@@ -16,7 +16,7 @@ import (
 // WARROOM_SHARE_GROUP=1) shares them with the group (0660, 0770) for a war
 // room whose operators share one host. Files that exist keep their modes;
 // warroom warns when others (or the group, when nothing is shared) may
-// write to the database or to a plugin binary. internal/fsmode holds the
+// write to the database or to a plugin binary. store/fsmode holds the
 // rule; plugins follow their state directory's.
 
 // mode is who may use the files warroom creates.

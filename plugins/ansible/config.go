@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/internal/runner"
 	"github.com/warroom/warroom/plugins/sdk"
+	"github.com/warroom/warroom/store/fsmode"
 )
 
 // The phases; each has a <phase>_playbook setting.

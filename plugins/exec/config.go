@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/internal/runner"
 	"github.com/warroom/warroom/plugins/sdk"
+	"github.com/warroom/warroom/store/fsmode"
 )
 
 // The phases, which are also the names of the command settings.

@@ -13,8 +13,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/sdk"
+	"github.com/warroom/warroom/store/fsmode"
 )
 
 // ErrNotConfigured is matched by the error of asking a Host for a plugin

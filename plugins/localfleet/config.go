@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/sdk"
+	"github.com/warroom/warroom/store/fsmode"
 )
 
 // Defaults of the settings.
@@ -226,7 +226,7 @@ func fraction(s string) (float64, error) {
 // fleet and its journal says what was deployed, so only its owner may
 // reach them — or its group, when warroom shares its files with the group
 // (--share-group makes the state dir 0770, and the fleet follows:
-// internal/fsmode's rule). Others never.
+// store/fsmode's rule). Others never.
 func ownerOnlyDir(dir string) error {
 	if err := fsmode.Private.MkdirAll(dir); err != nil {
 		return err

@@ -14,8 +14,8 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
-	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/sdk"
+	"github.com/warroom/warroom/store/fsmode"
 )
 
 // schemaVersion is the PRAGMA user_version of the schema below.

@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/warroom/warroom/internal/fsmode"
 	"github.com/warroom/warroom/plugins/sdk"
+	"github.com/warroom/warroom/store/fsmode"
 )
 
 // Key states in the journal.
