@@ -49,6 +49,21 @@ type waves struct {
 	shown         []int
 	pane          []string
 	page          detail
+	// cache keeps each step's rendered row, keyed by what of it changes
+	// (state and progress), for the run and width it was rendered at: a
+	// refresh of a 7,000-step run renders the few rows that changed, not
+	// all of them.
+	cache      []waveRow
+	cacheRun   string
+	cacheWidth int
+}
+
+// waveRow is a step's row as rendered, plain and selected, with the key
+// it was rendered for.
+type waveRow struct {
+	state    deploy.StepState
+	progress string
+	row, sel string
 }
 
 type wavesKeys struct {
@@ -282,31 +297,32 @@ func (w *waves) render() {
 	w.head = "  " + st.ColumnHead.Render(strings.Join([]string{
 		pad("WAVE", c.wave), pad("WHERE", c.where), pad("WHAT", c.what),
 		pad("STRATEGY", c.strategy), pad("STATE", c.state), pad("PROGRESS", c.progress)}, " "))
+	if w.cacheRun != w.run.ID || w.cacheWidth != w.width || len(w.cache) != len(w.run.Steps) {
+		w.cache = make([]waveRow, len(w.run.Steps))
+		w.cacheRun, w.cacheWidth = w.run.ID, w.width
+	}
 	q := strings.ToLower(w.filter)
 	lastFlight := -1
 	for i := range w.run.Steps {
 		s := &w.run.Steps[i]
-		status := StepStatus(s.State)
+		progress := stepProgress(s)
 		if q != "" && !strings.Contains(strings.ToLower(fmt.Sprintf("%d %s %s %s %s %s",
-			s.Wave, s.Where(), stepWhat(s), s.Strategy, status.Word, stepProgress(s))), q) {
+			s.Wave, s.Where(), stepWhat(s), s.Strategy, StepStatus(s.State).Word, progress)), q) {
 			continue
 		}
-		before := strings.Join([]string{
-			pad(fmt.Sprintf("%d", s.Wave), c.wave), pad(s.Where(), c.where),
-			pad(stepWhat(s), c.what), pad(string(s.Strategy), c.strategy)}, " ") + " "
-		state := pad(status.Text(), c.state)
-		after := " " + pad(stepProgress(s), c.progress)
 		if w.follow && w.followIdx != 0 && s.Index == w.followIdx {
 			w.cursor = len(w.rows)
 		}
-		marker := "  "
 		if inFlight(s.State) {
 			lastFlight = len(w.rows)
-			marker = st.Tone[ToneActive].Render(flightMarker)
+		}
+		r := &w.cache[i]
+		if r.row == "" || r.state != s.State || r.progress != progress {
+			*r = w.renderRow(s, c, progress)
 		}
 		w.shown = append(w.shown, i)
-		w.rows = append(w.rows, marker+before+st.Tone[status.Tone].Render(state)+after)
-		w.selRows = append(w.selRows, "› "+st.Selected.Render(before+state+after))
+		w.rows = append(w.rows, r.row)
+		w.selRows = append(w.selRows, r.sel)
 	}
 	w.cursor = min(max(0, w.cursor), max(0, len(w.rows)-1))
 	w.offset = scrollTo(w.offset, w.cursor, w.visible(), len(w.rows))
@@ -320,6 +336,24 @@ func (w *waves) render() {
 		s := &w.run.Steps[w.shown[w.cursor]]
 		w.page.refresh(stepTitle(s), stepText(s))
 	}
+}
+
+// renderRow renders a step's row, plain and selected, at the columns c.
+func (w *waves) renderRow(s *deploy.Step, c waveColumns, progress string) waveRow {
+	st := w.c.Styles
+	status := StepStatus(s.State)
+	before := strings.Join([]string{
+		pad(fmt.Sprintf("%d", s.Wave), c.wave), pad(s.Where(), c.where),
+		pad(stepWhat(s), c.what), pad(string(s.Strategy), c.strategy)}, " ") + " "
+	state := pad(status.Text(), c.state)
+	after := " " + pad(progress, c.progress)
+	marker := "  "
+	if inFlight(s.State) {
+		marker = st.Tone[ToneActive].Render(flightMarker)
+	}
+	return waveRow{state: s.State, progress: progress,
+		row: marker + before + st.Tone[status.Tone].Render(state) + after,
+		sel: "› " + st.Selected.Render(before+state+after)}
 }
 
 // renderPane wraps the selected step's whole line: what the table may
