@@ -196,6 +196,8 @@ func (o *overview) SetData(s *Snapshot) {
 		l = append(l, label("Warnings")+fmt.Sprintf("%d for %s: %s", len(p.Warnings), s.Focus, p.Warnings[0].Message))
 	}
 	switch {
+	case !s.AlertsKnown && s.PluginsPending:
+		l = append(l, label("Alerts")+st.Muted.Render("asking the monitoring plugins…"))
 	case !s.AlertsKnown:
 		l = append(l, label("Alerts")+st.Muted.Render("no alert source answering (a monitoring plugin with alertmanager_url feeds the engine and this line)"))
 	case len(s.Alerts) == 0:

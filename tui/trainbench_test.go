@@ -60,12 +60,19 @@ func trainStore(b *testing.B) string {
 
 func buildTrainStore(b *testing.B) (string, error) {
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "warroom-trainbench-")
-	if err != nil {
-		return "", err
+	// WARROOM_TRAIN_DB keeps the database at that path (it must not exist
+	// yet), to measure the real console on it: 'warroom --db PATH console'.
+	path := os.Getenv("WARROOM_TRAIN_DB")
+	if path == "" {
+		dir, err := os.MkdirTemp("", "warroom-trainbench-")
+		if err != nil {
+			return "", err
+		}
+		trainDir = dir
+		path = filepath.Join(dir, "warroom.db")
+	} else if _, err := os.Stat(path); err == nil {
+		return "", fmt.Errorf("WARROOM_TRAIN_DB: %s exists already", path)
 	}
-	trainDir = dir
-	path := filepath.Join(dir, "warroom.db")
 	st, err := store.Open(ctx, path)
 	if err != nil {
 		return "", err
