@@ -131,3 +131,19 @@ func TestOverviewCountsStepsInFlight(t *testing.T) {
 		t.Errorf("no count of steps in flight:\n%s", v)
 	}
 }
+
+// The rows Waves keeps between refreshes are rendered again at a new
+// width: after a resize the screen is what a console started at that size
+// shows.
+func TestWavesResizeRendersRowsAgain(t *testing.T) {
+	src := fixture()
+	withStates(&src.snap, map[int]deploy.StepState{13: deploy.StepBaking, 16: deploy.StepDeploying, 17: deploy.StepVerifying})
+	fresh := loaded(t, src, 80, 24)
+	fresh.Update(keyMsg("5"))
+	m := loaded(t, src, 120, 40)
+	m.Update(keyMsg("5"))
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if got, want := m.View(), fresh.View(); got != want {
+		t.Errorf("after a resize to 80x24:\n%s\nwant:\n%s", got, want)
+	}
+}
