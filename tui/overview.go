@@ -150,7 +150,11 @@ func (o *overview) SetData(s *Snapshot) {
 			line += " — " + run.Reason
 		}
 		l = append(l, line)
-		l = append(l, label("Progress")+progressLine(run))
+		progress := progressLine(run)
+		if n := flightCount(run); n > 0 && !run.State.Terminal() {
+			progress += fmt.Sprintf(" · %d in flight", n)
+		}
+		l = append(l, label("Progress")+progress)
 		if what, how := waitingOnYou(run); what != "" {
 			l = append(l, "", st.Confirm.Render("Waiting on you: "+what), "  "+how)
 		}
@@ -192,6 +196,8 @@ func (o *overview) SetData(s *Snapshot) {
 		l = append(l, label("Warnings")+fmt.Sprintf("%d for %s: %s", len(p.Warnings), s.Focus, p.Warnings[0].Message))
 	}
 	switch {
+	case !s.AlertsKnown && s.PluginsPending:
+		l = append(l, label("Alerts")+st.Muted.Render("asking the monitoring plugins…"))
 	case !s.AlertsKnown:
 		l = append(l, label("Alerts")+st.Muted.Render("no alert source answering (a monitoring plugin with alertmanager_url feeds the engine and this line)"))
 	case len(s.Alerts) == 0:
@@ -284,6 +290,17 @@ func progressLine(r *deploy.Run) string {
 		out += fmt.Sprintf(" · wave %d of %d", current, waves)
 	}
 	return out
+}
+
+// flightCount is how many steps are in flight (see inFlight).
+func flightCount(r *deploy.Run) int {
+	n := 0
+	for i := range r.Steps {
+		if inFlight(r.Steps[i].State) {
+			n++
+		}
+	}
+	return n
 }
 
 // waitingOnYou says what the run needs from an operator, and how to give

@@ -187,6 +187,9 @@ func (s *pluginsScreen) View() string {
 		return ""
 	}
 	st := s.c.Styles
+	if !s.snap.PluginsKnown && s.snap.PluginsPending {
+		return st.Title.Render("Plugins") + "\n" + st.Muted.Render("Asking the plugin host about the plugins…")
+	}
 	if !s.snap.PluginsKnown {
 		return st.Title.Render("Plugins") + "\n" + strings.Join(wrapIndented(st.Muted.Render(
 			"This console has no plugin host, so it cannot say how the plugins are: run warroom plugins list to see them."), s.width, 0), "\n")

@@ -39,6 +39,10 @@ type Snapshot struct {
 	// console has no plugin host (then the screen says so).
 	Plugins      []PluginStatus
 	PluginsKnown bool
+	// PluginsPending: the plugin host and the alert sources are still
+	// being asked, at the console's start (the first frame does not wait
+	// for them); the screens say so rather than "unknown".
+	PluginsPending bool
 	// Changes are the recorded change requests, newest first.
 	Changes []ChangeRequest
 	// Alerts are the firing alerts of the monitoring sources that serve

@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/warroom/warroom/core/deploy"
 )
@@ -32,7 +33,15 @@ type waves struct {
 	// follow keeps the step in flight selected as the run moves on;
 	// moving the cursor stops it, f resumes it.
 	follow bool
-	title  string
+	// followIdx is the step (by Index) the cursor follows while it stays
+	// in flight: with several steps of a wave running side by side, the
+	// cursor stays on one until it finishes rather than jumping to
+	// whichever is first.
+	followIdx int
+	title     string
+	// flight names the steps in flight, with their states, on the line
+	// above the table; empty when none is.
+	flight string
 	head   string
 	// rows and selRows are rendered when data or size change, so View
 	// only picks the visible window; shown maps rows to steps.
@@ -40,6 +49,21 @@ type waves struct {
 	shown         []int
 	pane          []string
 	page          detail
+	// cache keeps each step's rendered row, keyed by what of it changes
+	// (state and progress), for the run and width it was rendered at: a
+	// refresh of a 7,000-step run renders the few rows that changed, not
+	// all of them.
+	cache      []waveRow
+	cacheRun   string
+	cacheWidth int
+}
+
+// waveRow is a step's row as rendered, plain and selected, with the key
+// it was rendered for.
+type waveRow struct {
+	state    deploy.StepState
+	progress string
+	row, sel string
 }
 
 type wavesKeys struct {
@@ -111,7 +135,61 @@ func (w *waves) SetFilter(q string) {
 
 // visible is how many rows fit under the title and column heads, above
 // the pane.
-func (w *waves) visible() int { return max(1, w.height-3-wavesPaneLines) }
+func (w *waves) visible() int {
+	n := w.height - 3 - wavesPaneLines
+	if w.flight != "" {
+		n--
+	}
+	return max(1, n)
+}
+
+// inFlight reports whether a step is running: started and not finished,
+// rolling back included. Several steps of one wave can be in flight at
+// once (the spec's parallel).
+func inFlight(s deploy.StepState) bool {
+	switch s {
+	case deploy.StepPreflight, deploy.StepDeploying, deploy.StepVerifying, deploy.StepBaking, deploy.StepRollingBack:
+		return true
+	}
+	return false
+}
+
+// flightMarker marks the rows of steps in flight in the cursor's column,
+// so that the steps running side by side read as one group without
+// colour too.
+const flightMarker = "┃ "
+
+// flightLine is "in flight (N): ◷ 13 ledger prod/us-east-1 baking · …",
+// or, when that does not fit the width, the shorter "◷ 13 ledger · …"
+// (the table's rows say where and the state's word), cut to width.
+func flightLine(r *deploy.Run, width int) string {
+	var long, short []string
+	for i := range r.Steps {
+		s := &r.Steps[i]
+		if inFlight(s.State) {
+			st := StepStatus(s.State)
+			long = append(long, fmt.Sprintf("%s %d %s %s %s", st.Symbol, s.Index, s.Service, s.Where(), st.Word))
+			short = append(short, fmt.Sprintf("%s %d %s", st.Symbol, s.Index, s.Service))
+		}
+	}
+	if len(long) == 0 {
+		return ""
+	}
+	head := fmt.Sprintf("in flight (%d): ", len(long))
+	if line := head + strings.Join(long, " · "); width <= 0 || ansi.StringWidth(line) <= width {
+		return line
+	}
+	return cut(head+strings.Join(short, " · "), width)
+}
+
+// followed is whether the follow cursor may rest on s: a step in flight,
+// or one rolling back while the run rolls back.
+func (w *waves) followed(s *deploy.Step) bool {
+	if w.run.State == deploy.RunRollingBack {
+		return s.State == deploy.StepRollingBack
+	}
+	return inFlight(s.State)
+}
 
 func (w *waves) Update(msg tea.Msg) tea.Cmd {
 	if w.page.update(msg) {
@@ -146,7 +224,7 @@ func (w *waves) Update(msg tea.Msg) tea.Cmd {
 			}
 			return nil
 		case key.Matches(msg, k.Follow):
-			w.follow = true
+			w.follow, w.followIdx = true, 0
 			w.render()
 			return nil
 		}
@@ -195,40 +273,87 @@ func (w *waves) render() {
 	}
 	c := columnsFor(w.width)
 	w.title = st.Title.Render("Run "+w.run.ID) + "  " + RunStatus(w.run.State).Render(st) + "  " + progressLine(w.run)
+	w.flight = flightLine(w.run, w.width)
+	if w.flight != "" {
+		w.flight = st.Tone[ToneActive].Render(w.flight)
+	}
+	// The step followed stays selected while it is in flight; when it has
+	// finished, the first step in flight is followed.
+	if w.follow {
+		keep := false
+		if i := w.followIdx - 1; i >= 0 && i < len(w.run.Steps) {
+			keep = w.followed(&w.run.Steps[i])
+		}
+		if !keep {
+			w.followIdx = 0
+			for i := range w.run.Steps {
+				if w.followed(&w.run.Steps[i]) {
+					w.followIdx = w.run.Steps[i].Index
+					break
+				}
+			}
+		}
+	}
 	w.head = "  " + st.ColumnHead.Render(strings.Join([]string{
 		pad("WAVE", c.wave), pad("WHERE", c.where), pad("WHAT", c.what),
 		pad("STRATEGY", c.strategy), pad("STATE", c.state), pad("PROGRESS", c.progress)}, " "))
+	if w.cacheRun != w.run.ID || w.cacheWidth != w.width || len(w.cache) != len(w.run.Steps) {
+		w.cache = make([]waveRow, len(w.run.Steps))
+		w.cacheRun, w.cacheWidth = w.run.ID, w.width
+	}
 	q := strings.ToLower(w.filter)
-	active := false
+	lastFlight := -1
 	for i := range w.run.Steps {
 		s := &w.run.Steps[i]
-		status := StepStatus(s.State)
+		progress := stepProgress(s)
 		if q != "" && !strings.Contains(strings.ToLower(fmt.Sprintf("%d %s %s %s %s %s",
-			s.Wave, s.Where(), stepWhat(s), s.Strategy, status.Word, stepProgress(s))), q) {
+			s.Wave, s.Where(), stepWhat(s), s.Strategy, StepStatus(s.State).Word, progress)), q) {
 			continue
 		}
-		before := strings.Join([]string{
-			pad(fmt.Sprintf("%d", s.Wave), c.wave), pad(s.Where(), c.where),
-			pad(stepWhat(s), c.what), pad(string(s.Strategy), c.strategy)}, " ") + " "
-		state := pad(status.Text(), c.state)
-		after := " " + pad(stepProgress(s), c.progress)
-		if w.follow && w.run.State != deploy.RunRollingBack && !s.State.Terminal() && s.State != deploy.StepPending && !active {
-			w.cursor, active = len(w.rows), true
+		if w.follow && w.followIdx != 0 && s.Index == w.followIdx {
+			w.cursor = len(w.rows)
 		}
-		if w.follow && w.run.State == deploy.RunRollingBack && s.State == deploy.StepRollingBack {
-			w.cursor, active = len(w.rows), true
+		if inFlight(s.State) {
+			lastFlight = len(w.rows)
+		}
+		r := &w.cache[i]
+		if r.row == "" || r.state != s.State || r.progress != progress {
+			*r = w.renderRow(s, c, progress)
 		}
 		w.shown = append(w.shown, i)
-		w.rows = append(w.rows, "  "+before+st.Tone[status.Tone].Render(state)+after)
-		w.selRows = append(w.selRows, "› "+st.Selected.Render(before+state+after))
+		w.rows = append(w.rows, r.row)
+		w.selRows = append(w.selRows, r.sel)
 	}
 	w.cursor = min(max(0, w.cursor), max(0, len(w.rows)-1))
 	w.offset = scrollTo(w.offset, w.cursor, w.visible(), len(w.rows))
+	// Following, the window also shows the steps in flight after the
+	// cursor, as many as fit with it.
+	if v := w.visible(); w.follow && lastFlight >= w.offset+v {
+		w.offset = max(w.offset, min(w.cursor, lastFlight-v+1))
+	}
 	w.renderPane()
 	if w.page.open && len(w.rows) > 0 {
 		s := &w.run.Steps[w.shown[w.cursor]]
 		w.page.refresh(stepTitle(s), stepText(s))
 	}
+}
+
+// renderRow renders a step's row, plain and selected, at the columns c.
+func (w *waves) renderRow(s *deploy.Step, c waveColumns, progress string) waveRow {
+	st := w.c.Styles
+	status := StepStatus(s.State)
+	before := strings.Join([]string{
+		pad(fmt.Sprintf("%d", s.Wave), c.wave), pad(s.Where(), c.where),
+		pad(stepWhat(s), c.what), pad(string(s.Strategy), c.strategy)}, " ") + " "
+	state := pad(status.Text(), c.state)
+	after := " " + pad(progress, c.progress)
+	marker := "  "
+	if inFlight(s.State) {
+		marker = st.Tone[ToneActive].Render(flightMarker)
+	}
+	return waveRow{state: s.State, progress: progress,
+		row: marker + before + st.Tone[status.Tone].Render(state) + after,
+		sel: "› " + st.Selected.Render(before+state+after)}
 }
 
 // renderPane wraps the selected step's whole line: what the table may
@@ -335,6 +460,10 @@ func (w *waves) View() string {
 	var b strings.Builder
 	b.WriteString(w.title)
 	b.WriteByte('\n')
+	if w.flight != "" {
+		b.WriteString(w.flight)
+		b.WriteByte('\n')
+	}
 	b.WriteString(w.head)
 	n := writeRows(&b, w.rows, w.selRows, w.offset, w.visible(), w.cursor)
 	if len(w.rows) == 0 && w.filter != "" {

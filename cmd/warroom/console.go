@@ -69,8 +69,20 @@ func (a *app) runConsole(ctx context.Context, s *store.Store, opts consoleOption
 	}
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
+	src := newConsoleSource(a, s)
 	served := make(chan error, 1)
-	go func() { served <- a.serve(ctx, s, time.Second) }()
+	go func() {
+		// Runs are driven once the console has read its first data:
+		// taking a run over (reading its plan, asking the target about
+		// the steps in flight) would compete with the first frame.
+		select {
+		case <-src.loaded:
+		case <-ctx.Done():
+			served <- nil
+			return
+		}
+		served <- a.serve(ctx, s, time.Second)
+	}()
 	defer func() {
 		cancel()
 		if err := <-served; err != nil {
@@ -86,7 +98,7 @@ func (a *app) runConsole(ctx context.Context, s *store.Store, opts consoleOption
 	renderer := lipgloss.NewRenderer(os.Stdout)
 	renderer.HasDarkBackground()
 	m := tui.New(tui.Deps{
-		Source:    newConsoleSource(a, s),
+		Source:    src,
 		Renderer:  renderer,
 		Now:       time.Now,
 		Actor:     a.actor,

@@ -28,12 +28,24 @@ type consoleSource struct {
 	alerts func(ctx context.Context) ([]tui.Alert, bool)
 	now    func() time.Time
 
-	mu       sync.Mutex
-	list     []tui.PluginStatus
-	known    bool
-	firing   []tui.Alert
-	alertsOK bool
-	listedAt time.Time
+	// background makes the first report come in the background: starting
+	// the plugin host and asking the alert sources takes a quarter of a
+	// second, which the first frame does not wait for.
+	background bool
+
+	mu sync.Mutex
+	// refreshing: a report is being made; settled is closed when the
+	// first one is done.
+	refreshing bool
+	settled    chan struct{}
+	// loaded is closed when the first Load is done, whatever its outcome.
+	loaded     chan struct{}
+	loadedOnce sync.Once
+	list       []tui.PluginStatus
+	known      bool
+	firing     []tui.Alert
+	alertsOK   bool
+	listedAt   time.Time
 	// gen moves when the plugins' report differs from the one before, so
 	// that Changed moves too and the console reloads.
 	gen int64
@@ -74,7 +86,20 @@ func newConsoleSource(a *app, st *store.Store) *consoleSource {
 			}
 			return src.forConsole(ctx)
 		},
-		now: time.Now,
+		now:        time.Now,
+		background: true,
+		settled:    make(chan struct{}),
+		loaded:     make(chan struct{}),
+	}
+}
+
+// settle waits for the first report on the plugins (tests).
+func (c *consoleSource) settle(ctx context.Context) error {
+	select {
+	case <-c.settled:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -97,17 +122,33 @@ func (c *consoleSource) Changed(ctx context.Context) (int64, error) {
 
 // Load is the store's snapshot with the plugins and the change requests.
 func (c *consoleSource) Load(ctx context.Context, auditLimit int) (tui.Snapshot, error) {
-	c.refreshPlugins(ctx)
+	defer c.loadedOnce.Do(func() {
+		if c.loaded != nil {
+			close(c.loaded)
+		}
+	})
+	// The first load reads the store before the plugins' first report
+	// starts: starting the plugin host (hashing its binaries, starting
+	// processes) would compete for the CPU with the first frame's data.
+	c.mu.Lock()
+	started := c.refreshing || !c.listedAt.IsZero()
+	c.mu.Unlock()
+	if started {
+		c.refreshPlugins(ctx)
+	} else {
+		defer c.refreshPlugins(ctx)
+	}
 	c.mu.Lock()
 	gen, list, known := c.gen, slices.Clone(c.list), c.known
 	firing, alertsOK := slices.Clone(c.firing), c.alertsOK
+	pending := c.listedAt.IsZero()
 	c.mu.Unlock()
 	snap, err := c.base.Load(ctx, auditLimit)
 	if err != nil {
 		return snap, err
 	}
 	snap.Version = consoleVersion(snap.Version, gen)
-	snap.Plugins, snap.PluginsKnown = list, known
+	snap.Plugins, snap.PluginsKnown, snap.PluginsPending = list, known, pending
 	snap.Alerts, snap.AlertsKnown = firing, alertsOK
 	recs, err := c.st.Changes(ctx, "")
 	if err != nil {
@@ -121,15 +162,37 @@ func (c *consoleSource) Load(ctx context.Context, auditLimit int) (tui.Snapshot,
 }
 
 // refreshPlugins asks the plugin host (and the alert sources) again when
-// its last report is older than pluginListTTL. Without a host (or when it cannot start) the
-// plugins are unknown, and the Plugins screen says so.
+// its last report is older than pluginListTTL and no report is being
+// made. Without a host (or when it cannot start) the plugins are unknown,
+// and the Plugins screen says so. The first report is made in the
+// background (see background); the version moves when it is done, and the
+// console reloads.
 func (c *consoleSource) refreshPlugins(ctx context.Context) {
 	c.mu.Lock()
 	fresh := !c.listedAt.IsZero() && c.now().Sub(c.listedAt) < pluginListTTL
-	c.mu.Unlock()
-	if fresh {
+	if fresh || c.refreshing {
+		c.mu.Unlock()
 		return
 	}
+	c.refreshing = true
+	first := c.listedAt.IsZero()
+	c.mu.Unlock()
+	if first && c.background {
+		// Not the Load's context: the load returns, the report goes on.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			c.report(ctx, first)
+		}()
+		return
+	}
+	c.report(ctx, first)
+}
+
+// report asks the plugin host and the alert sources, and keeps what they
+// said; the version moves when it differs from the last report, or when
+// it is the first.
+func (c *consoleSource) report(ctx context.Context, first bool) {
 	var list []tui.PluginStatus
 	known := false
 	if c.plugins != nil {
@@ -148,13 +211,16 @@ func (c *consoleSource) refreshPlugins(ctx context.Context) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.listedAt = c.now()
-	if known != c.known || !slices.EqualFunc(list, c.list, pluginStatusEqual) ||
+	c.listedAt, c.refreshing = c.now(), false
+	if first || known != c.known || !slices.EqualFunc(list, c.list, pluginStatusEqual) ||
 		alertsOK != c.alertsOK || !slices.EqualFunc(firing, c.firing, alertEqual) {
 		c.gen++
 	}
 	c.list, c.known = list, known
 	c.firing, c.alertsOK = firing, alertsOK
+	if first && c.settled != nil {
+		close(c.settled)
+	}
 }
 
 func alertEqual(a, b tui.Alert) bool { return a == b }

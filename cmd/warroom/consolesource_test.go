@@ -38,9 +38,23 @@ func TestConsoleSourceChangesAndPlugins(t *testing.T) {
 	src := newConsoleSource(a, s)
 	now := time.Date(2026, 11, 27, 14, 0, 0, 0, time.UTC)
 	src.now = func() time.Time { return now }
+	// The first load does not wait for the plugin host: the plugins are
+	// pending, and the version moves once they answered.
 	snap, err := src.Load(ctx, 100)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !snap.PluginsPending || snap.PluginsKnown {
+		t.Fatalf("first load: pending %v known %v, want pending", snap.PluginsPending, snap.PluginsKnown)
+	}
+	first := snap.Version
+	settle(t, src)
+	if v, err := src.Changed(ctx); err != nil || v == first {
+		t.Fatalf("Changed %d (%v): the plugins answered but the version did not move", v, err)
+	}
+	snap, err = src.Load(ctx, 100)
+	if err != nil || snap.PluginsPending {
+		t.Fatal(err, snap.PluginsPending)
 	}
 	if len(snap.Changes) != 1 || snap.Changes[0].ID != "CHG-0001" || snap.Changes[0].Requester != "carol" ||
 		snap.Changes[0].System != "tickets" || snap.Changes[0].State != "submitted" {
@@ -90,12 +104,26 @@ func TestConsoleSourceShowsRecordedFaults(t *testing.T) {
 		Message: "plugin tickets: GetChange: timed out after 10s", At: at, Process: "warroom serve (pid 7 on war-room)"}); err != nil {
 		t.Fatal(err)
 	}
-	snap, err := newConsoleSource(a, s).Load(ctx, 10)
+	src := newConsoleSource(a, s)
+	src.refreshPlugins(ctx)
+	settle(t, src)
+	snap, err := src.Load(ctx, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := "plugin tickets: GetChange: timed out after 10s (at 2026-12-06 21:00:00 UTC, seen by warroom serve (pid 7 on war-room))"
 	if len(snap.Plugins) != 1 || snap.Plugins[0].Fault != "timeout" || snap.Plugins[0].LastError != want {
 		t.Fatalf("plugins: %+v\nwant last error %q", snap.Plugins, want)
+	}
+}
+
+// settle waits, with a deadline, for the console source's first report
+// on the plugins.
+func settle(t *testing.T, src *consoleSource) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := src.settle(ctx); err != nil {
+		t.Fatalf("the plugins' first report: %v", err)
 	}
 }

@@ -41,6 +41,10 @@ func TestMain(m *testing.M) {
 	for _, bin := range pluginBuilds {
 		os.RemoveAll(filepath.Dir(filepath.Dir(bin)))
 	}
+	// The generated organisation of the engine and console benchmarks.
+	if engineOrg.dir != "" {
+		os.RemoveAll(engineOrg.dir)
+	}
 	os.Exit(code)
 }
 
