@@ -102,6 +102,7 @@ type Host struct {
 	launching sync.WaitGroup       // starts in progress
 	closeOnce sync.Once
 	tempState string
+	sums      sumCache // plugin binaries' checksums, by file identity
 }
 
 // New returns a Host for the configuration. It starts nothing.

@@ -54,7 +54,7 @@ func (s *supervisor) status(ctx context.Context) Status {
 	if st.Kinds == nil {
 		st.Kinds = []sdk.Kind{}
 	}
-	tr, err := checkTrust(ctx, s.h.opts.Trust, s.cfg.Name, s.cfg.Path)
+	tr, err := checkTrust(ctx, s.h.opts.Trust, &s.h.sums, s.cfg.Name, s.cfg.Path)
 	switch {
 	case err != nil:
 		st.LastError = "plugin " + s.cfg.Name + ": " + err.Error()

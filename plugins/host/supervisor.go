@@ -64,7 +64,7 @@ func (s *supervisor) launch(ctx context.Context, call string) (*Plugin, error) {
 	defer cancel()
 	defer context.AfterFunc(h.ctx, cancel)()
 
-	tr, err := checkTrust(ctx, h.opts.Trust, s.cfg.Name, s.cfg.Path)
+	tr, err := checkTrust(ctx, h.opts.Trust, &h.sums, s.cfg.Name, s.cfg.Path)
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %s: %w", s.cfg.Name, call, err)
 	}

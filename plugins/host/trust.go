@@ -109,8 +109,8 @@ func binaryError(path string, err error) error {
 // checkTrust computes the binary's checksum and finds who trusted it: the
 // store first, then the build's SHA256SUMS. An untrusted or unreadable
 // binary is not an error here but trust.err; an error of the store is.
-func checkTrust(ctx context.Context, ts TrustStore, name, path string) (trust, error) {
-	sum, err := Checksum(path)
+func checkTrust(ctx context.Context, ts TrustStore, sums *sumCache, name, path string) (trust, error) {
+	sum, err := sums.checksum(path)
 	if err != nil {
 		return trust{err: binaryError(path, err)}, nil
 	}
