@@ -269,6 +269,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			// bubbletea v1 hands letters that arrive in one read over as
+			// one message ("12"): keys typed fast, or over a slow SSH
+			// link, would match no binding and be lost. Each is a key.
+			cmds := make([]tea.Cmd, 0, len(msg.Runes))
+			for _, r := range msg.Runes {
+				cmds = append(cmds, m.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
+			}
+			return m, tea.Batch(cmds...)
+		}
 		return m, m.handleKey(msg)
 	case tea.MouseMsg:
 		return m, m.screens[m.active].Update(msg)

@@ -505,3 +505,28 @@ func TestKeysBeforeTheFirstData(t *testing.T) {
 		t.Fatal("the test meant to run before the first data, but a snapshot arrived")
 	}
 }
+
+// TestKeysArrivingTogetherAreEachAKey: bubbletea v1 hands letters read
+// together over as one message ("12"); each must still act as a key, or
+// keys typed fast (or over SSH) are lost. Found by the tmux test, whose
+// "1" then "2" reached the console as "12" and switched nothing.
+func TestKeysArrivingTogetherAreEachAKey(t *testing.T) {
+	m := loaded(t, fixture(), 120, 40)
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("12")})
+	if got := m.Active(); got != "Calendar" {
+		t.Fatalf(`after "12": screen %s, want Calendar`, got)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("5:he")})
+	if got := m.Active(); got != "Waves" {
+		t.Fatalf(`after "5:he": screen %s, want Waves`, got)
+	}
+	if v := m.View(); !strings.Contains(v, ":he") {
+		t.Errorf("the command line did not take the letters after ':':\n%s", v)
+	}
+	m.Update(tea.KeyMsg{Type: tea.KeyEsc})
+	// A paste is text, not keys: it switches nothing.
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("23"), Paste: true})
+	if got := m.Active(); got != "Waves" {
+		t.Fatalf("a paste of \"23\" switched to %s", got)
+	}
+}
