@@ -297,6 +297,12 @@ func (k *eventSink) finish(ctx context.Context, runErr error) error {
 	if ctx.Err() != nil {
 		return toStatus(ctx, ctx.Err()) // nobody is listening any more
 	}
+	if code := CodeOf(runErr); runErr != nil && code != CodeInternal {
+		// A done event has no code: a refusal (FailedPrecondition) or an
+		// Unavailable ends the stream as a status with its code, which
+		// warroom acts on (waits for an operator, retries).
+		return toStatus(ctx, runErr)
+	}
 	ev := &pb.DeployEvent{AtMs: time.Now().UnixMilli(), Done: true, Percent: 100}
 	if runErr != nil {
 		msg := runErr.Error()
