@@ -241,6 +241,7 @@ func TestFaultRefusalWaitsForOperator(t *testing.T) {
 		if r.code != 0 { // the driver has not created the run yet
 			return false
 		}
+		run = deploy.Run{} // fresh: fields omitted now must not keep older values
 		if err := json.Unmarshal([]byte(r.stdout), &run); err != nil {
 			t.Fatal(err)
 		}
@@ -293,18 +294,31 @@ func TestFaultRefusalWaitsForOperator(t *testing.T) {
 // A plugin that crashes under Deploy is started again and the call made
 // again with the same idempotency key, after a backoff: the run succeeds.
 func TestFaultCrashRetriedWithSameKey(t *testing.T) {
-	w := newFaultWorld(t, "crash 1\n", "")
-	r := w.c.run("--plugins", w.plugins, "deploy", "start", "train", "--env", "dev", "--follow", "--ignore-low-traffic", "--bake-scale", "0")
-	if r.code != 0 {
-		t.Fatalf("deploy: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	testRetriedWithSameKey(t, "crash 1\n", 2, "crashed")
+}
+
+// A Deploy answered Unavailable (a dependency of the target is down) is
+// made again with the same key, after 1s then 2s: the run succeeds.
+func TestFaultUnavailableRetriedWithSameKey(t *testing.T) {
+	testRetriedWithSameKey(t, "unavailable 2\n", 3, "the registry is down")
+}
+
+func testRetriedWithSameKey(t *testing.T, hooks string, deploys int, said string) {
+	t.Helper()
+	w := newFaultWorld(t, hooks, "")
+	// A process of its own: a fault taken for a refusal would leave the
+	// run waiting for an operator, and the driver with it.
+	wait, out := w.drive(t, "--bake-scale", "0")
+	if err, ended := wait(time.Minute); !ended || err != nil {
+		t.Fatalf("deploy --follow did not end well (ended %v: %v): %+v\n%s", ended, err, w.run(t), out)
 	}
 	run := w.run(t)
 	if run.State != deploy.RunSucceeded || run.Steps[0].State != deploy.StepDone || run.Steps[0].Attempt != 1 {
 		t.Fatalf("run %s (%s), step %+v", run.State, run.Reason, run.Steps[0])
 	}
 	key := run.ID + "/1/1"
-	if d := keys(w.calls(t, "deploy")); !slices.Equal(d, []string{key, key}) {
-		t.Errorf("deploy keys %v, want %s twice", d, key)
+	if d := keys(w.calls(t, "deploy")); len(d) != deploys || slices.ContainsFunc(d, func(k string) bool { return k != key }) {
+		t.Errorf("deploy keys %v, want %s %d times", d, key, deploys)
 	}
 	// Between the two, the new process was asked whether the key was
 	// applied: the retry is not blind.
@@ -320,11 +334,14 @@ func TestFaultCrashRetriedWithSameKey(t *testing.T) {
 		t.Errorf("ledger runs %q, want 1.1.0", v)
 	}
 	evs := w.audit(t)
-	if !anyContains(summaries(evs, "deploy engine"), "retry 1 of 3 in 1s with the same key") {
-		t.Errorf("the retry is not audited: %v", summaries(evs, "deploy engine"))
+	for i := 1; i < deploys; i++ {
+		want := fmt.Sprintf("retry %d of 3 in %s with the same key", i, time.Second<<(i-1))
+		if !anyContains(summaries(evs, "deploy engine"), want) {
+			t.Errorf("%q is not audited: %v", want, summaries(evs, "deploy engine"))
+		}
 	}
-	if !strings.Contains(r.stdout, "crashed") {
-		t.Errorf("the follow output does not say the plugin crashed:\n%s", r.stdout)
+	if !strings.Contains(out.String(), said) {
+		t.Errorf("the follow output does not say %q:\n%s", said, out)
 	}
 }
 

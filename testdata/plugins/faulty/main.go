@@ -7,7 +7,8 @@
 //   - dir/hooks holds the faults, one a line, read again on every call:
 //     "refuse MESSAGE" (Deploy answers FailedPrecondition with MESSAGE),
 //     "crash N" (the first N Deploy calls exit the process, counted in
-//     dir/crashed), "hang" (Deploy starts the new version, then blocks
+//     dir/crash.count), "unavailable N" (the first N Deploy calls answer
+//     Unavailable, counted in dir/unavailable.count), "hang" (Deploy starts the new version, then blocks
 //     forever, ignoring its context), "unhealthy" (Status reports every service it deployed
 //     unhealthy).
 //   - dir/calls.log gets a line per call: the call, its idempotency key
@@ -107,6 +108,24 @@ func (t *target) hook(name string) (string, bool) {
 	return "", false
 }
 
+// first reports whether the hook "name N" is set and this is one of the
+// first N calls that asked, counted in dir/name.count across processes.
+func (t *target) first(name string) bool {
+	n, ok := t.hook(name)
+	if !ok {
+		return false
+	}
+	limit, _ := strconv.Atoi(n)
+	count := filepath.Join(t.dir, name+".count")
+	b, _ := os.ReadFile(count)
+	done, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if done >= limit {
+		return false
+	}
+	os.WriteFile(count, []byte(strconv.Itoa(done+1)), 0o644)
+	return true
+}
+
 // record appends a call to the log; it is synced before a crash.
 func (t *target) record(call, key string, tg sdk.Target, version string) {
 	dash := func(s string) string {
@@ -143,15 +162,11 @@ func (t *target) Deploy(ctx context.Context, req sdk.DeployRequest, events sdk.E
 	if msg, ok := t.hook("refuse"); ok {
 		return sdk.Errorf(sdk.CodeFailedPrecondition, "%s", msg)
 	}
-	if n, ok := t.hook("crash"); ok {
-		limit, _ := strconv.Atoi(n)
-		crashed := filepath.Join(t.dir, "crashed")
-		b, _ := os.ReadFile(crashed)
-		done, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		if done < limit {
-			os.WriteFile(crashed, []byte(strconv.Itoa(done+1)), 0o644)
-			os.Exit(3)
-		}
+	if t.first("crash") {
+		os.Exit(3)
+	}
+	if t.first("unavailable") {
+		return sdk.Errorf(sdk.CodeUnavailable, "the registry is down")
 	}
 	st.Running[place(req.Target)] = req.Version
 	if _, ok := t.hook("hang"); ok {
