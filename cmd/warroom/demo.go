@@ -53,6 +53,10 @@ release deploys at once, its progress printed, and the fleet keeps
 serving until Ctrl-C (or exit at once with --once).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Checked before anything is created (as deploy start does).
+			if bakeScale < 0 {
+				return usageError{fmt.Errorf("--bake-scale must be 0 (no bake) or more, got %g", bakeScale)}
+			}
 			ctx := cmd.Context()
 			stop, err := a.serveMetrics()
 			if err != nil {
@@ -94,7 +98,9 @@ serving until Ctrl-C (or exit at once with --once).`,
 				return err
 			}
 			a.printf("demo database %s (WARROOM_DB); plugin logs in %s\n", a.dbPath, a.logFile)
-			opts := deploy.Options{AutoRollback: true, IgnoreLowTraffic: true, BakeScale: bakeScale}
+			// 0 is no bake at all, not the full bake times (BakeScale 0
+			// alone means 1).
+			opts := deploy.Options{AutoRollback: true, IgnoreLowTraffic: true, BakeScale: bakeScale, NoBake: bakeScale == 0}
 			if !headless && !once && isTerminal() {
 				// The fleet's plugins start now, so the first deploy does
 				// not wait for them.
@@ -153,7 +159,7 @@ serving until Ctrl-C (or exit at once with --once).`,
 	f.StringVar(&specDir, "spec", "testdata/demo", "the demo organisation's spec files")
 	f.StringVar(&release, "release", "", "release to deploy (default: the one whose window opens first)")
 	f.StringArrayVar(&envs, "env", nil, "environments to deploy to (repeatable or comma-separated; default: all of the release's)")
-	f.Float64Var(&bakeScale, "bake-scale", 0.002, "multiply every bake time (30m becomes 3.6s)")
+	f.Float64Var(&bakeScale, "bake-scale", 0.002, "multiply every bake time (30m becomes 3.6s); 0 means no bake at all (and no canary judgement); negative is a usage error")
 	f.BoolVar(&once, "once", false, "headless: exit when the run ends instead of serving")
 	f.BoolVar(&headless, "headless", false, "no console: deploy the first release at once, printing its progress")
 	f.BoolVar(&approve, "approve", false, "approve the run into environments that ask for it (audited as you)")

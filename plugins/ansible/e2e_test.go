@@ -125,13 +125,17 @@ func TestEndToEndThroughTheSDK(t *testing.T) {
 	if len(st.Services) != 1 || !slices.Equal(st.AppliedKeys, []string{"e2e-1"}) {
 		t.Errorf("status %+v", st)
 	}
-	// No rollback playbook: the SDK ends the stream with a failed done event.
+	// No rollback playbook: a coded refusal, which the SDK ends the
+	// stream with (a done event would carry no code).
 	s = &sink{}
 	err = dt.Rollback(ctx, sdk.RollbackRequest{IdempotencyKey: "rb", Target: payments, ToVersion: "3.1.0"}, s)
 	if err == nil || !strings.Contains(err.Error(), "no rollback playbook configured") {
 		t.Errorf("rollback err %v", err)
 	}
-	if ev := s.all(); len(ev) != 1 || !ev[0].Done || !ev[0].Failed {
+	if sdk.CodeOf(err) == sdk.CodeInternal {
+		t.Errorf("rollback err %v lost its code", err)
+	}
+	if ev := s.all(); len(ev) != 0 {
 		t.Errorf("rollback events %+v", ev)
 	}
 }

@@ -113,7 +113,8 @@ func TestEndToEndThroughTheSDK(t *testing.T) {
 	_, err = dt.SetTraffic(ctx, sdk.SetTrafficRequest{Target: api, Weights: []sdk.TrafficWeight{{Version: "1", Percent: 100}}})
 	wantCode(t, err, sdk.CodeUnimplemented)
 
-	// Without a deploy command the SDK ends the stream with a failed done event.
+	// Without a deploy command: a CodeInvalid error, which the SDK ends
+	// the stream with (a done event would carry no code).
 	if err := conn.Configure(ctx, sdk.Config{StateDir: state}); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,8 @@ func TestEndToEndThroughTheSDK(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no deploy command configured: set the deploy setting in the plugin config") {
 		t.Errorf("err %v", err)
 	}
-	if ev := s.all(); len(ev) != 1 || !ev[0].Done || !ev[0].Failed {
+	wantCode(t, err, sdk.CodeInvalid)
+	if ev := s.all(); len(ev) != 0 {
 		t.Errorf("events %+v", ev)
 	}
 }

@@ -22,7 +22,8 @@ func TestDeployOutcome(t *testing.T) {
 		name    string
 		deploy  func(ctx context.Context, events EventSink) error
 		want    []DeployEvent // At zero: the SDK must have filled it
-		wantErr string        // "": success; else the CodeInternal message
+		wantErr string        // "": success; else the error's message
+		code    Code          // the error's code (CodeInternal unless set)
 	}{
 		{
 			name:   "success without events",
@@ -73,10 +74,29 @@ func TestDeployOutcome(t *testing.T) {
 			wantErr: "image pull failed",
 		},
 		{
-			name:    "coded error is in-band too",
+			// A done event has no code: the status carries it.
+			name:    "refusal keeps its code",
 			deploy:  func(context.Context, EventSink) error { return Errorf(CodeFailedPrecondition, "quota exceeded") },
-			want:    []DeployEvent{{Done: true, Failed: true, Message: "quota exceeded"}},
 			wantErr: "quota exceeded",
+			code:    CodeFailedPrecondition,
+		},
+		{
+			name: "unavailable after progress keeps its code",
+			deploy: func(_ context.Context, events EventSink) error {
+				if err := events.Send(DeployEvent{At: at, Percent: 10}); err != nil {
+					return err
+				}
+				return Errorf(CodeUnavailable, "registry down")
+			},
+			want:    []DeployEvent{{At: at, Percent: 10}},
+			wantErr: "registry down",
+			code:    CodeUnavailable,
+		},
+		{
+			name:    "internal is in-band",
+			deploy:  func(context.Context, EventSink) error { return Errorf(CodeInternal, "disk full") },
+			want:    []DeployEvent{{Done: true, Failed: true, Message: "disk full"}},
+			wantErr: "disk full",
 		},
 		{
 			name: "send after done is refused",
@@ -126,8 +146,8 @@ func TestDeployOutcome(t *testing.T) {
 				switch {
 				case wantErr == "" && err != nil:
 					t.Errorf("err = %v, want success", err)
-				case wantErr != "" && (!errors.As(err, &e) || e.Code != CodeInternal || e.Message != wantErr):
-					t.Errorf("err = %#v, want *Error{CodeInternal, %q}", err, wantErr)
+				case wantErr != "" && (!errors.As(err, &e) || e.Code != tt.code || e.Message != wantErr):
+					t.Errorf("err = %#v, want *Error{%v, %q}", err, tt.code, wantErr)
 				}
 				got := log.events
 				for i := range got {
@@ -143,7 +163,7 @@ func TestDeployOutcome(t *testing.T) {
 					ev.Message = strings.ReplaceAll(ev.Message, "%s", op)
 					want[i] = ev
 				}
-				if !reflect.DeepEqual(got, want) {
+				if (len(got) > 0 || len(want) > 0) && !reflect.DeepEqual(got, want) {
 					t.Errorf("events\n got %+v\nwant %+v", got, want)
 				}
 			})

@@ -217,8 +217,9 @@ func (d *deployTargetServer) Status(ctx context.Context, req *pb.StatusRequest) 
 
 // deployment runs a Deploy or Rollback. Its outcome is in-band: the stream
 // ends with a done event, failed if the plugin's func returned an error
-// or panicked, and with an OK status. A refusal before the work starts
-// (not configured) is a status error.
+// (of CodeInternal, or none) or panicked, and with an OK status. A refusal
+// before the work starts (not configured), and an error with any other
+// code (a done event has none), is a status error with its code.
 func (s *server) deployment(method string, stream grpc.ServerStreamingServer[pb.DeployEvent], run func(context.Context, EventSink) error) error {
 	ctx := stream.Context()
 	if err := s.ready(method); err != nil {
@@ -296,6 +297,12 @@ func (k *eventSink) finish(ctx context.Context, runErr error) error {
 	}
 	if ctx.Err() != nil {
 		return toStatus(ctx, ctx.Err()) // nobody is listening any more
+	}
+	if code := CodeOf(runErr); runErr != nil && code != CodeInternal {
+		// A done event has no code: a refusal (FailedPrecondition) or an
+		// Unavailable ends the stream as a status with its code, which
+		// warroom acts on (waits for an operator, retries).
+		return toStatus(ctx, runErr)
 	}
 	ev := &pb.DeployEvent{AtMs: time.Now().UnixMilli(), Done: true, Percent: 100}
 	if runErr != nil {
