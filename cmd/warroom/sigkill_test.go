@@ -344,22 +344,54 @@ func (w *deployWorld) begun(t *testing.T) int {
 // repeated).
 func (w *deployWorld) checkCalls(t *testing.T, runID string) {
 	t.Helper()
-	ended := map[string]bool{}
-	for _, c := range append(w.calls(t), w.callsIn(t, "traffic-calls.log")...) {
-		if !strings.HasPrefix(c[1], runID+"/") {
-			continue
+	// What the target finished is what its idempotency journal says is
+	// done (or failed): a script can print its last line and still be
+	// killed with the plugin before the plugin records the key done, and
+	// then the contract (docs/plugins.md, plugins/exec) is that the key
+	// is not applied and a repeated call runs the command again. So the
+	// rule is on the journal: no key starts again after it finished.
+	journals, _ := filepath.Glob(filepath.Join(filepath.Dir(w.c.db), "plugin-state", "*", "exec-journal.jsonl"))
+	if len(journals) == 0 {
+		t.Fatalf("no exec journal under %s", filepath.Dir(w.c.db))
+	}
+	finished, starts := map[string]bool{}, map[string]int{}
+	for _, path := range journals {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		switch c[0] {
-		case "begin":
-			if ended[c[1]] {
-				t.Errorf("%s called again after it completed", c[1])
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var e struct{ Key, Op, State string }
+			if json.Unmarshal([]byte(line), &e) != nil || !strings.HasPrefix(e.Key, runID+"/") {
+				continue // a torn last line is dropped by the plugin too
 			}
-		case "end":
-			ended[c[1]] = true
+			k := e.Op + " " + e.Key
+			switch e.State {
+			case "started":
+				if finished[k] {
+					t.Errorf("%s started again after the target finished it", k)
+				}
+				starts[e.Key]++
+			case "done", "failed":
+				finished[k] = true
+			}
 		}
 	}
-	if len(ended) == 0 {
-		t.Errorf("no call of run %s completed", runID)
+	if len(finished) == 0 {
+		t.Errorf("no call of run %s finished", runID)
+	}
+	// Every command the scripts saw begin was a call the journal started:
+	// nothing ran behind the journal's back.
+	begins := map[string]int{}
+	for _, c := range append(w.calls(t), w.callsIn(t, "traffic-calls.log")...) {
+		if c[0] == "begin" && strings.HasPrefix(c[1], runID+"/") {
+			begins[c[1]]++
+		}
+	}
+	for key, n := range begins {
+		if n > starts[key] {
+			t.Errorf("%s began %d times but the journal started it %d times", key, n, starts[key])
+		}
 	}
 }
 
