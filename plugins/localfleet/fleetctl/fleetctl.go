@@ -139,6 +139,22 @@ func notRunning(err error) error {
 	return err
 }
 
+// supervisorAlive reports whether the process that holds the state
+// dir's supervisor lock still runs (a zombie does not).
+func (c *Client) supervisorAlive() bool {
+	pid := LockHolder(filepath.Join(c.stateDir, LockFile))
+	if pid == "unknown" {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return false
+	}
+	// "pid (comm) S ...": the state follows the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z' && b[i+2] != 'X'
+}
+
 // Hello asks the supervisor who it is.
 func (c *Client) Hello(ctx context.Context) (Hello, error) {
 	var h Hello
@@ -192,6 +208,13 @@ func (c *Client) do(ctx context.Context, method string, in any, handle func(Enve
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		if !errors.Is(err, ErrNotRunning) && errors.Is(err, syscall.ECONNRESET) && !c.supervisorAlive() {
+			// Connected to a supervisor in its last moments (its socket
+			// still listened): reset before any answer, and it is gone.
+			// Its fleet died with it, so this is a call that found no
+			// supervisor, not one lost in a live one.
+			err = fmt.Errorf("%w: %w", ErrNotRunning, err)
+		}
 		if errors.Is(err, ErrNotRunning) {
 			return fmt.Errorf("%s: %w", c.SocketPath(), err)
 		}
