@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/warroom/warroom/core/deploy"
-	"github.com/warroom/warroom/core/model"
-	"github.com/warroom/warroom/core/plan"
 	"github.com/warroom/warroom/store"
 	"github.com/warroom/warroom/tui"
 )
@@ -27,30 +24,9 @@ import (
 func trainConsoleDB(b *testing.B) string {
 	b.Helper()
 	ctx := context.Background()
-	o := engineBenchOrg(b)
-	path := filepath.Join(b.TempDir(), "console.db")
-	if err := copyFile(filepath.Join(o.dir, "seed.db"), path); err != nil {
-		b.Fatal(err)
-	}
-	s, err := store.Open(ctx, path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, r := newBenchRun(b, "console.db", "run-train", nil)
 	defer s.Close()
-	org, err := s.Org(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ix := model.NewIndex(org)
-	p, err := plan.Build(ix, o.release)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r, err := deploy.NewRun(ix, p, deploy.NewRunOptions{ID: "run-train", StartedBy: "bench", DefaultTarget: "bench",
-		Now: time.Now().UTC(), Options: benchOptions()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	path := s.Path()
 	if len(r.Steps) != 7015 {
 		b.Fatalf("%d steps, want 7,015", len(r.Steps))
 	}

@@ -148,14 +148,14 @@ func (t *benchTarget) Status(_ context.Context, r deploy.Request) (deploy.Status
 	return st, nil
 }
 
-// benchDrive makes a run of the release through envs and drives it to the
-// end; it returns the steps and how long the drive took, and the peak RSS
-// of the drive.
-func benchDrive(b *testing.B, envs []string) (steps int, took time.Duration, peakRSS int64) {
+// newBenchRun copies the generated organisation's database to a new file
+// named name and makes a run of its release through envs (all when
+// empty), not yet stored; the caller closes the store.
+func newBenchRun(b *testing.B, name, id string, envs []string) (*store.Store, *deploy.Run) {
 	b.Helper()
 	ctx := context.Background()
 	o := engineBenchOrg(b)
-	dbPath := filepath.Join(b.TempDir(), "bench.db")
+	dbPath := filepath.Join(b.TempDir(), name)
 	if err := copyFile(filepath.Join(o.dir, "seed.db"), dbPath); err != nil {
 		b.Fatal(err)
 	}
@@ -163,22 +163,34 @@ func benchDrive(b *testing.B, envs []string) (steps int, took time.Duration, pea
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
 	org, err := s.Org(ctx)
 	if err != nil {
+		s.Close()
 		b.Fatal(err)
 	}
 	ix := model.NewIndex(org)
 	p, err := plan.Build(ix, o.release)
 	if err != nil {
+		s.Close()
 		b.Fatal(err)
 	}
-	r, err := deploy.NewRun(ix, p, deploy.NewRunOptions{ID: "run-bench", Environments: envs, StartedBy: "bench",
-		DefaultTarget: "bench", Now: time.Now().UTC(),
-		Options: benchOptions()})
+	r, err := deploy.NewRun(ix, p, deploy.NewRunOptions{ID: id, Environments: envs, StartedBy: "bench",
+		DefaultTarget: "bench", Now: time.Now().UTC(), Options: benchOptions()})
 	if err != nil {
+		s.Close()
 		b.Fatal(err)
 	}
+	return s, r
+}
+
+// benchDrive makes a run of the release through envs and drives it to the
+// end; it returns the steps and how long the drive took, and the peak RSS
+// of the drive.
+func benchDrive(b *testing.B, envs []string) (steps int, took time.Duration, peakRSS int64) {
+	b.Helper()
+	ctx := context.Background()
+	s, r := newBenchRun(b, "bench.db", "run-bench", envs)
+	defer s.Close()
 	// Approvals are people's time, not the engine's: the benchmark's run
 	// enters production without waiting for one.
 	for i := range r.Stages {
@@ -188,8 +200,7 @@ func benchDrive(b *testing.B, envs []string) (steps int, took time.Duration, pea
 		b.Fatal(err)
 	}
 	steps = len(r.Steps)
-	r = nil
-	org, ix, p = nil, nil, nil
+	r = nil // the organisation and plan went with newBenchRun: the RSS is the drive's
 	target := &benchTarget{applied: map[string]bool{}, envs: map[string]*envSpan{}}
 	e := &deploy.Engine{Journal: s, Targets: target, Clock: realClock{}, Owner: "bench:1:x", Poll: 50 * time.Millisecond}
 	resetPeakRSS()
