@@ -15,19 +15,27 @@ import (
 	"time"
 )
 
-// The console end to end, in a real terminal: 'warroom demo' runs in a
-// private tmux server; the test presses one key at a time, as an operator
-// would, and reads the screen after each: every screen shows, a run
-// starts, makes progress, pauses, continues, and quitting ends the
-// console with status 0 and leaves no process of the demo behind.
-func TestConsoleEndToEnd(t *testing.T) {
-	tmuxPath, err := exec.LookPath("tmux")
+// needTmux is tmux's path; in CI a missing tmux fails the test (scripts/
+// setup installs it), elsewhere it skips.
+func needTmux(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("tmux")
 	if err != nil {
 		if isCI() {
 			t.Fatal("tmux not found in CI: scripts/setup should install it")
 		}
 		t.Skip("tmux not installed (scripts/setup installs it)")
 	}
+	return path
+}
+
+// The console end to end, in a real terminal: 'warroom demo' runs in a
+// private tmux server; the test presses one key at a time, as an operator
+// would, and reads the screen after each: every screen shows, a run
+// starts, makes progress, pauses, continues, and quitting ends the
+// console with status 0 and leaves no process of the demo behind.
+func TestConsoleEndToEnd(t *testing.T) {
+	tmuxPath := needTmux(t)
 	bin := fleetLayout(t) // warroom, demo-service and plugins/localfleet, built once
 	fleetDir := filepath.Dir(bin)
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -25,13 +24,7 @@ import (
 // adopts it and resumes the run: it goes on, and nothing rolls back.
 // At the end nothing of the demo is left running.
 func TestConsoleQuitMidRunResumes(t *testing.T) {
-	tmuxPath, err := exec.LookPath("tmux")
-	if err != nil {
-		if isCI() {
-			t.Fatal("tmux not found in CI: scripts/setup should install it")
-		}
-		t.Skip("tmux not installed (scripts/setup installs it)")
-	}
+	tmuxPath := needTmux(t)
 	bin := fleetLayout(t)
 	fleetDir := filepath.Dir(bin)
 	base := t.TempDir()
