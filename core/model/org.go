@@ -182,9 +182,32 @@ type DeployPolicy struct {
 	CanarySteps []int    `yaml:"canary_steps" json:"canary_steps,omitempty"` // canary: traffic percentages, ending at 100
 	BakeTime    Duration `yaml:"bake_time" json:"bake_time,omitempty"`       // per canary step / after the step
 	Instances   int      `yaml:"instances" json:"instances,omitempty"`
+	// CanaryTolerance is the largest regression a canary may carry and
+	// still be promoted: the judge promotes only once the data rule out
+	// anything larger (zero fields: defaults derived from the SLO).
+	CanaryTolerance CanaryTolerance `yaml:"canary_tolerance" json:"canary_tolerance,omitempty"`
+	// BakeExtension bounds how long a canary step may bake when its bake
+	// time ends with neither proof of safety nor of harm: up to
+	// BakeExtension times bake_time in all (0: the default, 4), never past
+	// the release's window. Then the step waits for an operator.
+	BakeExtension float64 `yaml:"bake_extension" json:"bake_extension,omitempty"`
 	// Settings are passed to the deploy target verbatim.
 	Settings map[string]string `yaml:"settings" json:"settings,omitempty"`
 }
+
+// CanaryTolerance is the largest regression a canary is allowed.
+type CanaryTolerance struct {
+	// ErrorRate is in percentage points over the baseline's error rate:
+	// 0.5 tolerates 1.2 % errors against a baseline's 0.7 %.
+	ErrorRate float64 `yaml:"error_rate" json:"error_rate,omitempty"`
+	// LatencyP95 is in percent of the baseline's p95 latency: 20
+	// tolerates a p95 of 120 ms against a baseline's 100 ms.
+	LatencyP95 float64 `yaml:"latency_p95" json:"latency_p95,omitempty"`
+}
+
+// DefaultBakeExtension is how many times its bake time a canary step may
+// bake in all when the evidence is not yet conclusive.
+const DefaultBakeExtension = 4
 
 // Service is a deployable component in the catalogue.
 type Service struct {

@@ -121,6 +121,12 @@ func TestErrors(t *testing.T) {
 			[]string{`24:31: unknown time zone "Europe/Dublni"`}, "IANA"},
 		{"canary steps", base + "  - name: cart\n    version: 1.0.0\n    deploy: {strategy: canary, canary_steps: [5, 50, 25]}\n    tier: 2\n",
 			[]string{`21:54: canary step 25% does not rise`}, "rising"},
+		{"canary tolerance", base + "  - name: cart\n    version: 1.0.0\n    deploy: {strategy: canary, canary_tolerance: {error_rate: 100, latency_p95: 20}}\n    tier: 2\n",
+			[]string{`21:63: canary_tolerance.error_rate 100 is out of range`}, "percentage points"},
+		{"bake extension", base + "  - name: cart\n    version: 1.0.0\n    deploy: {strategy: canary, bake_extension: 0.5}\n    tier: 2\n",
+			[]string{`21:48: bake_extension 0.5 is out of range`}, "factor"},
+		{"tolerance off canary", base + "  - name: cart\n    version: 1.0.0\n    deploy: {strategy: rolling, canary_tolerance: {latency_p95: 20}}\n    tier: 2\n",
+			[]string{`21:51: canary_tolerance given for strategy "rolling"`}, "strategy: canary"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -432,6 +432,26 @@ func (v *validator) deployPolicy(src *Source, path string, d model.DeployPolicy,
 			v.errs.add(src.At(path+".canary_steps"), "remove canary_steps or use strategy: canary", "canary_steps given for strategy %q", d.Strategy)
 		}
 	}
+	canaryOnly := func(field string) {
+		if d.Strategy != "" && d.Strategy != model.Canary {
+			v.errs.add(src.At(path+"."+field), "remove "+field+" or use strategy: canary", "%s given for strategy %q", field, d.Strategy)
+		}
+	}
+	if t := d.CanaryTolerance; t != (model.CanaryTolerance{}) {
+		if !(t.ErrorRate >= 0 && t.ErrorRate < 100) {
+			v.errs.add(src.At(path+".canary_tolerance.error_rate"), "give percentage points above 0 and below 100, e.g. 0.5", "canary_tolerance.error_rate %g is out of range", t.ErrorRate)
+		}
+		if !(t.LatencyP95 >= 0 && t.LatencyP95 <= 1000) {
+			v.errs.add(src.At(path+".canary_tolerance.latency_p95"), "give a percentage above 0 and at most 1000, e.g. 20", "canary_tolerance.latency_p95 %g is out of range", t.LatencyP95)
+		}
+		canaryOnly("canary_tolerance")
+	}
+	if d.BakeExtension != 0 {
+		if !(d.BakeExtension >= 1 && d.BakeExtension <= 100) {
+			v.errs.add(src.At(path+".bake_extension"), "give a factor from 1 (never extend) to 100, e.g. 4", "bake_extension %g is out of range", d.BakeExtension)
+		}
+		canaryOnly("bake_extension")
+	}
 	// Blue-green for a database or queue is decided at pre-flight: only a
 	// target that says it can keep two copies consistent may do it.
 }
