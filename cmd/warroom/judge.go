@@ -78,4 +78,3 @@ func (a *app) sampleErrors() func(error) {
 		a.outMu.Unlock()
 	}
 }
-
