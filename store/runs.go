@@ -451,6 +451,9 @@ func (tx *Tx) applyChange(ctx context.Context, c deploy.Change, actor string) (d
 		}
 	}
 	if h := c.Header; h != nil {
+		if err := tx.checkEntryApprovals(ctx, c.RunID, h.Approvals); err != nil {
+			return deploy.RunHeader{}, err
+		}
 		approvals, _ := json.Marshal(nonNil(h.Approvals))
 		var finished any
 		if h.State.Terminal() {

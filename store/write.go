@@ -24,6 +24,8 @@ type Tx struct {
 	s   *Store
 	tx  *sql.Tx
 	now time.Time // one timestamp for everything a command writes
+	// actor is Write's actor: who the command's records are by.
+	actor string
 	put *sql.Stmt // PutRecord's statement, prepared on first use
 }
 
@@ -52,7 +54,7 @@ func (s *Store) Write(ctx context.Context, actor, command string, fn func(ctx co
 	// Rolling back after a commit is a no-op; this also covers a panic in fn.
 	defer sqlTx.Rollback()
 
-	tx := &Tx{s: s, tx: sqlTx, now: s.now()}
+	tx := &Tx{s: s, tx: sqlTx, now: s.now(), actor: actor}
 	ch, err := fn(ctx, tx)
 	if err != nil {
 		// fn's error is the caller's own: keep it as it is, so callers
