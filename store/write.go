@@ -26,7 +26,7 @@ type Tx struct {
 	now time.Time // one timestamp for everything a command writes
 	// actor is Write's actor: who the command's records are by.
 	actor string
-	put *sql.Stmt // PutRecord's statement, prepared on first use
+	put   *sql.Stmt // PutRecord's statement, prepared on first use
 }
 
 // Write is the one write path. It runs fn in one write transaction (BEGIN
