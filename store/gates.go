@@ -244,8 +244,8 @@ func (s *Store) WaiveGate(ctx context.Context, by Actor, r WaiverRequest) (gates
 			return Change{}, fmt.Errorf("store: %s: %w", act, err)
 		}
 		if r.Env != "" {
-			if _, err := tx.Record(ctx, model.KindEnvironment, r.Env); err != nil {
-				return Change{}, fmt.Errorf("store: %s: environment %s: %w", act, r.Env, err)
+			if _, err := decodeRecord[model.Environment](ctx, tx, model.KindEnvironment, r.Env); err != nil {
+				return Change{}, fmt.Errorf("store: %s: %w", act, err)
 			}
 		}
 		requester := r.RequestedBy
