@@ -1,7 +1,9 @@
 package gates
 
 import (
+	"cmp"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,6 +129,7 @@ func evaluate(req Request, ix indexed, svc string, g *model.Gate) Result {
 func measured(req Request, e *Evidence, g *model.Gate, r *Result) {
 	if e == nil {
 		r.State = Missing
+		r.Threshold = Threshold(g)
 		r.Reason = fmt.Sprintf("no %s evidence yet: add it with 'warroom evidence add %s --service %s --gate %s FILE'",
 			g.Kind, req.Release, r.Service, g.Name)
 		return
@@ -280,4 +283,25 @@ func formatTTL(d time.Duration) string {
 		return fmt.Sprintf("%dm", d/time.Minute)
 	}
 	return d.String()
+}
+
+// Threshold words a gate's pass rule the way evidence measurements do
+// ("min 75 %", "max 0 high+", "allow [MIT Apache-2.0]"), for a gate with
+// no evidence yet; "" when the gate sets none.
+func Threshold(g *model.Gate) string {
+	var parts []string
+	unit := " %"
+	if g.Kind == model.GateSecurity {
+		unit = " " + cmp.Or(g.Severity, "low") + "+"
+	}
+	if g.Min != nil {
+		parts = append(parts, "min "+strconv.FormatFloat(*g.Min, 'f', -1, 64)+unit)
+	}
+	if g.Max != nil {
+		parts = append(parts, "max "+strconv.FormatFloat(*g.Max, 'f', -1, 64)+unit)
+	}
+	if len(g.Allow) > 0 {
+		parts = append(parts, "allow ["+strings.Join(g.Allow, " ")+"]")
+	}
+	return strings.Join(parts, ", ")
 }
