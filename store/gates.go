@@ -353,7 +353,7 @@ func (s *Store) GateRecords(ctx context.Context, release string) (gates.Records,
 		return rec, fmt.Errorf("store: gate records of %s: %w", release, s.busy(err))
 	}
 	defer tx.Rollback()
-	if rec.Evidence, err = evidenceRows(ctx, tx, `WHERE e.id IN (SELECT max(id) FROM evidence WHERE release = ? GROUP BY service, gate)
+	if rec.Evidence, err = evidenceRows(ctx, tx, `WHERE e.id IN (SELECT evidence_id FROM evidence_current WHERE release = ?)
 		ORDER BY e.id`, release); err != nil {
 		return rec, fmt.Errorf("store: gate records of %s: evidence: %w", release, s.busy(err))
 	}
@@ -392,8 +392,8 @@ func (s *Store) EvidenceContent(ctx context.Context, sha string) ([]byte, error)
 
 // currentEvidence is the newest evidence of (release, service, gate).
 func (t *Tx) currentEvidence(ctx context.Context, release, service, gate string) (gates.Evidence, bool, error) {
-	list, err := evidenceRows(ctx, t.tx, `WHERE e.release = ? AND e.service = ? AND e.gate = ? ORDER BY e.id DESC LIMIT 1`,
-		release, service, gate)
+	list, err := evidenceRows(ctx, t.tx, `WHERE e.id = (SELECT evidence_id FROM evidence_current
+		WHERE release = ? AND service = ? AND gate = ?)`, release, service, gate)
 	if err != nil || len(list) == 0 {
 		return gates.Evidence{}, false, t.s.busy(err)
 	}
@@ -500,18 +500,29 @@ func (t *Tx) checkTarget(ctx context.Context, release, service, gate string) (mo
 	return decodeRecord[model.Gate](ctx, t, model.KindGate, gate)
 }
 
+// decodeRecord returns a spec object as the transaction sees it, decoded
+// once per transaction.
 func decodeRecord[T model.Object](ctx context.Context, t *Tx, kind model.Kind, name string) (T, error) {
 	var zero T
-	r, err := t.Record(ctx, kind, name)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return zero, fmt.Errorf("no %s named %q: %w", kind, name, ErrNotFound)
+	o, ok := t.decoded[kind][name]
+	if !ok {
+		r, err := t.Record(ctx, kind, name)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return zero, fmt.Errorf("no %s named %q: %w", kind, name, ErrNotFound)
+			}
+			return zero, err
 		}
-		return zero, err
-	}
-	o, err := r.Decode()
-	if err != nil {
-		return zero, err
+		if o, err = r.Decode(); err != nil {
+			return zero, err
+		}
+		if t.decoded == nil {
+			t.decoded = map[model.Kind]map[string]model.Object{}
+		}
+		if t.decoded[kind] == nil {
+			t.decoded[kind] = map[string]model.Object{}
+		}
+		t.decoded[kind][name] = o
 	}
 	v, ok := o.(T)
 	if !ok {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/warroom/warroom/core/model"
 )
@@ -64,6 +65,7 @@ func (t *Tx) Record(ctx context.Context, kind model.Kind, name string) (model.Re
 // Digest is computed from Spec; a Digest that does not match Spec is an
 // error.
 func (t *Tx) PutRecord(ctx context.Context, r model.Record) error {
+	t.decoded = nil
 	if r.Kind == "" || r.Name == "" {
 		return fmt.Errorf("store: put %s/%s: kind and name are required", r.Kind, r.Name)
 	}
@@ -95,6 +97,7 @@ func (t *Tx) PutRecord(ctx context.Context, r model.Record) error {
 // DeleteRecord removes a spec object; the error matches ErrNotFound when
 // there was none.
 func (t *Tx) DeleteRecord(ctx context.Context, kind model.Kind, name string) error {
+	t.decoded = nil
 	res, err := t.tx.ExecContext(ctx, `DELETE FROM objects WHERE kind = ? AND name = ?`, string(kind), name)
 	if err != nil {
 		return fmt.Errorf("store: delete %s/%s: %w", kind, name, t.s.busy(err))
@@ -167,4 +170,39 @@ func kindRank(k model.Kind) int {
 		return i
 	}
 	return len(model.Kinds)
+}
+
+// OrgOf returns the organisation restricted to the objects of the given
+// kinds: a command that needs releases, environments and gates (gate
+// status) does not decode a thousand services.
+func (s *Store) OrgOf(ctx context.Context, kinds ...model.Kind) (*model.Org, error) {
+	if len(kinds) == 0 {
+		return &model.Org{}, nil
+	}
+	args := make([]any, len(kinds))
+	for i, k := range kinds {
+		args[i] = string(k)
+	}
+	q := selectRecords + ` WHERE kind IN (?` + strings.Repeat(`, ?`, len(kinds)-1) + `) ORDER BY kind, name`
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: org: %w", s.busy(err))
+	}
+	defer rows.Close()
+	var recs []model.Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: org: %w", err)
+		}
+		recs = append(recs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: org: %w", s.busy(err))
+	}
+	org, err := model.OrgFromRecords(recs)
+	if err != nil {
+		return nil, fmt.Errorf("store: org: %w", err)
+	}
+	return org, nil
 }

@@ -27,6 +27,10 @@ type Tx struct {
 	// actor is Write's actor: who the command's records are by.
 	actor string
 	put   *sql.Stmt // PutRecord's statement, prepared on first use
+	// decoded keeps the spec objects decoded in this transaction (an
+	// evidence import checks thousands of records against one release);
+	// PutRecord and DeleteRecord empty it.
+	decoded map[model.Kind]map[string]model.Object
 }
 
 // Write is the one write path. It runs fn in one write transaction (BEGIN

@@ -38,7 +38,26 @@ CREATE TABLE evidence (
     added_by        TEXT    NOT NULL,              -- the audit actor: "alice", "ci-bot for alice"
     added_at        TEXT    NOT NULL
 ) STRICT;
-CREATE INDEX evidence_current ON evidence (release, service, gate, id);
+CREATE INDEX evidence_key ON evidence (release, service, gate, id);
+
+-- evidence_current: the newest evidence per (release, service, gate),
+-- kept by a trigger, so that gate status reads a release's current
+-- evidence with one range scan instead of grouping its whole history.
+CREATE TABLE evidence_current (
+    release     TEXT    NOT NULL,
+    service     TEXT    NOT NULL,
+    gate        TEXT    NOT NULL,
+    evidence_id INTEGER NOT NULL REFERENCES evidence (id),
+    PRIMARY KEY (release, service, gate)
+) STRICT, WITHOUT ROWID;
+
+CREATE TRIGGER evidence_current_insert AFTER INSERT ON evidence
+BEGIN
+    INSERT INTO evidence_current (release, service, gate, evidence_id)
+    VALUES (NEW.release, NEW.service, NEW.gate, NEW.id)
+    ON CONFLICT (release, service, gate) DO UPDATE SET evidence_id = excluded.evidence_id
+    WHERE excluded.evidence_id > evidence_current.evidence_id;
+END;
 
 -- Evidence is immutable: a newer file supersedes an older one by being
 -- added after it, never by editing it.
