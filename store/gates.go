@@ -551,3 +551,31 @@ func (t *Tx) unfinishedStarters(ctx context.Context, release string) ([]runStart
 	}
 	return out, rows.Err()
 }
+
+// GateStatus evaluates, as of now, the gates env requires (every
+// environment's the release goes through when env is "") for the
+// release's services, or only for those named when services is not
+// empty (the engine's pre-flight check of one wave). It reads the
+// release, environments and gates, and the release's gate records: four
+// queries whatever the size of the release. The error matches
+// gates.ErrUnknown for an unknown release or environment.
+func (s *Store) GateStatus(ctx context.Context, release, env string, services []string, now time.Time, policy gates.Policy) ([]gates.Result, error) {
+	org, err := s.OrgOf(ctx, model.KindRelease, model.KindEnvironment, model.KindGate)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := gates.Required(model.NewIndex(org), release, env)
+	if err != nil {
+		return nil, fmt.Errorf("store: gate status: %w", err)
+	}
+	if len(services) > 0 {
+		sc = sc.Only(services)
+	}
+	rec, err := s.GateRecords(ctx, release)
+	if err != nil {
+		return nil, err
+	}
+	req := sc.Request(env, now)
+	req.Policy = policy
+	return gates.Evaluate(req, rec), nil
+}

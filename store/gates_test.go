@@ -475,3 +475,23 @@ func mustOrg(t *testing.T, s *store.Store) *model.Org {
 	org.Sort()
 	return org
 }
+
+// TestGateStatus: the store's one-call evaluation for the engine's
+// pre-flight check, narrowed to a wave's services.
+func TestGateStatus(t *testing.T) {
+	ctx := context.Background()
+	w := newGateWorld(t, false)
+	if _, _, err := w.s.AddEvidence(ctx, "ci-bot", "evidence add", coverage("ledger", file("cover.out", "hi"), 90)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.s.GateStatus(ctx, "r1", "staging", []string{"ledger"}, gateT0, gates.Policy{})
+	if err != nil || len(res) != 2 || res[0].Service != "ledger" || res[0].State != gates.Pass || res[1].State != gates.Missing {
+		t.Fatalf("ledger in staging: %+v %v", res, err)
+	}
+	if res, err := w.s.GateStatus(ctx, "r1", "", nil, gateT0, gates.Policy{}); err != nil || len(res) != 6 {
+		t.Errorf("everywhere: %d results, %v", len(res), err)
+	}
+	if _, err := w.s.GateStatus(ctx, "r1", "qa", nil, gateT0, gates.Policy{}); !errors.Is(err, gates.ErrUnknown) {
+		t.Errorf("unknown environment: %v", err)
+	}
+}

@@ -11,7 +11,7 @@ import (
 )
 
 // Request says what to evaluate: the gates a release's services must
-// pass, as of Now.
+// pass, as of Now, under a policy.
 type Request struct {
 	Release  string
 	Services []string     // the release's scope, in the order results come
@@ -21,6 +21,11 @@ type Request struct {
 	// environments) counts every waiver.
 	Env string
 	Now time.Time
+	Policy
+}
+
+// Policy is what the organisation's policy says about sign-offs.
+type Policy struct {
 	// ApprovalTTL is how long a sign-off counts (policy approval_ttl);
 	// 0 means DefaultApprovalTTL.
 	ApprovalTTL time.Duration

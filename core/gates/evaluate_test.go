@@ -74,9 +74,9 @@ func scenario() Records {
 
 func scenarioRequest() Request {
 	return Request{Release: "r1", Services: []string{"checkout", "ledger", "payments"}, Gates: scenarioGates, Env: "staging", Now: now,
-		MayApprove: func(person string, approvers []string) bool {
+		Policy: Policy{MayApprove: func(person string, approvers []string) bool {
 			return person == "carol" && slices.Contains(approvers, "security")
-		}}
+		}}}
 }
 
 func TestEvaluateReasons(t *testing.T) {
@@ -192,6 +192,9 @@ func TestRequired(t *testing.T) {
 	}
 	if sc, err := Required(ix, "r1", "staging"); err != nil || len(sc.Gates) != 2 || !slices.Equal(sc.Environments, []string{"staging"}) {
 		t.Errorf("r1 staging: %+v %v", sc, err)
+	}
+	if only := sc.Only([]string{"checkout", "payments"}); !slices.Equal(only.Services, []string{"checkout"}) || len(only.Gates) != 3 {
+		t.Errorf("Only: %+v", only)
 	}
 	if sc, err := Required(ix, "r1", "dev"); err != nil || len(sc.Gates) != 0 || len(sc.Services) != 2 {
 		t.Errorf("r1 dev: %+v %v", sc, err)

@@ -86,7 +86,20 @@ func releaseRoute(ix *model.Index, rel *model.Release) []string {
 	return out
 }
 
-// Request returns the evaluation request for the scope.
+// Request returns the evaluation request for the scope as of now.
 func (sc Scope) Request(env string, now time.Time) Request {
 	return Request{Release: sc.Release, Services: sc.Services, Gates: sc.Gates, Env: env, Now: now}
+}
+
+// Only narrows the scope to the services named (the steps of one wave),
+// keeping the scope's order; a name not in the scope is ignored.
+func (sc Scope) Only(services []string) Scope {
+	var keep []string
+	for _, s := range sc.Services {
+		if slices.Contains(services, s) {
+			keep = append(keep, s)
+		}
+	}
+	sc.Services = keep
+	return sc
 }
