@@ -151,3 +151,14 @@ func (t *Tx) fourEyes(ctx context.Context, approver Actor, act string, party Act
 	}
 	return CheckFourEyes(approver, act, party, relation)
 }
+
+// Enforced reports whether people are declared: then the policy and the
+// four-eyes rule apply; otherwise the database is in open mode.
+func (s *Store) Enforced(ctx context.Context) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM objects WHERE kind IN (?, ?) LIMIT 1)`, peopleKinds...).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: people declared: %w", s.busy(err))
+	}
+	return n > 0, nil
+}

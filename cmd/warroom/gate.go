@@ -49,6 +49,7 @@ nor a waiver they requested (four-eyes; exit 3).`,
 
 // gateStatusJSON is 'gate status -o json'.
 type gateStatusJSON struct {
+	Policy       string         `json:"policy"` // open or enforced
 	Release      string         `json:"release"`
 	Env          string         `json:"env,omitempty"`
 	Environments []string       `json:"environments"`
@@ -149,6 +150,10 @@ func gateStatus(ctx context.Context, s *store.Store, release, env string, now ti
 		Counts: map[string]int{}, EvaluatedAt: now.UTC(), ApprovalTTL: gates.DefaultApprovalTTL.String(),
 	}
 	out.Clear = len(out.Blocking) == 0
+	out.Policy, err = policyMode(ctx, s)
+	if err != nil {
+		return gateStatusJSON{}, err
+	}
 	for _, g := range sc.Gates {
 		out.Gates = append(out.Gates, gateColumn{Name: g.Name, Kind: g.Kind, RequiredBy: sc.RequiredBy[g.Name]})
 	}
@@ -271,10 +276,15 @@ nothing written, the refusal audited.`,
 				return a.gateRefusal(ctx, s, actionGateWaive, args[0], service, gate, err)
 			}
 			if a.json() {
+				mode, err := policyMode(ctx, s)
+				if err != nil {
+					return err
+				}
 				return a.writeJSON(struct {
 					gates.Waiver
-					AuditSeq int64 `json:"audit_seq"`
-				}{w, ev.Seq})
+					AuditSeq int64  `json:"audit_seq"`
+					Policy   string `json:"policy"`
+				}{w, ev.Seq, mode})
 			}
 			fmt.Fprintf(a.stdout, "%s (audit #%d)\n", ev.Summary, ev.Seq)
 			return nil
@@ -323,10 +333,15 @@ the refusal audited.`,
 				return a.gateRefusal(ctx, s, actionGateApprove, args[0], service, gate, err)
 			}
 			if a.json() {
+				mode, err := policyMode(ctx, s)
+				if err != nil {
+					return err
+				}
 				return a.writeJSON(struct {
 					gates.SignOff
-					AuditSeq int64 `json:"audit_seq"`
-				}{so, ev.Seq})
+					AuditSeq int64  `json:"audit_seq"`
+					Policy   string `json:"policy"`
+				}{so, ev.Seq, mode})
 			}
 			fmt.Fprintf(a.stdout, "%s (audit #%d)\n", ev.Summary, ev.Seq)
 			return nil
@@ -339,6 +354,15 @@ the refusal audited.`,
 	cmd.MarkFlagRequired("service")
 	cmd.MarkFlagRequired("gate")
 	return cmd
+}
+
+// policyMode is "enforced" once people are declared, else "open".
+func policyMode(ctx context.Context, s *store.Store) (string, error) {
+	on, err := s.Enforced(ctx)
+	if err != nil || !on {
+		return "open", err
+	}
+	return "enforced", nil
 }
 
 // gateActor is who acts on a gate: the actor string, "ci-bot for alice"

@@ -99,7 +99,7 @@ func TestGateCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &st); r.code != exitRefused || err != nil {
 		t.Fatalf("status -o json: exit %d %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}
-	if st.Clear || len(st.Results) != 4 || len(st.Blocking) != 3 || st.Counts["pass"] != 1 || st.Counts["fail"] != 1 || st.Counts["missing"] != 2 ||
+	if st.Policy != "open" || st.Clear || len(st.Results) != 4 || len(st.Blocking) != 3 || st.Counts["pass"] != 1 || st.Counts["fail"] != 1 || st.Counts["missing"] != 2 ||
 		len(st.Gates) != 2 || st.Gates[0].Name != "coverage" || st.Gates[0].RequiredBy[0] != "staging" {
 		t.Fatalf("status: %+v", st)
 	}
@@ -144,7 +144,7 @@ func TestGateCommands(t *testing.T) {
 		t.Errorf("refusals audited: %+v", events)
 	}
 	c.json(&st, "gate", "status", "r1")
-	if st.Counts["waived"] != 0 || st.Counts["pass"] != 1 {
+	if st.Policy != "enforced" || st.Counts["waived"] != 0 || st.Counts["pass"] != 1 {
 		t.Errorf("a refusal changed the gates: %+v", st.Counts)
 	}
 
@@ -156,10 +156,11 @@ func TestGateCommands(t *testing.T) {
 	for _, svc := range []string{"checkout", "ledger"} {
 		var so struct {
 			gates.SignOff
-			AuditSeq int64 `json:"audit_seq"`
+			AuditSeq int64  `json:"audit_seq"`
+			Policy   string `json:"policy"`
 		}
 		c.json(&so, "--as", "ops-bot for carol", "gate", "approve", "r1", "--service", svc, "--gate", "security-signoff", "--reason", "pen test clean")
-		if so.Approver != "carol" || so.Via != "ops-bot" || so.Reason != "pen test clean" || so.AuditSeq == 0 {
+		if so.Approver != "carol" || so.Via != "ops-bot" || so.Reason != "pen test clean" || so.AuditSeq == 0 || so.Policy != "enforced" {
 			t.Errorf("sign-off: %+v", so)
 		}
 	}
