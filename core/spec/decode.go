@@ -335,6 +335,10 @@ func kindLabel(t reflect.Type) string {
 	switch t {
 	case reflect.TypeOf(model.Team{}):
 		return "team"
+	case reflect.TypeOf(model.Person{}):
+		return "person"
+	case reflect.TypeOf(model.Policy{}):
+		return "policy"
 	case reflect.TypeOf(model.Vendor{}):
 		return "vendor"
 	case reflect.TypeOf(model.Library{}):
