@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/core/policy"
+	"github.com/warroom/warroom/store"
+)
+
+// governance is who is acting and the policy they act under, resolved
+// once per command before it runs (resolveIdentity). Every write's audit
+// actor is app.actor, which resolveIdentity sets to the resolved
+// identity's: "alice", or "ci-bot for alice".
+type governance struct {
+	resolved bool
+	pol      *policy.Policy
+	id       policy.Identity
+}
+
+// skipIdentity are the commands that resolve no identity against the
+// --db database: demo builds a database of its own, and migrate must
+// read a database whose schema this warroom cannot read yet.
+var skipIdentity = map[string]bool{
+	"warroom demo":    true,
+	"warroom migrate": true,
+	"warroom version": true,
+	"warroom gen":     true,
+}
+
+// osLogin is the OS user name warroom runs as: the actor's identity.
+func osLogin(getenv func(string) string) string { return osUser(getenv) }
+
+// asFlag is the --as value given on the command line ("" when not).
+func asFlag(cmd *cobra.Command) string {
+	if f := cmd.Flag("as"); f != nil && f.Changed {
+		return f.Value.String()
+	}
+	return ""
+}
+
+// resolveIdentity resolves the actor and authorises the command (see
+// authorize). It runs for every command, from root's PersistentPreRunE.
+func (a *app) resolveIdentity(cmd *cobra.Command, args []string) error {
+	login, as := osLogin(a.getenv), asFlag(cmd)
+	// Until resolved (or when nothing can be: no database), the actor is
+	// as before: --as, else the OS user; the mode is open.
+	a.gov = governance{pol: policy.New(nil)}
+	a.gov.id, _ = a.gov.pol.Resolve(login, as)
+	if skipIdentity[cmd.CommandPath()] {
+		return nil
+	}
+	ctx := cmd.Context()
+	rule, governed := a.actionRule(cmd)
+	s, err := a.openForIdentity(ctx, rule.action == policy.Apply)
+	switch {
+	case errors.Is(err, store.ErrNoDatabase):
+		// No database: no people, so open mode; a command that needs the
+		// database says so itself.
+		a.gov.resolved = true
+		return nil
+	case err != nil && !governed:
+		return nil // the command reports the database's problem itself
+	case err != nil:
+		return a.openError(err)
+	}
+	defer s.Close()
+	org, err := s.Org(ctx)
+	if err != nil {
+		return fmt.Errorf("read the people and policy: %w", err)
+	}
+	a.gov.pol = policy.New(org)
+	id, err := a.gov.pol.Resolve(login, as)
+	var refused *policy.RefusedError
+	if errors.As(err, &refused) {
+		a.gov.id = policy.Identity{Mode: policy.Enforced, Login: login, Roles: []string{policy.Viewer}}
+		return a.refuse(ctx, s, cmd, refused.Error(), map[string]any{"as": as, "login": login, "why": refused.Why})
+	}
+	if err != nil {
+		return err
+	}
+	a.gov.id, a.gov.resolved = id, true
+	a.actor = id.Actor()
+	if !governed {
+		return nil
+	}
+	req, err := rule.request(ctx, actionInput{cmd: cmd, args: args, s: s, org: org})
+	if err != nil {
+		return err
+	}
+	if req.Action == "" {
+		return nil // nothing governed (apply --dry-run)
+	}
+	d := a.gov.pol.Decide(id, req)
+	if d.Allowed {
+		return nil
+	}
+	return a.refuseDecision(ctx, s, cmd, d)
+}
+
+// openForIdentity opens the database to read its people and policy.
+// apply upgrades an old schema first, as it would anyway; every other
+// command leaves the database as it is.
+func (a *app) openForIdentity(ctx context.Context, upgrade bool) (*store.Store, error) {
+	s, err := store.OpenExisting(ctx, a.dbPath)
+	if upgrade && errors.Is(err, store.ErrSchemaOutdated) {
+		return a.openStore(ctx)
+	}
+	return s, err
+}
+
+// refuseDecision ends a command the policy refuses: exit 3, saying who
+// the actor is, what they hold and what the action needs; nothing else
+// is written, and the refusal itself is audited.
+func (a *app) refuseDecision(ctx context.Context, s *store.Store, cmd *cobra.Command, d policy.Decision) error {
+	return a.refuse(ctx, s, cmd, refusalText(d, a.gov.id), d)
+}
+
+// refuse audits a refusal (one event, command "policy refuse") and
+// returns the exit-3 error.
+func (a *app) refuse(ctx context.Context, s *store.Store, cmd *cobra.Command, text string, payload any) error {
+	actor := a.gov.id.Actor()
+	if actor == "" {
+		actor = osLogin(a.getenv)
+	}
+	summary := fmt.Sprintf("refused %s: %s", cmd.CommandPath(), firstLine(text))
+	ev, err := s.Write(ctx, actor, "policy refuse", func(context.Context, *store.Tx) (store.Change, error) {
+		return store.Change{Summary: summary, Payload: map[string]any{"command": cmd.CommandPath(), "decision": payload}}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s\n(and the refusal could not be audited: %w)", text, err)
+	}
+	return withCode(exitRefused, fmt.Errorf("%s\n    recorded as audit event %d", text, ev.Seq))
+}
+
+// refusalText is a refusal for people: who, what they hold, what the
+// action needs, and every rule they fail.
+func refusalText(d policy.Decision, id policy.Identity) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "policy refuses %s to %s\n", d.Action, id.Describe())
+	needs := "admin only"
+	if len(d.Needs) > 0 {
+		needs = joinOr(d.Needs)
+	}
+	fmt.Fprintf(&b, "    %s needs: %s (%s)", d.Action, needs, d.NeedsFrom)
+	for _, r := range d.Reasons {
+		fmt.Fprintf(&b, "\n    why: %s", r)
+	}
+	return b.String()
+}
+
+func firstLine(s string) string {
+	if i := bytes.IndexByte([]byte(s), '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func joinOr(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	out := ""
+	for i, x := range s {
+		switch {
+		case i == 0:
+		case i == len(s)-1:
+			out += " or "
+		default:
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}
+
+// policyMode is "open" or "enforced": what every -o json output carries
+// as "policy".
+func (a *app) policyMode() policy.Mode {
+	if a.gov.pol == nil {
+		return policy.Open
+	}
+	return a.gov.pol.Mode()
+}
+
+// withPolicyField adds "policy": MODE as the first key of a JSON object
+// (indented as writeJSON writes it), unless it has one. Anything but an
+// object (a list) is returned as it is.
+func withPolicyField(out []byte, mode policy.Mode) []byte {
+	trimmed := bytes.TrimSpace(out)
+	if len(trimmed) < 2 || trimmed[0] != '{' {
+		return out
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &keys); err != nil {
+		return out
+	}
+	if _, ok := keys["policy"]; ok {
+		return out
+	}
+	field := fmt.Sprintf("%q: %q", "policy", mode)
+	if len(keys) == 0 {
+		return []byte("{\n  " + field + "\n}\n")
+	}
+	i := bytes.IndexByte(out, '{')
+	return append(append(append([]byte{}, out[:i+1]...), []byte("\n  "+field+",")...), out[i+1:]...)
+}
+
+// orgEnvironment finds an environment by name.
+func orgEnvironment(org *model.Org, name string) *model.Environment {
+	for i := range org.Environments {
+		if org.Environments[i].Name == name {
+			return &org.Environments[i]
+		}
+	}
+	return nil
+}
