@@ -177,3 +177,19 @@ func TestGovernanceRecordRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoGovernanceIsValid: the demo's people and policy validate with
+// the demo organisation they refer to.
+func TestDemoGovernanceIsValid(t *testing.T) {
+	set, errs := ParseFiles([]string{"../../testdata/demo", "../../testdata/governance"})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	org, errs := Check(set, nil, Options{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if len(org.People) < 6 || len(org.Policies) != 1 {
+		t.Errorf("people %d, policies %d", len(org.People), len(org.Policies))
+	}
+}
