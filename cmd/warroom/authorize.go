@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,6 +26,7 @@ type actionInput struct {
 	args []string
 	s    *store.Store
 	org  *model.Org
+	pol  *policy.Policy
 }
 
 // actionRule is how a command maps to a policy action: action is the
@@ -120,12 +122,12 @@ func deployContinueRequest(ctx context.Context, in actionInput) (policy.Request,
 	if r.State != deploy.RunAwaitingApproval {
 		return req, nil
 	}
-	return approvalRequest(r, in.org), nil
+	return approvalRequest(r, in.org, in.pol.TTL(), time.Now()), nil
 }
 
 // approvalRequest is the request to approve run r into the next
-// environment it enters.
-func approvalRequest(r *deploy.Run, org *model.Org) policy.Request {
+// environment it enters. Approvals older than ttl no longer count.
+func approvalRequest(r *deploy.Run, org *model.Org, ttl time.Duration, now time.Time) policy.Request {
 	req := policy.Request{Action: policy.DeployApprove, Run: r.ID, Release: r.Release,
 		Requester: r.StartedBy, Requested: "run " + r.ID}
 	for _, s := range r.Steps {
@@ -137,12 +139,19 @@ func approvalRequest(r *deploy.Run, org *model.Org) policy.Request {
 	if env := orgEnvironment(org, req.Env); env != nil {
 		req.Approvers, req.ApproversOf = env.Approvers, "environment "+env.Name
 	}
+	req.Prior = priorApprovals(r, req.Env, ttl, now)
+	return req
+}
+
+// priorApprovals are the valid approvals run r has to enter env.
+func priorApprovals(r *deploy.Run, env string, ttl time.Duration, now time.Time) []string {
+	var out []string
 	for _, ap := range r.Approvals {
-		if ap.Environment == req.Env {
-			req.Prior = append(req.Prior, ap.By)
+		if ap.Environment == env && !policy.Expired(ap.At, now, ttl) {
+			out = append(out, ap.By)
 		}
 	}
-	return req
+	return out
 }
 
 // gateRequest is a sign-off of a gate: the gate's approvers must include

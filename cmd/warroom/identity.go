@@ -90,7 +90,7 @@ func (a *app) resolveIdentity(cmd *cobra.Command, args []string) error {
 	if !governed {
 		return nil
 	}
-	req, err := rule.request(ctx, actionInput{cmd: cmd, args: args, s: s, org: org})
+	req, err := rule.request(ctx, actionInput{cmd: cmd, args: args, s: s, org: org, pol: a.gov.pol})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -142,7 +143,7 @@ With -o json: {"policy", "allowed", "action", "actor", "login", "person",
 				if err != nil {
 					return err
 				}
-				if err := checkContext(ctx, s, org, &req); err != nil {
+				if err := checkContext(ctx, s, org, a.gov.pol, &req); err != nil {
 					return err
 				}
 			}
@@ -185,7 +186,7 @@ With -o json: {"policy", "allowed", "action", "actor", "login", "person",
 
 // checkContext fills the request from the names given, refusing unknown
 // ones (exit 1, with the nearest name).
-func checkContext(ctx context.Context, s *store.Store, org *model.Org, req *policy.Request) error {
+func checkContext(ctx context.Context, s *store.Store, org *model.Org, pol *policy.Policy, req *policy.Request) error {
 	ix := model.NewIndex(org)
 	if req.Release != "" && ix.Releases[req.Release] == nil {
 		return unknownName("release", req.Release, names(org.Releases, func(r model.Release) string { return r.Name }))
@@ -206,14 +207,9 @@ func checkContext(ctx context.Context, s *store.Store, org *model.Org, req *poli
 		}
 		if req.Action == policy.DeployApprove {
 			env := req.Env
-			*req = approvalRequest(r, org)
+			*req = approvalRequest(r, org, pol.TTL(), time.Now())
 			if env != "" && env != req.Env {
-				req.Env, req.Prior = env, nil
-				for _, ap := range r.Approvals {
-					if ap.Environment == env {
-						req.Prior = append(req.Prior, ap.By)
-					}
-				}
+				req.Env, req.Prior = env, priorApprovals(r, env, pol.TTL(), time.Now())
 			}
 		} else if req.Action.SignOff() {
 			req.Requester, req.Requested = r.StartedBy, "run "+r.ID
