@@ -134,7 +134,8 @@ func (a *app) refuse(ctx context.Context, s *store.Store, cmd *cobra.Command, te
 		return store.Change{Summary: summary, Payload: map[string]any{"command": cmd.CommandPath(), "decision": payload}}, nil
 	})
 	if err != nil {
-		return fmt.Errorf("%s\n(and the refusal could not be audited: %w)", text, err)
+		// The refusal stands even when it cannot be recorded.
+		return withCode(exitRefused, fmt.Errorf("%s\n    (the refusal could not be audited: %w)", text, err))
 	}
 	return withCode(exitRefused, fmt.Errorf("%s\n    recorded as audit event %d", text, ev.Seq))
 }
@@ -223,4 +224,19 @@ func orgEnvironment(org *model.Org, name string) *model.Environment {
 		}
 	}
 	return nil
+}
+
+// identityHeader is the actor and mode in one line, for the console's
+// header: "dana (captain; operations) · policy enforced", or the login
+// and "OPEN MODE: anyone may do anything".
+func (a *app) identityHeader() string {
+	id := a.gov.id
+	if a.policyMode() == policy.Open {
+		return id.Actor() + " · OPEN MODE: no people declared, anyone may do anything"
+	}
+	if !id.Declared() {
+		return "login " + id.Login + " (undeclared: viewer) · policy enforced"
+	}
+	held := append(append([]string{}, id.Roles...), id.Governance...)
+	return fmt.Sprintf("%s (%s) · policy enforced", id.Actor(), joinOr(held))
 }

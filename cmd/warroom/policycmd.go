@@ -102,7 +102,9 @@ allowed, 3 when refused. Nothing is written: a check is not audited.
 
 ACTION is one of: apply, deploy.start, deploy.continue, deploy.approve,
 deploy.pause, deploy.resume, deploy.rollback, deploy.abort, deploy.skip,
-gate.waive, gate.approve, plugins.trust, change.approve.
+gate.waive, gate.approve, plugins.trust, change.approve; any other is a
+usage error (exit 2). A name given with --release, --env, --run or --gate
+that does not exist is an error (exit 1).
 
 The context makes the check exact:
   --env E     deploy.approve: the actor must hold one of E's approvers
