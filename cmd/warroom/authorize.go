@@ -174,3 +174,21 @@ func gateRequest(act policy.Action) func(context.Context, actionInput) (policy.R
 		return req, nil
 	}
 }
+
+// operatorActions are the policy actions of the operator's commands on a
+// run (deploy.Command), for the console's keys.
+var operatorActions = map[deploy.Command]policy.Action{
+	deploy.CmdContinue: policy.DeployContinue, deploy.CmdRetry: policy.DeployContinue,
+	deploy.CmdPause: policy.DeployPause, deploy.CmdResume: policy.DeployResume,
+	deploy.CmdRollback: policy.DeployRollback, deploy.CmdAbort: policy.DeployAbort,
+	deploy.CmdSkip: policy.DeploySkip,
+}
+
+// operatorRequest is the policy request of an operator's command on run
+// r: continuing a run that awaits approval is deploy.approve.
+func (a *app) operatorRequest(r *deploy.Run, c deploy.Command, org *model.Org) policy.Request {
+	if c == deploy.CmdContinue && r.State == deploy.RunAwaitingApproval {
+		return approvalRequest(r, org, a.gov.pol.TTL(), time.Now())
+	}
+	return policy.Request{Action: operatorActions[c], Run: r.ID, Release: r.Release}
+}

@@ -80,7 +80,7 @@ func (a *app) resolveIdentity(cmd *cobra.Command, args []string) error {
 	var refused *policy.RefusedError
 	if errors.As(err, &refused) {
 		a.gov.id = policy.Identity{Mode: policy.Enforced, Login: login, Roles: []string{policy.Viewer}}
-		return a.refuse(ctx, s, cmd, refused.Error(), map[string]any{"as": as, "login": login, "why": refused.Why})
+		return a.refuse(ctx, s, cmd.CommandPath(), refused.Error(), map[string]any{"as": as, "login": login, "why": refused.Why})
 	}
 	if err != nil {
 		return err
@@ -97,11 +97,19 @@ func (a *app) resolveIdentity(cmd *cobra.Command, args []string) error {
 	if req.Action == "" {
 		return nil // nothing governed (apply --dry-run)
 	}
-	d := a.gov.pol.Decide(id, req)
+	return a.authorize(ctx, s, cmd.CommandPath(), req)
+}
+
+// authorize decides req for the resolved actor: nil when allowed; when
+// refused, the refusal is audited (the one write) and an exit-3 error
+// returned, saying who, what they hold and what the action needs. The
+// console calls it for its keys as the commands do before they run.
+func (a *app) authorize(ctx context.Context, s *store.Store, command string, req policy.Request) error {
+	d := a.gov.pol.Decide(a.gov.id, req)
 	if d.Allowed {
 		return nil
 	}
-	return a.refuseDecision(ctx, s, cmd, d)
+	return a.refuse(ctx, s, command, refusalText(d, a.gov.id), d)
 }
 
 // openForIdentity opens the database to read its people and policy.
@@ -115,23 +123,16 @@ func (a *app) openForIdentity(ctx context.Context, upgrade bool) (*store.Store, 
 	return s, err
 }
 
-// refuseDecision ends a command the policy refuses: exit 3, saying who
-// the actor is, what they hold and what the action needs; nothing else
-// is written, and the refusal itself is audited.
-func (a *app) refuseDecision(ctx context.Context, s *store.Store, cmd *cobra.Command, d policy.Decision) error {
-	return a.refuse(ctx, s, cmd, refusalText(d, a.gov.id), d)
-}
-
 // refuse audits a refusal (one event, command "policy refuse") and
 // returns the exit-3 error.
-func (a *app) refuse(ctx context.Context, s *store.Store, cmd *cobra.Command, text string, payload any) error {
+func (a *app) refuse(ctx context.Context, s *store.Store, command, text string, payload any) error {
 	actor := a.gov.id.Actor()
 	if actor == "" {
 		actor = osLogin(a.getenv)
 	}
-	summary := fmt.Sprintf("refused %s: %s", cmd.CommandPath(), firstLine(text))
+	summary := fmt.Sprintf("refused %s: %s", command, firstLine(text))
 	ev, err := s.Write(ctx, actor, "policy refuse", func(context.Context, *store.Tx) (store.Change, error) {
-		return store.Change{Summary: summary, Payload: map[string]any{"command": cmd.CommandPath(), "decision": payload}}, nil
+		return store.Change{Summary: summary, Payload: map[string]any{"command": command, "decision": payload}}, nil
 	})
 	if err != nil {
 		// The refusal stands even when it cannot be recorded.

@@ -515,3 +515,28 @@ func TestOpenModeCLI(t *testing.T) {
 		t.Errorf("an object output lacks the mode:\n%s", r.stdout)
 	}
 }
+
+// TestOperatorRequest: every operator command on a run maps to its
+// action, for the console's keys; continuing a run that awaits approval
+// is deploy.approve, with the environment's approvers, the starter and
+// the valid approvals so far.
+func TestOperatorRequest(t *testing.T) {
+	a := &app{gov: governance{pol: policy.New(nil)}}
+	now := time.Now()
+	r := &deploy.Run{ID: "r1", Release: "train", State: deploy.RunPaused, StartedBy: "ci-bot for cara",
+		Steps: []deploy.Step{{Env: "dev", State: deploy.StepDone}, {Env: "prod", State: deploy.StepPending}},
+		Approvals: []deploy.Approval{{Environment: "prod", By: "abby", At: now.Add(-time.Hour)}, {Environment: "prod", By: "otto", At: now.Add(-48 * time.Hour)}}}
+	org := &model.Org{Environments: []model.Environment{{Name: "prod", Approvers: []string{"operations"}}}}
+	for _, c := range []deploy.Command{deploy.CmdContinue, deploy.CmdPause, deploy.CmdResume, deploy.CmdRollback, deploy.CmdAbort, deploy.CmdSkip, deploy.CmdRetry} {
+		req := a.operatorRequest(r, c, org)
+		if !policy.Known(req.Action) || req.Run != "r1" {
+			t.Errorf("%s maps to %+v", c, req)
+		}
+	}
+	r.State = deploy.RunAwaitingApproval
+	req := a.operatorRequest(r, deploy.CmdContinue, org)
+	if req.Action != policy.DeployApprove || req.Env != "prod" || req.Requester != "ci-bot for cara" ||
+		len(req.Approvers) != 1 || len(req.Prior) != 1 || req.Prior[0] != "abby" {
+		t.Errorf("approval request: %+v", req)
+	}
+}
