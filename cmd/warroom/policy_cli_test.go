@@ -524,7 +524,7 @@ func TestOperatorRequest(t *testing.T) {
 	a := &app{gov: governance{pol: policy.New(nil)}}
 	now := time.Now()
 	r := &deploy.Run{ID: "r1", Release: "train", State: deploy.RunPaused, StartedBy: "ci-bot for cara",
-		Steps: []deploy.Step{{Env: "dev", State: deploy.StepDone}, {Env: "prod", State: deploy.StepPending}},
+		Steps:     []deploy.Step{{Env: "dev", State: deploy.StepDone}, {Env: "prod", State: deploy.StepPending}},
 		Approvals: []deploy.Approval{{Environment: "prod", By: "abby", At: now.Add(-time.Hour)}, {Environment: "prod", By: "otto", At: now.Add(-48 * time.Hour)}}}
 	org := &model.Org{Environments: []model.Environment{{Name: "prod", Approvers: []string{"operations"}}}}
 	for _, c := range []deploy.Command{deploy.CmdContinue, deploy.CmdPause, deploy.CmdResume, deploy.CmdRollback, deploy.CmdAbort, deploy.CmdSkip, deploy.CmdRetry} {
