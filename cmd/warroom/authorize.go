@@ -69,10 +69,9 @@ func fixedRequest(act policy.Action) func(context.Context, actionInput) (policy.
 	return func(context.Context, actionInput) (policy.Request, error) { return policy.Request{Action: act}, nil }
 }
 
-func applyRequest(_ context.Context, in actionInput) (policy.Request, error) {
-	if f := in.cmd.Flag("dry-run"); f != nil && f.Value.String() == "true" {
-		return policy.Request{}, nil // writes nothing: anyone may look
-	}
+// applyRequest is apply's request (apply --dry-run is not governed: see
+// resolveIdentity).
+func applyRequest(context.Context, actionInput) (policy.Request, error) {
 	return policy.Request{Action: policy.Apply}, nil
 }
 

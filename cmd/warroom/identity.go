@@ -30,8 +30,6 @@ type governance struct {
 var skipIdentity = map[string]bool{
 	"warroom demo":    true,
 	"warroom migrate": true,
-	"warroom version": true,
-	"warroom gen":     true,
 }
 
 // osLogin is the OS user name warroom runs as: the actor's identity.
@@ -58,7 +56,12 @@ func (a *app) resolveIdentity(cmd *cobra.Command, args []string) error {
 	}
 	ctx := cmd.Context()
 	rule, governed := a.actionRule(cmd)
-	s, err := a.openForIdentity(ctx, rule.action == policy.Apply)
+	if f := cmd.Flag("dry-run"); rule.action == policy.Apply && f != nil && f.Value.String() == "true" {
+		// apply --dry-run writes nothing, and never upgrades the schema:
+		// anyone may look.
+		governed = false
+	}
+	s, err := a.openForIdentity(ctx, governed && rule.action == policy.Apply)
 	switch {
 	case errors.Is(err, store.ErrNoDatabase):
 		// No database: no people, so open mode; a command that needs the
@@ -93,9 +96,6 @@ func (a *app) resolveIdentity(cmd *cobra.Command, args []string) error {
 	req, err := rule.request(ctx, actionInput{cmd: cmd, args: args, s: s, org: org, pol: a.gov.pol})
 	if err != nil {
 		return err
-	}
-	if req.Action == "" {
-		return nil // nothing governed (apply --dry-run)
 	}
 	return a.authorize(ctx, s, cmd.CommandPath(), req)
 }

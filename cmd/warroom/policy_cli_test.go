@@ -480,6 +480,15 @@ func TestDelegateOnly(t *testing.T) {
 	if r := w.run("nobody", "whoami"); r.code != exitRefused || !strings.Contains(r.stderr, `no person "nobody"`) {
 		t.Errorf("--as an unknown person: %d %s", r.code, r.stderr)
 	}
+	// apply --dry-run writes nothing, so a viewer may look.
+	w.setLoginOwner("vera")
+	scratch := filepath.Join(w.dir, "scratch.yaml")
+	if r := w.run("", "apply", "--dry-run", "-f", scratch); r.code != 0 {
+		t.Errorf("a viewer's apply --dry-run: %d %s", r.code, r.stderr)
+	}
+	if r := w.run("", "apply", "-f", scratch); r.code != exitRefused {
+		t.Errorf("a viewer's apply: %d %s", r.code, r.stderr)
+	}
 }
 
 // TestOpenModeCLI: with no people, everything is allowed, --as is taken
