@@ -549,3 +549,44 @@ func TestOperatorRequest(t *testing.T) {
 		t.Errorf("approval request: %+v", req)
 	}
 }
+
+// TestPolicyCheckContext: the context flags make the check exact, and
+// unknown names are errors with the nearest one.
+func TestPolicyCheckContext(t *testing.T) {
+	w := newGovWorld(t, true)
+	w.setLoginOwner("otto")
+	r := w.run("", "policy", "check", "deploy.approve", "--env", "prod")
+	if r.code != exitRefused || !strings.Contains(r.stdout, "refused: deploy.approve for otto") ||
+		!strings.Contains(r.stdout, "needs: approver or captain (default)") || !strings.Contains(r.stdout, "and one of the approvers: operations") {
+		t.Errorf("operator approving prod: %d\n%s", r.code, r.stdout)
+	}
+	w.setLoginOwner("abby")
+	if r := w.run("", "policy", "check", "deploy.approve", "--env", "prod"); r.code != 0 || !strings.Contains(r.stdout, "abby holds operations, one of the approvers of environment prod") {
+		t.Errorf("approver approving prod: %d\n%s", r.code, r.stdout)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"deploy.aprove"}, exitUsage, `did you mean "deploy.approve"`},
+		{[]string{"deploy.approve", "--env", "prd"}, exitError, `unknown environment "prd": did you mean "prod"?`},
+		{[]string{"deploy.start", "--release", "trian"}, exitError, `unknown release "trian": did you mean "train"?`},
+		{[]string{"deploy.approve", "--run", "run-none"}, exitError, `unknown run "run-none"`},
+	} {
+		r := w.run("", append([]string{"policy", "check"}, c.args...)...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.says) {
+			t.Errorf("policy check %v: exit %d, want %d saying %q\n%s", c.args, r.code, c.code, c.says, r.stderr)
+		}
+	}
+	r = w.run("", "whoami")
+	for _, says := range []string{"person:", "abby", "roles:", "approver", "teams:", "platform (governance roles: operations)", "policy:", "enforced"} {
+		if !strings.Contains(r.stdout, says) {
+			t.Errorf("whoami does not say %q:\n%s", says, r.stdout)
+		}
+	}
+	r = w.run("", "policy", "show")
+	if r.code != 0 || !strings.Contains(r.stdout, "plugins.trust") || !strings.Contains(r.stdout, "approvals expire after 24h") {
+		t.Errorf("policy show: %d\n%s", r.code, r.stdout)
+	}
+}
