@@ -82,7 +82,9 @@ func (a *app) resolveIdentity(cmd *cobra.Command, args []string) error {
 	id, err := a.gov.pol.Resolve(login, as)
 	var refused *policy.RefusedError
 	if errors.As(err, &refused) {
-		a.gov.id = policy.Identity{Mode: policy.Enforced, Login: login, Roles: []string{policy.Viewer}}
+		// The refusal is the login's own: the person it resolves to
+		// without --as (or the undeclared login, a viewer).
+		a.gov.id, _ = a.gov.pol.Resolve(login, "")
 		return a.refuse(ctx, s, cmd.CommandPath(), refused.Error(), map[string]any{"as": as, "login": login, "why": refused.Why})
 	}
 	if err != nil {

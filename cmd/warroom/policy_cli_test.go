@@ -457,7 +457,7 @@ func TestDelegateOnly(t *testing.T) {
 	r := w.run("cara", "deploy", "start", "train")
 	added := w.audit()[len(before):]
 	if r.code != exitRefused || !strings.Contains(r.stderr, "otto (login "+w.login+") is not a delegate") ||
-		len(added) != 1 || added[0].Command != "policy refuse" {
+		len(added) != 1 || added[0].Command != "policy refuse" || added[0].Actor != "otto" {
 		t.Fatalf("--as from an operator: exit %d, %s, audit %+v", r.code, r.stderr, added)
 	}
 	w.setLoginOwner("ci-bot")
