@@ -74,7 +74,7 @@ func (a *app) resolveIdentity(cmd *cobra.Command, args []string) error {
 		return a.openError(err)
 	}
 	defer s.Close()
-	org, err := s.Org(ctx)
+	org, err := governanceOrg(ctx, s)
 	if err != nil {
 		return fmt.Errorf("read the people and policy: %w", err)
 	}
@@ -242,4 +242,28 @@ func (a *app) identityHeader() string {
 	}
 	held := append(append([]string{}, id.Roles...), id.Governance...)
 	return fmt.Sprintf("%s (%s) · policy enforced", id.Actor(), joinOr(held))
+}
+
+// governanceKinds are the kinds a decision reads: people, the policy, the
+// teams (governance roles), and the environments and gates (approvers).
+var governanceKinds = map[model.Kind]bool{
+	model.KindPerson: true, model.KindPolicy: true, model.KindTeam: true,
+	model.KindEnvironment: true, model.KindGate: true,
+}
+
+// governanceOrg reads the part of the organisation decisions need,
+// without decoding the services and releases, which every command would
+// otherwise pay for (thousands of them in a large organisation).
+func governanceOrg(ctx context.Context, s *store.Store) (*model.Org, error) {
+	recs, err := s.Records(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keep := recs[:0:0]
+	for _, r := range recs {
+		if governanceKinds[r.Kind] {
+			keep = append(keep, r)
+		}
+	}
+	return model.OrgFromRecords(keep)
 }
