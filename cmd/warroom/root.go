@@ -26,7 +26,7 @@ type app struct {
 
 	dbPath      string
 	output      string
-	actor       string
+	actor       string // the audit actor of every write: the resolved identity's (identity.go)
 	pluginsFile string
 	logFile     string
 	metricsAddr string
@@ -43,6 +43,9 @@ type app struct {
 	metricsServing bool
 
 	outMu sync.Mutex // serialises output of concurrent engines
+
+	// gov is who is acting and under which policy (identity.go).
+	gov governance
 
 	// plugins is the plugin host, started on first use; run closes it.
 	plugins pluginRuntime
@@ -68,6 +71,15 @@ console is also a command with JSON output (-o json) for CI.
 Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 (for example a plan with blockers).
 
+Who acts is the OS user, resolved to the person whose logins list it
+('warroom whoami'). Once people are declared (a people spec), every
+action (apply, deploy start, continue, pause, ...) is decided by the
+policy: a refused command exits 3, says who the actor is, what they hold
+and what the action needs, writes nothing and audits the refusal
+('warroom policy check' explains a decision in advance). With no people
+declared, the database is in open mode: anyone may do anything, and every
+-o json object says so ("policy": "open"; else "enforced").
+
 An empty or blank value of any flag (--env ''), an empty item of a
 comma-separated one (--env ',') and an empty argument are usage errors
 (exit 2), never "all": to get a flag's default, leave the flag out.
@@ -87,7 +99,10 @@ when others may write to the database or a plugin binary.`,
 			if err := checkEmptyInput(cmd, args); err != nil {
 				return err
 			}
-			return a.resolveGlobals(cmd)
+			if err := a.resolveGlobals(cmd); err != nil {
+				return err
+			}
+			return a.resolveIdentity(cmd, args)
 		},
 		// No command: the console.
 		RunE: func(cmd *cobra.Command, args []string) error { return a.openConsole(cmd.Context()) },
@@ -98,7 +113,7 @@ when others may write to the database or a plugin binary.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dbPath, "db", "", "database file (default $WARROOM_DB, else ./warroom.db)")
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (graph also: dot, mermaid)")
-	pf.StringVar(&a.actor, "as", "", "who is acting, for the audit trail (default: the OS user)")
+	pf.StringVar(&a.actor, "as", "", "act for another person: accepted only from a delegate (a person declared delegate: true), and audited as \"DELEGATE for NAME\"; in open mode (no people declared) NAME is taken as given (default: the person whose logins list the OS user)")
 	pf.StringVar(&a.pluginsFile, "plugins", "", "plugin configuration, combined with the built-in plugins next to warroom: it adds and overrides by name, and drops a built-in only with disable (default $WARROOM_PLUGINS, else ./warroom-plugins.yaml if it exists, else the built-ins alone)")
 	pf.StringVar(&a.metricsAddr, "metrics-addr", "", "serve warroom's metrics at http://HOST:PORT/metrics while a long-running command (deploy start --follow, deploy resume, serve, demo) runs; :PORT means 127.0.0.1:PORT (default $WARROOM_METRICS_ADDR)")
 	pf.StringVar(&a.logFile, "log-file", "", "log file, plugins' logs included (default $WARROOM_LOG, else warroom.log next to the database)")
@@ -122,6 +137,8 @@ when others may write to the database or a plugin binary.`,
 		newDemoCmd(a),
 		newMigrateCmd(a),
 		newVersionCmd(a),
+		newWhoamiCmd(a),
+		newPolicyCmd(a),
 	)
 	return root, a
 }
@@ -185,11 +202,16 @@ func (a *app) checkOutput(formats ...string) error {
 
 func (a *app) json() bool { return a.output == "json" }
 
-// writeJSON prints v as indented JSON.
+// writeJSON prints v as indented JSON; an object carries "policy":
+// "open" or "enforced" (withPolicyField), so no output is silently
+// permissive.
 func (a *app) writeJSON(v any) error {
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = a.stdout.Write(withPolicyField(append(out, '\n'), a.policyMode()))
+	return err
 }
 
 func osUser(getenv func(string) string) string {

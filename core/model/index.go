@@ -5,6 +5,7 @@ package model
 type Index struct {
 	Org          *Org
 	Teams        map[string]*Team
+	People       map[string]*Person
 	Vendors      map[string]*Vendor
 	Libraries    map[string]*Library
 	Services     map[string]*Service
@@ -20,6 +21,7 @@ func NewIndex(o *Org) *Index {
 	ix := &Index{
 		Org:          o,
 		Teams:        make(map[string]*Team, len(o.Teams)),
+		People:       make(map[string]*Person, len(o.People)),
 		Vendors:      make(map[string]*Vendor, len(o.Vendors)),
 		Libraries:    make(map[string]*Library, len(o.Libraries)),
 		Services:     make(map[string]*Service, len(o.Services)),
@@ -30,6 +32,9 @@ func NewIndex(o *Org) *Index {
 	}
 	for i := range o.Teams {
 		ix.Teams[o.Teams[i].Name] = &o.Teams[i]
+	}
+	for i := range o.People {
+		ix.People[o.People[i].Name] = &o.People[i]
 	}
 	for i := range o.Vendors {
 		ix.Vendors[o.Vendors[i].Name] = &o.Vendors[i]

@@ -11,6 +11,8 @@ type Kind string
 
 const (
 	KindTeam        Kind = "team"
+	KindPerson      Kind = "person"
+	KindPolicy      Kind = "policy"
 	KindVendor      Kind = "vendor"
 	KindLibrary     Kind = "library"
 	KindService     Kind = "service"
@@ -23,11 +25,13 @@ const (
 // Kinds lists every kind in dependency order: an object only refers to
 // objects of kinds listed before its own (services to teams, releases to
 // services, ...), except services, which refer to each other.
-var Kinds = []Kind{KindTeam, KindVendor, KindLibrary, KindService, KindGate, KindEnvironment, KindCalendar, KindRelease}
+var Kinds = []Kind{KindTeam, KindPerson, KindPolicy, KindVendor, KindLibrary, KindService, KindGate, KindEnvironment, KindCalendar, KindRelease}
 
 // Org is the whole declared organisation: everything spec files describe.
 type Org struct {
 	Teams        []Team         `json:"teams,omitempty"`
+	People       []Person       `json:"people,omitempty"`
+	Policies     []Policy       `json:"policies,omitempty"`
 	Vendors      []Vendor       `json:"vendors,omitempty"`
 	Libraries    []Library      `json:"libraries,omitempty"`
 	Services     []Service      `json:"services,omitempty"`
@@ -42,6 +46,8 @@ type Org struct {
 // depend on file or row order.
 func (o *Org) Sort() {
 	sort.Slice(o.Teams, func(i, j int) bool { return o.Teams[i].Name < o.Teams[j].Name })
+	sort.Slice(o.People, func(i, j int) bool { return o.People[i].Name < o.People[j].Name })
+	sort.Slice(o.Policies, func(i, j int) bool { return o.Policies[i].Name < o.Policies[j].Name })
 	sort.Slice(o.Vendors, func(i, j int) bool { return o.Vendors[i].Name < o.Vendors[j].Name })
 	sort.Slice(o.Libraries, func(i, j int) bool { return o.Libraries[i].Name < o.Libraries[j].Name })
 	sort.Slice(o.Services, func(i, j int) bool { return o.Services[i].Name < o.Services[j].Name })
@@ -318,6 +324,9 @@ type Environment struct {
 	// Approval is required before a run enters this environment.
 	Approval  bool     `yaml:"approval" json:"approval,omitempty"`
 	Approvers []string `yaml:"approvers" json:"approvers,omitempty"`
+	// Approvals is the quorum: how many distinct people must approve
+	// entry (nil: 1). See Quorum.
+	Approvals *int     `yaml:"approvals" json:"approvals,omitempty"`
 	BakeTime  Duration `yaml:"bake_time" json:"bake_time,omitempty"` // between waves here
 	Target    string   `yaml:"target" json:"target,omitempty"`       // default deploy target
 	// Parallel is how many steps of one wave a run deploys here at once

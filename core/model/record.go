@@ -15,6 +15,10 @@ type Object interface {
 
 func (t Team) ObjectKind() Kind          { return KindTeam }
 func (t Team) ObjectName() string        { return t.Name }
+func (p Person) ObjectKind() Kind        { return KindPerson }
+func (p Person) ObjectName() string      { return p.Name }
+func (p Policy) ObjectKind() Kind        { return KindPolicy }
+func (p Policy) ObjectName() string      { return p.Name }
 func (v Vendor) ObjectKind() Kind        { return KindVendor }
 func (v Vendor) ObjectName() string      { return v.Name }
 func (l Library) ObjectKind() Kind       { return KindLibrary }
@@ -63,6 +67,12 @@ func (r Record) Decode() (Object, error) {
 	case KindTeam:
 		var v Team
 		err, o = json.Unmarshal(r.Spec, &v), &v
+	case KindPerson:
+		var v Person
+		err, o = json.Unmarshal(r.Spec, &v), &v
+	case KindPolicy:
+		var v Policy
+		err, o = json.Unmarshal(r.Spec, &v), &v
 	case KindVendor:
 		var v Vendor
 		err, o = json.Unmarshal(r.Spec, &v), &v
@@ -97,6 +107,10 @@ func deref(o Object) Object {
 	switch v := o.(type) {
 	case *Team:
 		return *v
+	case *Person:
+		return *v
+	case *Policy:
+		return *v
 	case *Vendor:
 		return *v
 	case *Library:
@@ -120,6 +134,10 @@ func (o *Org) Add(obj Object) {
 	switch v := obj.(type) {
 	case Team:
 		o.Teams = append(o.Teams, v)
+	case Person:
+		o.People = append(o.People, v)
+	case Policy:
+		o.Policies = append(o.Policies, v)
 	case Vendor:
 		o.Vendors = append(o.Vendors, v)
 	case Library:
@@ -139,9 +157,15 @@ func (o *Org) Add(obj Object) {
 
 // Objects lists every object of the org, kinds in dependency order.
 func (o *Org) Objects() []Object {
-	out := make([]Object, 0, len(o.Teams)+len(o.Vendors)+len(o.Libraries)+len(o.Services)+
+	out := make([]Object, 0, len(o.Teams)+len(o.People)+len(o.Policies)+len(o.Vendors)+len(o.Libraries)+len(o.Services)+
 		len(o.Gates)+len(o.Environments)+len(o.Calendar)+len(o.Releases))
 	for _, v := range o.Teams {
+		out = append(out, v)
+	}
+	for _, v := range o.People {
+		out = append(out, v)
+	}
+	for _, v := range o.Policies {
 		out = append(out, v)
 	}
 	for _, v := range o.Vendors {

@@ -138,8 +138,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		e := reflect.New(v.Type().Elem())
+		before := len(*d.errs)
 		d.decode(n, e.Elem(), path)
-		v.Set(e)
+		if len(*d.errs) == before {
+			// A value that did not decode stays unset, so that checks of
+			// the value do not report the zero it would otherwise hold.
+			v.Set(e)
+		}
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:
@@ -335,6 +340,10 @@ func kindLabel(t reflect.Type) string {
 	switch t {
 	case reflect.TypeOf(model.Team{}):
 		return "team"
+	case reflect.TypeOf(model.Person{}):
+		return "person"
+	case reflect.TypeOf(model.Policy{}):
+		return "policy"
 	case reflect.TypeOf(model.Vendor{}):
 		return "vendor"
 	case reflect.TypeOf(model.Library{}):

@@ -75,6 +75,8 @@ var sections = []struct {
 	typ  reflect.Type
 }{
 	{"teams", model.KindTeam, reflect.TypeOf(model.Team{})},
+	{"people", model.KindPerson, reflect.TypeOf(model.Person{})},
+	{"policy", model.KindPolicy, reflect.TypeOf(model.Policy{})},
 	{"vendors", model.KindVendor, reflect.TypeOf(model.Vendor{})},
 	{"libraries", model.KindLibrary, reflect.TypeOf(model.Library{})},
 	{"services", model.KindService, reflect.TypeOf(model.Service{})},
@@ -338,11 +340,16 @@ func parseDocument(file string, src *text, al *aliases, root *yaml.Node) ([]*Sou
 		if isNull(v) {
 			continue
 		}
-		if v.Kind != yaml.SequenceNode {
+		items := v.Content
+		if v.Kind == yaml.MappingNode && sections[sec].kind == model.KindPolicy {
+			// An organisation has one policy: "policy:" takes the object
+			// itself as well as a list of one.
+			items = []*yaml.Node{v}
+		} else if v.Kind != yaml.SequenceNode {
 			errs.add(pos(v), fmt.Sprintf("write %s as a list, one \"- name: ...\" item each", k.Value), "%s: expected a list, got %s", k.Value, describe(v))
 			continue
 		}
-		for _, item := range v.Content {
+		for _, item := range items {
 			if isNull(item) {
 				errs.add(dashPos(file, src, item), `write the item as "- name: ..." with its keys, or delete the empty "-" line`,
 					"empty item in %s", k.Value)

@@ -37,6 +37,7 @@ type validator struct {
 	ix      *model.Index
 	apis    map[string]string // API -> the catalogue service providing it
 	roles   map[string]bool   // roles some team holds, built on first use
+	logins  map[string]string // OS login -> the person declaring it
 }
 
 // Check is the one validation of a spec set, shared by validate and
@@ -101,6 +102,7 @@ func Validate(set *Set, stored []model.Record) (*model.Org, Errors) {
 	v.org.Sort()
 	v.ix = model.NewIndex(v.org)
 	v.indexAPIs()
+	v.indexLogins()
 	for _, k := range model.Kinds {
 		names := make([]string, 0, len(v.entries[k]))
 		for n := range v.entries[k] {
@@ -169,6 +171,10 @@ func (v *validator) check(obj model.Object, src *Source) {
 		for i, r := range o.Roles {
 			v.enum(src, fmt.Sprintf("roles[%d]", i), r, model.Roles, "role")
 		}
+	case model.Person:
+		v.person(src, o)
+	case model.Policy:
+		v.policyObject(src, o)
 	case model.Vendor:
 		v.contacts(src, "escalation", o.Escalation)
 	case model.Library:
@@ -484,6 +490,7 @@ func (v *validator) environment(src *Source, e model.Environment) {
 		v.ref(src, fmt.Sprintf("gates[%d]", i), g, "gate", model.KindGate)
 	}
 	v.approvers(src, "approvers", e.Approvers)
+	v.approvals(src, e)
 	v.duration(src, "bake_time", e.BakeTime, time.Second)
 	if e.Parallel < 0 {
 		v.errs.add(src.At("parallel"), "parallel is how many steps of one wave run at once: 1 or more, or 0 (or leave it out) for the default, 10", "parallel %d is negative", e.Parallel)

@@ -1,0 +1,592 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/core/policy"
+	"github.com/warroom/warroom/core/spec"
+	"github.com/warroom/warroom/store"
+)
+
+// The policy through the CLI, against a real database. The test's OS
+// login is fixed, so a person is made to act by declaring the login as
+// theirs (setLoginOwner, a setup write outside the CLI), or through the
+// delegate ci-bot with --as.
+
+// govWorld is an organisation with one person per role, a delegate and
+// a release whose window is open now.
+type govWorld struct {
+	t       *testing.T
+	db      string
+	dir     string
+	login   string
+	plugins string
+	// openMode: no people are declared; setLoginOwner declares none.
+	openMode bool
+}
+
+// rolePerson is the person holding each role in govWorld; "undeclared"
+// is the login no person lists.
+var rolePerson = map[string]string{
+	"captain": "cara", "operator": "otto", "approver": "abby", "viewer": "vera", "admin": "adam",
+}
+
+var roles = []string{"captain", "operator", "approver", "viewer", "admin", "undeclared"}
+
+func newGovWorld(t *testing.T, withPeople bool) *govWorld {
+	t.Helper()
+	w := &govWorld{t: t, dir: t.TempDir(), login: osUser(func(string) string { return "" })}
+	w.db = filepath.Join(w.dir, "warroom.db")
+	now := time.Now().UTC()
+	org := fmt.Sprintf(`teams:
+  - name: platform
+    roles: [operations]
+services:
+  - name: ledger
+    owner: platform
+    tier: 1
+    version: 1.0.0
+    deploy: {target: scripts, strategy: rolling}
+  - name: checkout
+    owner: platform
+    tier: 1
+    version: 1.0.0
+    deploy: {target: scripts, strategy: rolling}
+environments:
+  - {name: dev, order: 1}
+  - name: prod
+    order: 2
+    approval: true
+    approvers: [operations]
+    regions:
+      - {name: eu-west, time_zone: Europe/Dublin, low_traffic: {start: "01:00", end: "05:00"}}
+releases:
+  - name: train
+    window: {start: %q, end: %q}
+    scope:
+      - {service: ledger, version: 1.1.0}
+      - {service: checkout, version: 1.1.0}
+`, now.Add(-time.Hour).Format(time.RFC3339), now.Add(6*time.Hour).Format(time.RFC3339))
+	w.write("org.yaml", org)
+	w.write("scratch.yaml", "teams:\n  - name: scratch\n")
+	bin := w.write("plugin-bin", "#!/bin/sh\n")
+	w.plugins = w.write("plugins.yaml", fmt.Sprintf("plugins:\n  - name: scripts\n    path: %s\n    kinds: [deploy-target]\n", bin))
+	if r := w.run("", "apply", "-f", filepath.Join(w.dir, "org.yaml")); r.code != 0 {
+		t.Fatalf("apply: %d %s", r.code, r.stderr)
+	}
+	if withPeople {
+		w.setLoginOwner("")
+	}
+	return w
+}
+
+func (w *govWorld) write(name, text string) string {
+	w.t.Helper()
+	p := filepath.Join(w.dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+	return p
+}
+
+// run runs warroom in-process as the OS user, with --as when as is set.
+func (w *govWorld) run(as string, args ...string) result {
+	w.t.Helper()
+	var out, errb bytes.Buffer
+	env := func(k string) string {
+		switch k {
+		case "WARROOM_DB":
+			return w.db
+		case "WARROOM_PLUGINS":
+			return w.plugins
+		}
+		return ""
+	}
+	if as != "" {
+		args = append([]string{"--as", as}, args...)
+	}
+	code := run(context.Background(), args, &out, &errb, env)
+	return result{code, out.String(), errb.String()}
+}
+
+// setLoginOwner declares the people, the test's login belonging to
+// person owner ("" or "ci-bot": the delegate; "undeclared": nobody). It
+// is test setup, written as "test-setup" outside the policy.
+func (w *govWorld) setLoginOwner(owner string) {
+	w.t.Helper()
+	if w.openMode {
+		return
+	}
+	if owner == "" {
+		owner = "ci-bot"
+	}
+	logins := func(name string) string {
+		if name == owner {
+			return fmt.Sprintf("[%s, %s-login]", w.login, name)
+		}
+		return fmt.Sprintf("[%s-login]", name)
+	}
+	var b strings.Builder
+	b.WriteString("people:\n")
+	for _, role := range []string{"captain", "operator", "approver", "viewer", "admin"} {
+		name := rolePerson[role]
+		fmt.Fprintf(&b, "  - {name: %s, logins: %s, roles: [%s], teams: [platform]}\n", name, logins(name), role)
+	}
+	fmt.Fprintf(&b, "  - {name: ci-bot, logins: %s, roles: [operator], delegate: true}\n", logins("ci-bot"))
+	set, errs := spec.ParseFiles([]string{w.write("people.yaml", b.String())})
+	if len(errs) > 0 {
+		w.t.Fatal(errs)
+	}
+	s := w.open()
+	defer s.Close()
+	if _, _, err := applySet(context.Background(), s, "test-setup", "apply", set, spec.Options{}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *govWorld) open() *store.Store {
+	w.t.Helper()
+	s, err := store.OpenExisting(context.Background(), w.db)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s
+}
+
+func (w *govWorld) audit() []model.AuditEvent {
+	w.t.Helper()
+	s := w.open()
+	defer s.Close()
+	evs, err := s.AuditEvents(context.Background(), store.AuditFilter{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return evs
+}
+
+// startRun starts a run of train as person starter (through the CLI: the
+// login is made theirs first) and returns its id.
+func (w *govWorld) startRun(starter string, envs ...string) string {
+	w.t.Helper()
+	w.setLoginOwner(starter)
+	args := []string{"deploy", "start", "train", "-o", "json"}
+	for _, e := range envs {
+		args = append(args, "--env", e)
+	}
+	r := w.run("", args...)
+	if r.code != 0 {
+		w.t.Fatalf("deploy start as %s: exit %d\n%s", starter, r.code, r.stderr)
+	}
+	var run struct {
+		ID string `json:"run"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &run); err != nil || run.ID == "" {
+		w.t.Fatalf("deploy start -o json: %v\n%s", err, r.stdout)
+	}
+	return run.ID
+}
+
+// setRunState moves a run to a state as the engine would (test setup).
+func (w *govWorld) setRunState(id string, state deploy.RunState) {
+	w.t.Helper()
+	s := w.open()
+	defer s.Close()
+	ctx := context.Background()
+	h, err := s.RunHeader(ctx, id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	h.State = state
+	if _, err := s.Apply(ctx, deploy.Change{RunID: id, Header: &h}, deploy.Audit{Actor: "test-engine", Command: "deploy engine", Summary: "test: run is " + string(state)}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *govWorld) runState(id string) deploy.RunState {
+	w.t.Helper()
+	s := w.open()
+	defer s.Close()
+	h, err := s.RunHeader(context.Background(), id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return h.State
+}
+
+// cliCase is one governed command: prepare puts the database in the
+// state the command acts on (as test setup) and returns its arguments;
+// a command allowed by the policy then exits want (0 unless the case
+// says otherwise).
+type cliCase struct {
+	action  policy.Action
+	prepare func(w *govWorld) []string
+	want    int
+}
+
+var aSHA = strings.Repeat("ab", 32)
+
+// cliCases are the actions whose commands exist. gate.waive, gate.approve
+// and change.approve are decided through 'policy check' below until
+// their commands land; their rows go here then.
+var cliCases = []cliCase{
+	{policy.Apply, func(w *govWorld) []string {
+		return []string{"apply", "-f", filepath.Join(w.dir, "scratch.yaml")}
+	}, 0},
+	{policy.DeployStart, func(w *govWorld) []string { return []string{"deploy", "start", "train", "--env", "dev"} }, 0},
+	{policy.DeployPause, func(w *govWorld) []string { return []string{"deploy", "pause", w.startRun("cara"), "--reason", "x"} }, 0},
+	{policy.DeployContinue, func(w *govWorld) []string {
+		id := w.startRun("cara")
+		w.setRunState(id, deploy.RunPaused)
+		return []string{"deploy", "continue", id}
+	}, 0},
+	{policy.DeployApprove, func(w *govWorld) []string {
+		id := w.startRun("otto") // an operator starts it: four-eyes spares every role here
+		w.setRunState(id, deploy.RunAwaitingApproval)
+		return []string{"deploy", "continue", id}
+	}, 0},
+	// resume drives the run here; on an aborted run it is refused by the
+	// run's state (exit 3, no policy refusal) once the policy allows it.
+	{policy.DeployResume, func(w *govWorld) []string {
+		id := w.startRun("cara")
+		w.setRunState(id, deploy.RunAborted)
+		return []string{"deploy", "resume", id}
+	}, 3},
+	{policy.DeployRollback, func(w *govWorld) []string {
+		id := w.startRun("cara")
+		w.setRunState(id, deploy.RunPaused)
+		return []string{"deploy", "rollback", id, "--reason", "x"}
+	}, 0},
+	{policy.DeployAbort, func(w *govWorld) []string { return []string{"deploy", "abort", w.startRun("cara")} }, 0},
+	{policy.DeploySkip, func(w *govWorld) []string {
+		return []string{"deploy", "skip", w.startRun("cara"), "1", "--reason", "x"}
+	}, 0},
+	{policy.PluginsTrust, func(w *govWorld) []string { return []string{"plugins", "trust", "scripts", "--sha256", aSHA} }, 0},
+}
+
+// defaultAllowed is the default policy as a table: the roles allowed
+// each action (admin everywhere).
+var defaultAllowed = map[policy.Action][]string{
+	policy.Apply: {"captain", "admin"}, policy.DeployStart: {"captain", "operator", "admin"},
+	policy.DeployContinue: {"captain", "operator", "admin"}, policy.DeployApprove: {"captain", "approver", "admin"},
+	policy.DeployPause: {"captain", "operator", "admin"}, policy.DeployResume: {"captain", "operator", "admin"},
+	policy.DeployRollback: {"captain", "operator", "admin"}, policy.DeployAbort: {"captain", "operator", "admin"},
+	policy.DeploySkip: {"captain", "operator", "admin"}, policy.GateWaive: {"captain", "approver", "admin"},
+	policy.GateApprove: {"captain", "approver", "admin"}, policy.PluginsTrust: {"admin"},
+	policy.ChangeApprove: {"captain", "approver", "admin"},
+}
+
+func allowedFor(a policy.Action, role string) bool {
+	for _, r := range defaultAllowed[a] {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPolicyMatrixCLI runs every governed command as every role against
+// a real database. An allowed cell exits as the command does and writes
+// no refusal; a refused cell exits 3 naming the actor, what they hold
+// and what the action needs, changes nothing and writes exactly one
+// audit event, "policy refuse", by the actor.
+func TestPolicyMatrixCLI(t *testing.T) {
+	if len(defaultAllowed) != len(policy.Actions) {
+		t.Fatalf("the matrix covers %d of %d actions", len(defaultAllowed), len(policy.Actions))
+	}
+	w := newGovWorld(t, true)
+	for _, c := range cliCases {
+		for _, role := range roles {
+			t.Run(fmt.Sprintf("%s/%s", c.action, role), func(t *testing.T) {
+				w.t = t
+				args := c.prepare(w)
+				owner := rolePerson[role]
+				if role == "undeclared" {
+					owner = "undeclared"
+				}
+				w.setLoginOwner(owner)
+				before := w.audit()
+				r := w.run("", args...)
+				after := w.audit()
+				added := after[len(before):]
+				actor := owner
+				if role == "undeclared" {
+					actor = w.login
+				}
+				checkCell(t, c.action, role, actor, r, added, c.want)
+			})
+		}
+	}
+}
+
+func checkCell(t *testing.T, act policy.Action, role, actor string, r result, added []model.AuditEvent, want int) {
+	t.Helper()
+	if allowedFor(act, role) {
+		if r.code != want || strings.Contains(r.stderr, "policy refuses") {
+			t.Errorf("allowed: exit %d, want %d\n%s", r.code, want, r.stderr)
+		}
+		for _, e := range added {
+			if e.Command == "policy refuse" {
+				t.Errorf("allowed, but a refusal was audited: %+v", e)
+			}
+			if e.Actor != actor && e.Actor != "deploy engine" {
+				t.Errorf("audited as %q, want %q: %+v", e.Actor, actor, e)
+			}
+		}
+		return
+	}
+	if r.code != exitRefused {
+		t.Errorf("refused: exit %d, want 3\n%s", r.code, r.stderr)
+	}
+	for _, says := range []string{"policy refuses " + string(act), "login ", string(act) + " needs:"} {
+		if !strings.Contains(r.stderr, says) {
+			t.Errorf("the refusal does not say %q:\n%s", says, r.stderr)
+		}
+	}
+	if role != "undeclared" && !strings.Contains(r.stderr, "roles "+role) {
+		t.Errorf("the refusal does not name the roles held (%s):\n%s", role, r.stderr)
+	}
+	if role == "undeclared" && !strings.Contains(r.stderr, "so a viewer") {
+		t.Errorf("the refusal does not say an undeclared login is a viewer:\n%s", r.stderr)
+	}
+	if len(added) != 1 || added[0].Command != "policy refuse" || added[0].Actor != actor {
+		t.Errorf("a refusal writes exactly its audit event, by %s; got %+v", actor, added)
+	}
+}
+
+// TestPolicyCheckMatrix: 'policy check' decides every action for every
+// role (exit 0 or 3), says why, and writes nothing.
+func TestPolicyCheckMatrix(t *testing.T) {
+	w := newGovWorld(t, true)
+	for _, role := range roles {
+		owner := rolePerson[role]
+		if role == "undeclared" {
+			owner = "undeclared"
+		}
+		w.setLoginOwner(owner)
+		before := w.audit()
+		for _, act := range policy.Actions {
+			r := w.run("", "policy", "check", string(act), "-o", "json")
+			var d policy.Decision
+			if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+				t.Fatalf("%s as %s: %v\n%s", act, role, err, r.stdout)
+			}
+			want := allowedFor(act, role)
+			if d.Allowed != want || (r.code == 0) != want || (!want && r.code != exitRefused) || d.Mode != policy.Enforced || len(d.Reasons) == 0 {
+				t.Errorf("%s as %s: exit %d, %+v; want allowed %v", act, role, r.code, d, want)
+			}
+		}
+		if after := w.audit(); len(after) != len(before) {
+			t.Errorf("policy check wrote %d audit events", len(after)-len(before))
+		}
+	}
+}
+
+// TestFourEyesCLI: the sign-off cases through the CLI. Each row starts a
+// run as someone (directly, or a delegate for them), then someone
+// approves it into prod.
+func TestFourEyesCLI(t *testing.T) {
+	w := newGovWorld(t, true)
+	for _, c := range []struct {
+		name             string
+		starter, startAs string // login owner when starting, and --as
+		approver, as     string
+		allowed          bool
+		says             string
+	}{
+		{"own run", "cara", "", "cara", "", false, "four-eyes: cara asked for run"},
+		{"another's run", "cara", "", "abby", "", true, ""},
+		{"own run started by a delegate", "ci-bot", "cara", "cara", "", false, "four-eyes: ci-bot for cara asked for run"},
+		{"delegate acting for the approver", "ci-bot", "cara", "ci-bot", "abby", false, "four-eyes: ci-bot for cara asked for run"},
+		{"approver on a delegate's run for another", "ci-bot", "cara", "abby", "", true, ""},
+		{"admin never escapes four-eyes", "adam", "", "adam", "", false, "four-eyes"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w.t = t
+			w.setLoginOwner(c.starter)
+			r := w.run(c.startAs, "deploy", "start", "train", "-o", "json")
+			if r.code != 0 {
+				t.Fatalf("start: %d %s", r.code, r.stderr)
+			}
+			var run struct {
+				ID        string `json:"run"`
+				StartedBy string `json:"started_by"`
+			}
+			_ = json.Unmarshal([]byte(r.stdout), &run)
+			if want := policy.ActorString(c.startAs, c.starter); c.startAs != "" && run.StartedBy != "ci-bot for "+c.startAs || c.startAs == "" && run.StartedBy != c.starter {
+				t.Fatalf("started by %q, want %q", run.StartedBy, want)
+			}
+			w.setRunState(run.ID, deploy.RunAwaitingApproval)
+			w.setLoginOwner(c.approver)
+			check := w.run(c.as, "policy", "check", "deploy.approve", "--run", run.ID)
+			before := w.audit()
+			r = w.run(c.as, "deploy", "continue", run.ID)
+			added := w.audit()[len(before):]
+			state := w.runState(run.ID)
+			if c.allowed {
+				if r.code != 0 || check.code != 0 || state != deploy.RunRunning {
+					t.Errorf("allowed: exit %d (check %d), run %s\n%s%s", r.code, check.code, state, r.stderr, check.stdout)
+				}
+				return
+			}
+			if r.code != exitRefused || check.code != exitRefused || !strings.Contains(r.stderr, c.says) || !strings.Contains(check.stdout, c.says) {
+				t.Errorf("refused: exit %d (check %d), want 3 saying %q\n%s\n%s", r.code, check.code, c.says, r.stderr, check.stdout)
+			}
+			if state != deploy.RunAwaitingApproval || len(added) != 1 || added[0].Command != "policy refuse" {
+				t.Errorf("a refused approval changed the run (%s) or wrote %+v", state, added)
+			}
+		})
+	}
+}
+
+// TestDelegateOnly: --as is accepted only from a delegate; anyone else's
+// is refused (exit 3, audited), and an undeclared login is a viewer.
+func TestDelegateOnly(t *testing.T) {
+	w := newGovWorld(t, true)
+	w.setLoginOwner("otto")
+	before := w.audit()
+	r := w.run("cara", "deploy", "start", "train")
+	added := w.audit()[len(before):]
+	if r.code != exitRefused || !strings.Contains(r.stderr, "otto (login "+w.login+") is not a delegate") ||
+		len(added) != 1 || added[0].Command != "policy refuse" || added[0].Actor != "otto" {
+		t.Fatalf("--as from an operator: exit %d, %s, audit %+v", r.code, r.stderr, added)
+	}
+	w.setLoginOwner("ci-bot")
+	var who struct {
+		Mode, Actor, Person, Delegate string
+		Roles                         []string
+	}
+	r = w.run("cara", "whoami", "-o", "json")
+	if err := json.Unmarshal([]byte(r.stdout), &who); err != nil || who.Actor != "ci-bot for cara" || who.Delegate != "ci-bot" || who.Person != "cara" || who.Roles[0] != "captain" {
+		t.Fatalf("whoami through the delegate: %v %+v", err, who)
+	}
+	if !strings.Contains(r.stdout, `"policy": "enforced"`) {
+		t.Errorf("whoami -o json does not say the mode:\n%s", r.stdout)
+	}
+	r = w.run("cara", "deploy", "start", "train")
+	evs := w.audit()
+	if last := evs[len(evs)-1]; r.code != 0 || last.Actor != "ci-bot for cara" || last.Command != "deploy start" {
+		t.Errorf("a delegate's start is audited as %+v (exit %d %s)", last, r.code, r.stderr)
+	}
+	if r := w.run("nobody", "whoami"); r.code != exitRefused || !strings.Contains(r.stderr, `no person "nobody"`) {
+		t.Errorf("--as an unknown person: %d %s", r.code, r.stderr)
+	}
+	// apply --dry-run writes nothing, so a viewer may look.
+	w.setLoginOwner("vera")
+	scratch := filepath.Join(w.dir, "scratch.yaml")
+	if r := w.run("", "apply", "--dry-run", "-f", scratch); r.code != 0 {
+		t.Errorf("a viewer's apply --dry-run: %d %s", r.code, r.stderr)
+	}
+	if r := w.run("", "apply", "-f", scratch); r.code != exitRefused {
+		t.Errorf("a viewer's apply: %d %s", r.code, r.stderr)
+	}
+}
+
+// TestOpenModeCLI: with no people, everything is allowed, --as is taken
+// as given, and JSON says "policy": "open".
+func TestOpenModeCLI(t *testing.T) {
+	w := newGovWorld(t, false)
+	w.openMode = true
+	for _, c := range cliCases {
+		args := c.prepare(w)
+		before := w.audit()
+		r := w.run("", args...)
+		for _, e := range w.audit()[len(before):] {
+			if e.Command == "policy refuse" {
+				t.Errorf("%s refused in open mode: %+v", c.action, e)
+			}
+		}
+		if r.code != c.want {
+			t.Errorf("%s in open mode: exit %d, want %d\n%s", c.action, r.code, c.want, r.stderr)
+		}
+	}
+	for _, act := range policy.Actions {
+		r := w.run("someone", "policy", "check", string(act), "-o", "json")
+		if r.code != 0 || !strings.Contains(r.stdout, `"policy": "open"`) || !strings.Contains(r.stdout, "open mode") {
+			t.Errorf("policy check %s in open mode: %d\n%s", act, r.code, r.stdout)
+		}
+	}
+	r := w.run("someone", "whoami", "-o", "json")
+	if !strings.Contains(r.stdout, `"policy": "open"`) || !strings.Contains(r.stdout, `"actor": "someone"`) {
+		t.Errorf("whoami in open mode:\n%s", r.stdout)
+	}
+	r = w.run("", "deploy", "status", "-o", "json")
+	if !strings.Contains(r.stdout, `"policy": "open"`) {
+		t.Errorf("an object output lacks the mode:\n%s", r.stdout)
+	}
+}
+
+// TestOperatorRequest: every operator command on a run maps to its
+// action, for the console's keys; continuing a run that awaits approval
+// is deploy.approve, with the environment's approvers, the starter and
+// the valid approvals so far.
+func TestOperatorRequest(t *testing.T) {
+	a := &app{gov: governance{pol: policy.New(nil)}}
+	now := time.Now()
+	r := &deploy.Run{ID: "r1", Release: "train", State: deploy.RunPaused, StartedBy: "ci-bot for cara",
+		Steps:     []deploy.Step{{Env: "dev", State: deploy.StepDone}, {Env: "prod", State: deploy.StepPending}},
+		Approvals: []deploy.Approval{{Environment: "prod", By: "abby", At: now.Add(-time.Hour)}, {Environment: "prod", By: "otto", At: now.Add(-48 * time.Hour)}}}
+	org := &model.Org{Environments: []model.Environment{{Name: "prod", Approvers: []string{"operations"}}}}
+	for _, c := range []deploy.Command{deploy.CmdContinue, deploy.CmdPause, deploy.CmdResume, deploy.CmdRollback, deploy.CmdAbort, deploy.CmdSkip, deploy.CmdRetry} {
+		req := a.operatorRequest(r, c, org)
+		if !policy.Known(req.Action) || req.Run != "r1" {
+			t.Errorf("%s maps to %+v", c, req)
+		}
+	}
+	r.State = deploy.RunAwaitingApproval
+	req := a.operatorRequest(r, deploy.CmdContinue, org)
+	if req.Action != policy.DeployApprove || req.Env != "prod" || req.Requester != "ci-bot for cara" ||
+		len(req.Approvers) != 1 || len(req.Prior) != 1 || req.Prior[0] != "abby" {
+		t.Errorf("approval request: %+v", req)
+	}
+}
+
+// TestPolicyCheckContext: the context flags make the check exact, and
+// unknown names are errors with the nearest one.
+func TestPolicyCheckContext(t *testing.T) {
+	w := newGovWorld(t, true)
+	w.setLoginOwner("otto")
+	r := w.run("", "policy", "check", "deploy.approve", "--env", "prod")
+	if r.code != exitRefused || !strings.Contains(r.stdout, "refused: deploy.approve for otto") ||
+		!strings.Contains(r.stdout, "needs: approver or captain (default)") || !strings.Contains(r.stdout, "and one of the approvers: operations") {
+		t.Errorf("operator approving prod: %d\n%s", r.code, r.stdout)
+	}
+	w.setLoginOwner("abby")
+	if r := w.run("", "policy", "check", "deploy.approve", "--env", "prod"); r.code != 0 || !strings.Contains(r.stdout, "abby holds operations, one of the approvers of environment prod") {
+		t.Errorf("approver approving prod: %d\n%s", r.code, r.stdout)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"deploy.aprove"}, exitUsage, `did you mean "deploy.approve"`},
+		{[]string{"deploy.approve", "--env", "prd"}, exitError, `unknown environment "prd": did you mean "prod"?`},
+		{[]string{"deploy.start", "--release", "trian"}, exitError, `unknown release "trian": did you mean "train"?`},
+		{[]string{"deploy.approve", "--run", "run-none"}, exitError, `unknown run "run-none"`},
+	} {
+		r := w.run("", append([]string{"policy", "check"}, c.args...)...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.says) {
+			t.Errorf("policy check %v: exit %d, want %d saying %q\n%s", c.args, r.code, c.code, c.says, r.stderr)
+		}
+	}
+	r = w.run("", "whoami")
+	for _, says := range []string{"person:", "abby", "roles:", "approver", "teams:", "platform (governance roles: operations)", "policy:", "enforced"} {
+		if !strings.Contains(r.stdout, says) {
+			t.Errorf("whoami does not say %q:\n%s", says, r.stdout)
+		}
+	}
+	r = w.run("", "policy", "show")
+	if r.code != 0 || !strings.Contains(r.stdout, "plugins.trust") || !strings.Contains(r.stdout, "approvals expire after 24h") {
+		t.Errorf("policy show: %d\n%s", r.code, r.stdout)
+	}
+}
