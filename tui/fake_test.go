@@ -119,7 +119,59 @@ func fixture() *fakeSource {
 			Summary: fmt.Sprintf("event %d: step %d of run run-7f3a moved on; a long summary that must be truncated at narrow widths", i, i)})
 	}
 	return &fakeSource{version: 1, snap: Snapshot{Org: org, Run: run, Audit: events, Samples: fixtureSamples(t0),
-		AuditVerify: AuditVerification{OK: true, Events: 30}}}
+		AuditVerify: AuditVerification{OK: true, Events: 30},
+		Identity:    &Identity{Person: "carol", Login: "carol", Roles: []string{"captain", "approver"}, Teams: []string{"platform"}},
+		GateResults: map[string][]GateResult{"2026-11-27-payments": fixtureGates(t0)}, GatesKnown: true}}
+}
+
+// fixtureGates are the payments release's gate results, one of each
+// state: payments short of coverage, ledger's coverage waived, search's
+// security waiver expired, api-gateway's change approval at 1 of 2, the
+// dispatcher's tests never reported.
+func fixtureGates(t0 time.Time) []GateResult {
+	ev := func(file, hash, by string, at time.Duration) *GateEvidence {
+		return &GateEvidence{File: file, SHA256: hash, AddedBy: by, AddedAt: t0.Add(at), Format: "gocover"}
+	}
+	var out []GateResult
+	for _, svc := range []string{"payments", "api-gateway", "ledger", "notifications-and-webhooks-dispatcher", "search"} {
+		if svc != "notifications-and-webhooks-dispatcher" {
+			out = append(out, GateResult{Service: svc, Gate: "unit-tests", State: GatePass, Value: "100 %", Threshold: "min 99.5 %",
+				Reason:   "pass rate 100 % >= min 99.5 % (junit.xml sha256:9f2c…, added by ci-bot 12:41)",
+				Evidence: &GateEvidence{File: "junit.xml", SHA256: "9f2c4e61b0aa53d1c7e8", AddedBy: "ci-bot", AddedAt: t0.Add(-19 * time.Minute), Format: "junit"}})
+		}
+		switch svc {
+		case "payments":
+			out = append(out, GateResult{Service: svc, Gate: "coverage", State: GateFail, Value: "71.2 %", Threshold: "min 80 %",
+				Reason:   "coverage 71.2 % < min 80 % (cover.out sha256:ab12…, added by alice 12:03)",
+				Evidence: ev("cover.out", "ab12f09c33d2e4b5a6c7", "alice", -57*time.Minute)})
+		case "ledger":
+			out = append(out, GateResult{Service: svc, Gate: "coverage", State: GateWaived, Value: "78.0 %", Threshold: "min 80 %",
+				Reason:   "waived by dave until 28 Nov 13:00 UTC: generated code lowers the figure",
+				Evidence: ev("cover.out", "c0ffee1234567890abcd", "ci-bot", -50*time.Minute),
+				Waiver:   &GateWaiver{By: "dave", Reason: "generated code lowers the figure", At: t0.Add(-30 * time.Minute), Expires: t0.Add(24 * time.Hour)}})
+		default:
+			out = append(out, GateResult{Service: svc, Gate: "coverage", State: GatePass, Value: "84.0 %", Threshold: "min 80 %",
+				Reason: "coverage 84.0 % >= min 80 %", Evidence: ev("cover.out", "0123456789abcdef0123", "ci-bot", -50*time.Minute)})
+		}
+		if svc == "search" {
+			out = append(out, GateResult{Service: svc, Gate: "security-scan", State: GateExpired, Value: "2 high+", Threshold: "max 0 high+",
+				Reason: "waiver by dave expired 27 Nov 12:00 UTC; 2 high findings open",
+				Waiver: &GateWaiver{By: "dave", Reason: "false positives, fix in 3.2.1", At: t0.Add(-25 * time.Hour), Expires: t0.Add(-time.Hour)}})
+		} else {
+			out = append(out, GateResult{Service: svc, Gate: "security-scan", State: GatePass, Value: "0 high+", Threshold: "max 0 high+",
+				Reason: "0 findings at high or above"})
+		}
+		if svc == "api-gateway" {
+			out = append(out, GateResult{Service: svc, Gate: "change-approval", State: GateMissing, Needed: 2,
+				Reason:    "1 of 2 sign-offs (release-captains, sre)",
+				Approvals: []GateSignoff{{By: "erin", Reason: "dashboards green", At: t0.Add(-10 * time.Minute)}}})
+		} else {
+			out = append(out, GateResult{Service: svc, Gate: "change-approval", State: GatePass, Needed: 2,
+				Reason:    "2 of 2 sign-offs",
+				Approvals: []GateSignoff{{By: "erin", At: t0.Add(-10 * time.Minute)}, {By: "frank", At: t0.Add(-5 * time.Minute)}}})
+		}
+	}
+	return out
 }
 
 // promoteJudgement is the judge's promote of a clean 25% canary after a

@@ -53,6 +53,14 @@ func keyMsg(s string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyShiftTab}
 	case "down":
 		return tea.KeyMsg{Type: tea.KeyDown}
+	case "up":
+		return tea.KeyMsg{Type: tea.KeyUp}
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
+	case "backspace":
+		return tea.KeyMsg{Type: tea.KeyBackspace}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
 }
@@ -77,7 +85,7 @@ func TestGolden(t *testing.T) {
 		{"Overview", "1", "Latest audit events"},
 		{"Calendar", "2", "Conflicts of release"},
 		{"Graph", "3", "Blast radius"},
-		{"Gates", "4", "no evidence"},
+		{"Gates", "4", "✗ fail"},
 		{"Waves", "5", "PROGRESS"},
 		{"Canary", "6", "split as asked"},
 		{"Audit", "8", "chain intact"},
@@ -326,30 +334,45 @@ func TestGatesCursor(t *testing.T) {
 	if g.row != 0 || g.col != 0 {
 		t.Fatalf("start: %d,%d", g.row, g.col)
 	}
-	if v := m.View(); !strings.Contains(v, "Gate change-approval") || !strings.Contains(v, "In dev") {
+	if v := m.View(); !strings.Contains(v, "payments · unit-tests") || !strings.Contains(v, "required by dev, staging, prod") {
 		t.Fatalf("panel:\n%s", v)
 	}
-	for _, k := range []string{"j", "j", "l", "l", "l", "down", "down"} {
+	for _, k := range []string{"j", "j", "l", "l", "l", "l", "down", "down"} {
 		m.Update(keyMsg(k))
 	}
-	if g.row != 3 || g.col != 2 {
+	if g.row != 4 || g.col != 3 {
 		t.Fatalf("after moves: %d,%d", g.row, g.col)
 	}
 	v := m.View()
-	for _, want := range []string{"Gate unit-tests", "min 99.5", "In prod", "? no evidence"} {
+	for _, want := range []string{"search · change-approval", "Sign-offs 2/2 by release-captains, sre", "erin", "frank"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("panel lacks %q:\n%s", want, v)
 		}
 	}
-	if strings.Contains(v, "pass") && !strings.Contains(v, "pass rate") {
-		t.Errorf("a pass is shown without evidence:\n%s", v)
-	}
 	m.Update(keyMsg("k"))
 	m.Update(keyMsg("h"))
-	if g.row != 2 || g.col != 1 {
+	if g.row != 3 || g.col != 2 {
 		t.Fatalf("after k h: %d,%d", g.row, g.col)
 	}
+	m.Update(keyMsg("g"))
+	if g.row != 0 {
+		t.Fatalf("g: row %d", g.row)
+	}
 	checkFits(t, m.View(), 80, 24)
+}
+
+// '/' narrows the matrix to the services that match.
+func TestGatesFilter(t *testing.T) {
+	m := loaded(t, fixture(), 80, 24)
+	m.Update(keyMsg("4"))
+	m.Update(keyMsg("/"))
+	typeText(t, m, "led")
+	m.Update(keyMsg("enter"))
+	v := m.View()
+	if !strings.Contains(v, "› ledger") || strings.Contains(v, "\n  payments ") || strings.Contains(v, "\n  search ") {
+		t.Fatalf("filter not applied:\n%s", v)
+	}
+	checkFits(t, v, 80, 24)
 }
 
 func TestGraphCursor(t *testing.T) {

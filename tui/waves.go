@@ -104,7 +104,15 @@ func (w *waves) ShortHelp() []key.Binding {
 	case w.run == nil || w.run.State.Terminal():
 		return []key.Binding{k.Start, k.Open, k.Up, k.Down}
 	}
-	return []key.Binding{k.Continue, k.Pause, k.Abort, k.Rollback, k.Skip, k.Open}
+	cont := k.Continue
+	if w.run.State == deploy.RunAwaitingApproval {
+		cont.SetHelp("c", "approve")
+	} else {
+		cont.SetHelp("c", "continue")
+	}
+	skip := k.Skip
+	skip.SetHelp("x", "skip")
+	return []key.Binding{cont, k.Pause, k.Abort, k.Rollback, skip, k.Open}
 }
 
 func (w *waves) FullHelp() [][]key.Binding {
