@@ -441,8 +441,10 @@ func TestCanaryCursor(t *testing.T) {
 	}
 	m.Update(keyMsg("g"))
 	v := m.View()
-	for _, want := range []string{"✓ promote — bake time over", "error rate", "60/30028 = 0.20%", "✓ not rejected",
-		"nominal 25% · observed 24.9%", "latest judgement only"} {
+	for _, want := range []string{"✓ promote — bake time over", "error rate", "60/30028 0.20%", "✓ not rejected",
+		"nominal 25% · observed 24.9%", "latest judgement only",
+		"Proved    ✓ error rate <= base + 0.5 pp and p95 latency <= 36ms", "with 99% confidence after 9972 requests",
+		"error rate <= base + 0.5 pp  412 / 200     ✓ proved 10m10s"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("promoted step lacks %q:\n%s", want, v)
 		}
@@ -458,7 +460,7 @@ func TestCanaryCursor(t *testing.T) {
 		t.Fatalf("cursor %d past the end", c.cursor)
 	}
 	v = m.View()
-	for _, want := range []string{"↺ rollback — error rate 0.6%", "1.98×", "████████████ 34 / 20", "✗ rejected after 6m52s",
+	for _, want := range []string{"↺ rollback — error rate 0.6%", "186/61200 0.30%", "41/6830 0.60%", "34 / 20", "✗ rejected",
 		"decided after 6m52s"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("rolled-back step lacks %q:\n%s", want, v)
