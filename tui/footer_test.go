@@ -51,6 +51,12 @@ func TestFooterFits80(t *testing.T) {
 			m.Update(keyMsg("enter"))
 			check(" after enter")
 			m.Update(keyMsg("esc"))
+			if m.Active() == "Gates" {
+				m.c.Gates = &refusingGates{}
+				m.Update(keyMsg("w"))
+				check(" typing a waiver's reason")
+				m.Update(keyMsg("esc"))
+			}
 		}
 	}
 }

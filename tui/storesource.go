@@ -40,11 +40,11 @@ type StoreSource struct {
 // storeCache is what the last Load read, valid while the audit head is
 // (headSeq, headHash).
 type storeCache struct {
-	headSeq    int64
-	headHash   string
-	org        *model.Org
-	objects    int64 // the store's objects version org was read at
-	runs       []*deploy.Run
+	headSeq  int64
+	headHash string
+	org      *model.Org
+	objects  int64 // the store's objects version org was read at
+	runs     []*deploy.Run
 	// plans are the plans of releases without a run, built when the
 	// organisation is read (a plan depends on nothing else).
 	plans      map[string]*plan.Plan
