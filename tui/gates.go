@@ -464,13 +464,24 @@ func (g *gatesScreen) render() {
 	case g.release == "":
 		g.title = st.Muted.Render("No release in focus: ':release NAME' picks one.")
 		return
+	}
+	// "Gates · 4 gates × 3 environments · 5 services of R": the gates the
+	// release's environments require, and the services they apply to.
+	of := fmt.Sprintf(" · %s of %s", count(len(g.services), "service"), g.release)
+	if !g.known {
+		of = " · no results from this source" // first: the cells say unknown
+	}
+	g.title = st.Title.Render("Gates") + st.Muted.Render(fmt.Sprintf(" · %s × %s", count(len(g.gates), "gate"), count(len(g.envs), "environment")))
+	titleEnd := st.Muted.Render(of)
+	switch {
 	case len(g.gates) == 0:
-		g.title = st.Title.Render("Gates of "+g.release) + st.Muted.Render(" · its environments require no gates")
+		g.title += st.Muted.Render(" · its environments require no gates")
 		return
 	case len(g.services) == 0:
-		g.title = st.Title.Render("Gates of "+g.release) + st.Muted.Render(" · the release has no services in scope")
+		g.title += st.Muted.Render(" · no services in scope")
 		return
 	}
+	defer func() { g.title += titleEnd }()
 	g.row = min(max(0, g.row), max(0, len(g.shown)-1))
 	g.col = min(max(0, g.col), len(g.gates)-1)
 	nameW, cellW, fit := g.columns()
@@ -483,14 +494,10 @@ func (g *gatesScreen) render() {
 	g.colOffset = max(0, min(g.colOffset, len(g.gates)-fit))
 	lastCol := min(len(g.gates), g.colOffset+fit)
 
-	sub := fmt.Sprintf(" · %d services × %d gates", len(g.services), len(g.gates))
-	if !g.known {
-		sub = " · no results from this source" + sub
-	}
 	if lastCol-g.colOffset < len(g.gates) {
-		sub += fmt.Sprintf(" · gates %d–%d shown, ←/→ scroll", g.colOffset+1, lastCol)
+		// Before the release's name: narrow terminals need it most.
+		g.title += st.Muted.Render(fmt.Sprintf(" · gates %d–%d shown, ←/→ scroll", g.colOffset+1, lastCol))
 	}
-	g.title = st.Title.Render("Gates of "+g.release) + st.Muted.Render(sub)
 
 	var head strings.Builder
 	head.WriteString(pad("SERVICE", nameW))
@@ -711,4 +718,9 @@ func (g *gatesScreen) View() string {
 		b.WriteString(l)
 	}
 	return b.String()
+}
+
+// count is "1 gate", "8 gates".
+func count(n int, word string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, word, word+"s"))
 }

@@ -318,3 +318,27 @@ func benchGates(b *testing.B) *gatesScreen {
 	}
 	return g
 }
+
+// 1,000 services × 8 gates at 80 columns: the gates that do not fit
+// scroll with the cursor, the title says which are shown, and G reaches
+// the last service.
+func TestGatesLargeMatrix(t *testing.T) {
+	m := loaded(t, bigGates(), 80, 24)
+	m.Update(keyMsg("4"))
+	v := m.View()
+	checkFits(t, v, 80, 24)
+	if !strings.Contains(v, "gates 1–6 shown, ←/→ scroll") || strings.Contains(v, "gate-7") {
+		t.Fatalf("columns not windowed:\n%s", v)
+	}
+	for range 7 {
+		m.Update(keyMsg("l"))
+	}
+	m.Update(keyMsg("G"))
+	v = m.View()
+	checkFits(t, v, 80, 24)
+	for _, want := range []string{"gates 3–8 shown", "gate-7", "› service-0999", "service-0999 · gate-7"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("lacks %q:\n%s", want, v)
+		}
+	}
+}

@@ -421,8 +421,9 @@ func (w *waves) render() {
 		for _, s := range w.run.Steps {
 			waves = max(waves, s.Wave)
 		}
-		w.title = st.Title.Render("Plan of "+w.run.Release) + "  " + Status{"·", "not started", ToneNeutral}.Render(st) +
-			st.Muted.Render(fmt.Sprintf("  %d steps in %d waves · s starts it", len(w.run.Steps), waves))
+		// The call to act first: a narrow terminal cuts the counts.
+		w.title = st.Muted.Render("No run of "+w.run.Release+" yet.") + " Press s to start it." +
+			st.Muted.Render(fmt.Sprintf(" Planned: %d steps in %d waves", len(w.run.Steps), waves))
 		w.flight = ""
 		if n := len(w.plan.Blockers); n > 0 {
 			more := ""

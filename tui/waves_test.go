@@ -176,7 +176,11 @@ func TestGoldenWavesPlanned(t *testing.T) {
 			}
 			view := m.View()
 			checkFits(t, view, size[0], size[1])
-			for _, want := range []string{"Plan of 2026-11-27-payments", "· not started", "· planned", "s start", "needs gates"} {
+			want := []string{"No run of 2026-11-27-payments yet. Press s to start it.", "· planned", "s start", "needs gates", "✗ blocked: "}
+			if size[0] >= 120 {
+				want = append(want, "Planned: 15 steps in 3 waves")
+			}
+			for _, want := range want {
 				if !strings.Contains(view, want) {
 					t.Errorf("lacks %q:\n%s", want, view)
 				}
