@@ -112,6 +112,11 @@ type gatesScreen struct {
 	title, head, rule string
 	rows              []string
 	panel             []string
+	// rowCache keeps unselected rows as rendered, by service index, for
+	// the layout (width, first gate column) they were rendered at:
+	// moving the cursor renders two rows, not the window.
+	rowCache    map[int]string
+	cacheLayout [2]int
 }
 
 var (
@@ -163,6 +168,7 @@ func (g *gatesScreen) SetFilter(q string) {
 func (g *gatesScreen) SetData(s *Snapshot) {
 	g.envs, g.gates, g.defined, g.services, g.results = nil, nil, nil, nil, nil
 	g.release, g.known = s.Focus, s.GatesKnown
+	g.rowCache = nil
 	if s.Org != nil {
 		rel, _ := s.Release()
 		g.envs = releaseEnvs(s.Org, rel)
@@ -515,8 +521,15 @@ func (g *gatesScreen) render() {
 	// Only the visible rows are rendered: 1,000 services cost what 20 do;
 	// and a state's cell is styled once per render, not once per cell.
 	cells := map[string]string{}
+	if g.rowCache == nil || g.cacheLayout != [2]int{g.width, g.colOffset} {
+		g.rowCache, g.cacheLayout = map[int]string{}, [2]int{g.width, g.colOffset}
+	}
 	for r := g.offset; r < end; r++ {
 		i := g.shown[r]
+		if row, ok := g.rowCache[i]; ok && r != g.row {
+			g.rows = append(g.rows, row)
+			continue
+		}
 		var b strings.Builder
 		mark := "  "
 		if r == g.row {
@@ -537,6 +550,9 @@ func (g *gatesScreen) render() {
 				cells[cell] = styled
 			}
 			b.WriteString(styled)
+		}
+		if r != g.row {
+			g.rowCache[i] = b.String()
 		}
 		g.rows = append(g.rows, b.String())
 	}
