@@ -153,7 +153,6 @@ func (g *gatesScreen) FullHelp() [][]key.Binding {
 
 func (g *gatesScreen) SetSize(width, height int) {
 	g.width, g.height = width, height
-	g.input.Width = max(10, width-40)
 	g.render()
 }
 
@@ -648,7 +647,8 @@ func (g *gatesScreen) detail() []string {
 		if p.asking == "expires" {
 			q = fmt.Sprintf("%s %s for %s — expires (24h, 3d, 2026-11-28 18:00 UTC): ", verb, p.gate, p.service)
 		}
-		// The question first: a narrow terminal cuts the typed text, not it.
+		// The question first; the typed text scrolls in the room left.
+		g.input.Width = max(8, g.width-width(q)-2)
 		out = append(out, st.Confirm.Render(q)+g.input.View())
 		if p.err != "" {
 			out = append(out, st.Error.Render("✗ "+p.err))
