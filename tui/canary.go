@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,6 +59,10 @@ type canaryScreen struct {
 	// the live step (the one charted).
 	moved bool
 	open  key.Binding
+	// bakes and waits are the run's bake extensions and waits, by step
+	// Index.
+	bakes map[int]BakeExtension
+	waits map[int]*Wait
 }
 
 var _ Screen = (*canaryScreen)(nil)
@@ -89,6 +94,18 @@ func (s *canaryScreen) SetSize(width, height int) {
 
 func (s *canaryScreen) SetData(snap *Snapshot) {
 	s.run = snap.Run
+	s.bakes, s.waits = nil, nil
+	if s.run != nil {
+		for ref, b := range snap.Bakes {
+			if ref.RunID == s.run.ID {
+				if s.bakes == nil {
+					s.bakes = map[int]BakeExtension{}
+				}
+				s.bakes[ref.Step] = b
+			}
+		}
+		s.waits = runWaits(snap.Waits, s.run)
+	}
 	s.live = liveCanaryStep(s.run)
 	s.charts, s.samples, s.span = canaryCharts(snap.Samples)
 	s.steps = s.steps[:0]
@@ -220,7 +237,26 @@ func (s *canaryScreen) render() {
 	for i := range s.panel {
 		s.panel[i] = cut(s.panel[i], s.width)
 	}
-	s.charted = s.liveCharts()
+	// The judgement comes before the charts: a short terminal keeps a
+	// few step rows and as much of the panel as fits (enter shows it
+	// all), and shows the charts only in the room left.
+	budget := s.height - 2 - min(len(s.rows), 3)
+	if s.banner != "" {
+		budget -= strings.Count(s.banner, "\n") + 1
+	}
+	if s.height >= 30 {
+		budget-- // the blank line before the panel
+	}
+	if len(s.panel) > budget {
+		s.panel = slices.DeleteFunc(s.panel, func(l string) bool { return l == "" })
+	}
+	if len(s.panel) > budget && budget >= 2 {
+		s.panel = append(s.panel[:budget-1], st.Muted.Render("… enter shows the whole judgement"))
+	}
+	s.charted = nil
+	if budget-len(s.panel) >= 3 {
+		s.charted = s.liveCharts()
+	}
 	s.offset = scrollTo(s.offset, s.cursor, s.listRows(), len(s.rows))
 }
 
@@ -262,7 +298,11 @@ func (s *canaryScreen) judgeBanner() string {
 	return ""
 }
 
-// detail is the selected step's judgement.
+// detail is the selected step's judgement, most important first (the
+// body cuts from the bottom): the verdict, what was proved or how much
+// evidence is missing and what the bake does about it, the rollback tests
+// and the promotion proofs with their evidence against their thresholds,
+// then when it was judged and the traffic split.
 func (s *canaryScreen) detail(cs canaryStep) []string {
 	st := s.c.Styles
 	step := cs.step
@@ -278,43 +318,194 @@ func (s *canaryScreen) detail(cs canaryStep) []string {
 		}
 		return append(out, line)
 	}
-	out = append(out, label("Verdict")+VerdictStatus(cs.j.Verdict).Render(st)+" — "+cs.j.Reason)
+	// A promotion's reason restates the bound, an inconclusive one the
+	// shortfall: both have their own lines.
+	vlines := 2
+	if provedLine(cs.ev) != "" || cs.ev.Insufficient != nil {
+		vlines = 1
+	}
+	out = append(out, labelled(label("Verdict"), 10, VerdictStatus(cs.j.Verdict).Render(st)+" — "+cs.j.Reason, s.width, vlines)...)
 	if !cs.hasEv {
 		return append(out, st.Muted.Render("no evidence recorded with the verdict"))
 	}
 	ev := cs.ev
+	if p := provedLine(ev); p != "" {
+		out = append(out, labelled(label("Proved"), 10, st.Tone[ToneOK].Render("✓ "+p), s.width, 2)...)
+	}
+	if sf := ev.Insufficient; sf != nil {
+		out = append(out, labelled(label("Evidence"), 10, st.Tone[ToneWarn].Render("‖ "+insufficientText(sf)), s.width, 2)...)
+	}
+	if b := s.bakeLine(cs); b != "" {
+		out = append(out, labelled(label("Bake"), 10, b, s.width, 2)...)
+	}
+	wide := s.width >= 100
+	roomy := s.height >= 30
+	if roomy {
+		out = append(out, "")
+	}
+	out = append(out, s.testRows(ev, wide)...)
+	out = append(out, s.proofRows(ev, wide)...)
+	if roomy {
+		out = append(out, "")
+	}
 	judged := label("Judged") + ev.At.UTC().Format("15:04:05 UTC") +
 		fmt.Sprintf(" · %s after canary start · α %g", dur(ev.ElapsedS), ev.Alpha)
 	if ev.DecidedAfter > 0 {
 		judged += " · decided after " + dur(ev.DecidedAfter)
 	}
+	if ev.Against != "" && ev.Against != "baseline" {
+		judged += " · against the " + ev.Against
+	}
 	out = append(out, judged)
-	// Blank lines between parts only where there is room for them.
-	roomy := s.height >= 30
-	if roomy {
-		out = append(out, "")
-	}
+	return append(out, s.srmLine(ev.SRM))
+}
 
-	// Counts, then the sequential test, one row per metric.
-	nameW, cohortW := 11, 24
-	out = append(out, "  "+st.ColumnHead.Render(strings.Join([]string{pad("METRIC", nameW),
-		pad("BASELINE ev/req = rate", cohortW), pad("CANARY ev/req = rate", cohortW), pad("RATIO", 7)}, " ")))
-	for _, m := range ev.Metrics {
-		ratio := "—"
-		if m.RateRatio != nil {
-			ratio = fmt.Sprintf("%.2f×", *m.RateRatio)
+// provedLine is the bound a promotion proved: "error rate <= base + 0.5
+// pp and p95 latency <= 36ms with 99% confidence after 2310 requests";
+// empty unless every proof holds.
+func provedLine(ev canary.Evidence) string {
+	if !ev.Proved || len(ev.Proofs) == 0 {
+		return ""
+	}
+	var claims []string
+	conf, n := 0.0, int64(0)
+	for _, p := range ev.Proofs {
+		claims = append(claims, p.Claim)
+		conf = max(conf, p.Confidence)
+		n = max(n, p.Canary.Requests)
+	}
+	return fmt.Sprintf("%s with %s confidence after %d requests", strings.Join(claims, " and "), pctConf(conf), n)
+}
+
+// insufficientText is "insufficient evidence: 412 requests, about 1900
+// more needed at the current traffic (6m20s at 5.0 rps)".
+func insufficientText(sf *canary.Shortfall) string {
+	t := fmt.Sprintf("insufficient evidence: %d requests, ", sf.Requests)
+	if sf.MoreRequests < 0 {
+		return t + "more than the current rates can prove"
+	}
+	t += fmt.Sprintf("about %d more needed at the current traffic", sf.MoreRequests)
+	if sf.MoreS > 0 {
+		t += fmt.Sprintf(" (%s at %.1f rps)", dur(sf.MoreS), sf.CanaryRPS)
+	}
+	return t
+}
+
+// bakeLine says how far the bake was extended and whether the step now
+// waits for an operator; empty when neither applies.
+func (s *canaryScreen) bakeLine(cs canaryStep) string {
+	st := s.c.Styles
+	ext, hasExt := s.bakes[cs.step.Index]
+	wait := s.waits[cs.step.Index]
+	out := ""
+	if hasExt && ext.Factor > 1 {
+		out = fmt.Sprintf("extended %s/%s×", fmtFactor(ext.Factor), fmtFactor(ext.Max))
+		if !ext.Until.IsZero() {
+			out += " until " + ext.Until.UTC().Format("15:04 UTC")
 		}
-		out = append(out, "  "+strings.Join([]string{pad(metricName(m.Name), nameW),
-			pad(cohort(m.Baseline), cohortW), pad(cohort(m.Canary), cohortW), ratio}, " "))
 	}
-	const barW = 12
-	out = append(out, "  "+st.ColumnHead.Render(strings.Join([]string{pad("METRIC", nameW),
-		pad("E-VALUE → THRESHOLD", barW+20), pad("DECISION", 24)}, " ")))
+	operator := wait != nil && wait.Operator != ""
+	if !operator && cs.ev.Insufficient != nil && hasExt && ext.Max > 0 && ext.Factor >= ext.Max {
+		operator = true // extended as far as the policy allows
+	}
+	switch {
+	case operator:
+		w := "‖ waits for an operator: c continues (promote), r rolls back (on Waves)"
+		if out != "" {
+			return out + " · " + st.Tone[ToneWarn].Render(w)
+		}
+		return st.Tone[ToneWarn].Render(w)
+	case out != "" && !cs.step.State.Terminal():
+		return out + st.Muted.Render(" · judging goes on")
+	}
+	return out
+}
+
+func fmtFactor(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+func pctConf(c float64) string { return strconv.FormatFloat(100*c, 'f', -1, 64) + "%" }
+
+// testRows are the rollback tests: name, the cohorts observed, the
+// evidence against its threshold, the decision.
+func (s *canaryScreen) testRows(ev canary.Evidence, wide bool) []string {
+	st := s.c.Styles
+	nameW, cohW, eW := 14, 16, 13
+	if wide {
+		nameW, cohW = 16, 22
+	}
+	if s.width >= 120 {
+		eW = 20 // the bar too
+	}
+	head := []string{pad("ROLLBACK TEST", nameW), pad("BASELINE", cohW), pad("CANARY", cohW), pad("E / THRESHOLD", eW)}
+	if wide {
+		head = append(head, pad("RATIO", 6))
+	}
+	out := []string{"  " + st.ColumnHead.Render(strings.Join(append(head, "DECISION"), " "))}
 	for _, m := range ev.Metrics {
-		out = append(out, "  "+pad(metricName(m.Name), nameW)+" "+
-			s.evalue(m.EValue, m.Threshold, m.Rejected, barW)+" "+s.decision(m.Rejected, m.RejectedAfterS, ev.ElapsedS))
+		base := cohortShort(m.Baseline)
+		if m.Baseline.Requests == 0 && m.ReferenceRate > 0 {
+			base = "ref " + share(m.ReferenceRate)
+		}
+		row := []string{pad(testName(m.Name, m.Against), nameW), pad(base, cohW), pad(cohortShort(m.Canary), cohW),
+			s.evalueText(m.EValue, m.Threshold, m.Rejected, eW)}
+		if wide {
+			ratio := "—"
+			if m.RateRatio != nil {
+				ratio = fmt.Sprintf("%.2f×", *m.RateRatio)
+			}
+			row = append(row, pad(ratio, 6))
+		}
+		out = append(out, "  "+strings.Join(append(row, s.decision(m.Rejected, m.RejectedAfterS, ev.ElapsedS, wide)), " "))
 	}
-	srm := ev.SRM
+	return out
+}
+
+// proofRows are the promotion proofs: what each claims, the evidence
+// against its threshold, proved or how much more traffic it needs.
+func (s *canaryScreen) proofRows(ev canary.Evidence, wide bool) []string {
+	if len(ev.Proofs) == 0 {
+		return nil
+	}
+	st := s.c.Styles
+	nameW, claimW, eW := 14, 28, 13
+	if wide {
+		nameW, claimW = 16, 45
+	}
+	out := []string{"  " + st.ColumnHead.Render(strings.Join([]string{pad("PROOF", nameW), pad("CLAIM", claimW),
+		pad("E / THRESHOLD", eW), "RESULT"}, " "))}
+	for _, p := range ev.Proofs {
+		claim := p.Claim
+		if claim == "" {
+			claim = "—"
+		}
+		if i := strings.Index(claim, " ("); i > 0 && !wide {
+			claim = claim[:i] // "p95 latency <= 36ms": the base is in the page
+		}
+		var res string
+		switch {
+		case p.Proved && wide:
+			res = st.Tone[ToneOK].Render(fmt.Sprintf("✓ proved after %s (%s)", dur(p.ProvedAfterS), pctConf(p.Confidence)))
+		case p.Proved:
+			res = st.Tone[ToneOK].Render("✓ proved " + dur(p.ProvedAfterS))
+		case p.MoreRequests > 0 && !wide:
+			res = st.Tone[ToneWarn].Render(fmt.Sprintf("· ~%d more req", p.MoreRequests))
+		case p.MoreRequests < 0 && !wide:
+			res = st.Tone[ToneWarn].Render("· not provable now")
+		case p.MoreRequests > 0:
+			res = st.Tone[ToneWarn].Render(fmt.Sprintf("· about %d more requests", p.MoreRequests))
+		case p.MoreRequests < 0:
+			res = st.Tone[ToneWarn].Render("· not provable at current rates")
+		default:
+			res = st.Muted.Render("· not proved yet")
+		}
+		e := pad(enum(p.EValue)+" / "+enum(p.Threshold), eW)
+		out = append(out, "  "+strings.Join([]string{pad(proofName(p.Name), nameW), pad(claim, claimW), e, res}, " "))
+	}
+	return out
+}
+
+func (s *canaryScreen) srmLine(srm canary.SRMEvid) string {
+	st := s.c.Styles
 	line := st.Label.Render("SRM") + "  " + fmt.Sprintf("nominal %d%% · observed %s (%d/%d) · e %s/%s · ",
 		srm.NominalWeight, share(srm.ObservedShare), srm.CanaryRequests, srm.TotalRequests, enum(srm.EValue), enum(srm.Threshold))
 	if srm.TotalRequests == 0 && (srm.NominalWeight == 0 || srm.NominalWeight == 100) {
@@ -324,14 +515,42 @@ func (s *canaryScreen) detail(cs canaryStep) []string {
 			srm.NominalWeight, enum(srm.EValue), enum(srm.Threshold))
 	}
 	if srm.Rejected {
-		line += st.Tone[ToneWarn].Render("‖ mismatch after " + dur(srm.RejectedAfterS))
-	} else {
-		line += st.Tone[ToneOK].Render("✓ split as asked")
+		return line + st.Tone[ToneWarn].Render("‖ mismatch after "+dur(srm.RejectedAfterS))
 	}
-	if roomy {
-		out = append(out, "")
+	return line + st.Tone[ToneOK].Render("✓ split as asked")
+}
+
+// evalueText is the evidence against its threshold, "34 / 20", coloured
+// by how close it is to rejection; wide screens draw the bar too.
+func (s *canaryScreen) evalueText(e, thr float64, rejected bool, w int) string {
+	if s.width >= 120 {
+		return s.evalue(e, thr, rejected, 8)
 	}
-	return append(out, line)
+	return pad(enum(e)+" / "+enum(thr), w)
+}
+
+// testName is a rollback test's name as read: the metric and what the
+// canary is compared with.
+func testName(name, against string) string {
+	switch name {
+	case "error_slo":
+		return "error vs SLO"
+	case "latency_slo":
+		return "latency vs SLO"
+	}
+	n := metricName(name)
+	if against == "pre-deployment baseline" {
+		n += " vs pre"
+	}
+	return n
+}
+
+func proofName(n string) string {
+	switch n {
+	case "latency_p95":
+		return "p95 latency"
+	}
+	return metricName(n)
 }
 
 // evalue is "████░░░░ 3.2 / 20": the bar fills on a log scale from 1 (no
@@ -351,15 +570,20 @@ func (s *canaryScreen) evalue(e, thr float64, rejected bool, w int) string {
 		tone = ToneWarn
 	}
 	bar := st.Tone[tone].Render(strings.Repeat("█", n)) + st.Muted.Render(strings.Repeat("░", w-n))
-	return bar + " " + pad(enum(e)+" / "+enum(thr), 19)
+	return bar + " " + pad(enum(e)+" / "+enum(thr), 11)
 }
 
-func (s *canaryScreen) decision(rejected bool, after, elapsed float64) string {
+func (s *canaryScreen) decision(rejected bool, after, elapsed float64, wide bool) string {
 	st := s.c.Styles
-	if rejected {
+	switch {
+	case rejected && wide:
 		return st.Tone[ToneBad].Render("✗ rejected after " + dur(after))
+	case rejected: // when: on the Judged line, "decided after"
+		return st.Tone[ToneBad].Render("✗ rejected")
+	case wide:
+		return st.Tone[ToneOK].Render("✓ not rejected") + st.Muted.Render(" in "+dur(elapsed))
 	}
-	return st.Tone[ToneOK].Render("✓ not rejected") + st.Muted.Render(" in "+dur(elapsed))
+	return st.Tone[ToneOK].Render("✓ not rejected")
 }
 
 func metricName(n string) string {
@@ -368,12 +592,18 @@ func metricName(n string) string {
 		return "error rate"
 	case "slow_rate":
 		return "slow rate"
+	case "latency_shift":
+		return "latency shift"
 	}
 	return n
 }
 
-func cohort(c canary.CohortEvid) string {
-	return fmt.Sprintf("%d/%d = %s", c.Events, c.Requests, share(c.Rate))
+// cohortShort is "41/6830 0.60%": events over requests, and the rate.
+func cohortShort(c canary.CohortEvid) string {
+	if c.Requests == 0 {
+		return "no requests"
+	}
+	return fmt.Sprintf("%d/%d %s", c.Events, c.Requests, share(c.Rate))
 }
 
 // share is a proportion as a percentage with sensible precision.
@@ -412,6 +642,47 @@ func judgementText(cs canaryStep) string {
 		return "No judgement yet: the judge rules once the canary takes traffic."
 	}
 	text := "Verdict  " + VerdictStatus(cs.j.Verdict).Text() + "\nReason   " + cs.j.Reason
+	if cs.hasEv {
+		ev := cs.ev
+		if p := provedLine(ev); p != "" {
+			text += "\nProved   " + p
+		}
+		if ev.Insufficient != nil {
+			text += "\n         " + insufficientText(ev.Insufficient)
+		}
+		text += "\n\nRollback tests (any one rejecting rolls the canary back):"
+		for _, m := range ev.Metrics {
+			text += fmt.Sprintf("\n  %s — %s\n    canary %s", testName(m.Name, m.Against), m.Test, cohortShort(m.Canary))
+			if m.Baseline.Requests > 0 {
+				text += " · baseline " + cohortShort(m.Baseline)
+			}
+			if m.ReferenceRate > 0 {
+				text += " · reference " + share(m.ReferenceRate)
+			}
+			verdict := "not rejected"
+			if m.Rejected {
+				verdict = "rejected after " + dur(m.RejectedAfterS)
+			}
+			text += fmt.Sprintf(" · e %s against %s: %s", enum(m.EValue), enum(m.Threshold), verdict)
+		}
+		if len(ev.Proofs) > 0 {
+			text += "\n\nPromotion proofs (all must hold):"
+		}
+		for _, p := range ev.Proofs {
+			res := "not proved yet"
+			switch {
+			case p.Proved:
+				res = fmt.Sprintf("proved after %s", dur(p.ProvedAfterS))
+			case p.MoreRequests > 0:
+				res = fmt.Sprintf("about %d more requests needed", p.MoreRequests)
+			case p.MoreRequests < 0:
+				res = "not provable at the current rates"
+			}
+			text += fmt.Sprintf("\n  %s: %s with %s confidence — %s\n    canary %s · e %s against %s: %s",
+				proofName(p.Name), p.Claim, pctConf(p.Confidence), p.Test, cohortShort(p.Canary), enum(p.EValue), enum(p.Threshold), res)
+		}
+		text += "\n"
+	}
 	if len(cs.j.Evidence) > 0 {
 		var v any
 		if json.Unmarshal(cs.j.Evidence, &v) == nil {

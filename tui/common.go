@@ -22,6 +22,9 @@ type Common struct {
 	Actor string
 	// Commander carries out commands; nil: a read-only console.
 	Commander Commander
+	// Gates waives and approves gates; nil: the Gates screen says the
+	// console cannot.
+	Gates GateActor
 }
 
 // Theme is the console's palette. Adaptive colours pick a shade for light

@@ -16,4 +16,14 @@
 // renderer per SSH session) and NO_COLOR is honoured by the renderer's
 // colour profile. Every status is shown by a symbol and a word, never by
 // colour alone.
+//
+// Governance: the header names the person at the keyboard and says OPEN
+// MODE in words when no people are declared (Snapshot.Identity). Gates is
+// a service × gate matrix of the focus release's results
+// (Snapshot.GateResults); its w and a keys waive and approve the selected
+// cell with a typed reason through a GateActor, whose refusal is shown as
+// it is. Waves shows the planned waves before a run (Snapshot.Plans) and
+// what a waiting step waits on (Snapshot.Waits); Canary the judge's tests,
+// proofs and shortfall, and a bake's extension (Snapshot.Bakes). A source
+// that leaves these zero gets the console as it was before them.
 package tui

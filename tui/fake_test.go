@@ -119,27 +119,121 @@ func fixture() *fakeSource {
 			Summary: fmt.Sprintf("event %d: step %d of run run-7f3a moved on; a long summary that must be truncated at narrow widths", i, i)})
 	}
 	return &fakeSource{version: 1, snap: Snapshot{Org: org, Run: run, Audit: events, Samples: fixtureSamples(t0),
-		AuditVerify: AuditVerification{OK: true, Events: 30}}}
+		AuditVerify: AuditVerification{OK: true, Events: 30},
+		Identity:    &Identity{Person: "carol", Login: "carol", Roles: []string{"captain", "approver"}, Teams: []string{"platform"}},
+		GateResults: map[string][]GateResult{"2026-11-27-payments": fixtureGates(t0)}, GatesKnown: true}}
 }
 
-// promoteJudgement is the judge's promote of a clean 25% canary after a
-// 15-minute bake, as the engine stores it on the step.
+// fixtureGates are the payments release's gate results, one of each
+// state: payments short of coverage, ledger's coverage waived, search's
+// security waiver expired, api-gateway's change approval at 1 of 2, the
+// dispatcher's tests never reported.
+func fixtureGates(t0 time.Time) []GateResult {
+	ev := func(file, hash, by string, at time.Duration) *GateEvidence {
+		return &GateEvidence{File: file, SHA256: hash, AddedBy: by, AddedAt: t0.Add(at), Format: "gocover"}
+	}
+	var out []GateResult
+	for _, svc := range []string{"payments", "api-gateway", "ledger", "notifications-and-webhooks-dispatcher", "search"} {
+		if svc != "notifications-and-webhooks-dispatcher" {
+			out = append(out, GateResult{Service: svc, Gate: "unit-tests", State: GatePass, Value: "100 %", Threshold: "min 99.5 %",
+				Reason:   "pass rate 100 % >= min 99.5 % (junit.xml sha256:9f2c…, added by ci-bot 12:41)",
+				Evidence: &GateEvidence{File: "junit.xml", SHA256: "9f2c4e61b0aa53d1c7e8", AddedBy: "ci-bot", AddedAt: t0.Add(-19 * time.Minute), Format: "junit"}})
+		}
+		switch svc {
+		case "payments":
+			out = append(out, GateResult{Service: svc, Gate: "coverage", State: GateFail, Value: "71.2 %", Threshold: "min 80 %",
+				Reason:   "coverage 71.2 % < min 80 % (cover.out sha256:ab12…, added by alice 12:03)",
+				Evidence: ev("cover.out", "ab12f09c33d2e4b5a6c7", "alice", -57*time.Minute)})
+		case "ledger":
+			out = append(out, GateResult{Service: svc, Gate: "coverage", State: GateWaived, Value: "78.0 %", Threshold: "min 80 %",
+				Reason:   "waived by dave until 28 Nov 13:00 UTC: generated code lowers the figure",
+				Evidence: ev("cover.out", "c0ffee1234567890abcd", "ci-bot", -50*time.Minute),
+				Waiver:   &GateWaiver{By: "dave", Reason: "generated code lowers the figure", At: t0.Add(-30 * time.Minute), Expires: t0.Add(24 * time.Hour)}})
+		default:
+			out = append(out, GateResult{Service: svc, Gate: "coverage", State: GatePass, Value: "84.0 %", Threshold: "min 80 %",
+				Reason: "coverage 84.0 % >= min 80 %", Evidence: ev("cover.out", "0123456789abcdef0123", "ci-bot", -50*time.Minute)})
+		}
+		if svc == "search" {
+			out = append(out, GateResult{Service: svc, Gate: "security-scan", State: GateExpired, Value: "2 high+", Threshold: "max 0 high+",
+				Reason: "waiver by dave expired 27 Nov 12:00 UTC; 2 high findings open",
+				Waiver: &GateWaiver{By: "dave", Reason: "false positives, fix in 3.2.1", At: t0.Add(-25 * time.Hour), Expires: t0.Add(-time.Hour)}})
+		} else {
+			out = append(out, GateResult{Service: svc, Gate: "security-scan", State: GatePass, Value: "0 high+", Threshold: "max 0 high+",
+				Reason: "0 findings at high or above"})
+		}
+		if svc == "api-gateway" {
+			out = append(out, GateResult{Service: svc, Gate: "change-approval", State: GateMissing, Needed: 2,
+				Reason:    "1 of 2 sign-offs (release-captains, sre)",
+				Approvals: []GateSignoff{{By: "erin", Reason: "dashboards green", At: t0.Add(-10 * time.Minute)}}})
+		} else {
+			out = append(out, GateResult{Service: svc, Gate: "change-approval", State: GatePass, Needed: 2,
+				Reason:    "2 of 2 sign-offs",
+				Approvals: []GateSignoff{{By: "erin", At: t0.Add(-10 * time.Minute)}, {By: "frank", At: t0.Add(-5 * time.Minute)}}})
+		}
+	}
+	return out
+}
+
+// promoteJudgement is the judge's promote of a clean canary at 100 %
+// after its proofs held, as the engine stores it on the step.
 func promoteJudgement(t0 time.Time) json.RawMessage {
 	f := func(v float64) *float64 { return &v }
-	ev := canary.Evidence{Verdict: deploy.VerdictPromote, Alpha: 0.05, Tolerance: 0.1,
-		Since: t0.Add(10 * time.Minute), At: t0.Add(25 * time.Minute), ElapsedS: 900,
+	ev := canary.Evidence{Verdict: deploy.VerdictPromote, Alpha: 0.05, Tolerance: 0.1, Beta: 0.01,
+		ErrorTolerance: 0.005, LatencyTolerance: 0.2,
+		Since: t0.Add(10 * time.Minute), At: t0.Add(25 * time.Minute), ElapsedS: 900, Against: "baseline",
+		Latency: &canary.LatencyEvid{Histogram: true, P50Ms: 30, P95Ms: 30, LimitMs: 36},
 		Metrics: []canary.MetricEvid{
-			{Name: "error_rate", Baseline: canary.CohortEvid{Requests: 30028, Events: 60, Rate: 60.0 / 30028},
+			{Name: "error_rate", Test: "two-sample sequential test of the canary's error rate against the baseline's",
+				Against: "baseline", Baseline: canary.CohortEvid{Requests: 30028, Events: 60, Rate: 60.0 / 30028},
 				Canary: canary.CohortEvid{Requests: 9972, Events: 21, Rate: 21.0 / 9972}, RateRatio: f(1.05), RelativeEffect: f(0.05),
 				EValue: 0.62, Threshold: 20},
-			{Name: "slow_rate", Baseline: canary.CohortEvid{Requests: 30028, Events: 360, Rate: 360.0 / 30028},
-				Canary: canary.CohortEvid{Requests: 9972, Events: 110, Rate: 110.0 / 9972}, RateRatio: f(0.92), RelativeEffect: f(-0.08),
+			{Name: "latency_shift", Test: "sequential rank test of a shift in the canary's latency distribution",
+				Against: "baseline", Baseline: canary.CohortEvid{Requests: 30028, Events: 1502, Rate: 1502.0 / 30028},
+				Canary: canary.CohortEvid{Requests: 9972, Events: 480, Rate: 480.0 / 9972}, RateRatio: f(0.96), RelativeEffect: f(-0.04),
 				EValue: 0.31, Threshold: 20},
 		},
-		SRM: canary.SRMEvid{NominalWeight: 25, ObservedShare: 0.2493, CanaryRequests: 9972, TotalRequests: 40000, EValue: 0.44, Threshold: 20},
+		Proofs: []canary.ProofEvid{
+			{Name: "error_rate", Test: "one-sample sequential test of the canary's error rate against the baseline's lower bound + tolerance",
+				Claim: "error rate <= base + 0.5 pp", Confidence: 0.99, Canary: canary.CohortEvid{Requests: 9972, Events: 21, Rate: 21.0 / 9972},
+				Limit: 0.007, Dispersion: 1, EValue: 412, Threshold: 200, Proved: true, ProvedAfterS: 610},
+			{Name: "latency_p95", Test: "one-sample sequential test of the canary's share of requests slower than (1 + tolerance) x the baseline's p95 against 5 %",
+				Claim: "p95 latency <= 36ms (base 30ms + 20%)", Confidence: 0.99, Canary: canary.CohortEvid{Requests: 9972, Events: 130, Rate: 130.0 / 9972},
+				Limit: 0.05, Dispersion: 1, EValue: 1.4e5, Threshold: 100, Proved: true, ProvedAfterS: 320},
+		},
+		Proved: true,
+		SRM:    canary.SRMEvid{NominalWeight: 25, ObservedShare: 0.2493, CanaryRequests: 9972, TotalRequests: 40000, EValue: 0.44, Threshold: 20},
 	}
 	return judgement(deploy.VerdictPromote,
-		"bake time over; no evidence of harm after 15.0 min: errors 0.2% vs 0.2% (e 0.62), slow 1.1% vs 1.2% (e 0.31); threshold 20", ev)
+		"bake time over; proved error rate <= base + 0.5 pp and p95 latency <= 36ms with 99% confidence after 9972 requests", ev)
+}
+
+// inconclusiveJudgement is a 25 % canary whose bake ended with neither a
+// rejection nor the proofs: too little traffic to tell.
+func inconclusiveJudgement(t0 time.Time) json.RawMessage {
+	f := func(v float64) *float64 { return &v }
+	ev := canary.Evidence{Verdict: deploy.VerdictContinue, Alpha: 0.05, Tolerance: 0.1, Beta: 0.01,
+		ErrorTolerance: 0.005, LatencyTolerance: 0.2, Objectives: canary.Objectives{ErrorRate: 0.01},
+		Since: t0.Add(30 * time.Minute), At: t0.Add(90 * time.Minute), ElapsedS: 3600, Against: "baseline",
+		Metrics: []canary.MetricEvid{
+			{Name: "error_rate", Against: "baseline", Baseline: canary.CohortEvid{Requests: 1240, Events: 2, Rate: 2.0 / 1240},
+				Canary: canary.CohortEvid{Requests: 412, Events: 1, Rate: 1.0 / 412}, RateRatio: f(1.5), RelativeEffect: f(0.5),
+				EValue: 1.3, Threshold: 40},
+			{Name: "latency_shift", Against: "baseline", Baseline: canary.CohortEvid{Requests: 1240, Events: 62, Rate: 0.05},
+				Canary: canary.CohortEvid{Requests: 412, Events: 22, Rate: 22.0 / 412}, EValue: 0.9, Threshold: 40},
+			{Name: "error_slo", Against: "slo", Canary: canary.CohortEvid{Requests: 412, Events: 1, Rate: 1.0 / 412},
+				ReferenceRate: 0.01, EValue: 0.4, Threshold: 80},
+		},
+		Proofs: []canary.ProofEvid{
+			{Name: "error_rate", Claim: "error rate <= base + 0.5 pp", Confidence: 0.99, Canary: canary.CohortEvid{Requests: 412, Events: 1, Rate: 1.0 / 412},
+				Limit: 0.0066, EValue: 3.1, Threshold: 200, MoreRequests: 1900},
+			{Name: "latency_p95", Claim: "p95 latency <= 36ms (base 30ms + 20%)", Confidence: 0.99, Canary: canary.CohortEvid{Requests: 412, Events: 22, Rate: 22.0 / 412},
+				Limit: 0.05, EValue: 0.8, Threshold: 100, MoreRequests: -1},
+		},
+		Insufficient: &canary.Shortfall{Requests: 412, MoreRequests: 1900, CanaryRPS: 0.11, MoreS: 17270},
+		SRM:          canary.SRMEvid{NominalWeight: 25, ObservedShare: 0.249, CanaryRequests: 412, TotalRequests: 1652, EValue: 0.3, Threshold: 20},
+	}
+	return judgement(deploy.VerdictContinue,
+		"insufficient evidence: 412 canary requests, about 1900 more needed (4h47m50s at the current traffic); no evidence of harm yet", ev)
 }
 
 // rollbackJudgement is the judge rejecting a 10% canary whose error rate

@@ -178,22 +178,73 @@ func (m *Model) headerLines() []string {
 		facts = append(facts, fz)
 	}
 	local := m.now.In(m.c.Location)
-	clock := local.Format("Mon 15:04:05 MST") + " · " + m.now.UTC().Format("15:04:05 UTC")
-	if m.c.Actor != "" {
-		clock = m.c.Actor + " · " + clock
-	}
+	long := local.Format("Mon 15:04:05 MST") + " · " + m.now.UTC().Format("15:04:05 UTC")
+	short := local.Format("15:04 MST") + "·" + m.now.UTC().Format("15:04Z")
+	full, brief := m.who()
+	// The richest right-hand side that fits beside the left one: the
+	// mode is in every variant, the roles and seconds go first.
+	rights := []string{joinDot(full, long), joinDot(brief, long), joinDot(full, short), joinDot(brief, short), brief}
 	w := m.c.Width
 	one := left
 	if len(facts) > 0 {
 		one += "  " + strings.Join(facts, " · ")
 	}
-	if width(one)+2+width(clock) <= w {
-		return []string{spread(one, clock, w)}
+	if r := rights[0]; width(one)+2+width(r) <= w {
+		return []string{spread(one, r, w)}
 	}
-	if width(left)+2+width(clock) > w {
-		clock = local.Format("15:04 MST") + "·" + m.now.UTC().Format("15:04Z")
+	right := rights[len(rights)-1]
+	for _, r := range rights {
+		if width(left)+2+width(r) <= w {
+			right = r
+			break
+		}
 	}
-	return []string{spread(left, clock, w), strings.Join(facts, " · ")}
+	return []string{spread(left, right, w), strings.Join(facts, " · ")}
+}
+
+// who is the person at the keyboard for the header, in full (with roles)
+// and briefly; open mode is written in both, in words.
+func (m *Model) who() (full, brief string) {
+	st := m.c.Styles
+	var id *Identity
+	if m.snap != nil {
+		id = m.snap.Identity
+	}
+	if id == nil {
+		return m.c.Actor, m.c.Actor
+	}
+	name := id.Person
+	if name == "" {
+		name = id.Login
+	}
+	if name == "" {
+		name = m.c.Actor
+	}
+	switch {
+	case id.Open:
+		mode := st.Tone[ToneWarn].Render("⚠ OPEN MODE")
+		return joinSpace(name, mode), joinSpace(name, mode)
+	case id.Person == "":
+		v := st.Tone[ToneWarn].Render("viewer (undeclared)")
+		return joinSpace(name, v), joinSpace(name, v)
+	case len(id.Roles) > 0:
+		return name + " [" + strings.Join(id.Roles, ",") + "]", name
+	}
+	return name + " [no roles]", name
+}
+
+func joinDot(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + " · " + b
+}
+
+func joinSpace(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + " " + b
 }
 
 // spread puts left and right at the two ends of a line of width w.

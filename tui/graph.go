@@ -75,7 +75,8 @@ func (s *graphScreen) Title() string { return "Graph" }
 
 func (s *graphScreen) ShortHelp() []key.Binding {
 	k := s.keys
-	return []key.Binding{k.Up, k.Down, k.Left, k.Right, k.ScrollLeft, k.ScrollRight}
+	return []key.Binding{shown("↑↓", "service", k.Up, k.Down), shown("←→", "wave", k.Left, k.Right),
+		shown("[ ]", "scroll waves", k.ScrollLeft, k.ScrollRight)}
 }
 
 func (s *graphScreen) FullHelp() [][]key.Binding {

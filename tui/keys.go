@@ -80,3 +80,14 @@ func (k listKeys) move(msg tea.Msg, cursor, n, page int) (next int, moved bool) 
 	}
 	return min(max(0, cursor), max(0, n-1)), true
 }
+
+// shown is a binding for short help only that stands for several (e.g.
+// "↑↓ service" for up and down): footers fit 80 columns, and the full help
+// lists each key.
+func shown(keys, desc string, of ...key.Binding) key.Binding {
+	var ks []string
+	for _, b := range of {
+		ks = append(ks, b.Keys()...)
+	}
+	return key.NewBinding(key.WithKeys(ks...), key.WithHelp(keys, desc))
+}

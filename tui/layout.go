@@ -82,3 +82,18 @@ func writeRows(b *strings.Builder, rows, selRows []string, offset, height, curso
 	}
 	return max(0, end-offset)
 }
+
+// labelled is a "Label     value" field wrapped to width over at most
+// maxLines lines, the value's continuation under the value; label is
+// already styled and labelW cells wide.
+func labelled(label string, labelW int, value string, width, maxLines int) []string {
+	lines := wrapLines(value, max(10, width-labelW))
+	if len(lines) > maxLines {
+		lines = append(lines[:maxLines-1], cut(strings.Join(lines[maxLines-1:], " "), width-labelW))
+	}
+	out := []string{label + lines[0]}
+	for _, l := range lines[1:] {
+		out = append(out, strings.Repeat(" ", labelW)+l)
+	}
+	return out
+}

@@ -30,6 +30,9 @@ type Deps struct {
 	// Commander carries out the operator's commands; nil makes the
 	// console read-only.
 	Commander Commander
+	// Gates waives and approves gates (the Gates screen's w and a); nil:
+	// the Source, else the Commander, if either is a GateActor.
+	Gates GateActor
 }
 
 // Option changes a console's defaults.
@@ -109,6 +112,7 @@ func New(deps Deps, opts ...Option) *Model {
 			Location:  time.Local,
 			Actor:     deps.Actor,
 			Commander: deps.Commander,
+			Gates:     gateActor(deps),
 		},
 		theme:      DefaultTheme(),
 		src:        deps.Source,
@@ -162,6 +166,25 @@ func New(deps Deps, opts ...Option) *Model {
 	}
 	return m
 }
+
+// gateActor is the console's GateActor: the one given, else the source's
+// or the commander's.
+func gateActor(d Deps) GateActor {
+	if d.Gates != nil {
+		return d.Gates
+	}
+	if g, ok := d.Source.(GateActor); ok {
+		return g
+	}
+	if g, ok := d.Commander.(GateActor); ok {
+		return g
+	}
+	return nil
+}
+
+// capturer is a screen typing text (a reason): every key but ctrl+c goes
+// to it, none to the global bindings.
+type capturer interface{ Capturing() bool }
 
 type (
 	// snapshotMsg carries a load's result, tagged with its generation.
@@ -371,6 +394,14 @@ func (m *Model) handleKey(msg tea.KeyMsg) tea.Cmd {
 	if m.inputMode != inputNone {
 		return m.handleInput(msg)
 	}
+	if c, ok := m.screens[m.active].(capturer); ok && c.Capturing() {
+		if key.Matches(msg, k.ForceQuit) {
+			return tea.Quit
+		}
+		cmd := m.screens[m.active].Update(msg)
+		m.resize() // the screen's keys changed with its mode
+		return cmd
+	}
 	switch {
 	case key.Matches(msg, k.ForceQuit):
 		return tea.Quit
@@ -556,22 +587,51 @@ func (m *Model) statusView() string {
 
 // keyMap joins the active screen's bindings with the global ones.
 func (m *Model) keyMap() help.KeyMap {
-	return joinedKeys{screen: m.screens[m.active], global: m.c.Keys}
+	return joinedKeys{screen: m.screens[m.active], global: m.c.Keys, width: m.c.Width}
 }
 
 type joinedKeys struct {
 	screen Screen
 	global *GlobalKeys
+	width  int
 }
 
 func (j joinedKeys) ShortHelp() []key.Binding {
 	g := j.global
-	// Global keys first: on a narrow terminal help truncates from the
-	// right, and ? and q must always show.
-	return append([]key.Binding{g.Help, g.Quit, g.Jump, g.Next, g.Command}, j.screen.ShortHelp()...)
+	// Short help is the screen's own keys, after "? more" and quit: the
+	// tab bar already names the number keys, and ? lists the rest. It
+	// fits 80 columns on every screen (TestFooterFits80).
+	more := g.Help
+	more.SetHelp("?", "more")
+	own := j.screen.ShortHelp()
+	with := append([]key.Binding{more, g.Quit}, own...)
+	if shortHelpWidth(with) <= j.width {
+		return with
+	}
+	return append([]key.Binding{more}, own...)
+}
+
+// shortHelpWidth is the width of bindings as help.ShortHelpView lays
+// them out: "key desc" joined by " • ".
+func shortHelpWidth(bs []key.Binding) int {
+	w, n := 0, 0
+	for _, b := range bs {
+		if !b.Enabled() {
+			continue
+		}
+		if n > 0 {
+			w += 3
+		}
+		h := b.Help()
+		w += ansi.StringWidth(h.Key) + 1 + ansi.StringWidth(h.Desc)
+		n++
+	}
+	return w
 }
 
 func (j joinedKeys) FullHelp() [][]key.Binding {
 	g := j.global
-	return append(j.screen.FullHelp(), []key.Binding{g.Jump, g.Next, g.Prev, g.Command, g.Filter, g.Help, g.Quit, g.ForceQuit})
+	less := g.Help
+	less.SetHelp("?", "less")
+	return append(j.screen.FullHelp(), []key.Binding{g.Jump, g.Next, g.Prev, g.Command, g.Filter, less, g.Quit, g.ForceQuit})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/warroom/warroom/core/deploy"
 	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/core/plan"
 )
 
 // Source is where the console reads its data. The console only reads; it
@@ -53,6 +54,28 @@ type Snapshot struct {
 	// Audit holds the newest events, ascending by seq.
 	Audit       []model.AuditEvent
 	AuditVerify AuditVerification
+
+	// The fields below are optional: a source that leaves them zero gets
+	// the console as it was before them.
+
+	// Identity is the person at the keyboard and the policy's mode; nil
+	// when the source does not say (the header then shows Deps.Actor).
+	Identity *Identity
+	// Plans are release plans (core/plan.Build) by release name: Waves
+	// shows the focus release's planned waves while it has no run. The
+	// console may focus any release, so give every release that has no
+	// run in flight (a source may cache them by data version).
+	Plans map[string]*plan.Plan
+	// GateResults are gate results by release name: every service of
+	// the release's scope by every gate its environments require.
+	// GatesKnown is false when the source evaluates no gates (the Gates
+	// screen then says so rather than showing every gate missing).
+	GateResults map[string][]GateResult
+	GatesKnown  bool
+	// Waits are what runs wait on, for any run of Runs (or Run).
+	Waits []Wait
+	// Bakes are the canary steps whose bake was extended.
+	Bakes map[StepRef]BakeExtension
 }
 
 // AuditVerification is the outcome of walking the audit hash chain.
@@ -172,4 +195,147 @@ type Alert struct {
 type ChangeApproval struct {
 	Approver, Role, Decision, Reason string
 	At                               time.Time
+}
+
+// Identity is the person at the keyboard as the policy sees them.
+type Identity struct {
+	// Person is the declared person the OS user resolved to; empty when
+	// people are declared and the OS user is not one of them (a viewer).
+	Person string
+	// Login is the OS user name the console runs as.
+	Login string
+	// Roles are the built-in and team roles the person holds.
+	Roles []string
+	Teams []string
+	// Open is open mode: no people are declared, so anyone may do
+	// anything. The header says so on every screen.
+	Open bool
+}
+
+// GateState is a gate result's state.
+type GateState string
+
+// The states of a gate result (the gates' shared contract).
+const (
+	GatePass    GateState = "pass"
+	GateFail    GateState = "fail"
+	GateMissing GateState = "missing"
+	GateWaived  GateState = "waived"
+	GateExpired GateState = "expired"
+)
+
+// GateResult is one (release, service, gate) result as evaluated.
+type GateResult struct {
+	Service, Gate string
+	State         GateState
+	// NotEvaluated: a kind evaluated by later work (rehearsal, drift);
+	// it counts as missing and says "not evaluated yet".
+	NotEvaluated bool
+	// Value is the measurement in the gate kind's unit, as text
+	// ("71.2 %"); Threshold what it is held to ("min 75 %").
+	Value, Threshold string
+	// Reason is the one line that says why, e.g. "coverage 71.2 % < min
+	// 75 % (cover.out sha256:ab12…, added by alice 12:03)".
+	Reason string
+	// Evidence is the evidence read; nil when none was added.
+	Evidence *GateEvidence
+	// Waiver is the waiver in force (or expired, when State is expired).
+	Waiver *GateWaiver
+	// Approvals are the sign-offs of an approval gate.
+	Approvals []GateSignoff
+	// Needed is how many sign-offs an approval gate needs (0: one).
+	Needed int
+}
+
+// GateEvidence is a piece of evidence as stored: by content hash, with
+// who added it, when, and the file's name.
+type GateEvidence struct {
+	SHA256  string
+	File    string
+	Format  string
+	AddedBy string
+	AddedAt time.Time
+}
+
+// GateWaiver is a waiver of a gate for one service of a release.
+type GateWaiver struct {
+	By      string
+	Reason  string
+	At      time.Time
+	Expires time.Time
+}
+
+// GateSignoff is one approval of an approval gate.
+type GateSignoff struct {
+	By     string
+	Reason string
+	At     time.Time
+}
+
+// Wait is what a run, or one step of it, waits on: gates blocking an
+// environment's entry, an approval quorum, or an operator's decision.
+type Wait struct {
+	RunID string
+	// Step is the waiting step's Index; 0: the run as a whole (the
+	// console then shows it on the run's next pending step).
+	Step int
+	// Env is the environment the run waits to enter, if that is it.
+	Env string
+	// Gates are the (service, gate, reason) blocking the entry.
+	Gates []GateBlock
+	// Approval is the quorum the entry waits on; nil when none.
+	Approval *ApprovalWait
+	// Operator says why an operator must decide, e.g. "insufficient
+	// evidence: 412 requests, about 1900 more needed".
+	Operator string
+}
+
+// GateBlock is one gate that keeps a run out of an environment.
+type GateBlock struct {
+	Service, Gate, Reason string
+	State                 GateState
+}
+
+// ApprovalWait is an approval quorum not met yet.
+type ApprovalWait struct {
+	Have, Need int
+	// Approvers are the roles, teams or people who may approve.
+	Approvers []string
+	// By are those who approved so far.
+	By []string
+}
+
+// BakeExtension is how far a canary step's bake was extended because the
+// judge had neither proof nor rejection when it ended.
+type BakeExtension struct {
+	// Factor is the bake so far in bake times (2: extended to twice);
+	// Max the policy's bound (deploy.bake_extension, default 4).
+	Factor, Max float64
+	// Until is when the extended bake ends.
+	Until time.Time
+}
+
+// StepRef names one step of one run.
+type StepRef struct {
+	RunID string
+	Step  int
+}
+
+// GateRequest is a waiver or an approval asked from the console.
+type GateRequest struct {
+	Release, Service, Gate string
+	// Actor is the person at the keyboard (Deps.Actor).
+	Actor  string
+	Reason string
+	// Expires is when a waiver ends; zero for an approval.
+	Expires time.Time
+}
+
+// GateActor carries out gate decisions for the console: it checks the
+// policy (roles, four-eyes) and records the decision, or returns an error
+// that says why it was refused; the console shows that text as it is. A
+// console finds it in Deps.Gates, else on its Source or Commander.
+type GateActor interface {
+	WaiveGate(ctx context.Context, req GateRequest) error
+	ApproveGate(ctx context.Context, req GateRequest) error
 }

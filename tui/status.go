@@ -18,6 +18,14 @@ func (s Status) Text() string { return s.Symbol + " " + s.Word }
 // Render colours the status by its tone.
 func (s Status) Render(st *Styles) string { return st.Tone[s.Tone].Render(s.Text()) }
 
+// RunWaiting is the run state of a run that waits on something outside
+// itself: gates, an approval quorum, an operator (issue 14). The engine
+// names it; the console reads it by its word.
+const RunWaiting deploy.RunState = "waiting"
+
+// waitingStatus is how a step that waits reads.
+var waitingStatus = Status{"⧗", "waiting", ToneWarn}
+
 // StepStatus is how a step state reads.
 func StepStatus(s deploy.StepState) Status {
 	switch s {
@@ -56,6 +64,8 @@ func RunStatus(s deploy.RunState) Status {
 		return Status{"‖", "paused", ToneWarn}
 	case deploy.RunAwaitingApproval:
 		return Status{"!", "awaiting approval", ToneWarn}
+	case RunWaiting:
+		return Status{"⧗", "waiting", ToneWarn}
 	case deploy.RunRollingBack:
 		return Status{"↺", "rolling back", ToneWarn}
 	case deploy.RunSucceeded:

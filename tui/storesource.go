@@ -8,6 +8,7 @@ import (
 
 	"github.com/warroom/warroom/core/deploy"
 	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/core/plan"
 	"github.com/warroom/warroom/store"
 )
 
@@ -39,11 +40,14 @@ type StoreSource struct {
 // storeCache is what the last Load read, valid while the audit head is
 // (headSeq, headHash).
 type storeCache struct {
-	headSeq    int64
-	headHash   string
-	org        *model.Org
-	objects    int64 // the store's objects version org was read at
-	runs       []*deploy.Run
+	headSeq  int64
+	headHash string
+	org      *model.Org
+	objects  int64 // the store's objects version org was read at
+	runs     []*deploy.Run
+	// plans are the plans of releases without a run, built when the
+	// organisation is read (a plan depends on nothing else).
+	plans      map[string]*plan.Plan
 	auditLimit int
 	audit      []model.AuditEvent
 	verify     AuditVerification
@@ -129,9 +133,13 @@ func (s *StoreSource) Load(ctx context.Context, auditLimit int) (Snapshot, error
 				return snap, fmt.Errorf("console: load organisation: %w", err)
 			}
 			c.objects = objects
+			c.plans = nil
 		}
 		if c.runs, err = s.latestRuns(ctx); err != nil {
 			return snap, err
+		}
+		if c.plans == nil {
+			c.plans = plansWithoutRuns(c.org, c.runs)
 		}
 	}
 	if moved || auditLimit != c.auditLimit {
@@ -150,6 +158,7 @@ func (s *StoreSource) Load(ctx context.Context, auditLimit int) (Snapshot, error
 
 	snap.Org = c.org
 	snap.Runs = c.runs
+	snap.Plans = c.plans
 	if len(c.runs) > 0 {
 		snap.Run = c.runs[0]
 	}
@@ -211,4 +220,32 @@ func (s *StoreSource) latestRuns(ctx context.Context) ([]*deploy.Run, error) {
 		}
 	}
 	return out, nil
+}
+
+// plansWithoutRuns plans every release that has no run yet, for Waves to
+// show before one starts. A release that cannot be planned (a spec error)
+// gets none; Waves then says there is no run yet, and 'warroom plan' says
+// why.
+func plansWithoutRuns(org *model.Org, runs []*deploy.Run) map[string]*plan.Plan {
+	out := map[string]*plan.Plan{}
+	if org == nil {
+		return out
+	}
+	ran := make(map[string]bool, len(runs))
+	for _, r := range runs {
+		ran[r.Release] = true
+	}
+	var ix *model.Index
+	for _, rel := range org.Releases {
+		if ran[rel.Name] {
+			continue
+		}
+		if ix == nil {
+			ix = model.NewIndex(org)
+		}
+		if p, err := plan.Build(ix, rel.Name); err == nil {
+			out[rel.Name] = p
+		}
+	}
+	return out
 }

@@ -272,3 +272,23 @@ func TestStoreSourceRuns(t *testing.T) {
 		t.Errorf("run %+v, want run-c1", snap.Run)
 	}
 }
+
+// Releases without a run come with their plan, for Waves to show before
+// a run starts; a release that has run gets none.
+func TestStoreSourcePlans(t *testing.T) {
+	st, _ := demoStore(t)
+	ctx := context.Background()
+	snap := mustLoad(t, NewStoreSource(st))
+	p := snap.Plans["storefront-2026-12"]
+	if p == nil || len(p.Steps) == 0 || len(p.Waves) == 0 {
+		t.Fatalf("no plan of storefront-2026-12 before a run: %+v", snap.Plans)
+	}
+	run := &deploy.Run{ID: "run-a1", Release: "storefront-2026-12", State: deploy.RunPending, CreatedAt: fixedNow}
+	if err := st.CreateRun(ctx, run, deploy.Audit{Actor: "carol", Command: "deploy.start"}); err != nil {
+		t.Fatal(err)
+	}
+	snap = mustLoad(t, NewStoreSource(st))
+	if _, ok := snap.Plans["storefront-2026-12"]; ok {
+		t.Errorf("a release with a run is planned again")
+	}
+}

@@ -53,6 +53,14 @@ func keyMsg(s string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyShiftTab}
 	case "down":
 		return tea.KeyMsg{Type: tea.KeyDown}
+	case "up":
+		return tea.KeyMsg{Type: tea.KeyUp}
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
+	case "backspace":
+		return tea.KeyMsg{Type: tea.KeyBackspace}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
 }
@@ -77,7 +85,7 @@ func TestGolden(t *testing.T) {
 		{"Overview", "1", "Latest audit events"},
 		{"Calendar", "2", "Conflicts of release"},
 		{"Graph", "3", "Blast radius"},
-		{"Gates", "4", "no evidence"},
+		{"Gates", "4", "✗ fail"},
 		{"Waves", "5", "PROGRESS"},
 		{"Canary", "6", "split as asked"},
 		{"Audit", "8", "chain intact"},
@@ -326,30 +334,45 @@ func TestGatesCursor(t *testing.T) {
 	if g.row != 0 || g.col != 0 {
 		t.Fatalf("start: %d,%d", g.row, g.col)
 	}
-	if v := m.View(); !strings.Contains(v, "Gate change-approval") || !strings.Contains(v, "In dev") {
+	if v := m.View(); !strings.Contains(v, "payments · unit-tests") || !strings.Contains(v, "required by dev, staging, prod") {
 		t.Fatalf("panel:\n%s", v)
 	}
-	for _, k := range []string{"j", "j", "l", "l", "l", "down", "down"} {
+	for _, k := range []string{"j", "j", "l", "l", "l", "l", "down", "down"} {
 		m.Update(keyMsg(k))
 	}
-	if g.row != 3 || g.col != 2 {
+	if g.row != 4 || g.col != 3 {
 		t.Fatalf("after moves: %d,%d", g.row, g.col)
 	}
 	v := m.View()
-	for _, want := range []string{"Gate unit-tests", "min 99.5", "In prod", "? no evidence"} {
+	for _, want := range []string{"search · change-approval", "Sign-offs 2/2 by release-captains, sre", "erin", "frank"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("panel lacks %q:\n%s", want, v)
 		}
 	}
-	if strings.Contains(v, "pass") && !strings.Contains(v, "pass rate") {
-		t.Errorf("a pass is shown without evidence:\n%s", v)
-	}
 	m.Update(keyMsg("k"))
 	m.Update(keyMsg("h"))
-	if g.row != 2 || g.col != 1 {
+	if g.row != 3 || g.col != 2 {
 		t.Fatalf("after k h: %d,%d", g.row, g.col)
 	}
+	m.Update(keyMsg("g"))
+	if g.row != 0 {
+		t.Fatalf("g: row %d", g.row)
+	}
 	checkFits(t, m.View(), 80, 24)
+}
+
+// '/' narrows the matrix to the services that match.
+func TestGatesFilter(t *testing.T) {
+	m := loaded(t, fixture(), 80, 24)
+	m.Update(keyMsg("4"))
+	m.Update(keyMsg("/"))
+	typeText(t, m, "led")
+	m.Update(keyMsg("enter"))
+	v := m.View()
+	if !strings.Contains(v, "› ledger") || strings.Contains(v, "\n  payments ") || strings.Contains(v, "\n  search ") {
+		t.Fatalf("filter not applied:\n%s", v)
+	}
+	checkFits(t, v, 80, 24)
 }
 
 func TestGraphCursor(t *testing.T) {
@@ -418,8 +441,10 @@ func TestCanaryCursor(t *testing.T) {
 	}
 	m.Update(keyMsg("g"))
 	v := m.View()
-	for _, want := range []string{"✓ promote — bake time over", "error rate", "60/30028 = 0.20%", "✓ not rejected",
-		"nominal 25% · observed 24.9%", "latest judgement only"} {
+	for _, want := range []string{"✓ promote — bake time over", "error rate", "60/30028 0.20%", "✓ not rejected",
+		"nominal 25% · observed 24.9%", "latest judgement only",
+		"Proved    ✓ error rate <= base + 0.5 pp and p95 latency <= 36ms", "with 99% confidence after 9972 requests",
+		"error rate <= base + 0.5 pp  412 / 200     ✓ proved 10m10s"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("promoted step lacks %q:\n%s", want, v)
 		}
@@ -435,7 +460,7 @@ func TestCanaryCursor(t *testing.T) {
 		t.Fatalf("cursor %d past the end", c.cursor)
 	}
 	v = m.View()
-	for _, want := range []string{"↺ rollback — error rate 0.6%", "1.98×", "████████████ 34 / 20", "✗ rejected after 6m52s",
+	for _, want := range []string{"↺ rollback — error rate 0.6%", "186/61200 0.30%", "41/6830 0.60%", "34 / 20", "✗ rejected",
 		"decided after 6m52s"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("rolled-back step lacks %q:\n%s", want, v)

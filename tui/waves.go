@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/plan"
 )
 
 // wavesPaneLines is the height of the pane under the table that shows the
@@ -21,10 +22,16 @@ const wavesPaneLines = 3
 // waves is the run's steps as a table, one row per step in running order,
 // with the operator's actions on the run.
 type waves struct {
-	c      *Common
-	keys   wavesKeys
-	snap   *Snapshot
-	run    *deploy.Run
+	c    *Common
+	keys wavesKeys
+	snap *Snapshot
+	run  *deploy.Run
+	// planned: run is the focus release's plan, not started (no run
+	// yet); plan is that plan.
+	planned bool
+	plan    *plan.Plan
+	// waits are what the run's steps wait on, by step Index.
+	waits  map[int]*Wait
 	width  int
 	height int
 	cursor int
@@ -62,6 +69,7 @@ type waves struct {
 // it was rendered for.
 type waveRow struct {
 	state    deploy.StepState
+	waiting  bool
 	progress string
 	row, sel string
 }
@@ -101,10 +109,18 @@ func (w *waves) ShortHelp() []key.Binding {
 	switch {
 	case w.page.open:
 		return w.page.help()
-	case w.run == nil || w.run.State.Terminal():
-		return []key.Binding{k.Start, k.Open, k.Up, k.Down}
+	case w.run == nil || w.planned || w.run.State.Terminal():
+		return []key.Binding{k.Start, k.Open, shown("↑↓", "step", k.Up, k.Down)}
 	}
-	return []key.Binding{k.Continue, k.Pause, k.Abort, k.Rollback, k.Skip, k.Open}
+	cont := k.Continue
+	if w.run.State == deploy.RunAwaitingApproval {
+		cont.SetHelp("c", "approve")
+	} else {
+		cont.SetHelp("c", "continue")
+	}
+	skip := k.Skip
+	skip.SetHelp("x", "skip")
+	return []key.Binding{cont, k.Pause, k.Abort, k.Rollback, skip, k.Open}
 }
 
 func (w *waves) FullHelp() [][]key.Binding {
@@ -122,8 +138,126 @@ func (w *waves) SetSize(width, height int) {
 }
 
 func (w *waves) SetData(s *Snapshot) {
-	w.snap, w.run = s, s.Run
+	w.snap, w.run, w.planned, w.plan, w.waits = s, s.Run, false, nil, nil
+	if w.run == nil {
+		if p := s.Plans[s.Focus]; p != nil {
+			w.run, w.planned, w.plan = planRun(p), true, p
+		}
+	} else {
+		w.waits = runWaits(s.Waits, w.run)
+	}
 	w.render()
+}
+
+// planRun is a plan as a run not started: its steps, all pending, so the
+// table shows the waves before a run exists.
+func planRun(p *plan.Plan) *deploy.Run {
+	r := &deploy.Run{Release: p.Release, Steps: make([]deploy.Step, 0, len(p.Steps))}
+	for _, ps := range p.Steps {
+		st := deploy.Step{Index: ps.Index, Wave: ps.Wave, Kind: deploy.KindService, Service: ps.Service, Env: ps.Environment,
+			Region: ps.Region, FromVersion: ps.FromVersion, Version: ps.Version, Strategy: ps.Strategy, NotBefore: ps.NotBefore,
+			State: deploy.StepPending}
+		if ps.Migration != "" {
+			st.Kind, st.Migration, st.Phase = deploy.KindMigration, ps.Migration, ps.Phase
+		}
+		r.Steps = append(r.Steps, st)
+	}
+	return r
+}
+
+// runWaits are the waits of run by step Index; a wait of the run as a
+// whole is shown on the first pending step (of its environment, if it
+// names one).
+func runWaits(all []Wait, r *deploy.Run) map[int]*Wait {
+	var out map[int]*Wait
+	for i := range all {
+		wt := &all[i]
+		if wt.RunID != r.ID {
+			continue
+		}
+		idx := wt.Step
+		if idx == 0 {
+			for j := range r.Steps {
+				s := &r.Steps[j]
+				if s.State == deploy.StepPending && (wt.Env == "" || s.Env == wt.Env) {
+					idx = s.Index
+					break
+				}
+			}
+		}
+		if idx == 0 {
+			continue
+		}
+		if out == nil {
+			out = map[int]*Wait{}
+		}
+		out[idx] = wt
+	}
+	return out
+}
+
+// waitSummary is a wait in a few words, for the table's progress column.
+func waitSummary(wt *Wait) string {
+	var parts []string
+	if n := len(wt.Gates); n > 0 {
+		g := wt.Gates[0]
+		s := fmt.Sprintf("gate %s %s", g.Service, g.Gate)
+		if n > 1 {
+			s = fmt.Sprintf("%d gates: %s %s +%d", n, g.Service, g.Gate, n-1)
+		}
+		parts = append(parts, s)
+	}
+	if a := wt.Approval; a != nil {
+		parts = append(parts, approvalText(a))
+	}
+	if wt.Operator != "" {
+		op := wt.Operator
+		if i := strings.Index(op, ":"); i > 0 {
+			op = op[:i]
+		}
+		parts = append(parts, "operator: "+op)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// approvalText is "approval 1/2 by sre, release-captains".
+func approvalText(a *ApprovalWait) string {
+	s := fmt.Sprintf("approval %d/%d", a.Have, max(1, a.Need))
+	if len(a.Approvers) > 0 {
+		s += " by " + strings.Join(a.Approvers, ", ")
+	}
+	return s
+}
+
+// waitText is a wait in full, one thing waited on a line.
+func waitText(wt *Wait) []string {
+	head := "waiting"
+	if wt.Env != "" {
+		head += " to enter " + wt.Env
+	}
+	out := []string{head + " on:"}
+	for _, g := range wt.Gates {
+		st := GateStatus(g.State)
+		if g.State == "" {
+			st = GateStatus(GateMissing)
+		}
+		line := fmt.Sprintf("  %s %s · %s", st.Text(), g.Service, g.Gate)
+		if g.Reason != "" {
+			line += " — " + g.Reason
+		}
+		out = append(out, line)
+	}
+	if a := wt.Approval; a != nil {
+		line := "  ! " + approvalText(a)
+		if len(a.By) > 0 {
+			line += " (given by " + strings.Join(a.By, ", ") + ")"
+		}
+		out = append(out, line)
+	}
+	if wt.Operator != "" {
+		out = append(out, "  ‖ operator: "+wt.Operator)
+	}
+	return out
 }
 
 func (w *waves) Filter() string { return w.filter }
@@ -133,10 +267,19 @@ func (w *waves) SetFilter(q string) {
 	w.render()
 }
 
+// paneLines is the pane's height: taller while the run waits (what it
+// waits on is listed there), when there is room.
+func (w *waves) paneLines() int {
+	if w.height >= 18 && len(w.waits) > 0 {
+		return wavesPaneLines + 3
+	}
+	return wavesPaneLines
+}
+
 // visible is how many rows fit under the title and column heads, above
 // the pane.
 func (w *waves) visible() int {
-	n := w.height - 3 - wavesPaneLines
+	n := w.height - 3 - w.paneLines()
 	if w.flight != "" {
 		n--
 	}
@@ -220,7 +363,7 @@ func (w *waves) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, k.Open):
 			if n > 0 {
 				s := &w.run.Steps[w.shown[w.cursor]]
-				w.page.show(stepTitle(s), stepText(s))
+				w.page.show(stepTitle(s), w.stepPage(s))
 			}
 			return nil
 		case key.Matches(msg, k.Follow):
@@ -272,10 +415,38 @@ func (w *waves) render() {
 		return
 	}
 	c := columnsFor(w.width)
-	w.title = st.Title.Render("Run "+w.run.ID) + "  " + RunStatus(w.run.State).Render(st) + "  " + progressLine(w.run)
-	w.flight = flightLine(w.run, w.width)
-	if w.flight != "" {
-		w.flight = st.Tone[ToneActive].Render(w.flight)
+	switch {
+	case w.planned:
+		waves := 0
+		for _, s := range w.run.Steps {
+			waves = max(waves, s.Wave)
+		}
+		// The call to act first: a narrow terminal cuts the counts.
+		w.title = st.Muted.Render("No run of "+w.run.Release+" yet.") + " Press s to start it." +
+			st.Muted.Render(fmt.Sprintf(" Planned: %d steps in %d waves", len(w.run.Steps), waves))
+		w.flight = ""
+		if n := len(w.plan.Blockers); n > 0 {
+			more := ""
+			if n > 1 {
+				more = fmt.Sprintf(" (+%d more)", n-1)
+			}
+			w.flight = cut(st.Tone[ToneBad].Render("✗ blocked: "+w.plan.Blockers[0].Message+more), w.width)
+		}
+	default:
+		w.title = st.Title.Render("Run "+w.run.ID) + "  " + RunStatus(w.run.State).Render(st) + "  " + progressLine(w.run)
+		w.flight = flightLine(w.run, w.width)
+		if w.flight != "" {
+			w.flight = st.Tone[ToneActive].Render(w.flight)
+		} else if len(w.waits) > 0 {
+			// Nothing in flight: the line says what the run waits on.
+			var parts []string
+			for _, s := range w.run.Steps {
+				if wt := w.waits[s.Index]; wt != nil {
+					parts = append(parts, fmt.Sprintf("⧗ step %d waits on %s", s.Index, waitSummary(wt)))
+				}
+			}
+			w.flight = cut(st.Tone[ToneWarn].Render(strings.Join(parts, " · ")), w.width)
+		}
 	}
 	// The step followed stays selected while it is in flight; when it has
 	// finished, the first step in flight is followed.
@@ -297,17 +468,31 @@ func (w *waves) render() {
 	w.head = "  " + st.ColumnHead.Render(strings.Join([]string{
 		pad("WAVE", c.wave), pad("WHERE", c.where), pad("WHAT", c.what),
 		pad("STRATEGY", c.strategy), pad("STATE", c.state), pad("PROGRESS", c.progress)}, " "))
-	if w.cacheRun != w.run.ID || w.cacheWidth != w.width || len(w.cache) != len(w.run.Steps) {
+	cacheKey := w.run.ID
+	if w.planned {
+		cacheKey = "plan " + w.run.Release
+	}
+	if w.cacheRun != cacheKey || w.cacheWidth != w.width || len(w.cache) != len(w.run.Steps) {
 		w.cache = make([]waveRow, len(w.run.Steps))
-		w.cacheRun, w.cacheWidth = w.run.ID, w.width
+		w.cacheRun, w.cacheWidth = cacheKey, w.width
 	}
 	q := strings.ToLower(w.filter)
 	lastFlight := -1
 	for i := range w.run.Steps {
 		s := &w.run.Steps[i]
-		progress := stepProgress(s)
+		progress, wt := stepProgress(s), w.waits[s.Index]
+		status := StepStatus(s.State)
+		switch {
+		case wt != nil:
+			progress, status = waitSummary(wt), waitingStatus
+		case w.planned:
+			status = Status{"·", "planned", ToneNeutral}
+			if s.NotBefore != nil {
+				progress = "not before " + s.NotBefore.UTC().Format("Jan 2 15:04 UTC")
+			}
+		}
 		if q != "" && !strings.Contains(strings.ToLower(fmt.Sprintf("%d %s %s %s %s %s",
-			s.Wave, s.Where(), stepWhat(s), s.Strategy, StepStatus(s.State).Word, progress)), q) {
+			s.Wave, s.Where(), stepWhat(s), s.Strategy, status.Word, progress)), q) {
 			continue
 		}
 		if w.follow && w.followIdx != 0 && s.Index == w.followIdx {
@@ -317,8 +502,9 @@ func (w *waves) render() {
 			lastFlight = len(w.rows)
 		}
 		r := &w.cache[i]
-		if r.row == "" || r.state != s.State || r.progress != progress {
-			*r = w.renderRow(s, c, progress)
+		if r.row == "" || r.state != s.State || r.waiting != (wt != nil) || r.progress != progress {
+			*r = w.renderRow(s, c, status, progress)
+			r.waiting = wt != nil
 		}
 		w.shown = append(w.shown, i)
 		w.rows = append(w.rows, r.row)
@@ -334,14 +520,13 @@ func (w *waves) render() {
 	w.renderPane()
 	if w.page.open && len(w.rows) > 0 {
 		s := &w.run.Steps[w.shown[w.cursor]]
-		w.page.refresh(stepTitle(s), stepText(s))
+		w.page.refresh(stepTitle(s), w.stepPage(s))
 	}
 }
 
 // renderRow renders a step's row, plain and selected, at the columns c.
-func (w *waves) renderRow(s *deploy.Step, c waveColumns, progress string) waveRow {
+func (w *waves) renderRow(s *deploy.Step, c waveColumns, status Status, progress string) waveRow {
 	st := w.c.Styles
-	status := StepStatus(s.State)
 	before := strings.Join([]string{
 		pad(fmt.Sprintf("%d", s.Wave), c.wave), pad(s.Where(), c.where),
 		pad(stepWhat(s), c.what), pad(string(s.Strategy), c.strategy)}, " ") + " "
@@ -364,21 +549,89 @@ func (w *waves) renderPane() {
 		return
 	}
 	var text string
+	waits := false
 	if len(w.rows) > 0 {
 		s := &w.run.Steps[w.shown[w.cursor]]
-		text = fmt.Sprintf("step %d · %s · %s · %s", s.Index, s.Where(), stepWhat(s), StepStatus(s.State).Text())
-		if p := stepProgress(s); p != "" {
-			text += ": " + p
-		}
+		text, waits = w.stepLine(s), w.waits[s.Index] != nil
 	}
-	if w.run.Reason != "" {
+	// A waiting step lists what it waits on: the run's reason says it again.
+	if w.run.Reason != "" && !waits {
 		text = "run: " + w.run.Reason + "\n" + text
 	}
+
 	lines := wrapLines(text, w.width)
-	if len(lines) > wavesPaneLines {
-		lines = append(lines[:wavesPaneLines-1], w.c.Styles.Muted.Render("… enter shows the whole step"))
+	if n := w.paneLines(); len(lines) > n {
+		lines = append(lines[:n-1], w.c.Styles.Muted.Render("… enter shows the whole step"))
 	}
 	w.pane = lines
+}
+
+// stepLine is the selected step in one line for the pane, then what it
+// waits on, or what its environment requires before a run starts.
+func (w *waves) stepLine(s *deploy.Step) string {
+	if wt := w.waits[s.Index]; wt != nil {
+		return fmt.Sprintf("step %d · %s · %s · %s\n", s.Index, s.Where(), stepWhat(s), waitingStatus.Text()) +
+			strings.Join(waitText(wt), "\n")
+	}
+	if w.planned {
+		text := fmt.Sprintf("step %d · %s · %s · planned", s.Index, s.Where(), stepWhat(s))
+		if req := w.envNeeds(s.Env); req != "" {
+			text += "; " + s.Env + " needs " + req
+		}
+		return text
+	}
+	text := fmt.Sprintf("step %d · %s · %s · %s", s.Index, s.Where(), stepWhat(s), StepStatus(s.State).Text())
+	if p := stepProgress(s); p != "" {
+		text += ": " + p
+	}
+	return text
+}
+
+// envNeeds is what the plan says entering env takes: gates and approval.
+func (w *waves) envNeeds(env string) string {
+	if w.plan == nil {
+		return ""
+	}
+	for _, e := range w.plan.Environments {
+		if e.Name != env {
+			continue
+		}
+		var parts []string
+		if len(e.Gates) > 0 {
+			parts = append(parts, "gates "+strings.Join(e.Gates, ", "))
+		}
+		if e.Approval {
+			a := "approval"
+			if len(e.Approvers) > 0 {
+				a += " by " + strings.Join(e.Approvers, ", ")
+			}
+			parts = append(parts, a)
+		}
+		return strings.Join(parts, " and ")
+	}
+	return ""
+}
+
+// stepPage is the detail page's text: the step in full and what it
+// waits on.
+func (w *waves) stepPage(s *deploy.Step) string {
+	text := stepText(s)
+	if wt := w.waits[s.Index]; wt != nil {
+		text = strings.Join(waitText(wt), "\n") + "\n\n" + text
+	}
+	if w.planned {
+		text = "Planned: the release has no run yet.\n" + strings.Replace(text, "State      · pending", "State      · planned", 1)
+		if req := w.envNeeds(s.Env); req != "" {
+			text += "\nEntering " + s.Env + " needs " + req
+		}
+		if w.plan != nil && len(w.plan.Blockers) > 0 {
+			text += "\n\nThe plan is blocked:"
+			for _, b := range w.plan.Blockers {
+				text += "\n  ✗ " + b.Kind + ": " + b.Message
+			}
+		}
+	}
+	return text
 }
 
 func stepTitle(s *deploy.Step) string {

@@ -10,6 +10,8 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/core/plan"
 )
 
 // withStates replaces the run on show by a running copy whose steps have
@@ -145,5 +147,109 @@ func TestWavesResizeRendersRowsAgain(t *testing.T) {
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	if got, want := m.View(), fresh.View(); got != want {
 		t.Errorf("after a resize to 80x24:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// planned is the fixture before any run: the source gives the release's
+// plan as core/plan builds it.
+func planned(t *testing.T) *fakeSource {
+	t.Helper()
+	src := fixture()
+	src.snap.Run, src.snap.Runs = nil, nil
+	p, err := plan.Build(model.NewIndex(src.snap.Org), "2026-11-27-payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.snap.Plans = map[string]*plan.Plan{p.Release: p}
+	return src
+}
+
+// Before a run exists Waves shows the planned waves, what entering each
+// environment needs, and why the plan is blocked; s still starts it.
+func TestGoldenWavesPlanned(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			m := loaded(t, planned(t), size[0], size[1])
+			m.Update(keyMsg("5"))
+			for range 3 {
+				m.Update(keyMsg("j"))
+			}
+			view := m.View()
+			checkFits(t, view, size[0], size[1])
+			want := []string{"No run of 2026-11-27-payments yet. Press s to start it.", "· planned", "s start", "needs gates", "✗ blocked: "}
+			if size[0] >= 120 {
+				want = append(want, "Planned: 15 steps in 3 waves")
+			}
+			for _, want := range want {
+				if !strings.Contains(view, want) {
+					t.Errorf("lacks %q:\n%s", want, view)
+				}
+			}
+			golden.RequireEqual(t, []byte(view))
+			m.Update(keyMsg("enter"))
+			page := m.View()
+			checkFits(t, page, size[0], size[1])
+			if !strings.Contains(page, "The plan is blocked:") || !strings.Contains(page, "Entering dev needs gates unit-tests") {
+				t.Errorf("the planned step's page lacks its needs or the blockers:\n%s", page)
+			}
+		})
+	}
+}
+
+// Without a plan from the source, the screen says there is no run yet.
+func TestWavesNoPlan(t *testing.T) {
+	src := fixture()
+	src.snap.Run, src.snap.Runs = nil, nil
+	m := loaded(t, src, 80, 24)
+	m.Update(keyMsg("5"))
+	if v := m.View(); !strings.Contains(v, "No run of 2026-11-27-payments yet") {
+		t.Fatalf("no-run title missing:\n%s", v)
+	}
+}
+
+// waiting is the fixture's run waiting to enter prod on two gates and an
+// approval quorum.
+func waiting() *fakeSource {
+	src := fixture()
+	withStates(&src.snap, nil)
+	src.snap.Run.State, src.snap.Run.Reason = RunWaiting, "waiting to enter prod: 2 gates, approval 1/2"
+	src.snap.Waits = []Wait{{RunID: "run-7f3a", Env: "prod",
+		Gates: []GateBlock{
+			{Service: "payments", Gate: "coverage", State: GateFail, Reason: "coverage 71.2 % < min 80 % (cover.out sha256:ab12…, added by alice 12:03)"},
+			{Service: "search", Gate: "security-scan", State: GateExpired, Reason: "waiver by dave expired 27 Nov 12:00 UTC"},
+		},
+		Approval: &ApprovalWait{Have: 1, Need: 2, Approvers: []string{"sre", "release-captains"}, By: []string{"erin"}}}}
+	return src
+}
+
+// A waiting step says what it waits on: in its row, on the line above
+// the table, and in full in the pane and the step's page.
+func TestGoldenWavesWaiting(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			m := loaded(t, waiting(), size[0], size[1])
+			m.Update(keyMsg("5"))
+			w := m.screens[4].(*waves)
+			// Select the waiting step.
+			for w.run.Steps[w.shown[w.cursor]].Index != 17 {
+				m.Update(keyMsg("j"))
+			}
+			view := m.View()
+			checkFits(t, view, size[0], size[1])
+			for _, want := range []string{"⧗ waiting", "⧗ step 17 waits on 2 gates: payments coverage +1", "✗ fail payments · coverage — coverage 71.2 %"} {
+				if !strings.Contains(view, want) {
+					t.Errorf("lacks %q:\n%s", want, view)
+				}
+			}
+			golden.RequireEqual(t, []byte(view))
+			m.Update(keyMsg("enter"))
+			page := m.View()
+			checkFits(t, page, size[0], size[1])
+			for _, want := range []string{"waiting to enter prod on:", "⧖ expired search · security-scan", "! approval 1/2 by sre, release-captains (given by erin)"} {
+				if !strings.Contains(page, want) {
+					t.Errorf("page lacks %q:\n%s", want, page)
+				}
+			}
+		})
 	}
 }
