@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/model"
+	"github.com/warroom/warroom/core/policy"
 )
 
 // ErrFourEyes is matched (errors.Is) by every *FourEyesError: the store
@@ -26,12 +28,10 @@ type Actor struct {
 
 // ParseActor reads an audit actor string: "ci-bot for alice" is alice
 // through the delegate ci-bot; anything else is one person.
+// The parsing is core/policy's, the one reading of actor strings.
 func ParseActor(s string) Actor {
-	s = strings.TrimSpace(s)
-	if via, person, ok := strings.Cut(s, " for "); ok && strings.TrimSpace(via) != "" && strings.TrimSpace(person) != "" {
-		return Actor{Person: strings.TrimSpace(person), Via: strings.TrimSpace(via)}
-	}
-	return Actor{Person: s}
+	via, person := policy.SplitActor(strings.TrimSpace(s))
+	return Actor{Person: person, Via: via}
 }
 
 func (a Actor) String() string {
@@ -39,14 +39,6 @@ func (a Actor) String() string {
 		return a.Person
 	}
 	return a.Via + " for " + a.Person
-}
-
-// names is everyone behind the act: the person and the delegate.
-func (a Actor) names() []string {
-	if a.Via == "" || a.Via == a.Person {
-		return []string{a.Person}
-	}
-	return []string{a.Person, a.Via}
 }
 
 // FourEyesError is the store's refusal of a sign-off (an environment
@@ -78,12 +70,11 @@ func CheckFourEyes(approver Actor, act string, party Actor, relation string) err
 	if party.Person == "" {
 		return nil
 	}
-	for _, a := range approver.names() {
-		for _, p := range party.names() {
-			if a == p {
-				return &FourEyesError{Approver: approver, Act: act, Party: party, Relation: relation, Who: a}
-			}
-		}
+	var fe *policy.FourEyesError
+	if err := policy.FourEyes(approver.String(), party.String()); errors.As(err, &fe) {
+		return &FourEyesError{Approver: approver, Act: act, Party: party, Relation: relation, Who: fe.Shared}
+	} else if err != nil {
+		return err
 	}
 	return nil
 }
@@ -125,15 +116,14 @@ func (t *Tx) checkEntryApprovals(ctx context.Context, runID string, approvals []
 // peopleKinds are the spec kinds that declare people. While none is
 // declared the database is in open mode: anyone may do anything, and the
 // four-eyes rule is not applied (identities are whatever --as says, so
-// it could not hold anyone to it). The people spec kind lands with the
-// policy work; both spellings are accepted until its name is fixed.
-var peopleKinds = []any{"person", "people"}
+// it could not hold anyone to it).
+var peopleKinds = []any{string(model.KindPerson)}
 
 // enforced reports whether people are declared, so that the four-eyes
 // rule applies.
 func (t *Tx) enforced(ctx context.Context) (bool, error) {
 	var n int
-	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM objects WHERE kind IN (?, ?) LIMIT 1)`, peopleKinds...).Scan(&n)
+	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM objects WHERE kind = ? LIMIT 1)`, peopleKinds...).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("store: people declared: %w", t.s.busy(err))
 	}
@@ -156,7 +146,7 @@ func (t *Tx) fourEyes(ctx context.Context, approver Actor, act string, party Act
 // four-eyes rule apply; otherwise the database is in open mode.
 func (s *Store) Enforced(ctx context.Context) (bool, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM objects WHERE kind IN (?, ?) LIMIT 1)`, peopleKinds...).Scan(&n)
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM objects WHERE kind = ? LIMIT 1)`, peopleKinds...).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("store: people declared: %w", s.busy(err))
 	}
