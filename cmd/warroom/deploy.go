@@ -184,6 +184,23 @@ func newDeployStatusCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status [RUN]",
 		Short: "A run's state and steps (default: the latest run)",
+		Long: `A run's state, why it is in it, and its steps. Below a canary step the
+canary judge ruled on, its latest ruling in one line: the verdict
+(promote, continue, pause, rollback) and the reason, which names each test,
+the values observed, the e-value and its threshold, and for a promotion the
+bound it proved.
+
+With -o json, the run as it is stored. A judged canary step's "evidence" is
+{"verdict", "reason", "evidence", "bake"}: "evidence" holds the judge's
+fields ("metrics": each rollback test with its "test", the cohorts'
+"requests", "events" and "rate", "e_value", "threshold", "rejected";
+"proofs": each promotion proof with its "claim", "confidence", "limit",
+"e_value", "threshold", "proved"; "insufficient" when a bake ended with
+neither: "requests", "more_requests", "canary_rps", "more_s"); "bake" is
+there once its bake was extended: "weight", "started", "extensions",
+"until", "limit", "limit_by", "awaiting_operator" (the run waits for an
+operator: 'deploy continue' promotes the weight without proof, 'deploy
+rollback' rolls back) and "promoted_by" (the operator who did).`,
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {
@@ -252,6 +269,10 @@ func printRun(w io.Writer, r *deploy.Run) {
 			progress = oneLine(s.Error)
 		}
 		fmt.Fprintf(w, "%4d  %4d  %-22s  %-28s  %-10s  %-12s  %s\n", s.Index, s.Wave, whereS, what, s.Strategy, stepSymbol(s.State)+" "+string(s.State), progress)
+		if ev, ok := s.Judged(); ok && ev.Reason != "" {
+			// The judge's latest ruling on a canary, in one line.
+			fmt.Fprintf(w, "%12s%s: %s\n", "", ev.Verdict, oneLine(ev.Reason))
+		}
 	}
 }
 

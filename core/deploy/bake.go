@@ -57,6 +57,15 @@ func (s *Step) canaryEvidence() (CanaryEvidence, bool) {
 	return ev, true
 }
 
+// Judged returns a canary step's evidence when a judge ruled on it (or an
+// operator promoted it over the judge's insufficient evidence).
+func (s *Step) Judged() (CanaryEvidence, bool) {
+	if s.Strategy != model.Canary {
+		return CanaryEvidence{}, false
+	}
+	return s.canaryEvidence()
+}
+
 // Extension returns the extension of the step's current bake, or nil
 // when its bake was not extended.
 func (s *Step) Extension() *BakeExtension {
