@@ -201,7 +201,7 @@ there once its bake was extended: "weight", "started", "extensions",
 "until", "limit", "limit_by", "awaiting_operator" (the run waits for an
 operator: 'deploy continue' promotes the weight without proof, 'deploy
 rollback' rolls back) and "promoted_by" (the operator who did).`,
-		Args:  cobra.MaximumNArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {
 				return err
