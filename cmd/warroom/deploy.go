@@ -31,14 +31,23 @@ audited, so a run survives a crash of warroom and resumes where it stopped.
 
 A run is driven by the process that holds its lease: 'deploy start --follow',
 'deploy resume', the console, or 'warroom serve'. The other commands act on
-a run from any process.`,
+a run from any process.
+
+A canary with a judge is promoted weight by weight only on the judge's
+proof; a bake that ends with no verdict is extended (bake_extension x
+bake_time at most, never past the release window), then the run pauses with
+"insufficient evidence" and waits: 'deploy continue' promotes the weight
+as your decision (audited with the judge's reason), 'deploy rollback' rolls
+back, 'deploy resume' leaves it paused. Without a judge (canary_judge: none)
+a canary weight is promoted when its bake time is over. See docs/spec.md,
+"Canary bakes".`,
 	}
 	cmd.AddCommand(newDeployStartCmd(a), newDeployStatusCmd(a), newDeployResumeCmd(a), newDeploySkipCmd(a), newDeployRetryCmd(a))
 	for _, c := range []struct {
 		cmd   deploy.Command
 		short string
 	}{
-		{deploy.CmdContinue, "Continue a paused run, or approve it into the next environment"},
+		{deploy.CmdContinue, "Continue a paused run, approve it into the next environment, or promote a canary that waits on insufficient evidence"},
 		{deploy.CmdPause, "Pause a run: the step in flight finishes, nothing new starts"},
 		{deploy.CmdAbort, "Stop a run where it is, without rolling back"},
 		{deploy.CmdRollback, "Roll a run back: undo its steps in reverse order"},
