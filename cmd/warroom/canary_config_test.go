@@ -58,3 +58,11 @@ func TestTheTrainIsTheRunsCanaryServices(t *testing.T) {
 		t.Errorf("%d canary services, want 2", n)
 	}
 }
+
+// The engine and the judge agree on how an inconclusive bake's reason
+// starts: the run's pause reason is the judge's.
+func TestInsufficientEvidenceReadsTheSame(t *testing.T) {
+	if deploy.ReasonInsufficient != canary.ReasonInsufficient {
+		t.Errorf("deploy says %q, canary %q", deploy.ReasonInsufficient, canary.ReasonInsufficient)
+	}
+}

@@ -164,7 +164,9 @@ func (e *Engine) extend(ctx context.Context, d *driven, s *Step, j Judgement, x 
 	}
 	ext := BakeExtension{Weight: s.Weight, Attempt: s.Attempt, Started: started, Extensions: n, Until: *s.BakeUntil, Limit: limit, LimitBy: by}
 	if now.Before(limit) {
-		until := now.Add(max(bake/4, moreNeeded(j)*5/4))
+		// A few looks of the judge at least: a scaled-down bake (a demo's)
+		// would otherwise be extended, and audited, at every look.
+		until := now.Add(max(bake/4, moreNeeded(j)*5/4, 4*e.poll()))
 		if until.After(limit) {
 			until = limit
 		}
