@@ -370,3 +370,30 @@ func TestARestartDuringAnExtensionKeepsItsBound(t *testing.T) {
 		t.Errorf("the 100%% weight was not promoted by the judge:\n%s", strings.Join(h.journal.summaries(), "\n"))
 	}
 }
+
+// A weight that waits is promoted only by continuing a run paused for
+// insufficient evidence: continuing a run an operator paused for another
+// reason (a pause that crossed the engine's) judges it again, and it
+// pauses the run again with its reason.
+func TestContinuingARunPausedForAnotherReasonDoesNotPromote(t *testing.T) {
+	h := newHarness(t)
+	h.engine.Judge = &scriptJudge{clock: h.clock, rule: inconclusive}
+	h.create(canaryRun("run-1"))
+	ctx := context.Background()
+	r := h.driveUntilPaused("run-1")
+	hdr := r.Header()
+	hdr.Reason = "paused by bob: lunch"
+	if _, err := h.journal.Apply(ctx, Change{RunID: "run-1", Header: &hdr}, Audit{Actor: "bob", Command: "deploy pause"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.ops.Do(ctx, OperatorRequest{Command: CmdContinue, RunID: "run-1", Actor: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	r = h.driveUntilPaused("run-1")
+	if r.State != RunPaused || !strings.HasPrefix(r.Reason, ReasonInsufficient) || !r.Steps[0].AwaitsOperator() || r.Steps[0].Weight != 10 {
+		t.Fatalf("run %s %q; step at %d%%", r.State, r.Reason, r.Steps[0].Weight)
+	}
+	if got := auditWith(h, "promoted"); len(got) > 0 {
+		t.Errorf("promoted: %v", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -78,8 +79,13 @@ func (o *Operator) Do(ctx context.Context, req OperatorRequest) (*Run, error) {
 // applyCommand changes r as the command says, or refuses. It returns the
 // audit event's summary, and what its payload says beyond the command.
 func applyCommand(r *Run, req OperatorRequest, now time.Time) (string, map[string]any, error) {
+	// Only a run paused for insufficient evidence is continued into a
+	// promotion: the operator saw that reason. (A run paused otherwise is
+	// only continued; a weight that waits is then judged again and, still
+	// with no verdict, pauses the run again with the reason.)
+	waiting := r.State == RunPaused && strings.HasPrefix(r.Reason, ReasonInsufficient)
 	summary, err := applyCommandTo(r, req, now)
-	if err != nil || req.Command != CmdContinue || r.State != RunRunning {
+	if err != nil || req.Command != CmdContinue || r.State != RunRunning || !waiting {
 		return summary, nil, err
 	}
 	// A canary weight that baked as long as it may with no verdict waits
