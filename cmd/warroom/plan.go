@@ -38,7 +38,12 @@ the service's tolerances, the baseline erring at its SLO's error budget or
 0.1 % without one, and alpha spread across the release's canary services);
 it says when bake_time is shorter, and whether the judge's extensions
 (bake_extension x bake_time) cover it or the step will wait for an
-operator. In JSON, under each step's "canary".
+operator. In JSON, each canary step has "canary": "bake_time",
+"bake_extension", "max_bake" (bake_extension x bake_time), "expected_rps"
+(the step's: a region gets its weight's share), "weights" (each with
+"percent", "canary_rps", "baseline_rps", "bake_needed" (null when not
+known, or not reached within a day) and "outlook"), "outlook" (the worst
+weight's: enough, extended, operator or unknown) and "note".
 
 Exit 0 when the release can go, 3 when it is blocked (the plan is printed
 either way).`,
