@@ -31,14 +31,23 @@ audited, so a run survives a crash of warroom and resumes where it stopped.
 
 A run is driven by the process that holds its lease: 'deploy start --follow',
 'deploy resume', the console, or 'warroom serve'. The other commands act on
-a run from any process.`,
+a run from any process.
+
+A canary with a judge is promoted weight by weight only on the judge's
+proof; a bake that ends with no verdict is extended (bake_extension x
+bake_time at most, never past the release window), then the run pauses with
+"insufficient evidence" and waits: 'deploy continue' promotes the weight
+as your decision (audited with the judge's reason), 'deploy rollback' rolls
+back, 'deploy resume' leaves it paused. Without a judge (canary_judge: none)
+a canary weight is promoted when its bake time is over. See docs/spec.md,
+"Canary bakes".`,
 	}
 	cmd.AddCommand(newDeployStartCmd(a), newDeployStatusCmd(a), newDeployResumeCmd(a), newDeploySkipCmd(a), newDeployRetryCmd(a))
 	for _, c := range []struct {
 		cmd   deploy.Command
 		short string
 	}{
-		{deploy.CmdContinue, "Continue a paused run, or approve it into the next environment"},
+		{deploy.CmdContinue, "Continue a paused run, approve it into the next environment, or promote a canary that waits on insufficient evidence"},
 		{deploy.CmdPause, "Pause a run: the step in flight finishes, nothing new starts"},
 		{deploy.CmdAbort, "Stop a run where it is, without rolling back"},
 		{deploy.CmdRollback, "Roll a run back: undo its steps in reverse order"},
@@ -184,7 +193,24 @@ func newDeployStatusCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status [RUN]",
 		Short: "A run's state and steps (default: the latest run)",
-		Args:  cobra.MaximumNArgs(1),
+		Long: `A run's state, why it is in it, and its steps. Below a canary step the
+canary judge ruled on, its latest ruling in one line: the verdict
+(promote, continue, pause, rollback) and the reason, which names each test,
+the values observed, the e-value and its threshold, and for a promotion the
+bound it proved.
+
+With -o json, the run as it is stored. A judged canary step's "evidence" is
+{"verdict", "reason", "evidence", "bake"}: "evidence" holds the judge's
+fields ("metrics": each rollback test with its "test", the cohorts'
+"requests", "events" and "rate", "e_value", "threshold", "rejected";
+"proofs": each promotion proof with its "claim", "confidence", "limit",
+"e_value", "threshold", "proved"; "insufficient" when a bake ended with
+neither: "requests", "more_requests", "canary_rps", "more_s"); "bake" is
+there once its bake was extended: "weight", "started", "extensions",
+"until", "limit", "limit_by", "awaiting_operator" (the run waits for an
+operator: 'deploy continue' promotes the weight without proof, 'deploy
+rollback' rolls back) and "promoted_by" (the operator who did).`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {
 				return err
@@ -252,6 +278,10 @@ func printRun(w io.Writer, r *deploy.Run) {
 			progress = oneLine(s.Error)
 		}
 		fmt.Fprintf(w, "%4d  %4d  %-22s  %-28s  %-10s  %-12s  %s\n", s.Index, s.Wave, whereS, what, s.Strategy, stepSymbol(s.State)+" "+string(s.State), progress)
+		if ev, ok := s.Judged(); ok && ev.Reason != "" {
+			// The judge's latest ruling on a canary, in one line.
+			fmt.Fprintf(w, "%12s%s: %s\n", "", ev.Verdict, oneLine(ev.Reason))
+		}
 	}
 }
 

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/warroom/warroom/core/canary"
 	"github.com/warroom/warroom/core/model"
 	"github.com/warroom/warroom/core/plan"
 )
@@ -28,17 +31,33 @@ outside an environment's maintenance windows, services without an owner,
 library conflicts no version resolves. Warnings: resolvable library
 conflicts, business events and vendor windows in the release window.
 
+Canary bakes: for each canary step whose service gives deploy.expected_rps
+for its environment, the traffic each weight gets and the bake time a
+healthy canary needs for the canary judge's proofs at that traffic (with
+the service's tolerances, the baseline erring at its SLO's error budget or
+0.1 % without one, and alpha spread across the release's canary services);
+it says when bake_time is shorter, and whether the judge's extensions
+(bake_extension x bake_time) cover it or the step will wait for an
+operator. In JSON, each canary step has "canary": "bake_time",
+"bake_extension", "max_bake" (bake_extension x bake_time), "expected_rps"
+(the step's: a region gets its weight's share), "weights" (each with
+"percent", "canary_rps", "baseline_rps", "bake_needed" (null when not
+known, or not reached within a day) and "outlook"), "outlook" (the worst
+weight's: enough, extended, operator or unknown) and "note".
+
 Exit 0 when the release can go, 3 when it is blocked (the plan is printed
 either way).`,
 		Args: cobra.ExactArgs(1),
 	}, func(cmd *cobra.Command, org *model.Org, args []string) error {
-		p, err := plan.Build(model.NewIndex(org), args[0])
+		ix := model.NewIndex(org)
+		p, err := plan.Build(ix, args[0])
 		if errors.Is(err, plan.ErrUnknownRelease) {
 			return unknownRelease(args[0], org)
 		}
 		if err != nil {
 			return err
 		}
+		p.EstimateCanaryBakes(bakeEstimator(ix, p))
 		if a.json() {
 			err = a.writeJSON(p)
 		} else {
@@ -120,6 +139,7 @@ func printPlan(w io.Writer, p *plan.Plan) error {
 		}
 	}
 	fmt.Fprintf(w, "\n%d steps\n", len(p.Steps))
+	printCanaryBakes(w, p)
 
 	printIssues(w, "Blockers", "x", p.Blockers)
 	printIssues(w, "Warnings", "!", p.Warnings)
@@ -137,4 +157,78 @@ func printIssues(w io.Writer, title, symbol string, issues []plan.Issue) {
 	for _, is := range issues {
 		fmt.Fprintf(w, "  %s %s: %s\n", symbol, is.Kind, is.Message)
 	}
+}
+
+// bakeEstimator estimates a canary's bake with the judge's own proofs and
+// the configuration the judge gives the service in a run of this plan.
+func bakeEstimator(ix *model.Index, p *plan.Plan) plan.BakeEstimator {
+	train := 0
+	for _, c := range p.Services {
+		if c.Strategy == model.Canary {
+			train++
+		}
+	}
+	return func(service string, canaryRPS, baselineRPS float64, limit time.Duration) (time.Duration, bool) {
+		svc := ix.Services[service]
+		cfg := canaryConfig(svc, train)
+		baseErrors := defaultPlanErrorRate
+		if svc != nil && svc.SLO.Availability > 0 && svc.SLO.Availability < 100 {
+			baseErrors = 1 - svc.SLO.Availability/100
+		}
+		return canary.BakeNeeded(cfg, canary.Traffic{CanaryRPS: canaryRPS, BaseRPS: baselineRPS, BaseErrorRate: baseErrors}, limit)
+	}
+}
+
+// defaultPlanErrorRate is the baseline's error rate the plan assumes for a
+// service whose SLO sets no availability.
+const defaultPlanErrorRate = 0.001
+
+// printCanaryBakes lists the canary steps with their traffic and the bake
+// their proofs need.
+func printCanaryBakes(w io.Writer, p *plan.Plan) {
+	var lines []string
+	for _, s := range p.Steps {
+		cb := s.Canary
+		if cb == nil {
+			continue
+		}
+		where := s.Environment
+		if s.Region != "" {
+			where += "/" + s.Region
+		}
+		line := fmt.Sprintf("  %d. %s in %s", s.Index, s.Service, where)
+		if cb.ExpectedRPS > 0 {
+			var ws []string
+			for _, wt := range cb.Weights {
+				need := "not within " + model.Duration(plan.MaxEstimate).String()
+				if wt.BakeNeeded != nil {
+					need = wt.BakeNeeded.String()
+				}
+				ws = append(ws, fmt.Sprintf("%d%% %s", wt.Percent, need))
+			}
+			line += fmt.Sprintf(", %s rps expected; needed %s", formatRPS(cb.ExpectedRPS), strings.Join(ws, ", "))
+		}
+		symbol := " "
+		switch cb.Outlook {
+		case plan.OutlookExtended:
+			symbol = "~"
+		case plan.OutlookOperator:
+			symbol = "!"
+		}
+		lines = append(lines, line+"\n     "+symbol+" "+cb.Note)
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nCanary bakes (%d)\n", len(lines))
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+}
+
+func formatRPS(x float64) string {
+	if x >= 10 {
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(x, 'g', 2, 64)
 }

@@ -65,6 +65,10 @@ func NewRun(ix *model.Index, p *plan.Plan, o NewRunOptions) (*Run, error) {
 		UpdatedAt: o.Now,
 		Options:   o.Options,
 	}
+	if !rel.Window.End.IsZero() {
+		end := rel.Window.End
+		r.WindowEnd = &end
+	}
 	for _, e := range p.Environments {
 		if !slices.Contains(envs, e.Name) {
 			continue
@@ -163,6 +167,9 @@ func NewRun(ix *model.Index, p *plan.Plan, o NewRunOptions) (*Run, error) {
 				s.CanarySteps = []int{10, 50, 100}
 			}
 			s.BakeTime = d.BakeTime
+			if s.Strategy == model.Canary {
+				s.BakeExtension = d.BakeExtension
+			}
 			if len(d.Settings) > 0 {
 				s.Settings = map[string]string{}
 				for k, v := range d.Settings {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -39,7 +40,7 @@ func (o *Operator) Do(ctx context.Context, req OperatorRequest) (*Run, error) {
 		for i := range r.Steps {
 			before[i] = r.Steps[i].Status()
 		}
-		summary, err := applyCommand(r, req, o.Clock.Now())
+		summary, extra, err := applyCommand(r, req, o.Clock.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -51,11 +52,15 @@ func (o *Operator) Do(ctx context.Context, req OperatorRequest) (*Run, error) {
 				c.Steps = append(c.Steps, StepChange{From: before[i].State, To: st})
 			}
 		}
+		payload := map[string]any{"run": r.ID, "from": from.State, "to": r.State, "step": req.Step, "reason": req.Reason}
+		for k, v := range extra {
+			payload[k] = v
+		}
 		got, err := o.Journal.Apply(ctx, c, Audit{
 			Actor:   req.Actor,
 			Command: "deploy " + string(req.Command),
 			Summary: summary,
-			Payload: map[string]any{"run": r.ID, "from": from.State, "to": r.State, "step": req.Step, "reason": req.Reason},
+			Payload: payload,
 		})
 		if errors.Is(err, ErrConflict) && attempt < 10 {
 			continue // the engine moved the run on meanwhile: decide again on the new state
@@ -71,8 +76,36 @@ func (o *Operator) Do(ctx context.Context, req OperatorRequest) (*Run, error) {
 	}
 }
 
-// applyCommand changes r as the command says, or refuses.
-func applyCommand(r *Run, req OperatorRequest, now time.Time) (string, error) {
+// applyCommand changes r as the command says, or refuses. It returns the
+// audit event's summary, and what its payload says beyond the command.
+func applyCommand(r *Run, req OperatorRequest, now time.Time) (string, map[string]any, error) {
+	// Only a run paused for insufficient evidence is continued into a
+	// promotion: the operator saw that reason. (A run paused otherwise is
+	// only continued; a weight that waits is then judged again and, still
+	// with no verdict, pauses the run again with the reason.)
+	waiting := r.State == RunPaused && strings.HasPrefix(r.Reason, ReasonInsufficient)
+	summary, err := applyCommandTo(r, req, now)
+	if err != nil || req.Command != CmdContinue || r.State != RunRunning || !waiting {
+		return summary, nil, err
+	}
+	// A canary weight that baked as long as it may with no verdict waits
+	// for an operator: continuing the run is the operator's decision to
+	// promote it without proof, audited as such with the judge's reason.
+	var promoted []map[string]any
+	for i := range r.Steps {
+		if s := &r.Steps[i]; s.AwaitsOperator() {
+			what, p := promoteByOperator(s, req.Actor, now)
+			summary += "; " + what
+			promoted = append(promoted, p)
+		}
+	}
+	if promoted == nil {
+		return summary, nil, nil
+	}
+	return summary, map[string]any{"promoted_without_proof": promoted}, nil
+}
+
+func applyCommandTo(r *Run, req OperatorRequest, now time.Time) (string, error) {
 	if err := checkCommand(req.Command, r); err != nil {
 		return "", err
 	}
@@ -103,6 +136,14 @@ func applyCommand(r *Run, req OperatorRequest, now time.Time) (string, error) {
 		return fmt.Sprintf("continued run %s", r.ID), nil
 	case CmdResume:
 		if r.State == RunPaused {
+			// A step waiting for an operator's decision keeps the run
+			// paused: driving it here decides nothing.
+			for i := range r.Steps {
+				if s := &r.Steps[i]; s.AwaitsOperator() {
+					return fmt.Sprintf("resumed run %s in this process; it stays paused: step %d (%s) waits for an operator ('deploy continue' promotes it, 'deploy rollback' rolls back)",
+						r.ID, s.Index, s.Describe()), nil
+				}
+			}
 			r.State, r.Reason = RunRunning, ""
 		}
 		return fmt.Sprintf("resumed run %s in this process", r.ID), nil

@@ -24,6 +24,12 @@
 // the same key; only a failure after the target changed something is
 // rolled back.
 //
+// A judged canary is never promoted on the clock: a weight whose bake
+// ends with no verdict is extended, each extension audited with the
+// judge's shortfall and kept in the step's record (its evidence), up to a
+// bound; then the run pauses and the weight waits for an operator, whose
+// 'continue' promotes it as an audited decision (bake.go).
+//
 // A run is driven by whichever process holds its lease; operators'
 // commands (pause, continue, abort, rollback, skip) are commits like the
 // engine's own, checked against the state machine, so they work from any

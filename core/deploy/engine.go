@@ -862,26 +862,10 @@ func (e *Engine) bake(ctx context.Context, d *driven, s *Step) error {
 	}
 	// Without a bake there is no window to judge a canary in (a judge
 	// asked about no time at all sees noise): its weights go on at once.
-	if s.Strategy == model.Canary && e.Judge != nil && r.Options.bake(s.BakeTime) > 0 {
-		j, err := e.Judge.Judge(ctx, CanaryRequest{
-			RunID: r.ID, Step: s.Index, Service: s.Service, Environment: s.Env, Region: s.Region,
-			Baseline: s.FromVersion, Canary: s.Version, Weight: s.Weight,
-			Since: s.BakeUntil.Add(-r.Options.bake(s.BakeTime)), BakeEnds: *s.BakeUntil,
-		})
-		if err == nil {
-			switch j.Verdict {
-			case VerdictRollback:
-				return e.fail(ctx, d, s, StepBaking, "canary judged worse than baseline: "+j.Reason, j)
-			case VerdictPause:
-				return e.commit(ctx, d, 0, "", RunRunning, "deploy engine", func(h *RunHeader, _ *Step) (string, any) {
-					h.State = RunPaused
-					h.Reason = fmt.Sprintf("canary of step %d (%s) paused by the judge: %s", s.Index, s.Describe(), j.Reason)
-					return h.Reason, j
-				})
-			case VerdictPromote:
-				return e.promote(ctx, d, s, "judge: "+j.Reason, &j)
-			}
-		}
+	// Without a judge (canary_judge: none) a canary goes on when its bake
+	// time is over, as any other step.
+	if bake := r.Options.bake(s.BakeTime); s.Strategy == model.Canary && e.Judge != nil && bake > 0 {
+		return e.judgeCanary(ctx, d, s, now, bake)
 	}
 	if !now.Before(*s.BakeUntil) {
 		why := "bake time over"
@@ -994,7 +978,8 @@ func (s *Step) nextWeight() int {
 func (e *Engine) promote(ctx context.Context, d *driven, s *Step, why string, judged *Judgement) error {
 	var evidence json.RawMessage
 	if judged != nil {
-		evidence, _ = json.Marshal(judged)
+		// An extended bake's record stays with the verdict that ended it.
+		evidence, _ = json.Marshal(CanaryEvidence{Judgement: *judged, Bake: s.Extension()})
 	}
 	return e.commit(ctx, d, s.Index, StepBaking, "", "deploy engine", func(_ *RunHeader, s *Step) (string, any) {
 		if evidence != nil {

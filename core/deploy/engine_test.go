@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,22 +132,29 @@ func TestWithoutAutoRollbackTheRunFailsForAnOperator(t *testing.T) {
 	}
 }
 
+// verdicts rules v.verdict on v.service at weight v.at, and promotes
+// every other canary weight at the end of its bake, as a judge whose
+// proofs hold does.
 type verdicts struct {
 	service string
 	at      int // weight at which to rule
 	verdict Verdict
+	clock   *fakeClock
 }
 
 func (v verdicts) Judge(_ context.Context, req CanaryRequest) (Judgement, error) {
 	if req.Service == v.service && req.Weight == v.at {
 		return Judgement{Verdict: v.verdict, Reason: "errors 4.1% vs 0.2%, e-value 212 >= 100", Evidence: []byte(`{"e_value":212}`)}, nil
 	}
+	if !v.clock.Now().Before(req.BakeEnds) {
+		return Judgement{Verdict: VerdictPromote, Reason: "bake time over; proved error rate <= base + 0.5 pp"}, nil
+	}
 	return Judgement{Verdict: VerdictContinue}, nil
 }
 
 func TestJudgesPromotionIsKeptAsEvidence(t *testing.T) {
 	h := newHarness(t)
-	h.engine.Judge = verdicts{service: "payments", at: 50, verdict: VerdictPromote}
+	h.engine.Judge = verdicts{service: "payments", at: 50, verdict: VerdictPromote, clock: h.clock}
 	h.create(fixture("run-1", false))
 	r := h.drive("run-1")
 	if r.State != RunSucceeded {
@@ -154,14 +162,19 @@ func TestJudgesPromotionIsKeptAsEvidence(t *testing.T) {
 	}
 	p, _ := r.Step(2)
 	var j Judgement
-	if err := json.Unmarshal(p.Evidence, &j); err != nil || j.Verdict != VerdictPromote || !strings.Contains(string(j.Evidence), "e_value") {
+	if err := json.Unmarshal(p.Evidence, &j); err != nil || j.Verdict != VerdictPromote || !strings.Contains(j.Reason, "proved") {
 		t.Errorf("promoted canary's evidence %s (%v)", p.Evidence, err)
+	}
+	if !slices.ContainsFunc(h.journal.summaries(), func(a string) bool {
+		return strings.Contains(a, "canary at 50% promoted (judge: errors 4.1%")
+	}) {
+		t.Errorf("the judge's promotion at 50%% is not audited:\n%s", strings.Join(h.journal.summaries(), "\n"))
 	}
 }
 
 func TestJudgeRollsBackACanary(t *testing.T) {
 	h := newHarness(t)
-	h.engine.Judge = verdicts{service: "payments", at: 50, verdict: VerdictRollback}
+	h.engine.Judge = verdicts{service: "payments", at: 50, verdict: VerdictRollback, clock: h.clock}
 	h.create(fixture("run-1", false))
 	r := h.drive("run-1")
 	if r.State != RunRolledBack || !strings.Contains(r.Reason, "canary judged worse than baseline: errors 4.1%") {

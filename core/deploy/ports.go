@@ -229,8 +229,8 @@ func (s Status) Applied(key string) bool {
 type Verdict string
 
 const (
-	VerdictContinue Verdict = "continue" // not enough evidence yet; keep baking
-	VerdictPromote  Verdict = "promote"  // bake time over, no evidence of harm
+	VerdictContinue Verdict = "continue" // neither proof yet; keep baking (at the bake's end: insufficient evidence)
+	VerdictPromote  Verdict = "promote"  // bake time over and the canary proved within its tolerance
 	VerdictPause    Verdict = "pause"    // something is off (e.g. traffic not split as asked)
 	VerdictRollback Verdict = "rollback" // the canary is worse than the baseline
 )
@@ -256,8 +256,12 @@ type CanaryRequest struct {
 	BakeEnds    time.Time
 }
 
-// Judge rules on a canary. The live canary judge implements it; without
-// one, a canary is promoted when its bake time is over.
+// Judge rules on a canary. The live canary judge implements it. With one,
+// a canary weight goes on only on its promote verdict: a bake that ends
+// on continue (or with the judge failing) is extended, up to the step's
+// BakeExtension x its bake time and never past the run's WindowEnd, then
+// the run pauses and the weight waits for an operator. Without one, a
+// canary weight is promoted when its bake time is over.
 type Judge interface {
 	Judge(ctx context.Context, req CanaryRequest) (Judgement, error)
 }

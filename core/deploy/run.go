@@ -29,8 +29,12 @@ type Run struct {
 	Version int64 `json:"version"`
 	// Commits counts every change of the run, of its header or of any of
 	// its steps, creation included: each has one audit event.
-	Commits   int64      `json:"commits"`
-	Options   Options    `json:"options"`
+	Commits int64   `json:"commits"`
+	Options Options `json:"options"`
+	// WindowEnd is the end of the release's window when the run was made:
+	// a canary's bake is never extended past it (unless the run was
+	// started outside its window on purpose, Options.OutsideWindow).
+	WindowEnd *time.Time `json:"window_end,omitempty"`
 	Stages    []Stage    `json:"stages"`
 	Approvals []Approval `json:"approvals,omitempty"`
 	Steps     []Step     `json:"steps"`
@@ -99,7 +103,11 @@ type Step struct {
 	Instances   int                  `json:"instances,omitempty"`
 	CanarySteps []int                `json:"canary_steps,omitempty"`
 	BakeTime    model.Duration       `json:"bake_time,omitempty"`
-	Reversible  bool                 `json:"reversible,omitempty"` // migrations: can be undone
+	// BakeExtension bounds a judged canary weight's bake when the judge
+	// has no verdict at the end of BakeTime: at most BakeExtension x
+	// BakeTime in all (0: model.DefaultBakeExtension).
+	BakeExtension float64 `json:"bake_extension,omitempty"`
+	Reversible    bool    `json:"reversible,omitempty"` // migrations: can be undone
 
 	State StepState `json:"state"`
 	// Progress is where inside its state the step is: the canary weight

@@ -197,6 +197,11 @@ type DeployPolicy struct {
 	// BakeExtension times bake_time in all (0: the default, 4), never past
 	// the release's window. Then the step waits for an operator.
 	BakeExtension float64 `yaml:"bake_extension" json:"bake_extension,omitempty"`
+	// ExpectedRPS is the traffic the service is expected to serve during
+	// a release, per environment name, in requests per second, all its
+	// regions together: the plan estimates from it the bake time a
+	// canary needs for the judge's proofs.
+	ExpectedRPS map[string]float64 `yaml:"expected_rps" json:"expected_rps,omitempty"`
 	// Settings are passed to the deploy target verbatim.
 	Settings map[string]string `yaml:"settings" json:"settings,omitempty"`
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,7 +127,63 @@ type Step struct {
 	// NotBefore is when the step may start: the region's low-traffic
 	// window, in production.
 	NotBefore *time.Time `json:"not_before,omitempty"`
+	// Canary is what a canary step's bakes need for the judge's proofs.
+	Canary *CanaryBake `json:"canary,omitempty"`
 }
+
+// DefaultCanarySteps are the weights of a canary that names none (as the
+// deploy engine runs it).
+var DefaultCanarySteps = []int{10, 50, 100}
+
+// CanaryBake is a canary step's bakes as the plan expects them: the
+// traffic each weight gets and, once EstimateCanaryBakes ran, the bake
+// time a healthy canary needs for the judge's proofs at that traffic.
+type CanaryBake struct {
+	BakeTime      model.Duration `json:"bake_time"`
+	BakeExtension float64        `json:"bake_extension"`
+	// MaxBake is the longest a weight may bake with no verdict before it
+	// waits for an operator: bake_extension x bake_time.
+	MaxBake model.Duration `json:"max_bake"`
+	// ExpectedRPS is the step's traffic in requests per second: its
+	// service's deploy.expected_rps in the environment, the region's share
+	// of it; 0 when the spec does not say.
+	ExpectedRPS float64        `json:"expected_rps"`
+	Weights     []CanaryWeight `json:"weights"`
+	// Outlook is the worst of the weights' outlooks.
+	Outlook string `json:"outlook"`
+	// Note says it in a sentence, for the weight that needs the longest.
+	Note string `json:"note"`
+}
+
+// CanaryWeight is one weight of a canary step.
+type CanaryWeight struct {
+	Percent     int     `json:"percent"`
+	CanaryRPS   float64 `json:"canary_rps"`
+	BaselineRPS float64 `json:"baseline_rps"`
+	// BakeNeeded is the bake a healthy canary needs at this weight for the
+	// judge's proofs; null when the traffic is not known or the proofs are
+	// not reached within MaxEstimate.
+	BakeNeeded *model.Duration `json:"bake_needed"`
+	// Outlook is OutlookEnough, OutlookExtended, OutlookOperator or
+	// OutlookUnknown.
+	Outlook string `json:"outlook"`
+}
+
+// A canary weight's outlook.
+const (
+	OutlookEnough   = "enough"   // bake_time is enough for the proofs
+	OutlookExtended = "extended" // the judge will extend the bake, within bake_extension x bake_time
+	OutlookOperator = "operator" // more than bake_extension x bake_time: the step will wait for an operator
+	OutlookUnknown  = "unknown"  // no expected traffic, or no judge estimate
+)
+
+// MaxEstimate bounds the bake times estimated: beyond a day a canary
+// step is not going to be proved by waiting.
+const MaxEstimate = 24 * time.Hour
+
+// BakeEstimator is the bake time a healthy canary of service needs for
+// the judge's proofs at the traffic given, if reached within max.
+type BakeEstimator func(service string, canaryRPS, baselineRPS float64, max time.Duration) (time.Duration, bool)
 
 type builder struct {
 	ix  *model.Index
@@ -389,11 +446,13 @@ func (b *builder) steps() {
 				base := Step{Environment: env.Name, Wave: w.Index, Service: name, FromVersion: c.FromVersion,
 					Version: c.ToVersion, Strategy: c.Strategy}
 				if len(env.Regions) == 0 {
+					base.Canary = b.canaryBake(name, c.Strategy, env, nil)
 					add(base)
 					continue
 				}
 				for _, r := range env.Regions {
 					s := base
+					s.Canary = b.canaryBake(name, c.Strategy, env, &r)
 					s.Region = r.Name
 					if r.LowTraffic != nil {
 						t := r.LowTraffic.Start
@@ -407,4 +466,140 @@ func (b *builder) steps() {
 	if steps != nil {
 		b.p.Steps = steps
 	}
+}
+
+// canaryBake is a canary step's bakes in env (and region), with the
+// traffic its service's expected_rps gives it; nil for another strategy.
+func (b *builder) canaryBake(service string, strategy model.Strategy, env Environment, region *Region) *CanaryBake {
+	svc := b.ix.Services[service]
+	if svc == nil || strategy != model.Canary {
+		return nil
+	}
+	d := svc.Deploy
+	cb := &CanaryBake{BakeTime: d.BakeTime, BakeExtension: d.BakeExtension, Outlook: OutlookUnknown}
+	if cb.BakeExtension == 0 {
+		cb.BakeExtension = model.DefaultBakeExtension
+	}
+	cb.MaxBake = model.Duration(time.Duration(cb.BakeExtension * float64(d.BakeTime)))
+	rps := d.ExpectedRPS[env.Name]
+	if region != nil && rps > 0 {
+		rps *= regionShare(env.Regions, region.Name)
+	}
+	cb.ExpectedRPS = rps
+	weights := d.CanarySteps
+	if len(weights) == 0 {
+		weights = DefaultCanarySteps
+	}
+	for _, w := range weights {
+		cb.Weights = append(cb.Weights, CanaryWeight{Percent: w, CanaryRPS: rps * float64(w) / 100,
+			BaselineRPS: rps * float64(100-w) / 100, Outlook: OutlookUnknown})
+	}
+	if rps == 0 {
+		cb.Note = fmt.Sprintf("no deploy.expected_rps for %s: the bake time the proofs need is not known", env.Name)
+	}
+	return cb
+}
+
+// regionShare is a region's share of its environment's traffic: its
+// weight's share when every region has one, else an equal share.
+func regionShare(regions []Region, name string) float64 {
+	total, mine := 0, 0
+	for _, r := range regions {
+		if r.Weight <= 0 {
+			return 1 / float64(len(regions))
+		}
+		total += r.Weight
+		if r.Name == name {
+			mine = r.Weight
+		}
+	}
+	return float64(mine) / float64(total)
+}
+
+// EstimateCanaryBakes fills in each canary step's bake times needed, as
+// est gives them, with each weight's outlook and the step's note. Steps
+// with no expected traffic stay unknown.
+func (p *Plan) EstimateCanaryBakes(est BakeEstimator) {
+	type key struct {
+		service    string
+		canary, bl float64
+	}
+	memo := map[key]*time.Duration{}
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		cb := s.Canary
+		if cb == nil || cb.ExpectedRPS <= 0 {
+			continue
+		}
+		bake := time.Duration(cb.BakeTime)
+		var worst *CanaryWeight
+		cb.Outlook = OutlookEnough
+		for j := range cb.Weights {
+			w := &cb.Weights[j]
+			k := key{s.Service, w.CanaryRPS, w.BaselineRPS}
+			need, seen := memo[k]
+			if !seen {
+				if d, ok := est(s.Service, w.CanaryRPS, w.BaselineRPS, MaxEstimate); ok {
+					need = &d
+				}
+				memo[k] = need
+			}
+			switch {
+			case need == nil || *need > time.Duration(cb.MaxBake):
+				w.Outlook = OutlookOperator
+			case *need > bake:
+				w.Outlook = OutlookExtended
+			default:
+				w.Outlook = OutlookEnough
+			}
+			if need != nil {
+				d := model.Duration(*need)
+				w.BakeNeeded = &d
+			}
+			if worst == nil || outlookRank(w.Outlook) > outlookRank(worst.Outlook) ||
+				(w.Outlook == worst.Outlook && w.BakeNeeded != nil && worst.BakeNeeded != nil && *w.BakeNeeded > *worst.BakeNeeded) {
+				worst = w
+			}
+		}
+		if worst == nil {
+			continue
+		}
+		cb.Outlook = worst.Outlook
+		cb.Note = canaryNote(cb, worst)
+	}
+}
+
+func outlookRank(o string) int {
+	switch o {
+	case OutlookEnough:
+		return 0
+	case OutlookExtended:
+		return 1
+	case OutlookOperator:
+		return 2
+	}
+	return -1
+}
+
+// canaryNote says in a sentence what the weight that needs the longest
+// means for the step.
+func canaryNote(cb *CanaryBake, w *CanaryWeight) string {
+	at := fmt.Sprintf("at %s rps on the canary (%d%%)", rps(w.CanaryRPS), w.Percent)
+	switch {
+	case w.BakeNeeded == nil:
+		return fmt.Sprintf("bake %s: the proofs are not reached within %s %s: the step will wait for an operator", cb.BakeTime, model.Duration(MaxEstimate), at)
+	case w.Outlook == OutlookEnough:
+		return fmt.Sprintf("bake %s >= %s needed %s", cb.BakeTime, *w.BakeNeeded, at)
+	case w.Outlook == OutlookExtended:
+		return fmt.Sprintf("bake %s < %s needed %s: the judge will extend up to %s", cb.BakeTime, *w.BakeNeeded, at, cb.MaxBake)
+	}
+	return fmt.Sprintf("bake %s < %s needed %s, more than the %s it may bake: the step will wait for an operator", cb.BakeTime, *w.BakeNeeded, at, cb.MaxBake)
+}
+
+// rps formats requests per second with two significant digits at most.
+func rps(x float64) string {
+	if x >= 10 {
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(x, 'g', 2, 64)
 }

@@ -125,6 +125,10 @@ func TestErrors(t *testing.T) {
 			[]string{`21:63: canary_tolerance.error_rate 100 is out of range`}, "percentage points"},
 		{"bake extension", base + "  - name: cart\n    version: 1.0.0\n    deploy: {strategy: canary, bake_extension: 0.5}\n    tier: 2\n",
 			[]string{`21:48: bake_extension 0.5 is out of range`}, "factor"},
+		{"expected rps", base + "  - name: cart\n    version: 1.0.0\n    deploy: {strategy: canary, expected_rps: {dev: 0}}\n    tier: 2\nenvironments:\n  - {name: dev, order: 1}\n",
+			[]string{`21:52: expected_rps of dev 0 is out of range`}, "requests per second"},
+		{"expected rps of an unknown environment", base + "  - name: cart\n    version: 1.0.0\n    deploy: {strategy: canary, expected_rps: {prd: 12}}\n    tier: 2\nenvironments:\n  - {name: prod, order: 1}\n",
+			[]string{`21:52: unknown environment "prd"`}, `did you mean "prod"`},
 		{"tolerance off canary", base + "  - name: cart\n    version: 1.0.0\n    deploy: {strategy: rolling, canary_tolerance: {latency_p95: 20}}\n    tier: 2\n",
 			[]string{`21:51: canary_tolerance given for strategy "rolling"`}, "strategy: canary"},
 	}

@@ -458,6 +458,21 @@ func (v *validator) deployPolicy(src *Source, path string, d model.DeployPolicy,
 		}
 		canaryOnly("bake_extension")
 	}
+	if len(d.ExpectedRPS) > 0 {
+		envs := make([]string, 0, len(d.ExpectedRPS))
+		for env := range d.ExpectedRPS {
+			envs = append(envs, env)
+		}
+		slices.Sort(envs)
+		for _, env := range envs {
+			at := path + ".expected_rps." + env
+			v.ref(src, at, env, "environment", model.KindEnvironment)
+			if rps := d.ExpectedRPS[env]; !(rps > 0 && rps <= 1e9) {
+				v.errs.add(src.At(at), "give requests per second above 0 and at most 1e9, e.g. 120", "expected_rps of %s %g is out of range", env, rps)
+			}
+		}
+		canaryOnly("expected_rps")
+	}
 	// Blue-green for a database or queue is decided at pre-flight: only a
 	// target that says it can keep two copies consistent may do it.
 }
