@@ -84,12 +84,18 @@ func (t *TwoSampleTest) Update(nb, nc, xb, xc, pb, at float64) {
 		return // one cohort served nothing: no comparison
 	}
 	xb, xc = min(max(xb, 0), nb), min(max(xc, 0), nc)
+	// The grid's factors with the baseline's terms computed once: two
+	// logarithms per ratio besides p0's (the judge runs this for every
+	// service in flight at every observation).
+	lpb, lqb := math.Log(pb), math.Log1p(-pb)
 	for k, r := range t.ratio {
 		pc1 := min(r*pb, 0.999)
 		if pc1 <= pb {
 			continue
 		}
-		t.logL[k] += factor(nb, nc, xb, xc, pb, pc1)
+		p0 := (nc*pc1 + nb*pb) / (nc + nb)
+		lp0, lq0 := math.Log(p0), math.Log1p(-p0)
+		t.logL[k] += xc*(math.Log(pc1)-lp0) + (nc-xc)*(math.Log1p(-pc1)-lq0) + xb*(lpb-lp0) + (nb-xb)*(lqb-lq0)
 	}
 	// The plug-in: the canary's recent rate, shrunk towards pb by
 	// PlugInPrior expected errors; no bet unless above pb.
