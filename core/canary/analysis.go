@@ -364,7 +364,6 @@ func NewAnalysis(cfg Config, start time.Time, weight int) *Analysis {
 		alphaEach: cfg.Alpha / float64(cfg.Train) / float64(k),
 		srmThresh: 1 / cfg.PauseAlpha,
 		errRel:    NewRegressionTest(cfg.Tolerance),
-		errTwo:    NewTwoSampleTest(),
 		latRel:    [2]*RegressionTest{NewRegressionTest(cfg.Tolerance), NewRegressionTest(cfg.Tolerance)},
 		errRef:    NewUpwardTest(),
 		latRef:    [2]*OneSidedTest{NewUpwardTest(), NewUpwardTest()},
@@ -391,6 +390,8 @@ func NewAnalysis(cfg Config, start time.Time, weight int) *Analysis {
 		{name: "latency_p95", t: NewDownwardTest(), threshold: math.Log(1 / cfg.Beta),
 			test: "one-sample sequential test of the canary's share of requests slower than (1 + tolerance) x the baseline's p95 against 5 %"},
 	}
+	a.errTwo = NewTwoSampleTest()
+	a.errTwo.Focus = cfg.ErrorTolerance
 	a.setWeight(weight)
 	a.result.Verdict = deploy.VerdictContinue
 	a.result.Evid = a.evidence(start)
@@ -621,7 +622,7 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 		if !a.hundred() && hb != nil {
 			nb := sumF(hb)
 			if a.shift == nil {
-				a.shift = NewShiftTest(ref.Hist)
+				a.shift = NewShiftTestFocus(ref.Hist, shiftFocus(ref, a.cfg.LatencyTolerance))
 			}
 			a.shift.Update(hb, hc)
 			a.latRel[1].UpdateF(nb, n, above(hb, ref.BoundsMs, ref.P95Ms, false), x95)
@@ -1113,3 +1114,17 @@ func roundSig(x float64) float64 {
 // expCap is e^x for the evidence, capped at 1e300 so that JSON can carry
 // an overwhelming e-value.
 func expCap(x float64) float64 { return math.Exp(min(x, 690)) }
+
+// shiftFocus is the shift of the latency tolerance in the shift test's
+// scores (standard normal under the reference): a latency x (1 +
+// tolerance) moves log latency by ln(1 + tolerance), which is
+// ln(1 + tolerance) / sigma in scores, sigma the log latency's spread
+// read from the reference's p50 and p95 (exact for a log-normal). 0 when
+// the reference's quantiles give no spread.
+func shiftFocus(ref *Reference, tolerance float64) float64 {
+	if !(ref.P50Ms > 0) || !(ref.P95Ms > ref.P50Ms) || !(tolerance > 0) {
+		return 0
+	}
+	const z95 = 1.6448536269514722
+	return math.Log1p(tolerance) / (math.Log(ref.P95Ms/ref.P50Ms) / z95)
+}
