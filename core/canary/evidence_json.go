@@ -209,6 +209,9 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 			w.num("threshold", p.Threshold)
 			w.bool("proved", p.Proved)
 			w.numOmit("proved_after_s", p.ProvedAfterS)
+			if p.ProvedAfterRequests != 0 {
+				w.int("proved_after_requests", p.ProvedAfterRequests)
+			}
 			w.int("more_requests", p.MoreRequests)
 			w.close('}')
 		}
