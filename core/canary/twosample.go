@@ -23,13 +23,14 @@ import "math"
 // The e-process is half a mixture over the grid of ratios pc1/pb1 and
 // half a plug-in at the canary's recent rate, as in RegressionTest.
 type TwoSampleTest struct {
-	ratio []float64
-	logW  []float64
-	logL  []float64
-	logP  float64
-	logE  float64
-	ewN   float64 // canary requests, exponentially weighted
-	ewX   float64 // canary errors, likewise
+	ratio    []float64
+	logRatio []float64
+	logW     []float64
+	logL     []float64
+	logP     float64
+	logE     float64
+	ewN      float64 // canary requests, exponentially weighted
+	ewX      float64 // canary errors, likewise
 	// Restarted plug-ins: the same bet learnt only from the data since
 	// RestartAfter[i] seconds into the step, each worth 1 until then. A
 	// regression that starts late is then bet on by a plug-in that has
@@ -77,6 +78,7 @@ func NewTwoSampleTest() *TwoSampleTest {
 	for _, v := range d {
 		sum += v
 	}
+	t.logRatio = d
 	for k, v := range d {
 		t.ratio[k] = math.Exp(v)
 		t.logW[k] = math.Log(v / sum)
@@ -108,13 +110,17 @@ func (t *TwoSampleTest) Update(nb, nc, xb, xc, pb, at float64) {
 	// service in flight at every observation).
 	lpb, lqb := math.Log(pb), math.Log1p(-pb)
 	for k, r := range t.ratio {
-		pc1 := min(r*pb, 0.999)
+		pc1 := r * pb
+		lpc := t.logRatio[k] + lpb
+		if pc1 > 0.999 {
+			pc1, lpc = 0.999, math.Log(0.999)
+		}
 		if pc1 <= pb {
 			continue
 		}
 		p0 := (nc*pc1 + nb*pb) / (nc + nb)
 		lp0, lq0 := math.Log(p0), math.Log1p(-p0)
-		t.logL[k] += xc*(math.Log(pc1)-lp0) + (nc-xc)*(math.Log1p(-pc1)-lq0) + xb*(lpb-lp0) + (nb-xb)*(lqb-lq0)
+		t.logL[k] += xc*(lpc-lp0) + (nc-xc)*(math.Log1p(-pc1)-lq0) + xb*(lpb-lp0) + (nb-xb)*(lqb-lq0)
 	}
 	if t.Focus > 0 {
 		if pc1 := min(pb+t.Focus, 0.999); pc1 > pb {
