@@ -278,7 +278,14 @@ func TestEvidenceJSONMatchesEncodingJSON(t *testing.T) {
 		t.Fatalf("evidence not rich enough: %+v", rich)
 	}
 	rich.Metrics[0].Test = "quotes \" and \\ and \n and ≤ \x01"
-	for _, ev := range []Evidence{rich, NewAnalysis(Config{}, t0, 10).Result().Evid, {}} {
+	h := newLatencySim(Config{}, 13, 10, 10, 1, 0)
+	h.step(600)
+	promoted := h.a.Result().Finish().Evid
+	if !promoted.Proved || promoted.Proofs[0].ProvedAfterRequests == 0 {
+		t.Fatalf("not proved: %+v", promoted.Proofs)
+	}
+	promoted.ElapsedS = math.Copysign(0, -1) // a negative zero, written as encoding/json does
+	for _, ev := range []Evidence{rich, promoted, NewAnalysis(Config{}, t0, 10).Result().Evid, {}} {
 		mine := ev.appendJSON(nil)
 		std, err := json.Marshal(ev)
 		if err != nil {
