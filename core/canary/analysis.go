@@ -796,7 +796,7 @@ func (a *Analysis) elapsed(at time.Time) float64 {
 func (a *Analysis) judge(at time.Time) Result {
 	ev := a.evidence(at)
 	r := Result{Verdict: deploy.VerdictContinue}
-	var reasons []string
+	reasons := make([]string, 0, 4)
 	for _, m := range ev.Metrics {
 		if !m.Rejected {
 			continue
@@ -847,7 +847,7 @@ func rejectionReason(m MetricEvid, lat *LatencyEvid) string {
 // progress is the reason of a canary still baking: what is proved, what
 // is not, and the rollback tests' evidence.
 func (a *Analysis) progress(ev Evidence) string {
-	b := make([]byte, 0, 512)
+	b := make([]byte, 0, 1536) // a reason with four tests and two proofs: about 900 bytes
 	if ev.Proved {
 		b = append(b, "proved "...)
 	} else {
@@ -1014,6 +1014,8 @@ func (a *Analysis) evidence(at time.Time) Evidence {
 	if a.ref.P95Ms > 0 {
 		ev.Latency.P50Ms, ev.Latency.P95Ms, ev.Latency.LimitMs = a.ref.P50Ms, a.ref.P95Ms, (1+a.cfg.LatencyTolerance)*a.ref.P95Ms
 	}
+	ev.Metrics = make([]MetricEvid, 0, len(a.checks))
+	ev.Proofs = make([]ProofEvid, 0, len(a.proofs))
 	for _, c := range a.checks {
 		if c.name == "latency_slo" && len(a.bounds) == 0 {
 			continue
