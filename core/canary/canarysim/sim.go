@@ -1,19 +1,27 @@
 // Package canarysim judges identical seeded synthetic canary traffic with
 // warroom's canary judge and with re-implementations of the documented
 // defaults of Flagger, Argo Rollouts, a Kayenta-like Mann-Whitney judge and
-// a fixed-horizon test, and prints per Scenario the false-rollback rate,
+// a fixed-horizon test, and reports per scenario the false-rollback rate,
 // the rate at which each judge promotes a regression at least as large as
-// the tolerance (missed regressions), time to detect, and the information
-// floor.
+// the tolerance (missed regressions), the share left to an operator, time
+// to detect, and the information floor.
 //
 // Traffic: Poisson arrivals, the canary at 10 %; errors binomial at the
 // base rate (0.1 % or 1 %); latency log-normal around a 30 ms median (sigma
 // 0.5) in a fine histogram (buckets 25 % wide, as a native or
 // VictoriaMetrics histogram gives; the incumbents read Istio's default
 // buckets). Overdispersed scenarios redraw shared traffic and error-rate
-// multipliers every 10 s. The bake is 30 min; warroom, which does not
-// promote without proof, may extend it up to 4x, then leaves the canary to
-// an operator ("insufficient evidence").
+// multipliers every 10 s.
+//
+// The bake is 30 min. The incumbents promote when it ends unless they
+// rolled back. Warroom promotes only on proof: at the bake's end if its
+// proofs hold, else the bake is extended (as the deploy engine does) and
+// warroom promotes at the first observation, every 5 s, at which they
+// hold, up to 4x the bake (2 h); a canary still unproved then waits for
+// an operator ("insufficient evidence"), which counts neither as a
+// promotion nor as a rollback (the Insufficient share). A rollback at any
+// time, extension included, counts: a false rollback on healthy traffic
+// or before the regression's onset, a detection after it.
 //
 // The command scripts/canarysim prints its table; the package's tests
 // and core/canary's TestReducedSimulation run it with fewer runs.
