@@ -21,7 +21,8 @@ var simMisses = map[string]bool{
 	"mid 5rps err0.1% errors+900% onset10m":   true, // 245 s for 240 s (half of Argo's 480 s)
 }
 
-// TestReducedSimulation runs canarysim with few runs (seeded: the same
+// TestReducedSimulation runs canarysim with few runs (100 healthy and 20
+// regression runs a cell, about 18 s of CPU; seeded: the same
 // figures every run) so that a change that makes the judge worse fails
 // `go test` in seconds; the full simulation is `make bench`'s. On every
 // healthy cell the false-rollback rate's 95 % Wilson interval must
