@@ -190,6 +190,7 @@ type proof struct {
 	threshold  float64 // ln
 	proved     bool
 	after      float64
+	afterN     float64 // canary requests the proof took
 	limit, phi float64 // latest p0 and dispersion
 	claim      string  // what it proves, for the reasons
 	claimP95   float64 // the reference p95 and the name the claim was written with
@@ -325,6 +326,8 @@ type ProofEvid struct {
 	Threshold    float64 `json:"threshold"`
 	Proved       bool    `json:"proved"`
 	ProvedAfterS float64 `json:"proved_after_s,omitempty"`
+	// ProvedAfterRequests is the canary requests the proof took.
+	ProvedAfterRequests int64 `json:"proved_after_requests,omitempty"`
 	// MoreRequests estimates the canary requests still needed at the
 	// current rates (-1: not provable at the current rates).
 	MoreRequests int64 `json:"more_requests"`
@@ -364,7 +367,6 @@ func NewAnalysis(cfg Config, start time.Time, weight int) *Analysis {
 		alphaEach: cfg.Alpha / float64(cfg.Train) / float64(k),
 		srmThresh: 1 / cfg.PauseAlpha,
 		errRel:    NewRegressionTest(cfg.Tolerance),
-		errTwo:    NewTwoSampleTest(),
 		latRel:    [2]*RegressionTest{NewRegressionTest(cfg.Tolerance), NewRegressionTest(cfg.Tolerance)},
 		errRef:    NewUpwardTest(),
 		latRef:    [2]*OneSidedTest{NewUpwardTest(), NewUpwardTest()},
@@ -391,6 +393,8 @@ func NewAnalysis(cfg Config, start time.Time, weight int) *Analysis {
 		{name: "latency_p95", t: NewDownwardTest(), threshold: math.Log(1 / cfg.Beta),
 			test: "one-sample sequential test of the canary's share of requests slower than (1 + tolerance) x the baseline's p95 against 5 %"},
 	}
+	a.errTwo = NewTwoSampleTest()
+	a.errTwo.Focus = cfg.ErrorTolerance
 	a.setWeight(weight)
 	a.result.Verdict = deploy.VerdictContinue
 	a.result.Evid = a.evidence(start)
@@ -531,7 +535,7 @@ func (a *Analysis) Observe(o Observation) deploy.Verdict {
 	}
 	for _, p := range a.proofs {
 		if !p.proved && p.t.LogE() >= p.threshold {
-			p.proved, p.after = true, el
+			p.proved, p.after, p.afterN = true, el, p.t.N
 		}
 	}
 	if !a.srmRejected && a.srmLogE() >= math.Log(a.srmThresh) {
@@ -591,7 +595,10 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 		ce.logE = a.errTwo.LogE()
 		ce.nb += float64(db.Requests)
 		ce.xb += float64(db.Errors)
-		ce.test, ce.against = "sequential two-sample test of the canary's error rate against the baseline's (pooled-rate projection, mixture e-process; baseline rate learnt from the pre-deployment baseline)", "baseline"
+		if ce.against != "baseline" {
+			ce.test = fmt.Sprintf("sequential two-sample test of the canary's error rate against the baseline's (pooled-rate projection; mixture e-process betting a quarter on +%s, the tolerance; baseline rate learnt from the pre-deployment baseline)", pp(a.cfg.ErrorTolerance))
+		}
+		ce.against = "baseline"
 		ce.threshold = math.Log(1 / a.alphaEach)
 	} else if !a.hundred() {
 		a.errRel.Update(db.Requests, dc.Requests, db.Errors, dc.Errors)
@@ -621,7 +628,7 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 		if !a.hundred() && hb != nil {
 			nb := sumF(hb)
 			if a.shift == nil {
-				a.shift = NewShiftTest(ref.Hist)
+				a.shift = NewShiftTestFocus(ref.Hist, shiftFocus(ref, a.cfg.LatencyTolerance))
 			}
 			a.shift.Update(hb, hc)
 			a.latRel[1].UpdateF(nb, n, above(hb, ref.BoundsMs, ref.P95Ms, false), x95)
@@ -629,7 +636,7 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 			cl.nb += nb
 			cl.xb += above(hb, ref.BoundsMs, ref.P95Ms, false)
 			if cl.against != "baseline" {
-				cl.test = fmt.Sprintf("sequential test of a shift of the canary's latency distribution against the baseline's (median %s; exponential-tilt mixture on the histograms, weight %g) with the conditional binomial test of the share slower than the baseline's p95 %s", ms(ref.P50Ms), ShiftWeight, ms(ref.P95Ms))
+				cl.test = fmt.Sprintf("sequential test of a shift of the canary's latency distribution against the baseline's (median %s; exponential-tilt mixture on the histograms betting half on +%.0f%%, the tolerance; weight %g) with the conditional binomial test of the share slower than the baseline's p95 %s", ms(ref.P50Ms), 100*a.cfg.LatencyTolerance, ShiftWeight, ms(ref.P95Ms))
 			}
 			cl.against = "baseline"
 			cl.threshold = math.Log(1 / a.alphaEach)
@@ -789,7 +796,7 @@ func (a *Analysis) elapsed(at time.Time) float64 {
 func (a *Analysis) judge(at time.Time) Result {
 	ev := a.evidence(at)
 	r := Result{Verdict: deploy.VerdictContinue}
-	var reasons []string
+	reasons := make([]string, 0, 4)
 	for _, m := range ev.Metrics {
 		if !m.Rejected {
 			continue
@@ -798,7 +805,7 @@ func (a *Analysis) judge(at time.Time) Result {
 		if ev.DecidedAfter == 0 || m.RejectedAfterS < ev.DecidedAfter {
 			ev.DecidedAfter = m.RejectedAfterS
 		}
-		reasons = append(reasons, rejectionReason(m))
+		reasons = append(reasons, rejectionReason(m, ev.Latency))
 	}
 	if r.Verdict != deploy.VerdictRollback && ev.SRM.Rejected {
 		r.Verdict = deploy.VerdictPause
@@ -818,10 +825,18 @@ func (a *Analysis) judge(at time.Time) Result {
 	return r
 }
 
-func rejectionReason(m MetricEvid) string {
+func rejectionReason(m MetricEvid, lat *LatencyEvid) string {
 	var obs string
-	switch m.Against {
-	case "baseline":
+	switch {
+	case m.Name == "latency_shift" && lat != nil && lat.P95Ms > 0 && m.Against == "baseline":
+		// Its counts are of requests slower than the baseline's p95.
+		obs = fmt.Sprintf("%s of the canary's requests (%d) slower than the baseline's p95 %s vs %s of the baseline's (%d)",
+			pct(m.Canary.Rate), m.Canary.Requests, ms(lat.P95Ms), pct(m.Baseline.Rate), m.Baseline.Requests)
+	case m.Name == "latency_shift" && lat != nil && lat.P95Ms > 0:
+		obs = fmt.Sprintf("%s of the canary's requests (%d) slower than the pre-deployment baseline's p95 %s vs at most %s allowed", pct(m.Canary.Rate), m.Canary.Requests, ms(lat.P95Ms), pct(m.ReferenceRate))
+	case m.Name == "latency_slo" && lat != nil && lat.SLOMs > 0:
+		obs = fmt.Sprintf("%s of the canary's requests (%d) slower than the SLO's p99 %s vs at most %s allowed", pct(m.Canary.Rate), m.Canary.Requests, ms(lat.SLOMs), pct(m.ReferenceRate))
+	case m.Against == "baseline":
 		obs = fmt.Sprintf("%s on the canary (%d requests) vs %s on the baseline (%d)", pct(m.Canary.Rate), m.Canary.Requests, pct(m.Baseline.Rate), m.Baseline.Requests)
 	default:
 		obs = fmt.Sprintf("%s on the canary (%d requests) vs at most %s allowed by the %s", pct(m.Canary.Rate), m.Canary.Requests, pct(m.ReferenceRate), m.Against)
@@ -832,7 +847,7 @@ func rejectionReason(m MetricEvid) string {
 // progress is the reason of a canary still baking: what is proved, what
 // is not, and the rollback tests' evidence.
 func (a *Analysis) progress(ev Evidence) string {
-	b := make([]byte, 0, 512)
+	b := make([]byte, 0, 1536) // a reason with four tests and two proofs: about 900 bytes
 	if ev.Proved {
 		b = append(b, "proved "...)
 	} else {
@@ -893,20 +908,64 @@ func (r Result) Finish() Result {
 	if r.Evid.Proved {
 		r.Verdict = deploy.VerdictPromote
 		r.Evid.Verdict = r.Verdict
-		r.Reason = "bake time over; " + r.Reason
+		r.Reason = promotionReason(r.Evid)
 		return r
 	}
 	sf := r.Evid.shortfall()
 	r.Evid.Insufficient = &sf
 	more := "more than the current rates can prove"
 	if sf.MoreRequests >= 0 {
-		more = fmt.Sprintf("about %d more needed", sf.MoreRequests)
+		more = fmt.Sprintf("about %s more needed", thousands(sf.MoreRequests))
 		if sf.MoreS > 0 {
 			more += " (" + secs(sf.MoreS) + " at the current traffic)"
 		}
 	}
-	r.Reason = fmt.Sprintf("%s: %d canary requests, %s; %s", ReasonInsufficient, sf.Requests, more, r.Reason)
+	r.Reason = fmt.Sprintf("%s: %s canary requests, %s; %s", ReasonInsufficient, thousands(sf.Requests), more, r.Reason)
 	return r
+}
+
+// promotionReason states what a promotion proved: per proof the bound,
+// its confidence, the canary requests it took, the test, the observed
+// rate against the limit and the e-value against its threshold; then the
+// rollback tests' evidence.
+func promotionReason(ev Evidence) string {
+	b := []byte("bake over, promoted on proof: ")
+	for i, p := range ev.Proofs {
+		if i > 0 {
+			b = append(b, "; "...)
+		}
+		b = fmt.Appendf(b, "%s with %s confidence after %s canary requests (%s: %s observed, limit %s; e-value %s, threshold %s reached after %s)",
+			p.Claim, pctConf(p.Confidence), thousands(p.ProvedAfterRequests), p.Test, pct(p.Canary.Rate), pct(p.Limit),
+			num(p.EValue), num(p.Threshold), secs(p.ProvedAfterS))
+	}
+	b = append(b, "; no regression: "...)
+	for i, m := range ev.Metrics {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = fmt.Appendf(b, "%s %s vs %s (e-value %s < %s)", metricLabel(m.Name), pct(m.Canary.Rate), pct(m.Baseline.Rate), num(m.EValue), num(m.Threshold))
+	}
+	return string(b)
+}
+
+// thousands formats n with comma thousands separators (2,310).
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	var b []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s[i])
+	}
+	if neg {
+		return "-" + string(b)
+	}
+	return string(b)
 }
 
 // ReasonInsufficient starts the reason of a canary whose bake is over
@@ -955,6 +1014,8 @@ func (a *Analysis) evidence(at time.Time) Evidence {
 	if a.ref.P95Ms > 0 {
 		ev.Latency.P50Ms, ev.Latency.P95Ms, ev.Latency.LimitMs = a.ref.P50Ms, a.ref.P95Ms, (1+a.cfg.LatencyTolerance)*a.ref.P95Ms
 	}
+	ev.Metrics = make([]MetricEvid, 0, len(a.checks))
+	ev.Proofs = make([]ProofEvid, 0, len(a.proofs))
 	for _, c := range a.checks {
 		if c.name == "latency_slo" && len(a.bounds) == 0 {
 			continue
@@ -1010,7 +1071,7 @@ func (a *Analysis) proofEvid(p *proof) ProofEvid {
 	e := ProofEvid{Name: p.name, Test: p.test, Confidence: 1 - a.cfg.Beta,
 		Canary: CohortEvid{int64(math.Round(p.t.N)), int64(math.Round(p.t.X)), p.t.Rate()},
 		Limit:  p.limit, Dispersion: max(p.phi, 1), EValue: expCap(p.t.LogE()), Threshold: roundSig(math.Exp(p.threshold)),
-		Proved: p.proved, ProvedAfterS: p.after, MoreRequests: -1}
+		Proved: p.proved, ProvedAfterS: p.after, ProvedAfterRequests: int64(math.Round(p.afterN)), MoreRequests: -1}
 	// The claim changes only with the reference's p95 (frozen once).
 	if p.claim == "" || p.claimP95 != a.ref.P95Ms || p.claimName != p.name {
 		p.claimP95, p.claimName = a.ref.P95Ms, p.name
@@ -1113,3 +1174,17 @@ func roundSig(x float64) float64 {
 // expCap is e^x for the evidence, capped at 1e300 so that JSON can carry
 // an overwhelming e-value.
 func expCap(x float64) float64 { return math.Exp(min(x, 690)) }
+
+// shiftFocus is the shift of the latency tolerance in the shift test's
+// scores (standard normal under the reference): a latency x (1 +
+// tolerance) moves log latency by ln(1 + tolerance), which is
+// ln(1 + tolerance) / sigma in scores, sigma the log latency's spread
+// read from the reference's p50 and p95 (exact for a log-normal). 0 when
+// the reference's quantiles give no spread.
+func shiftFocus(ref *Reference, tolerance float64) float64 {
+	if !(ref.P50Ms > 0) || !(ref.P95Ms > ref.P50Ms) || !(tolerance > 0) {
+		return 0
+	}
+	const z95 = 1.6448536269514722
+	return math.Log1p(tolerance) / (math.Log(ref.P95Ms/ref.P50Ms) / z95)
+}

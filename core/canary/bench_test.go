@@ -31,6 +31,13 @@ func (s *benchSource) Observe(_ context.Context, req deploy.CanaryRequest) (Obse
 		o = &Observation{At: t0, BoundsMs: benchBounds}
 		o.Baseline.Buckets = make([]int64, len(benchBounds))
 		o.Canary.Buckets = make([]int64, len(benchBounds))
+		// The baseline's counters start with an hour of history, as a
+		// real service's do when its canary starts: the pre-deployment
+		// baseline the first observation reads.
+		o.Baseline.Requests, o.Baseline.Errors = 3600*900, 3600*2
+		for i := 10; i < 20; i++ {
+			o.Baseline.Buckets[i] = 3600 * 90
+		}
 		s.obs[req.Service] = o
 	}
 	o.At = o.At.Add(time.Second)
@@ -59,7 +66,7 @@ func BenchmarkJudgementStep(b *testing.B) {
 			Weight: 10, Since: t0, BakeEnds: t0.Add(time.Hour)}
 	}
 	ctx := context.Background()
-	// Warm up past the latency reference, so every test runs.
+	// Warm up: every test runs from the second observation on.
 	for range 3 {
 		for _, r := range reqs {
 			if _, err := j.Judge(ctx, r); err != nil {

@@ -22,9 +22,15 @@
 // observation. The tests:
 //
 //   - error_rate: TwoSampleTest, both cohorts' counts against the pooled
-//     rate (the null's closest point), betting on canary rates that are
-//     ratios of the baseline's rate as learnt from the pre-deployment
-//     baseline; with Config.Tolerance > 0, RegressionTest instead (the
+//     rate (the null's closest point), betting on canary rates above the
+//     baseline's rate as learnt from the pre-deployment baseline: a
+//     quarter of the evidence on the baseline's rate + ErrorTolerance (the
+//     regression that must be caught, and the slowest to), the rest on a
+//     grid of ratios up to 100 (prior weight ln r: large ratios are what
+//     thin traffic can detect), a plug-in of the canary's recent rate, and
+//     plug-ins restarted 1, 2, 4 ... 64 minutes into the step, for a
+//     regression that starts late. With Config.Tolerance > 0,
+//     RegressionTest instead (the
 //     conditional "whose error is it?" test of the null canary rate <=
 //     (1+Tolerance) baseline rate). RegressionTest conditions on each
 //     interval's observed split, so a sample-ratio mismatch does not look
@@ -32,12 +38,15 @@
 //     Beta-binomial mixture, Lindon & Malek 2022) whose rejection pauses.
 //   - latency_shift: with histograms, ShiftTest, a rank-type test of a
 //     shift of the canary's latency distribution against the baseline's
-//     (an exponential tilt over cells of the reference's quantiles), mixed
-//     (weight ShiftWeight) with RegressionTest on the share of requests
-//     slower than the baseline's p95. The reference's p50 and p95 are read
-//     once it has LatencyReferenceMin requests. Without histograms
-//     ("slow_rate"), RegressionTest on the slow counts of the fixed cutoff:
-//     a fixed cutoff is then the only input.
+//     (an exponential tilt over cells of the reference's quantiles; half
+//     its prior on the shift of LatencyTolerance, ln(1 + tolerance) over
+//     the log spread the reference's p50 and p95 show), mixed (weight
+//     ShiftWeight) with RegressionTest on the share of requests slower
+//     than the baseline's p95. The reference's p50 and p95 are read once
+//     it has LatencyReferenceMin requests. With histograms no cutoff fixed
+//     in advance is used (Counts.Slow is ignored); without them
+//     ("slow_rate"), RegressionTest on the slow counts of the fixed
+//     cutoff, which is then the only latency input.
 //   - error_slo (when the SLO sets availability): OneSidedTest of the
 //     canary's error rate against the SLO's 1 - availability, or against
 //     the baseline's upper confidence bound when the baseline itself misses
@@ -75,7 +84,9 @@
 //     the test);
 //   - latency_p95: at most 5 % of the canary's requests slower than (1 +
 //     LatencyTolerance) x the baseline's p95, i.e. the canary's p95 within
-//     the tolerance (the unbounded bucket counts as slower); without
+//     the tolerance (the unbounded bucket counts as slower; the baseline's
+//     p95 is the reference's, read from at least LatencyReferenceMin
+//     requests, usually the pre-deployment baseline's thousands); without
 //     histograms, slow_rate: the slow rate below the baseline's lower
 //     bound + ErrorTolerance.
 //
@@ -103,7 +114,12 @@
 // # Reasons
 //
 // Every verdict's reason names the test, the observed values, the
-// e-value and its threshold; Evidence carries the same as fields
-// (Metrics for the rollback tests, Proofs for the promotion proofs,
-// Insufficient for a bake that ended with neither verdict).
+// e-value and its threshold. A promotion's states each bound it proved,
+// its confidence and the canary requests it took ("error rate <= base +
+// 0.5 pp with 95 % confidence after 2,310 canary requests (...)"); an
+// inconclusive bake's starts with ReasonInsufficient and says how many
+// more requests a proof needs. Evidence carries the same as fields
+// (Metrics for the rollback tests, Proofs for the promotion proofs, with
+// proved_after_requests, Insufficient for a bake that ended with neither
+// verdict); testdata/reasons.golden holds every kind.
 package canary

@@ -28,6 +28,16 @@ func (w *jw) num(k string, v float64) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		v = 0 // never produced; JSON has no NaN
 	}
+	// A whole number (a threshold, a count, seconds) is written as
+	// encoding/json writes it, without the float formatter's search.
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		if v == 0 && math.Signbit(v) {
+			w.b = append(w.b, "-0"...)
+			return
+		}
+		w.b = strconv.AppendInt(w.b, int64(v), 10)
+		return
+	}
 	w.b = strconv.AppendFloat(w.b, v, 'g', -1, 64)
 }
 
@@ -85,6 +95,17 @@ const hexDigits = "0123456789abcdef"
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	for i := 0; i < len(s); {
+		// A run of bytes that need no escaping is copied at once (the
+		// tests' descriptions are long plain ASCII).
+		j := i
+		for j < len(s) && s[j] >= 0x20 && s[j] < utf8.RuneSelf && s[j] != '"' && s[j] != '\\' {
+			j++
+		}
+		if j > i {
+			b = append(b, s[i:j]...)
+			i = j
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
@@ -188,6 +209,9 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 			w.num("threshold", p.Threshold)
 			w.bool("proved", p.Proved)
 			w.numOmit("proved_after_s", p.ProvedAfterS)
+			if p.ProvedAfterRequests != 0 {
+				w.int("proved_after_requests", p.ProvedAfterRequests)
+			}
 			w.int("more_requests", p.MoreRequests)
 			w.close('}')
 		}

@@ -39,6 +39,12 @@ type OneSidedTest struct {
 	// Cumulative counts (n may be fractional: exceedances of a threshold
 	// inside a histogram bucket are interpolated).
 	N, X float64
+	// logD[k] = ln(ratio[k] p0 + 1 - p0) for p0 = logDAt: the reference
+	// rate is usually the same from one interval to the next (an SLO
+	// objective, a cached confidence bound), and these are most of an
+	// update's cost.
+	logD   []float64
+	logDAt float64
 }
 
 // NewUpwardTest tests H0: p <= p0.
@@ -83,8 +89,15 @@ func (t *OneSidedTest) Update(n, x, p0, phi float64) {
 	t.X += x
 	// With p' = r p0 / D, D = r p0 + 1 - p0: ln(p'/p0) = ln r - ln D and
 	// ln((1-p')/(1-p0)) = -ln D, one logarithm per component.
-	for k, r := range t.ratio {
-		t.logL[k] += (x*t.logR[k] - n*math.Log(r*p0+1-p0)) / phi
+	if p0 != t.logDAt || len(t.logD) != len(t.ratio) {
+		t.logD = t.logD[:0]
+		for _, r := range t.ratio {
+			t.logD = append(t.logD, math.Log(r*p0+1-p0))
+		}
+		t.logDAt = p0
+	}
+	for k := range t.ratio {
+		t.logL[k] += (x*t.logR[k] - n*t.logD[k]) / phi
 	}
 	// The plug-in bets on the rate estimated from earlier intervals,
 	// shrunk towards p0 by OneSidedPrior pseudo-events; it bets nothing

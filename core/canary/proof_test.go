@@ -140,7 +140,7 @@ func TestPromotionNeedsProof(t *testing.T) {
 	if r.Verdict != deploy.VerdictPromote {
 		t.Fatalf("after %d more: %s (%s)", sf.MoreRequests, r.Verdict, r.Reason)
 	}
-	for _, want := range []string{"error rate <= base + 0.5 pp with 95 % confidence (proved; ", "slow-request rate <= base + 0.5 pp"} {
+	for _, want := range []string{"promoted on proof: error rate <= base + 0.5 pp with 95 % confidence after ", "slow-request rate <= base + 0.5 pp"} {
 		if !strings.Contains(r.Reason, want) {
 			t.Errorf("reason %q lacks %q", r.Reason, want)
 		}
@@ -255,14 +255,14 @@ func TestPromotionReason(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if jm.Verdict != deploy.VerdictPromote || !strings.Contains(jm.Reason, "proved error rate <= base + 0.5 pp with 95 % confidence (proved; 6000 canary requests") {
+	if jm.Verdict != deploy.VerdictPromote || !strings.Contains(jm.Reason, "promoted on proof: error rate <= base + 0.5 pp with 95 % confidence after 3,000 canary requests (one-sample sequential test") {
 		t.Fatalf("%s: %s", jm.Verdict, jm.Reason)
 	}
 	var ev Evidence
 	if err := json.Unmarshal(jm.Evidence, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if !ev.Proved || ev.Proofs[0].Claim != "error rate <= base + 0.5 pp" || ev.Proofs[0].Confidence != 0.95 || ev.Proofs[0].Canary.Requests != 6000 {
+	if !ev.Proved || ev.Proofs[0].Claim != "error rate <= base + 0.5 pp" || ev.Proofs[0].Confidence != 0.95 || ev.Proofs[0].Canary.Requests != 6000 || ev.Proofs[0].ProvedAfterRequests != 3000 {
 		t.Errorf("proof evidence %+v", ev.Proofs[0])
 	}
 }
@@ -278,7 +278,14 @@ func TestEvidenceJSONMatchesEncodingJSON(t *testing.T) {
 		t.Fatalf("evidence not rich enough: %+v", rich)
 	}
 	rich.Metrics[0].Test = "quotes \" and \\ and \n and ≤ \x01"
-	for _, ev := range []Evidence{rich, NewAnalysis(Config{}, t0, 10).Result().Evid, {}} {
+	h := newLatencySim(Config{}, 13, 10, 10, 1, 0)
+	h.step(600)
+	promoted := h.a.Result().Finish().Evid
+	if !promoted.Proved || promoted.Proofs[0].ProvedAfterRequests == 0 {
+		t.Fatalf("not proved: %+v", promoted.Proofs)
+	}
+	promoted.ElapsedS = math.Copysign(0, -1) // a negative zero, written as encoding/json does
+	for _, ev := range []Evidence{rich, promoted, NewAnalysis(Config{}, t0, 10).Result().Evid, {}} {
 		mine := ev.appendJSON(nil)
 		std, err := json.Marshal(ev)
 		if err != nil {

@@ -33,6 +33,7 @@ type ShiftTest struct {
 	cell  []int     // bucket -> cell
 	z     []float64 // cell -> score
 	theta []float64
+	logW  []float64 // prior weight of each theta
 	kappa []float64
 	la    [][]float64 // la[k][j] = theta_k z_j - kappa_k
 	a     [][]float64 // a[k][j] = exp(la[k][j]) - 1
@@ -57,12 +58,32 @@ var shiftGrid = func() []float64 {
 
 // NewShiftTest builds the test from the reference histogram ref (per
 // bucket counts); nil when the reference is empty.
-func NewShiftTest(ref []float64) *ShiftTest {
+func NewShiftTest(ref []float64) *ShiftTest { return NewShiftTestFocus(ref, 0) }
+
+// ShiftFocusWeight is the prior weight NewShiftTestFocus puts on its
+// focus; the grid shares the rest equally.
+const ShiftFocusWeight = 0.5
+
+// NewShiftTestFocus is NewShiftTest whose mixture puts ShiftFocusWeight on
+// the shift focus (> 0; 0: none): the shift of the service's latency
+// tolerance, the regression that must be caught and is the slowest to.
+// Larger shifts are caught within seconds whatever their prior weight.
+func NewShiftTestFocus(ref []float64, focus float64) *ShiftTest {
 	tot := sumF(ref)
 	if tot <= 0 {
 		return nil
 	}
 	t := &ShiftTest{cell: make([]int, len(ref)), theta: shiftGrid}
+	for range shiftGrid {
+		t.logW = append(t.logW, -math.Log(float64(len(shiftGrid))))
+	}
+	if focus > 0 && !math.IsInf(focus, 1) {
+		t.theta = append(append([]float64(nil), shiftGrid...), focus)
+		for k := range t.logW {
+			t.logW[k] += math.Log(1 - ShiftFocusWeight)
+		}
+		t.logW = append(t.logW, math.Log(ShiftFocusWeight))
+	}
 	// Group buckets into cells of about tot/ShiftCells each.
 	var cum, cellMass, zMass float64
 	cellOf := 0
@@ -144,7 +165,7 @@ func (t *ShiftTest) Update(hb, hc []float64) {
 			t.logL[k] += x*t.la[k][j] - n*d
 		}
 	}
-	t.logE = logSumExp(t.logL) - math.Log(float64(len(t.theta)))
+	t.logE = logSumExpWeighted(t.logW, t.logL)
 }
 
 // LogE is the log e-value.

@@ -23,19 +23,39 @@ import "math"
 // The e-process is half a mixture over the grid of ratios pc1/pb1 and
 // half a plug-in at the canary's recent rate, as in RegressionTest.
 type TwoSampleTest struct {
-	ratio []float64
-	logW  []float64
-	logL  []float64
-	logP  float64
-	logE  float64
-	ewN   float64 // canary requests, exponentially weighted
-	ewX   float64 // canary errors, likewise
+	ratio    []float64
+	logRatio []float64
+	logW     []float64
+	logL     []float64
+	logP     float64
+	logE     float64
+	ewN      float64 // canary requests, exponentially weighted
+	ewX      float64 // canary errors, likewise
 	// Restarted plug-ins: the same bet learnt only from the data since
 	// RestartAfter[i] seconds into the step, each worth 1 until then. A
 	// regression that starts late is then bet on by a plug-in that has
 	// not spent the healthy minutes, at the price of its small weight.
 	restart []plugIn
+	// Focus is the absolute increase of the canary's error rate the test
+	// bets on most (the service's error tolerance: the regression that
+	// must not be promoted, the slowest of those to detect); 0: none.
+	// Its component bets pc1 = pb + Focus, fixed before each interval
+	// like the grid's, so the mixture stays an e-process.
+	Focus  float64
+	logFoc float64
 }
+
+// The two-sample test's e-value is a weighted average of its
+// components: TwoSampleFocusWeight on the tolerance, RestartWeight on the
+// restarts, TwoSamplePlugInWeight on the plug-in and the rest on the grid
+// of ratios. A component that bets on the wrong size of regression costs
+// only its weight's logarithm in evidence, so the weights are where the
+// judge's attention goes: the tolerance (the regression it must catch and
+// is slowest to), then large ratios (thin traffic) and late onsets.
+const (
+	TwoSampleFocusWeight  = 0.25
+	TwoSamplePlugInWeight = 0.1
+)
 
 type plugIn struct{ logP, ewN, ewX float64 }
 
@@ -58,6 +78,7 @@ func NewTwoSampleTest() *TwoSampleTest {
 	for _, v := range d {
 		sum += v
 	}
+	t.logRatio = d
 	for k, v := range d {
 		t.ratio[k] = math.Exp(v)
 		t.logW[k] = math.Log(v / sum)
@@ -84,12 +105,27 @@ func (t *TwoSampleTest) Update(nb, nc, xb, xc, pb, at float64) {
 		return // one cohort served nothing: no comparison
 	}
 	xb, xc = min(max(xb, 0), nb), min(max(xc, 0), nc)
+	// The grid's factors with the baseline's terms computed once: two
+	// logarithms per ratio besides p0's (the judge runs this for every
+	// service in flight at every observation).
+	lpb, lqb := math.Log(pb), math.Log1p(-pb)
 	for k, r := range t.ratio {
-		pc1 := min(r*pb, 0.999)
+		pc1 := r * pb
+		lpc := t.logRatio[k] + lpb
+		if pc1 > 0.999 {
+			pc1, lpc = 0.999, math.Log(0.999)
+		}
 		if pc1 <= pb {
 			continue
 		}
-		t.logL[k] += factor(nb, nc, xb, xc, pb, pc1)
+		p0 := (nc*pc1 + nb*pb) / (nc + nb)
+		lp0, lq0 := math.Log(p0), math.Log1p(-p0)
+		t.logL[k] += xc*(lpc-lp0) + (nc-xc)*(math.Log1p(-pc1)-lq0) + xb*(lpb-lp0) + (nb-xb)*(lqb-lq0)
+	}
+	if t.Focus > 0 {
+		if pc1 := min(pb+t.Focus, 0.999); pc1 > pb {
+			t.logFoc += factor(nb, nc, xb, xc, pb, pc1)
+		}
 	}
 	// The plug-in: the canary's recent rate, shrunk towards pb by
 	// PlugInPrior expected errors; no bet unless above pb.
@@ -116,14 +152,18 @@ func (t *TwoSampleTest) Update(nb, nc, xb, xc, pb, at float64) {
 		rs = logAdd(rs, l)
 	}
 	rs -= math.Log(float64(len(RestartAfter)))
-	rest := logMix(t.logP, logSumExpWeighted(t.logW, t.logL), TwoSamplePlugInWeight/(1-RestartWeight))
-	t.logE = logMix(rs, rest, RestartWeight)
+	wf := 0.0
+	if t.Focus > 0 {
+		wf = TwoSampleFocusWeight
+	}
+	wg := 1 - wf - RestartWeight - TwoSamplePlugInWeight
+	e := logAdd(math.Log(RestartWeight)+rs, math.Log(TwoSamplePlugInWeight)+t.logP)
+	e = logAdd(e, math.Log(wg)+logSumExpWeighted(t.logW, t.logL))
+	if wf > 0 {
+		e = logAdd(e, math.Log(wf)+t.logFoc)
+	}
+	t.logE = e
 }
-
-// TwoSamplePlugInWeight is the plug-in's weight in the two-sample test:
-// less than RegressionTest's, because its mixture's prior already leans to
-// the large ratios that thin traffic can detect.
-const TwoSamplePlugInWeight = 0.25
 
 // LogE is the log e-value.
 func (t *TwoSampleTest) LogE() float64 { return t.logE }
