@@ -291,11 +291,12 @@ func TestJudgePort(t *testing.T) {
 		!ev.Since.Equal(t0) || len(j.states) != 1 {
 		t.Errorf("next weight: %+v, srm %+v (before %g), %d states", ev.Metrics[0], ev.SRM, srmBefore, len(j.states))
 	}
-	// A new step starts afresh.
+	// A new step starts afresh, beside the first (a wave's canaries
+	// are judged side by side).
 	req.Step = 3
 	jm, _ = j.Judge(context.Background(), req)
 	json.Unmarshal(jm.Evidence, &ev)
-	if ev.Metrics[0].Canary.Requests != 0 || len(j.states) != 1 {
+	if ev.Metrics[0].Canary.Requests != 0 || len(j.states) != 2 {
 		t.Errorf("new step kept state: %+v, %d states", ev.Metrics[0], len(j.states))
 	}
 }
@@ -355,5 +356,54 @@ func TestRegressionLateOnset(t *testing.T) {
 	e, l := ticks(early), ticks(late)
 	if l > e*3/2+5 {
 		t.Errorf("late onset detected after %d intervals, from the start after %d", l, e)
+	}
+}
+
+// cumulative is a source whose every step's cohorts grow by the same
+// counts per call, as two services' canaries of one wave do.
+type cumulative struct {
+	calls map[int]int
+}
+
+func (c *cumulative) Observe(_ context.Context, req deploy.CanaryRequest) (Observation, error) {
+	c.calls[req.Step]++
+	n := int64(c.calls[req.Step])
+	return Observation{At: t0.Add(time.Duration(n) * 10 * time.Second),
+		Baseline: Counts{Requests: 9000 * n, Errors: 9 * n}, Canary: Counts{Requests: 1000 * n, Errors: n}}, nil
+}
+
+// TestStepsJudgedSideBySideKeepTheirEvidence: two canary steps of one run
+// judged alternately each accumulate their own evidence (they used to
+// reset each other, so neither ever saw a request), and a step decided
+// for good leaves no state behind.
+func TestStepsJudgedSideBySideKeepTheirEvidence(t *testing.T) {
+	j := NewJudge(&cumulative{calls: map[int]int{}}, Config{}, func() time.Time { return t0 })
+	reqs := []deploy.CanaryRequest{
+		{RunID: "r", Step: 1, Service: "web-bff", Weight: 10, Since: t0},
+		{RunID: "r", Step: 2, Service: "mobile-bff", Weight: 10, Since: t0},
+	}
+	var ev Evidence
+	for round := 1; round <= 3; round++ {
+		for _, req := range reqs {
+			jm, err := j.Judge(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(jm.Evidence, &ev); err != nil {
+				t.Fatal(err)
+			}
+			// The first observation is the step's starting point; each
+			// later one adds 1,000 canary requests.
+			if want := int64(1000 * (round - 1)); ev.Metrics[0].Canary.Requests != want {
+				t.Fatalf("round %d step %d: %d canary requests, want %d", round, req.Step, ev.Metrics[0].Canary.Requests, want)
+			}
+		}
+	}
+	if len(j.states) != 2 {
+		t.Fatalf("%d states, want 2", len(j.states))
+	}
+	j.Forget("r")
+	if len(j.states) != 0 {
+		t.Fatalf("%d states after Forget", len(j.states))
 	}
 }

@@ -35,6 +35,22 @@ type Judge struct {
 type stepState struct {
 	a     *Analysis
 	trail trail
+	seen  time.Time // the latest observation
+}
+
+// IdleAfter is how long a step's state is kept with no judgement asked
+// of it (a run aborted or rolled back by an operator mid-bake never
+// asks again): it is dropped when another step starts.
+const IdleAfter = 6 * time.Hour
+
+// evictIdle drops the states of steps not judged for IdleAfter. Called
+// with j.mu held, when a step starts: the cost is per step, not per call.
+func (j *Judge) evictIdle(now time.Time) {
+	for k, ss := range j.states {
+		if now.Sub(ss.seen) > IdleAfter {
+			delete(j.states, k)
+		}
+	}
 }
 
 type stepKey struct {
@@ -72,26 +88,22 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 	j.mu.Lock()
 	ss, ok := j.states[key]
 	if !ok {
-		// A new step: the earlier step's state is of no use. One state
-		// serves all of a step's weights, so its false-rollback bound holds
-		// for the whole canary (since: the first weight's start).
-		// The baseline it knew is carried: the 100 % step, with no
-		// baseline left, is judged against it.
-		var ref *Reference
-		for k, old := range j.states {
-			if k.run == req.RunID {
-				ref = old.a.Reference()
-				delete(j.states, k)
-			}
-		}
+		// A new step. Steps are independent: the canaries of one wave are
+		// judged side by side, each on its own service's cohorts, so a
+		// step never takes or drops another's state. One state serves
+		// all of a step's weights, so its false-rollback bound holds for
+		// the whole canary (since: the first weight's start), and the
+		// 100 % weight, with no baseline left, is judged against the
+		// baseline this state recorded before it.
+		j.evictIdle(obs.At)
 		cfg := j.cfg
 		if j.cfgFor != nil {
 			cfg = j.cfgFor(req).withDefaults()
 		}
 		ss = &stepState{a: NewAnalysis(cfg, req.Since, req.Weight)}
-		ss.a.SetReference(ref)
 		j.states[key] = ss
 	}
+	ss.seen = obs.At
 	ss.a.Reweight(obs.Weight)
 	ss.a.Observe(obs)
 	r := ss.a.Result()
@@ -108,6 +120,15 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 	}
 	if !req.BakeEnds.IsZero() && !obs.At.Before(req.BakeEnds) {
 		r = r.Finish()
+	}
+	if r.Verdict == deploy.VerdictPromote && obs.Weight >= 100 {
+		// The step's canary is promoted for good: its state is of no
+		// more use, and a 1,000-service train must not keep them all.
+		// (A rolled-back step's state goes when it is idle: a rollback
+		// verdict is final, and asked again it says the same.)
+		j.mu.Lock()
+		delete(j.states, key)
+		j.mu.Unlock()
 	}
 	return r.Judgement()
 }
