@@ -16,8 +16,8 @@ import (
 
 // Defaults of the settings.
 const (
-	defaultInstances         = 2
-	defaultMaxInstances      = 2
+	defaultInstances         = 4
+	defaultMaxInstances      = 4
 	defaultMaxProcesses      = 40
 	defaultHealthTimeout     = 30 * time.Second
 	defaultSmokeRequests     = 20
