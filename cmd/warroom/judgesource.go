@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
+	"sort"
+	"strconv"
 	"time"
 
 	"github.com/warroom/warroom/core/canary"
@@ -39,9 +42,138 @@ func (s scrapeSource) Observe(ctx context.Context, req deploy.CanaryRequest) (ca
 	if err != nil {
 		return canary.Observation{}, err
 	}
-	return canary.Observation{At: now, Baseline: base, Canary: can, Weight: req.Weight,
+	obs := canary.Observation{At: now, Baseline: base, Canary: can, Weight: req.Weight,
 		BaselineP99Ms: p99Ms(ctx, m, cohort(req, req.Baseline), now),
-		CanaryP99Ms:   p99Ms(ctx, m, cohort(req, req.Canary), now)}, nil
+		CanaryP99Ms:   p99Ms(ctx, m, cohort(req, req.Canary), now)}
+	bh, err := histogram(ctx, m, cohort(req, req.Baseline), now)
+	if err != nil {
+		return canary.Observation{}, err
+	}
+	ch, err := histogram(ctx, m, cohort(req, req.Canary), now)
+	if err != nil {
+		return canary.Observation{}, err
+	}
+	// Histograms for both or for neither: a cohort with none yet (a
+	// canary not scraped yet) has served nothing, all buckets empty.
+	if bh != nil || ch != nil {
+		obs.BoundsMs = judgeBoundsMs
+		obs.Baseline.Buckets = onJudgeGrid(bh)
+		obs.Canary.Buckets = onJudgeGrid(ch)
+	}
+	return obs, nil
+}
+
+// judgeBoundsS are the upper bounds, in seconds, of the histogram the
+// judge is given: 20 per decade (each 12 % wider than the one before)
+// from 1 ms to 10 s, rounded to 3 significant digits, then +Inf. They are
+// the demo service's own buckets, so its histograms map exactly; any
+// other layout (coarser le buckets, vmrange ranges that appear as they
+// fill) is carried onto them by linear interpolation of its cumulative
+// counts, which keeps one layout for both cohorts, every observation and
+// every step, as the judge needs.
+var judgeBoundsS = func() []float64 {
+	out := make([]float64, 0, 82)
+	for k := 0; k <= 80; k++ {
+		v := 0.001 * math.Pow(10, float64(k)/20)
+		r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
+		out = append(out, r)
+	}
+	return append(out, math.Inf(1))
+}()
+
+// judgeBoundsMs are judgeBoundsS in milliseconds.
+var judgeBoundsMs = func() []float64 {
+	out := make([]float64, len(judgeBoundsS))
+	for i, b := range judgeBoundsS {
+		out[i] = b * 1000
+	}
+	return out
+}()
+
+// leHistogram is a cohort's cumulative latency histogram as the source
+// gives it: requests at or below each bound (seconds), ascending.
+type leHistogram struct {
+	le  []float64
+	cum []float64
+}
+
+// at is the number of requests at or below x: exact at a bound of the
+// histogram, interpolated linearly between two (observations spread
+// evenly inside a bucket, as histogram_quantile assumes), and, inside an
+// open last bucket, the count below it (nothing is known of where its
+// requests fall, so they count as slower).
+func (h *leHistogram) at(x float64) float64 {
+	i := sort.SearchFloat64s(h.le, x) // first le >= x
+	switch {
+	case i < len(h.le) && h.le[i] == x:
+		return h.cum[i]
+	case i == len(h.le):
+		return h.cum[len(h.cum)-1]
+	}
+	lo, clo := 0.0, 0.0
+	if i > 0 {
+		lo, clo = h.le[i-1], h.cum[i-1]
+	}
+	hi, chi := h.le[i], h.cum[i]
+	if math.IsInf(hi, 1) || hi <= lo {
+		return clo
+	}
+	return clo + (chi-clo)*(x-lo)/(hi-lo)
+}
+
+// onJudgeGrid carries a cohort's histogram onto judgeBoundsS, per bucket
+// (canary.BucketsFromLE); nil (no histogram) gives empty buckets.
+func onJudgeGrid(h *leHistogram) []int64 {
+	cum := make([]float64, len(judgeBoundsS))
+	if h != nil {
+		for i, b := range judgeBoundsS {
+			// Whole requests before differencing: the buckets then add up
+			// to the histogram's total exactly.
+			cum[i] = math.Round(h.at(b))
+		}
+	}
+	return canary.BucketsFromLE(cum)
+}
+
+// histogram is a cohort's latest latency histogram from the source's
+// latency_bucket series (one per le, in seconds; several series of one
+// le, one per service version of the cohort, add up), or nil when the
+// source has none for it. A source that does not know the metric has no
+// histograms: the judge then uses the slow counts.
+func histogram(ctx context.Context, m sdk.MonitoringSource, name string, now time.Time) (*leHistogram, error) {
+	series, err := m.Query(ctx, sdk.QueryRequest{Metric: "latency_bucket", Labels: map[string]string{"cohort": name},
+		Start: now.Add(-time.Minute), End: now})
+	if sdk.CodeOf(err) == sdk.CodeInvalid {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("latency_bucket of %s: %w", name, err)
+	}
+	byLE := map[float64]float64{}
+	for _, s := range series {
+		le, err := strconv.ParseFloat(s.Labels["le"], 64)
+		if err != nil || math.IsNaN(le) || le <= 0 {
+			return nil, fmt.Errorf("latency_bucket of %s: le=%q is not a positive bound in seconds", name, s.Labels["le"])
+		}
+		if n := len(s.Points); n > 0 {
+			byLE[le] += s.Points[n-1].V
+		}
+	}
+	if len(byLE) == 0 {
+		return nil, nil
+	}
+	h := &leHistogram{}
+	for le := range byLE {
+		h.le = append(h.le, le)
+	}
+	sort.Float64s(h.le)
+	var run float64
+	for _, le := range h.le {
+		// Cumulative over buckets: never down (a torn read would say so).
+		run = max(run, byLE[le])
+		h.cum = append(h.cum, run)
+	}
+	return h, nil
 }
 
 // p99Ms is a cohort's latest 99th percentile latency in milliseconds from
@@ -64,7 +196,8 @@ func p99Ms(ctx context.Context, m sdk.MonitoringSource, name string, now time.Ti
 }
 
 // counts is a cohort's latest cumulative requests, errors and slow
-// requests.
+// requests (the judge's latency input only when there are no
+// histograms).
 func counts(ctx context.Context, m sdk.MonitoringSource, name string, now time.Time) (canary.Counts, error) {
 	var c canary.Counts
 	for _, q := range []struct {
