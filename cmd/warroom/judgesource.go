@@ -34,22 +34,29 @@ func (s scrapeSource) Observe(ctx context.Context, req deploy.CanaryRequest) (ca
 		return canary.Observation{}, err
 	}
 	now := time.Now()
-	base, err := counts(ctx, m, cohort(req, req.Baseline), now)
+	// Both cohorts as of one scrape: the latest instant both have points
+	// for. A cohort read a scrape later than the other would have more
+	// traffic than the weights gave it.
+	at, err := commonInstant(ctx, m, []string{cohort(req, req.Baseline), cohort(req, req.Canary)}, now)
 	if err != nil {
 		return canary.Observation{}, err
 	}
-	can, err := counts(ctx, m, cohort(req, req.Canary), now)
+	base, err := counts(ctx, m, cohort(req, req.Baseline), at)
+	if err != nil {
+		return canary.Observation{}, err
+	}
+	can, err := counts(ctx, m, cohort(req, req.Canary), at)
 	if err != nil {
 		return canary.Observation{}, err
 	}
 	obs := canary.Observation{At: now, Baseline: base, Canary: can, Weight: req.Weight,
 		BaselineP99Ms: p99Ms(ctx, m, cohort(req, req.Baseline), now),
 		CanaryP99Ms:   p99Ms(ctx, m, cohort(req, req.Canary), now)}
-	bh, err := histogram(ctx, m, cohort(req, req.Baseline), now)
+	bh, err := histogram(ctx, m, cohort(req, req.Baseline), at)
 	if err != nil {
 		return canary.Observation{}, err
 	}
-	ch, err := histogram(ctx, m, cohort(req, req.Canary), now)
+	ch, err := histogram(ctx, m, cohort(req, req.Canary), at)
 	if err != nil {
 		return canary.Observation{}, err
 	}
@@ -135,14 +142,15 @@ func onJudgeGrid(h *leHistogram) []int64 {
 	return canary.BucketsFromLE(cum)
 }
 
-// histogram is a cohort's latest latency histogram from the source's
+// histogram is a cohort's latency histogram at the latest point at or
+// before at, from the source's
 // latency_bucket series (one per le, in seconds; several series of one
 // le, one per service version of the cohort, add up), or nil when the
 // source has none for it. A source that does not know the metric has no
 // histograms: the judge then uses the slow counts.
-func histogram(ctx context.Context, m sdk.MonitoringSource, name string, now time.Time) (*leHistogram, error) {
+func histogram(ctx context.Context, m sdk.MonitoringSource, name string, at time.Time) (*leHistogram, error) {
 	series, err := m.Query(ctx, sdk.QueryRequest{Metric: "latency_bucket", Labels: map[string]string{"cohort": name},
-		Start: now.Add(-time.Minute), End: now})
+		Start: at.Add(-time.Minute), End: at})
 	if sdk.CodeOf(err) == sdk.CodeInvalid {
 		return nil, nil
 	}
@@ -176,6 +184,34 @@ func histogram(ctx context.Context, m sdk.MonitoringSource, name string, now tim
 	return h, nil
 }
 
+// commonInstant is the latest instant at which every cohort has a
+// requests point (a scrape publishes all the cohorts it reached at one
+// instant), or now when some cohort has none yet (it has served nothing:
+// the others are read as they are now).
+func commonInstant(ctx context.Context, m sdk.MonitoringSource, cohorts []string, now time.Time) (time.Time, error) {
+	at := now
+	for _, name := range cohorts {
+		series, err := m.Query(ctx, sdk.QueryRequest{Metric: "requests", Labels: map[string]string{"cohort": name},
+			Start: now.Add(-time.Minute), End: now})
+		if err != nil {
+			return now, fmt.Errorf("requests of %s: %w", name, err)
+		}
+		var latest int64
+		for _, s := range series {
+			if n := len(s.Points); n > 0 {
+				latest = max(latest, s.Points[n-1].T)
+			}
+		}
+		if latest == 0 {
+			return now, nil
+		}
+		if t := time.UnixMilli(latest); t.Before(at) {
+			at = t
+		}
+	}
+	return at, nil
+}
+
 // p99Ms is a cohort's latest 99th percentile latency in milliseconds from
 // the source's latency_p99 (seconds), or 0 when the source has none: it is
 // only charted, so a source without it is no error.
@@ -195,17 +231,17 @@ func p99Ms(ctx context.Context, m sdk.MonitoringSource, name string, now time.Ti
 	return worst * 1000
 }
 
-// counts is a cohort's latest cumulative requests, errors and slow
-// requests (the judge's latency input only when there are no
-// histograms).
-func counts(ctx context.Context, m sdk.MonitoringSource, name string, now time.Time) (canary.Counts, error) {
+// counts is a cohort's cumulative requests, errors and slow requests
+// (the judge's latency input only when there are no histograms) at the
+// latest point at or before at.
+func counts(ctx context.Context, m sdk.MonitoringSource, name string, at time.Time) (canary.Counts, error) {
 	var c canary.Counts
 	for _, q := range []struct {
 		metric string
 		into   *int64
 	}{{"requests", &c.Requests}, {"errors", &c.Errors}, {"slow_requests", &c.Slow}} {
 		series, err := m.Query(ctx, sdk.QueryRequest{Metric: q.metric, Labels: map[string]string{"cohort": name},
-			Start: now.Add(-time.Minute), End: now})
+			Start: at.Add(-time.Minute), End: at})
 		if err != nil {
 			return c, fmt.Errorf("%s of %s: %w", q.metric, name, err)
 		}

@@ -26,7 +26,17 @@ func (f fakeMonitor) Query(_ context.Context, req sdk.QueryRequest) ([]sdk.Serie
 	}
 	var out []sdk.Series
 	for _, s := range all {
-		if s.Labels["cohort"] == req.Labels["cohort"] {
+		if s.Labels["cohort"] != req.Labels["cohort"] {
+			continue
+		}
+		var pts []sdk.Point
+		for _, p := range s.Points {
+			if req.End.IsZero() || p.T <= req.End.UnixMilli() {
+				pts = append(pts, p)
+			}
+		}
+		if len(pts) > 0 {
+			s.Points = pts
 			out = append(out, s)
 		}
 	}
@@ -174,4 +184,17 @@ func formatSeconds(b float64) string {
 		return "+Inf"
 	}
 	return strconv.FormatFloat(b, 'g', -1, 64)
+}
+
+// Both cohorts are read as of one scrape: a baseline scraped once more
+// than the canary is read at the canary's last scrape.
+func TestScrapeSourceReadsBothCohortsAtOneInstant(t *testing.T) {
+	newer := counter(baseCohort, 100)
+	newer.Points = append(newer.Points, sdk.Point{T: 3, V: 150})
+	_, err := observe(t, map[string][]sdk.Series{
+		"requests": {newer, counter(canaryCohort, 10)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -22,7 +22,7 @@ const (
 	defaultHealthTimeout     = 30 * time.Second
 	defaultSmokeRequests     = 20
 	defaultSmokeMaxErrorRate = 0.05
-	defaultTrafficRPS        = 20.0
+	defaultTrafficRPS        = 200.0
 	defaultIdleExit          = 5 * time.Minute
 )
 

@@ -255,6 +255,17 @@ func (s *source) scrapeOnce(ctx context.Context) {
 		s.errs[target{Name: "targets_file"}] = ferr.Error()
 	}
 	touched := map[cohortKey]bool{}
+	// A cohort some of whose targets did not answer this round gets no
+	// point for it: the sum of the others would look like a drop in its
+	// traffic (to a canary judge, a traffic split the weights did not ask
+	// for). Its counters still take the answers in, and the next round
+	// that reaches every target publishes them whole.
+	partial := map[string]bool{}
+	for _, r := range results {
+		if r.err != nil {
+			partial[r.t.cohort()] = true
+		}
+	}
 	for _, r := range results {
 		if r.err != nil {
 			s.errs[r.t] = r.err.Error()
@@ -280,7 +291,9 @@ func (s *source) scrapeOnce(ctx context.Context) {
 			for b, n := range cur.Buckets {
 				c.buckets[b] += max(n-old.Buckets[b], 0)
 			}
-			touched[k] = true
+			if !partial[k.Cohort] {
+				touched[k] = true
+			}
 		}
 		s.last[r.t] = r.got
 	}
