@@ -37,7 +37,16 @@ func (s scrapeSource) Observe(ctx context.Context, req deploy.CanaryRequest) (ca
 	// Both cohorts as of one scrape: the latest instant both have points
 	// for. A cohort read a scrape later than the other would have more
 	// traffic than the weights gave it.
-	at, err := commonInstant(ctx, m, []string{cohort(req, req.Baseline), cohort(req, req.Canary)}, now)
+	// At 100 % the baseline's instances are gone and its points stop:
+	// the canary alone sets the instant (at 0 %, the baseline).
+	live := []string{cohort(req, req.Baseline), cohort(req, req.Canary)}
+	switch {
+	case req.Weight >= 100:
+		live = live[1:]
+	case req.Weight <= 0:
+		live = live[:1]
+	}
+	at, err := commonInstant(ctx, m, live, now)
 	if err != nil {
 		return canary.Observation{}, err
 	}
@@ -52,17 +61,20 @@ func (s scrapeSource) Observe(ctx context.Context, req deploy.CanaryRequest) (ca
 	obs := canary.Observation{At: now, Baseline: base, Canary: can, Weight: req.Weight,
 		BaselineP99Ms: p99Ms(ctx, m, cohort(req, req.Baseline), now),
 		CanaryP99Ms:   p99Ms(ctx, m, cohort(req, req.Canary), now)}
-	bh, err := histogram(ctx, m, cohort(req, req.Baseline), at)
+	bh, known, err := histogram(ctx, m, cohort(req, req.Baseline), at)
 	if err != nil {
 		return canary.Observation{}, err
 	}
-	ch, err := histogram(ctx, m, cohort(req, req.Canary), at)
+	ch, _, err := histogram(ctx, m, cohort(req, req.Canary), at)
 	if err != nil {
 		return canary.Observation{}, err
 	}
-	// Histograms for both or for neither: a cohort with none yet (a
-	// canary not scraped yet) has served nothing, all buckets empty.
-	if bh != nil || ch != nil {
+	// Histograms for both or for neither, from the first observation on
+	// whenever the source has them: the judge fixes a step's layout at
+	// its first observation, and one without histograms would leave the
+	// whole step without latency evidence. A cohort with none yet (not
+	// scraped yet) has served nothing: all its buckets are empty.
+	if known {
 		obs.BoundsMs = judgeBoundsMs
 		obs.Baseline.Buckets = onJudgeGrid(bh)
 		obs.Canary.Buckets = onJudgeGrid(ch)
@@ -143,34 +155,34 @@ func onJudgeGrid(h *leHistogram) []int64 {
 }
 
 // histogram is a cohort's latency histogram at the latest point at or
-// before at, from the source's
-// latency_bucket series (one per le, in seconds; several series of one
+// before at, from the source's latency_bucket series (one per le, in seconds; several series of one
 // le, one per service version of the cohort, add up), or nil when the
-// source has none for it. A source that does not know the metric has no
-// histograms: the judge then uses the slow counts.
-func histogram(ctx context.Context, m sdk.MonitoringSource, name string, at time.Time) (*leHistogram, error) {
+// source has none for it yet. known says whether the source has the
+// metric at all: one that does not has no histograms, and the judge then
+// uses the slow counts.
+func histogram(ctx context.Context, m sdk.MonitoringSource, name string, at time.Time) (h *leHistogram, known bool, err error) {
 	series, err := m.Query(ctx, sdk.QueryRequest{Metric: "latency_bucket", Labels: map[string]string{"cohort": name},
 		Start: at.Add(-time.Minute), End: at})
 	if sdk.CodeOf(err) == sdk.CodeInvalid {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("latency_bucket of %s: %w", name, err)
+		return nil, false, fmt.Errorf("latency_bucket of %s: %w", name, err)
 	}
 	byLE := map[float64]float64{}
 	for _, s := range series {
 		le, err := strconv.ParseFloat(s.Labels["le"], 64)
 		if err != nil || math.IsNaN(le) || le <= 0 {
-			return nil, fmt.Errorf("latency_bucket of %s: le=%q is not a positive bound in seconds", name, s.Labels["le"])
+			return nil, true, fmt.Errorf("latency_bucket of %s: le=%q is not a positive bound in seconds", name, s.Labels["le"])
 		}
 		if n := len(s.Points); n > 0 {
 			byLE[le] += s.Points[n-1].V
 		}
 	}
 	if len(byLE) == 0 {
-		return nil, nil
+		return nil, true, nil
 	}
-	h := &leHistogram{}
+	h = &leHistogram{}
 	for le := range byLE {
 		h.le = append(h.le, le)
 	}
@@ -181,7 +193,7 @@ func histogram(ctx context.Context, m sdk.MonitoringSource, name string, at time
 		run = max(run, byLE[le])
 		h.cum = append(h.cum, run)
 	}
-	return h, nil
+	return h, true, nil
 }
 
 // commonInstant is the latest instant at which every cohort has a

@@ -170,6 +170,15 @@ func TestScrapeSourceFillsTheHistograms(t *testing.T) {
 		}
 	})
 
+	t.Run("known but empty", func(t *testing.T) {
+		// The source has histograms, no cohort has points yet: the layout
+		// is there from the first observation, every bucket empty.
+		obs, err := observe(t, map[string][]sdk.Series{"latency_bucket": {}})
+		if err != nil || !slices.Equal(obs.bounds, judgeBoundsMs) || len(obs.base) != 82 || len(obs.can) != 82 {
+			t.Errorf("a source with latency_bucket and no points yet: %v %v %v %v", obs.bounds, obs.base, obs.can, err)
+		}
+	})
+
 	t.Run("bad le", func(t *testing.T) {
 		_, err := observe(t, map[string][]sdk.Series{"latency_bucket": leSeries(baseCohort, []string{"fast"}, []float64{1})})
 		if err == nil || !strings.Contains(err.Error(), `le="fast"`) {
@@ -196,5 +205,24 @@ func TestScrapeSourceReadsBothCohortsAtOneInstant(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// At 100 % the baseline is gone and its points stop: the canary is read
+// at its latest point, not held back to the baseline's last one.
+func TestScrapeSourceReadsTheCanaryAloneAtFullWeight(t *testing.T) {
+	newer := counter(canaryCohort, 10)
+	newer.Points = append(newer.Points, sdk.Point{T: 3, V: 40})
+	m := fakeMonitor{series: map[string][]sdk.Series{
+		"requests":      {counter(baseCohort, 100), newer},
+		"errors":        {},
+		"slow_requests": {},
+	}}
+	src := scrapeSource{monitor: func(context.Context) (sdk.MonitoringSource, error) { return m, nil }}
+	req := canaryReq
+	req.Weight = 100
+	o, err := src.Observe(context.Background(), req)
+	if err != nil || o.Canary.Requests != 40 || o.Baseline.Requests != 100 {
+		t.Errorf("at 100 %%: canary %d baseline %d (%v), want 40 and 100", o.Canary.Requests, o.Baseline.Requests, err)
 	}
 }
