@@ -30,13 +30,16 @@ func TestPartialScrapePublishesNothingForTheCohort(t *testing.T) {
 		exposition(w, r)
 	}))
 	defer flaky.Close()
-	s := newSource()
-	if err := s.Configure(context.Background(), sdk.Config{Settings: map[string]string{
-		"targets": "canary#1=" + up.URL + ",canary#2=" + flaky.URL, "interval": "1h",
-	}}); err != nil {
+	// Configured by hand, without Configure's background scraper: the
+	// test's scrapes are the only ones.
+	cfg, err := parseConfig(sdk.Config{Settings: map[string]string{
+		"targets": "canary#1=" + up.URL + ",canary#2=" + flaky.URL,
+	}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.cancel()
+	s := newSource()
+	s.cfg, s.parser = cfg, expfmtParser{names: cfg.names}
 	labels := map[string]string{"cohort": "canary"}
 	requests.Store(10)
 	s.scrapeOnce(context.Background())
