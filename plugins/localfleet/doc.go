@@ -127,11 +127,12 @@
 // independent users' requests come), so that canaries have real traffic
 // and the instances' /metrics real counts. At most 256 of its requests
 // are in flight per proxy; an arrival beyond that is dropped. 200 a
-// second is what the canary judge needs at the demo's bake scale (0.002:
-// a 15-minute bake is 1.8 s per weight) to roll back a canary with a 5 %
-// error rate before its bake ends; proving a healthy canary safe within
-// a bake that short needs more than one laptop serves, so healthy demo
-// canaries end their bake with insufficient evidence.
+// second is about what the canary judge needs at the demo's bake scale
+// (0.002: a 15-minute bake is 1.8 s per weight) to roll back a canary
+// with a 5 % error rate within its bake (a +100 ms one takes 2 s);
+// proving a healthy canary safe within a bake that short needs more than
+// one laptop serves, so healthy demo canaries end their bake with
+// insufficient evidence.
 //
 // Health: the fleet probes every instance's /healthz each second, and
 // Status probes again before answering; an instance that exits is known
