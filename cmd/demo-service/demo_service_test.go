@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -83,42 +85,149 @@ func TestRootReportsServiceVersionInstance(t *testing.T) {
 	}
 }
 
-func TestErrorRateIsExactOverAWindow(t *testing.T) {
-	for _, rate := range []float64{0, 0.05, 0.3, 0.5, 1} {
+// Injected errors are drawn at random for each request: over many
+// requests their count is binomial, not every 1/R-th request. The seed
+// fixes the sequence, so the test is deterministic; the bound (4.5
+// standard deviations) is what any seed should meet.
+func TestErrorRateIsRandomAtTheRate(t *testing.T) {
+	for _, rate := range []float64{0, 0.05, 0.3, 1} {
 		t.Run(fmt.Sprint(rate), func(t *testing.T) {
-			s := newServer("payments", "3.2.0", 1, faults{ErrorRate: rate}, nil)
-			ts := httptest.NewServer(s.Handler())
-			defer ts.Close()
+			s := newServer("payments", "3.2.0", 1, faults{ErrorRate: rate}, nil).withProfile(profile{}, 7)
+			const n = 20000
 			errs := 0
-			const n = 200
 			for range n {
-				code, _ := get(t, ts.URL+"/")
-				if code == 500 {
+				if _, fail := s.draw(); fail {
 					errs++
 				}
 			}
-			if want := int(rate*n + 1e-9); errs != want {
-				t.Errorf("%d errors in %d requests at rate %v, want %d", errs, n, rate, want)
+			sd := math.Sqrt(n * rate * (1 - rate))
+			if d := math.Abs(float64(errs) - n*rate); d > 4.5*sd+1e-9 {
+				t.Errorf("%d errors in %d draws at rate %v: %.1f standard deviations off", errs, n, rate, d/sd)
 			}
-			// Health checks are not the application: never failed.
-			for range 20 {
-				if code, _ := get(t, ts.URL+"/healthz"); code != 200 {
-					t.Fatalf("healthz = %d under an error-rate fault", code)
-				}
+			if rate > 0 && rate < 1 && periodic(s, rate) {
+				t.Errorf("errors at rate %v come at a fixed period", rate)
 			}
 		})
 	}
+	// Through HTTP: errors are answered 500, health checks never fail.
+	s := newServer("payments", "3.2.0", 1, faults{ErrorRate: 1}, nil)
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	if code, _ := get(t, ts.URL+"/"); code != 500 {
+		t.Errorf("GET / at error rate 1 = %d", code)
+	}
+	for range 20 {
+		if code, _ := get(t, ts.URL+"/healthz"); code != 200 {
+			t.Fatalf("healthz = %d under an error-rate fault", code)
+		}
+	}
 }
 
-func TestLatencyIsAddedWithJitter(t *testing.T) {
+// periodic reports whether the gaps between errors are all equal, as
+// the former every-1/R-th spreading made them.
+func periodic(s *server, rate float64) bool {
+	gaps := map[int]bool{}
+	last := 0
+	for i := 1; i <= int(50/rate); i++ {
+		if _, fail := s.draw(); fail {
+			gaps[i-last] = true
+			last = i
+		}
+	}
+	return len(gaps) <= 1
+}
+
+// The profile's latency is log-normal around its median: the logarithms
+// of many draws pass a Kolmogorov-Smirnov test against the normal
+// distribution N(ln median, sigma^2) (fixed seed: deterministic; the
+// critical value is the 1 % one, 1.63/sqrt(n)), and a latency fault adds
+// exactly its duration.
+func TestLatencyIsLogNormalPlusTheFault(t *testing.T) {
+	p := profile{BaseErrorRate: 0.003, MedianLatency: 30 * time.Millisecond, LatencySigma: 0.5}
+	for _, fault := range []time.Duration{0, 100 * time.Millisecond} {
+		s := newServer("payments", "3.2.0", 1, faults{Latency: fault}, nil).withProfile(p, 42)
+		const n = 5000
+		logs := make([]float64, n)
+		errs := 0
+		for i := range logs {
+			d, fail := s.draw()
+			if fail {
+				errs++
+			}
+			own := d - fault
+			if own <= 0 {
+				t.Fatalf("draw %d: %v with a %v fault leaves no latency of its own", i, d, fault)
+			}
+			logs[i] = math.Log(float64(own) / float64(time.Millisecond))
+		}
+		sort.Float64s(logs)
+		mu, sigma := math.Log(30), 0.5
+		var ks float64
+		for i, x := range logs {
+			f := 0.5 * math.Erfc(-(x-mu)/(sigma*math.Sqrt2))
+			ks = max(ks, math.Abs(f-float64(i)/n), math.Abs(float64(i+1)/n-f))
+		}
+		if crit := 1.63 / math.Sqrt(n); ks > crit {
+			t.Errorf("fault %v: KS distance %.4f of log latency from N(ln 30ms, 0.5^2) > %.4f", fault, ks, crit)
+		}
+		// Base errors: binomial around 0.3 %.
+		if sd := math.Sqrt(n * 0.003 * 0.997); math.Abs(float64(errs)-n*0.003) > 4.5*sd {
+			t.Errorf("%d base errors in %d draws at 0.3 %%", errs, n)
+		}
+	}
+}
+
+// One seed, one sequence: the draws a test relies on repeat.
+func TestSeedRepeatsTheDraws(t *testing.T) {
+	p := profile{BaseErrorRate: 0.2, MedianLatency: 30 * time.Millisecond, LatencySigma: 0.5}
+	a := newServer("payments", "3.2.0", 1, faults{}, nil).withProfile(p, 9)
+	b := newServer("payments", "3.2.0", 1, faults{}, nil).withProfile(p, 9)
+	for i := range 100 {
+		da, fa := a.draw()
+		db, fb := b.draw()
+		if da != db || fa != fb {
+			t.Fatalf("draw %d: %v %v vs %v %v with one seed", i, da, fa, db, fb)
+		}
+	}
+}
+
+// Every service has its base error rate, between 0.1 % and 0.5 %, the
+// same for all its versions; services differ.
+func TestBaseErrorRatePerService(t *testing.T) {
+	seen := map[float64]bool{}
+	for _, svc := range []string{"checkout", "payments", "cart", "fraud", "refunds", "catalog"} {
+		r := serviceBaseErrorRate(svc)
+		if r < 0.001 || r >= 0.005 {
+			t.Errorf("%s: base error rate %v outside [0.1 %%, 0.5 %%)", svc, r)
+		}
+		if r != serviceBaseErrorRate(svc) {
+			t.Errorf("%s: base error rate not stable", svc)
+		}
+		seen[r] = true
+	}
+	if len(seen) < 6 {
+		t.Errorf("services share base error rates: %v", seen)
+	}
+	o, err := parseOptions([]string{"--service", "checkout"}, func(string) string { return "" }, io.Discard)
+	if err != nil || o.profile.BaseErrorRate != serviceBaseErrorRate("checkout") ||
+		o.profile.MedianLatency != 30*time.Millisecond || o.profile.LatencySigma != 0.5 {
+		t.Errorf("default profile %+v (%v)", o.profile, err)
+	}
+	o, err = parseOptions([]string{"--base-error-rate", "0", "--median-latency", "0", "--latency-sigma", "0", "--seed", "3"}, func(string) string { return "" }, io.Discard)
+	if err != nil || o.profile != (profile{}) || o.seed != 3 {
+		t.Errorf("explicit profile %+v seed %d (%v)", o.profile, o.seed, err)
+	}
+}
+
+func TestLatencyIsAdded(t *testing.T) {
 	s := newServer("payments", "3.2.0", 1, faults{Latency: 50 * time.Millisecond}, nil)
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 	for range 5 {
 		start := time.Now()
 		get(t, ts.URL+"/")
-		if d := time.Since(start); d < 40*time.Millisecond {
-			t.Errorf("request took %v, want at least 40ms (50ms -20%%)", d)
+		if d := time.Since(start); d < 50*time.Millisecond {
+			t.Errorf("request took %v, want at least the fault's 50ms", d)
 		}
 	}
 	start := time.Now()
@@ -150,10 +259,14 @@ func TestSlowStart(t *testing.T) {
 }
 
 func TestMetricsExposed(t *testing.T) {
-	s := newServer("payments", "3.2.0", 1, faults{ErrorRate: 0.5}, nil)
+	s := newServer("payments", "3.2.0", 1, faults{}, nil)
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
-	for range 10 {
+	for range 5 {
+		get(t, ts.URL+"/")
+	}
+	s.faults.ErrorRate = 1
+	for range 5 {
 		get(t, ts.URL+"/")
 	}
 	get(t, ts.URL+"/healthz") // not counted
@@ -164,7 +277,11 @@ func TestMetricsExposed(t *testing.T) {
 	for _, want := range []string{
 		`requests_total{service="payments",version="3.2.0",code="200"} 5`,
 		`requests_total{service="payments",version="3.2.0",code="500"} 5`,
-		`request_duration_seconds_bucket{service="payments",version="3.2.0",vmrange="`,
+		// Fixed le buckets, every one exposed even when empty.
+		`request_duration_seconds_bucket{service="payments",version="3.2.0",le="0.001"} `,
+		`request_duration_seconds_bucket{service="payments",version="3.2.0",le="0.0112"} `,
+		`request_duration_seconds_bucket{service="payments",version="3.2.0",le="10"} 10`,
+		`request_duration_seconds_bucket{service="payments",version="3.2.0",le="+Inf"} 10`,
 		`request_duration_seconds_count{service="payments",version="3.2.0"} 10`,
 		`request_duration_seconds_sum{service="payments",version="3.2.0"} `,
 		"process_resident_memory_bytes ",

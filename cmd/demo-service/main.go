@@ -6,7 +6,9 @@
 //
 //	demo-service --service payments --version 3.2.0 --instance 1 \
 //	    [--listen 127.0.0.1:0] [--error-rate 0.3] [--latency 200ms] \
-//	    [--crash-on-start] [--slow-start 5s] [--crash-after 100]
+//	    [--crash-on-start] [--slow-start 5s] [--crash-after 100] \
+//	    [--base-error-rate R] [--median-latency 30ms] [--latency-sigma 0.5] \
+//	    [--seed N]
 //
 // Every flag can also come from the environment, the flag's name in upper
 // case with DEMO_ in front and - as _ (DEMO_ERROR_RATE=0.3); a flag on
@@ -14,6 +16,20 @@
 //
 // Once listening it prints one line on stdout, `listening http://ADDR`,
 // which is how the fleet learns an ephemeral port; logs go to stderr.
+//
+// A healthy version is not perfect, as no real service is (the profile,
+// shared by every version of a service):
+//
+//	--base-error-rate R  each application request fails (500) with
+//	                     probability R; default: drawn from the service's
+//	                     name, uniformly between 0.1 % and 0.5 %, so every
+//	                     version of a service has the same
+//	--median-latency D   each application request takes a log-normal time
+//	--latency-sigma S    with median D (30ms) and shape S (0.5: the p95 is
+//	                     2.3 and the p99 3.2 times the median); 0 and 0:
+//	                     no latency of its own
+//	--seed N             seeds the random draws (0, the default: a seed of
+//	                     its own), for tests that want one sequence
 //
 // Endpoints:
 //
@@ -23,15 +39,17 @@
 //	GET /metrics    Prometheus text (VictoriaMetrics/metrics):
 //	                requests_total{service,version,code},
 //	                request_duration_seconds{service,version} (a
-//	                VictoriaMetrics histogram with vmrange buckets) and
-//	                the process metrics (process_*, go_*)
+//	                Prometheus histogram, le buckets fixed at 20 per
+//	                decade from 1 ms to 10 s) and the process metrics
+//	                (process_*, go_*)
 //
 // Faults apply to the application endpoints (/ and /work), not to
 // /healthz or /metrics, which are the fleet's and are not counted:
 //
-//	--error-rate R      answer that fraction of requests with 500, evenly
-//	                    spread (every 1/R-th request), not at random
-//	--latency D         add D (+-20% jitter) to every request
+//	--error-rate R      answer each request 500 with probability R, drawn
+//	                    at random for each request (on top of the base
+//	                    errors)
+//	--latency D         add D to every request (on top of its own latency)
 //	--crash-on-start    exit with status 1 at once, before listening
 //	--slow-start D      not ready (503) until D after the start
 //	--crash-after N     exit with status 1 after answering N requests
@@ -64,6 +82,8 @@ type options struct {
 	instance     int
 	crashOnStart bool
 	faults       faults
+	profile      profile
+	seed         uint64
 }
 
 // parseOptions reads flags, with DEMO_* environment variables as their
@@ -84,6 +104,11 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.BoolVar(&o.crashOnStart, "crash-on-start", false, "exit with status 1 at once")
 	fs.DurationVar(&slowStart, "slow-start", 0, "not ready before this long after the start")
 	fs.Int64Var(&crashAfter, "crash-after", 0, "exit with status 1 after this many requests (0: never)")
+	baseErrorRate := -1.0
+	fs.Float64Var(&baseErrorRate, "base-error-rate", -1, "probability 0..1 that any request fails, healthy or not (default: drawn from the service's name, 0.001 to 0.005)")
+	fs.DurationVar(&o.profile.MedianLatency, "median-latency", defaultMedianLatency, "median of each request's own log-normal latency")
+	fs.Float64Var(&o.profile.LatencySigma, "latency-sigma", defaultLatencySigma, "shape (log-space standard deviation) of the log-normal latency")
+	fs.Uint64Var(&o.seed, "seed", 0, "seed of the random draws (0: a seed of its own)")
 	// The environment gives the defaults; the command line wins.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
@@ -112,6 +137,16 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		return o, fmt.Errorf("--slow-start %v is negative", slowStart)
 	case crashAfter < 0:
 		return o, fmt.Errorf("--crash-after %d is negative", crashAfter)
+	case baseErrorRate != -1 && (baseErrorRate < 0 || baseErrorRate > 1):
+		return o, fmt.Errorf("--base-error-rate %v: want a fraction between 0 and 1", baseErrorRate)
+	case o.profile.MedianLatency < 0:
+		return o, fmt.Errorf("--median-latency %v is negative", o.profile.MedianLatency)
+	case o.profile.LatencySigma < 0 || o.profile.LatencySigma > 3:
+		return o, fmt.Errorf("--latency-sigma %v: want 0 to 3", o.profile.LatencySigma)
+	}
+	o.profile.BaseErrorRate = baseErrorRate
+	if baseErrorRate == -1 {
+		o.profile.BaseErrorRate = serviceBaseErrorRate(o.service)
 	}
 	o.faults = faults{ErrorRate: errorRate, Latency: latency, SlowStart: slowStart, CrashAfter: crashAfter}
 	return o, nil
@@ -144,7 +179,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "demo-service: %s: %v\n", who, err)
 		return 1
 	}
-	s := newServer(o.service, o.version, o.instance, o.faults, nil)
+	s := newServer(o.service, o.version, o.instance, o.faults, nil).withProfile(o.profile, o.seed)
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

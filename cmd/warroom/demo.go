@@ -98,6 +98,13 @@ serving until Ctrl-C (or exit at once with --once).`,
 				return err
 			}
 			a.printf("demo database %s (WARROOM_DB); plugin logs in %s\n", a.dbPath, a.logFile)
+			if faults != "" {
+				if org, err := s.Org(ctx); err == nil {
+					for _, w := range undeployedFaults(org, faults) {
+						a.warn(w)
+					}
+				}
+			}
 			// 0 is no bake at all, not the full bake times (BakeScale 0
 			// alone means 1).
 			opts := deploy.Options{AutoRollback: true, IgnoreLowTraffic: true, BakeScale: bakeScale, NoBake: bakeScale == 0}

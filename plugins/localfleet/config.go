@@ -16,13 +16,13 @@ import (
 
 // Defaults of the settings.
 const (
-	defaultInstances         = 2
-	defaultMaxInstances      = 2
+	defaultInstances         = 4
+	defaultMaxInstances      = 4
 	defaultMaxProcesses      = 40
 	defaultHealthTimeout     = 30 * time.Second
 	defaultSmokeRequests     = 20
 	defaultSmokeMaxErrorRate = 0.05
-	defaultTrafficRPS        = 20.0
+	defaultTrafficRPS        = 200.0
 	defaultIdleExit          = 5 * time.Minute
 )
 

@@ -26,8 +26,8 @@
 //	health_timeout        time a new instance has to answer 200 on /healthz (30s)
 //	smoke_requests        Verify's rounds of GET / and GET /healthz (20)
 //	smoke_max_error_rate  the highest smoke error rate that passes (0.05)
-//	traffic_rps           the traffic generator's requests/s per proxy; 0: off (20)
-//	max_instances         instances per version per target at most (2): the demo's
+//	traffic_rps           the traffic generator's requests/s per proxy; 0: off (200)
+//	max_instances         instances per version per target at most (4): the demo's
 //	                      specs ask for 12 or 24; a deploy says when it runs fewer
 //	max_processes         demo-service processes of the whole fleet at most (40)
 //	evict_idle            when full, stop the instances of the target changed
@@ -36,16 +36,31 @@
 //	idle_exit             how long the supervisor lives on with no process
 //	                      running and no call; 0: until stopped (5m)
 //
-// Faults are the demo service's flags: error-rate=R (answer that fraction
-// with 500, evenly spread), latency=D, crash-on-start, slow-start=D,
-// crash-after=N. A deploy request's Settings may add `fault.NAME` keys for
-// the version it deploys (its other settings are for other targets and
-// are ignored). Verify's request Settings may override smoke_requests and
+// Faults are the demo service's flags: error-rate=R (each request
+// answered 500 with probability R, drawn at random per request, on top
+// of the service's base errors), latency=D (D added to every request),
+// crash-on-start, slow-start=D, crash-after=N. A deploy request's
+// Settings may add `fault.NAME` keys for the version it deploys (its
+// other settings are for other targets and are ignored). A deploy of a
+// service for which faults are configured on another version, neither
+// the one deployed nor the one replaced, says so in its events and the
+// plugin's log ("warning: faults are configured for checkout 4.9.1,
+// which this deploy does not run"): most likely a typo in the version.
+// Verify's request Settings may override smoke_requests and
 // smoke_max_error_rate.
+//
+// Healthy versions are not perfect either: every instance answers with
+// the demo service's profile, a base error rate drawn per service between
+// 0.1 % and 0.5 % (the same for all its versions) and a log-normal
+// latency of median 30 ms (sigma 0.5: p95 about 68 ms, p99 about 96 ms).
+// The fleet passes DEMO_BASE_ERROR_RATE, DEMO_MEDIAN_LATENCY and
+// DEMO_LATENCY_SIGMA from its own environment to every instance (the
+// instances' environment is otherwise fixed), so a test can ask for
+// perfect instances (DEMO_BASE_ERROR_RATE=0 DEMO_MEDIAN_LATENCY=0).
 //
 // # Strategies
 //
-// A deploy asks for Instances (default 2, at most max_instances) of a
+// A deploy asks for Instances (default 4, at most max_instances) of a
 // version. Every new instance must answer 200 on /healthz within
 // health_timeout; one that exits first fails the deploy ("payments 3.2.0
 // instance 1 exited with status 1 before becoming healthy: crash-on-start
@@ -107,9 +122,17 @@
 //	{"payments/prod/eu-west@3.2.0": ["http://127.0.0.1:40200/metrics"], ...}
 //
 // A new supervisor listens on the same ports again when they are free.
-// A traffic generator sends traffic_rps requests a second through each
-// proxy (GET /, and one in five GET /work?ms=5..50), so that canaries
-// have real traffic and the instances' /metrics real counts.
+// A traffic generator sends GET / through each proxy at Poisson
+// arrivals of traffic_rps a second (independent exponential gaps, as
+// independent users' requests come), so that canaries have real traffic
+// and the instances' /metrics real counts. At most 256 of its requests
+// are in flight per proxy; an arrival beyond that is dropped. 200 a
+// second is about what the canary judge needs at the demo's bake scale
+// (0.002: a 15-minute bake is 1.8 s per weight) to roll back a canary
+// with a 5 % error rate within its bake (a +100 ms one takes 2 s);
+// proving a healthy canary safe within a bake that short needs more than
+// one laptop serves, so healthy demo canaries end their bake with
+// insufficient evidence.
 //
 // Health: the fleet probes every instance's /healthz each second, and
 // Status probes again before answering; an instance that exits is known
@@ -206,11 +229,13 @@
 //
 // A demo-service process is about 8 MB RSS, most of it the binary's
 // pages shared by all of them: about 2 MB PSS each (GOMAXPROCS=1,
-// GOGC=50). Measured with 10 instances behind 5 proxies at the default
-// 20 requests/s each: 84 MB RSS / 21 MB PSS for the instances, 25 MB RSS
+// GOGC=50). Measured with 10 instances behind 5 proxies at 20
+// requests/s each: 84 MB RSS / 21 MB PSS for the instances, 25 MB RSS
 // for the process running the proxies (the supervisor now: 22 MB with
 // 10 instances behind 3 proxies), 17% of one core in all (each generated
 // request crosses the proxy: about 1 ms of CPU there and 0.6 ms in an
-// instance). The plugin process itself only forwards calls.
-// max_processes bounds the fleet; traffic_rps its load.
+// instance); the load grows with traffic_rps, so at the default 200 a
+// second lower it for a fleet of many targets. The plugin process itself
+// only forwards calls. max_processes bounds the fleet; traffic_rps its
+// load.
 package main

@@ -196,3 +196,26 @@ func (c config) faultsFor(service, version string) (faultSet, error) {
 	}
 	return f, nil
 }
+
+// faultedVersions lists the versions of service that the faults setting
+// and the faults file (read now; one that cannot be read adds none)
+// give faults, sorted.
+func (c config) faultedVersions(service string) []string {
+	var out []string
+	add := func(t faultTable) {
+		for key := range t {
+			svc, v, _ := strings.Cut(key, "@")
+			if svc == service && !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	add(c.faults)
+	if c.faultsFile != "" {
+		if t, err := readFaultsFile(c.faultsFile); err == nil {
+			add(t)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

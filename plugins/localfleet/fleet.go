@@ -64,7 +64,7 @@ func newFleet(cfg config, log hclog.Logger) *fleet {
 	tr := &http.Transport{
 		Proxy:               nil, // 127.0.0.1 only: never through an HTTP proxy of the environment
 		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 16,
+		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 	}

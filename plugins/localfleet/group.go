@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
@@ -449,7 +450,7 @@ func (g *group) restartTraffic(rps float64) {
 	g.stopTraffic, g.trafficDone = cancel, done
 	go func() {
 		defer close(done)
-		generateTraffic(ctx, g.f.client, g.url, rps)
+		generateTraffic(ctx, g.f.client, g.url, rps, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
 	}()
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -146,7 +147,7 @@ func startProcess(ctx context.Context, sp *spawner, spec startSpec, transport ht
 	args = append(args, spec.faults.args()...)
 	cmd := exec.Command(spec.binary, args...)
 	// A small, fixed environment: one P keeps each process at a few MB.
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "GOMAXPROCS=1", "GOGC=50", "LANG=C.UTF-8"}
+	cmd.Env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "GOMAXPROCS=1", "GOGC=50", "LANG=C.UTF-8"}, profileEnv()...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	in := &instance{
 		version: spec.version, index: spec.index, colour: spec.colour, faults: spec.faults,
@@ -342,4 +343,20 @@ func (t *tail) last() string {
 		return ""
 	}
 	return t.lines[len(t.lines)-1]
+}
+
+// profileVars shape a healthy demo-service (its base errors and its own
+// latency); the fleet passes those of its environment on to every
+// instance, so that tests can ask for a perfect service (0 and 0) and
+// count exactly.
+var profileVars = []string{"DEMO_BASE_ERROR_RATE", "DEMO_MEDIAN_LATENCY", "DEMO_LATENCY_SIGMA"}
+
+func profileEnv() []string {
+	var out []string
+	for _, k := range profileVars {
+		if v, ok := os.LookupEnv(k); ok {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
 }

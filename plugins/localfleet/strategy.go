@@ -124,6 +124,17 @@ func (f *fleet) planDeploy(req sdk.DeployRequest) (deployPlan, error) {
 	if len(p.faults) > 0 {
 		p.notes = append(p.notes, fmt.Sprintf("%s %s runs with faults: %s", req.Target.Service, req.Version, p.faults))
 	}
+	// Faults configured for a version of this service that this deploy
+	// does not run are most likely a typo in the version: say so, in the
+	// deploy's events and the plugin's log, rather than show a fault
+	// that never comes.
+	for _, v := range f.conf().faultedVersions(req.Target.Service) {
+		if v != req.Version && v != req.FromVersion {
+			msg := fmt.Sprintf("warning: faults are configured for %s %s, which this deploy does not run (it deploys %s)", req.Target.Service, v, req.Version)
+			p.notes = append(p.notes, msg)
+			f.log.Warn(msg)
+		}
+	}
 	if err := checkBinary(f.conf().binary); err != nil {
 		return p, sdk.Errorf(sdk.CodeFailedPrecondition, "localfleet: the demo service cannot run: %v", err)
 	}

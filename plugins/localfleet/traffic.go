@@ -5,57 +5,86 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 )
 
-// maxInFlight bounds the generator's concurrent requests per proxy: a
-// slow version makes it skip ticks rather than pile requests up.
-const maxInFlight = 8
+// maxInFlight bounds the generator's concurrent requests per proxy. It is
+// far above what the demo's rates need (100 rps of 700 ms answers is 70
+// in flight), so arrivals stay Poisson; it only keeps a hung fleet from
+// piling up goroutines. An arrival that finds it full is dropped.
+const maxInFlight = 256
 
-// generateTraffic sends rps requests a second through a proxy until ctx
-// ends: four in five GET /, one in five GET /work with 5-50 ms of work,
-// so that canaries get real traffic and /metrics real counts.
-func generateTraffic(ctx context.Context, client *http.Client, base string, rps float64) {
-	interval := time.Duration(float64(time.Second) / rps)
-	t := time.NewTicker(interval)
-	defer t.Stop()
+// arrivals draws a Poisson process's inter-arrival gaps at rps a second:
+// independent exponential times of mean 1/rps, as independent users'
+// requests arrive.
+type arrivals struct {
+	rng  *rand.Rand
+	mean float64 // seconds
+}
+
+func newArrivals(rps float64, rng *rand.Rand) *arrivals {
+	return &arrivals{rng: rng, mean: 1 / rps}
+}
+
+func (a *arrivals) next() time.Duration {
+	return time.Duration(a.rng.ExpFloat64() * a.mean * float64(time.Second))
+}
+
+// generateTraffic sends GET / through a proxy at Poisson arrivals of rps
+// a second until ctx ends, so that canaries get real traffic and the
+// instances' /metrics real counts. The instances (demo-service) give
+// each request its latency and its errors. rng draws the arrivals (a
+// fixed seed in tests).
+func generateTraffic(ctx context.Context, client *http.Client, base string, rps float64, rng *rand.Rand) {
+	gaps := newArrivals(rps, rng)
 	sem := make(chan struct{}, maxInFlight)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for n := 0; ; n++ {
-		select {
-		case <-ctx.Done():
+	// Arrivals are scheduled on absolute times, so a timer that fires
+	// late does not lower the rate: the next arrival comes sooner.
+	next := time.Now()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		next = next.Add(gaps.next())
+		if d := time.Until(next); d > 0 {
+			t.Reset(d)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		} else if ctx.Err() != nil {
 			return
-		case <-t.C:
 		}
 		select {
 		case sem <- struct{}{}:
 		default:
-			continue // saturated: skip this tick
-		}
-		path := "/"
-		if n%5 == 4 {
-			path = "/work?ms=" + strconv.Itoa(5+rand.IntN(46))
+			continue // saturated: this arrival is dropped
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			req, err := http.NewRequestWithContext(rctx, http.MethodGet, base+path, nil)
-			if err != nil {
-				return
-			}
-			req.Header.Set("User-Agent", "warroom-localfleet-traffic")
-			resp, err := client.Do(req)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			send(ctx, client, base+"/")
 		}()
 	}
+}
+
+// send makes one request and reads its answer.
+func send(ctx context.Context, client *http.Client, url string) {
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
+	if err != nil {
+		return
+	}
+	req.Header.Set("User-Agent", "warroom-localfleet-traffic")
+	resp, err := client.Do(req)
+	if err != nil {
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
 }

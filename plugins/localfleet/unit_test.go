@@ -157,3 +157,21 @@ func TestJournalSurvivesATornLine(t *testing.T) {
 		t.Errorf("last change %+v", e)
 	}
 }
+
+func TestFaultedVersions(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "faults.txt"), []byte("checkout@4.9.1=latency=1s\npayments@1=crash-on-start\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := parseFaults("checkout@4.9.0=latency=700ms;checkout@4.9.1=error-rate=0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := config{faults: tab, faultsFile: filepath.Join(dir, "faults.txt")}
+	if got := strings.Join(c.faultedVersions("checkout"), " "); got != "4.9.0 4.9.1" {
+		t.Errorf("checkout: %q", got)
+	}
+	if got := c.faultedVersions("cart"); len(got) != 0 {
+		t.Errorf("cart: %q", got)
+	}
+}

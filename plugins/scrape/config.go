@@ -16,7 +16,7 @@ var settingSpecs = []sdk.SettingSpec{
 	{Name: "targets", Description: "comma-separated NAME=URL scrape targets; NAME is the cohort (a `#N` suffix names an instance of it: baseline#1, baseline#2)"},
 	{Name: "targets_file", Description: "a JSON file {\"NAME\": \"URL\" or [\"URL\", ...]}, relative to the state dir, read again at every scrape"},
 	{Name: "interval", Description: "time between scrapes", Default: "1s"},
-	{Name: "slow_threshold", Description: "a request slower than this is a slow request", Default: "500ms"},
+	{Name: "slow_threshold", Description: "a request slower than this is a slow request (the slow_requests metric; the canary judge compares latency_bucket histograms and uses slow_requests only from a source without them)", Default: "500ms"},
 	{Name: "timeout", Description: "time one scrape of one target may take", Default: "2s"},
 	{Name: "window", Description: "the latency quantiles are over the requests of this last stretch of time", Default: "30s"},
 	{Name: "requests_metric", Description: "the request counter, labelled service, version, code", Default: "requests_total"},

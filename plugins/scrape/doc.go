@@ -12,7 +12,8 @@
 //	                 the state dir), read again at every scrape so a fleet
 //	                 can rewrite it; missing is fine (no targets yet)
 //	interval         time between scrapes (1s)
-//	slow_threshold   a request slower than this is slow (500ms)
+//	slow_threshold   a request slower than this is slow (500ms); only
+//	                 slow_requests depends on it
 //	timeout          one scrape of one target (2s)
 //	window           latency quantiles are over this last stretch (30s)
 //	requests_metric  the request counter, labels service, version, code
@@ -31,7 +32,20 @@
 // labels) and cohort (the target's name): requests, errors (code >= 500),
 // slow_requests (counters); requests_per_second, errors_per_second,
 // slow_requests_per_second (increase since the previous scrape per
-// second); latency_p50, latency_p99 (seconds).
+// second); latency_p50, latency_p99 (seconds); latency_bucket, the
+// duration histogram itself: one series per bucket upper bound, labelled
+// also le (seconds, "+Inf" for the last), whose value is the requests at
+// or below le (cumulative over buckets, as Prometheus' le series, and
+// over time, as the other counters). The canary judge compares the two
+// cohorts' latency distributions from latency_bucket (warroom carries it
+// onto a fixed layout of 20 buckets per decade from 1 ms to 10 s); the
+// fixed cutoff of slow_requests is then only one input of a source,
+// used by the judge when a source has no histograms.
+//
+// A round of scrapes that did not reach every target of a cohort
+// publishes no point for that cohort: the sum of the targets that
+// answered would look like a drop in its traffic. Their answers still
+// count, and the next complete round publishes the whole sum.
 //
 // Counters are cumulative since each target's process started, summed
 // over a cohort's targets; a target whose counters go down restarted, and
@@ -53,8 +67,10 @@
 // quantile sample.
 //
 // Query answers from memory: the last 3600 points per series (an hour at
-// 1s), filtered by service, version and cohort labels; with a Step, the
-// last point of each step. Watch streams every scrape's points (at the
+// 1s; 300 for latency_bucket, whose series are many), filtered by service,
+// version, cohort and le labels; with a Step, the last point of each
+// step. Series come sorted by cohort, service and version, a cohort's
+// buckets in ascending order of le. Watch streams every scrape's points (at the
 // scrape interval, starting with the latest kept point of each matching
 // series). There are no alerts (an empty list) and no logs
 // (CodeUnimplemented).

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -43,10 +45,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// demo runs a demo-service and returns its base URL.
+// demo runs a demo-service and returns its base URL. Its profile is
+// perfect (no base errors, no latency of its own) unless args say
+// otherwise, so that counts are exact.
 func demo(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(demoBin, args...)
+	cmd := exec.Command(demoBin, append([]string{"--base-error-rate", "0", "--median-latency", "0"}, args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +92,7 @@ func last(t *testing.T, s *source, metric string, labels map[string]string) floa
 
 func TestScrapesTheDemoService(t *testing.T) {
 	base := demo(t, "--service", "payments", "--version", "3.1.0")
-	canary := demo(t, "--service", "payments", "--version", "3.2.0", "--error-rate", "0.25", "--latency", "100ms")
+	canary := demo(t, "--service", "payments", "--version", "3.2.0", "--error-rate", "1", "--latency", "100ms")
 	drive(t, base, 40)
 	drive(t, canary, 20)
 
@@ -112,18 +116,48 @@ func TestScrapesTheDemoService(t *testing.T) {
 		want   float64
 	}{
 		{b, "requests", 40}, {b, "errors", 0}, {b, "slow_requests", 0},
-		{c, "requests", 20}, {c, "errors", 5}, {c, "slow_requests", 20},
+		{c, "requests", 20}, {c, "errors", 20}, {c, "slow_requests", 20},
 	} {
 		if got := last(t, s, w.metric, w.labels); got != w.want {
 			t.Errorf("%s %s = %v, want %v", w.labels["cohort"], w.metric, got, w.want)
 		}
 	}
-	// The latency fault is 100ms with +-20% jitter.
-	if p := last(t, s, "latency_p50", c); p < 0.07 || p > 0.13 {
+	// The latency fault adds 100ms: the canary's requests are all in
+	// the bucket (0.1, 0.112] or, on a busy machine, just above.
+	if p := last(t, s, "latency_p50", c); p < 0.1 || p > 0.14 {
 		t.Errorf("canary p50 = %v, want about 0.1", p)
 	}
-	if p := last(t, s, "latency_p99", c); p < 0.08 || p > 0.14 {
-		t.Errorf("canary p99 = %v, want about 0.12", p)
+	if p := last(t, s, "latency_p99", c); p < 0.1 || p > 0.15 {
+		t.Errorf("canary p99 = %v, want about 0.11", p)
+	}
+	// The histogram itself, in Prometheus' le form per cohort: every
+	// bucket of the demo service's layout, ascending, cumulative.
+	for _, w := range []struct {
+		labels map[string]string
+		n      float64
+	}{{b, 40}, {c, 20}} {
+		series, err := s.Query(context.Background(), sdk.QueryRequest{Metric: "latency_bucket", Labels: w.labels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(series) != 82 {
+			t.Fatalf("%s: %d latency_bucket series, want 82 (81 bounds and +Inf)", w.labels["cohort"], len(series))
+		}
+		prevLE, prevN := 0.0, 0.0
+		for _, sr := range series {
+			le, err := strconv.ParseFloat(sr.Labels["le"], 64)
+			n := sr.Points[len(sr.Points)-1].V
+			if err != nil || le <= prevLE || n < prevN || sr.Labels["cohort"] != w.labels["cohort"] {
+				t.Fatalf("%s: bucket le=%q holds %v after le=%v holding %v", w.labels["cohort"], sr.Labels["le"], n, prevLE, prevN)
+			}
+			prevLE, prevN = le, n
+			if le <= 0.1 && w.labels["cohort"] == "canary" && n != 0 {
+				t.Errorf("canary: %v requests at most %vs, under the 100ms fault", n, le)
+			}
+		}
+		if prevLE != math.Inf(1) || prevN != w.n {
+			t.Errorf("%s: last bucket le=%v holds %v, want +Inf and %v", w.labels["cohort"], prevLE, prevN, w.n)
+		}
 	}
 	if p := last(t, s, "latency_p99", b); p > 0.05 {
 		t.Errorf("baseline p99 = %v, want fast", p)
@@ -136,7 +170,7 @@ func TestScrapesTheDemoService(t *testing.T) {
 	if got := last(t, s, "requests", map[string]string{"version": "3.2.0"}); got != 28 {
 		t.Errorf("canary requests after 8 more = %v", got)
 	}
-	if got := last(t, s, "errors", map[string]string{"version": "3.2.0"}); got != 7 {
+	if got := last(t, s, "errors", map[string]string{"version": "3.2.0"}); got != 28 {
 		t.Errorf("canary errors after 8 more = %v", got)
 	}
 	if r := last(t, s, "requests_per_second", c); r <= 0 {
@@ -257,7 +291,7 @@ func (c *collector) Flush() error { return nil }
 // TestWatchThroughThePluginBinary launches the built plugin as warroom
 // does (go-plugin, gRPC, mTLS) and watches it scrape a demo service.
 func TestWatchThroughThePluginBinary(t *testing.T) {
-	canary := demo(t, "--service", "payments", "--version", "3.2.0", "--error-rate", "0.5")
+	canary := demo(t, "--service", "payments", "--version", "3.2.0", "--error-rate", "1")
 	drive(t, canary, 10)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
@@ -328,8 +362,8 @@ func TestWatchThroughThePluginBinary(t *testing.T) {
 			t.Errorf("labels %v", s.Series.Labels)
 		}
 	}
-	if maxReq != 14 || maxErr != 7 {
-		t.Errorf("watched requests %v errors %v, want 14 and 7", maxReq, maxErr)
+	if maxReq != 14 || maxErr != 14 {
+		t.Errorf("watched requests %v errors %v, want 14 and 14", maxReq, maxErr)
 	}
 	if len(c.series) != 2 {
 		t.Errorf("%d series declared, want 2: %v", len(c.series), c.series)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -17,8 +18,13 @@ import (
 )
 
 // ringSize bounds the points kept per series: an hour at the default 1s
-// interval.
-const ringSize = 3600
+// interval. The latency_bucket series, one per bucket of every cohort,
+// keep bucketRingSize: the judge reads their latest points, and an hour
+// of each would cost megabytes per cohort.
+const (
+	ringSize       = 3600
+	bucketRingSize = 300
+)
 
 var descriptors = []sdk.MetricDescriptor{
 	{Name: "requests", Kind: "counter", Labels: labelNames, Description: "requests answered, from the request counter (all codes)"},
@@ -29,7 +35,10 @@ var descriptors = []sdk.MetricDescriptor{
 	{Name: "slow_requests_per_second", Kind: "gauge", Unit: "1/s", Labels: labelNames, Description: "increase of slow_requests since the previous scrape, per second"},
 	{Name: "latency_p50", Kind: "quantile", Unit: "s", Labels: labelNames, Description: "median request duration over the last `window`, from the histogram"},
 	{Name: "latency_p99", Kind: "quantile", Unit: "s", Labels: labelNames, Description: "99th percentile request duration over the last `window`, from the histogram"},
+	{Name: "latency_bucket", Kind: "counter", Labels: bucketLabelNames, Description: "requests that took at most `le` seconds (cumulative over buckets, as Prometheus' le series, and over time), one series per bucket upper bound of the duration histogram, the last le=\"+Inf\": the latency distribution the canary judge compares"},
 }
+
+var bucketLabelNames = []string{"service", "version", "cohort", "le"}
 
 var labelNames = []string{"service", "version", "cohort"}
 
@@ -64,18 +73,19 @@ type point struct {
 	key    cohortKey
 	t      int64
 	v      float64
+	le     string // latency_bucket's bucket upper bound; "" for the others
 }
+
+func (p point) id() seriesID { return seriesID{p.metric, p.key, p.le} }
 
 type ring struct {
-	metric string
-	key    cohortKey
-	pts    []sdk.Point // at most ringSize, oldest first
+	pts []sdk.Point // at most size, oldest first
 }
 
-func (r *ring) add(p sdk.Point) {
-	if len(r.pts) == ringSize {
-		copy(r.pts, r.pts[1:])
-		r.pts = r.pts[:ringSize-1]
+func (r *ring) add(p sdk.Point, size int) {
+	if len(r.pts) >= size {
+		copy(r.pts, r.pts[len(r.pts)-size+1:])
+		r.pts = r.pts[:size-1]
 	}
 	r.pts = append(r.pts, p)
 }
@@ -83,6 +93,47 @@ func (r *ring) add(p sdk.Point) {
 type seriesID struct {
 	metric string
 	key    cohortKey
+	le     string
+}
+
+// labels are the series' labels: the cohort's, and le for a bucket.
+func (id seriesID) labels() map[string]string {
+	l := id.key.labels()
+	if id.le != "" {
+		l["le"] = id.le
+	}
+	return l
+}
+
+// formatLE writes a bucket bound as Prometheus does: shortest form,
+// "+Inf" for the open bucket.
+func formatLE(v float64) string {
+	if math.IsInf(v, 1) {
+		return "+Inf"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// cumulativeBuckets turns a cohort's per-range counts into Prometheus'
+// le form: for each distinct upper bound, ascending, the requests at or
+// below it.
+func cumulativeBuckets(h map[bucket]float64) (bounds, cum []float64) {
+	per := map[float64]float64{}
+	for b, n := range h {
+		per[b.Hi] += n
+	}
+	bounds = make([]float64, 0, len(per))
+	for hi := range per {
+		bounds = append(bounds, hi)
+	}
+	sort.Float64s(bounds)
+	cum = make([]float64, len(bounds))
+	var run float64
+	for i, hi := range bounds {
+		run += per[hi]
+		cum[i] = run
+	}
+	return bounds, cum
 }
 
 // source is the MonitoringSource.
@@ -204,6 +255,17 @@ func (s *source) scrapeOnce(ctx context.Context) {
 		s.errs[target{Name: "targets_file"}] = ferr.Error()
 	}
 	touched := map[cohortKey]bool{}
+	// A cohort some of whose targets did not answer this round gets no
+	// point for it: the sum of the others would look like a drop in its
+	// traffic (to a canary judge, a traffic split the weights did not ask
+	// for). Its counters still take the answers in, and the next round
+	// that reaches every target publishes them whole.
+	partial := map[string]bool{}
+	for _, r := range results {
+		if r.err != nil {
+			partial[r.t.cohort()] = true
+		}
+	}
 	for _, r := range results {
 		if r.err != nil {
 			s.errs[r.t] = r.err.Error()
@@ -229,7 +291,9 @@ func (s *source) scrapeOnce(ctx context.Context) {
 			for b, n := range cur.Buckets {
 				c.buckets[b] += max(n-old.Buckets[b], 0)
 			}
-			touched[k] = true
+			if !partial[k.Cohort] {
+				touched[k] = true
+			}
 		}
 		s.last[r.t] = r.got
 	}
@@ -239,15 +303,15 @@ func (s *source) scrapeOnce(ctx context.Context) {
 		c := s.cohorts[k]
 		slow := slowCount(c.buckets, threshold)
 		batch = append(batch,
-			point{"requests", k, now, c.requests},
-			point{"errors", k, now, c.errors},
-			point{"slow_requests", k, now, slow})
+			point{"requests", k, now, c.requests, ""},
+			point{"errors", k, now, c.errors, ""},
+			point{"slow_requests", k, now, slow, ""})
 		if c.prev.ok && now > c.prev.t {
 			dt := float64(now-c.prev.t) / 1000
 			batch = append(batch,
-				point{"requests_per_second", k, now, (c.requests - c.prev.requests) / dt},
-				point{"errors_per_second", k, now, (c.errors - c.prev.errors) / dt},
-				point{"slow_requests_per_second", k, now, (slow - c.prev.slow) / dt})
+				point{"requests_per_second", k, now, (c.requests - c.prev.requests) / dt, ""},
+				point{"errors_per_second", k, now, (c.errors - c.prev.errors) / dt, ""},
+				point{"slow_requests_per_second", k, now, (slow - c.prev.slow) / dt, ""})
 		}
 		c.prev.t, c.prev.requests, c.prev.errors, c.prev.slow, c.prev.ok = now, c.requests, c.errors, slow, true
 
@@ -264,21 +328,29 @@ func (s *source) scrapeOnce(ctx context.Context) {
 		c.snaps = append(c.snaps[drop:], snap{now, maps.Clone(c.buckets)})
 		w := sub(c.buckets, base)
 		if q := quantile(w, 0.5); !math.IsNaN(q) {
-			batch = append(batch, point{"latency_p50", k, now, q})
+			batch = append(batch, point{"latency_p50", k, now, q, ""})
 		}
 		if q := quantile(w, 0.99); !math.IsNaN(q) {
-			batch = append(batch, point{"latency_p99", k, now, q})
+			batch = append(batch, point{"latency_p99", k, now, q, ""})
+		}
+		bounds, cum := cumulativeBuckets(c.buckets)
+		for i, hi := range bounds {
+			batch = append(batch, point{"latency_bucket", k, now, cum[i], formatLE(hi)})
 		}
 	}
 	sort.SliceStable(batch, func(i, j int) bool { return less(batch[i], batch[j]) })
 	for _, p := range batch {
-		id := seriesID{p.metric, p.key}
+		id := p.id()
 		r := s.rings[id]
 		if r == nil {
-			r = &ring{metric: p.metric, key: p.key}
+			r = &ring{}
 			s.rings[id] = r
 		}
-		r.add(sdk.Point{T: p.t, V: p.v})
+		size := ringSize
+		if p.metric == "latency_bucket" {
+			size = bucketRingSize
+		}
+		r.add(sdk.Point{T: p.t, V: p.v}, size)
 	}
 	if len(batch) > 0 {
 		for ch := range s.subs {
@@ -295,7 +367,7 @@ func less(a, b point) bool {
 	if a.key != b.key {
 		return fmt.Sprint(a.key) < fmt.Sprint(b.key)
 	}
-	return a.metric < b.metric
+	return a.metric < b.metric // a batch's buckets stay in ascending le order (stable sort)
 }
 
 // reset says a target's counters went down: its process restarted.
@@ -345,8 +417,8 @@ func known(metric string) bool {
 	return slices.ContainsFunc(descriptors, func(d sdk.MetricDescriptor) bool { return d.Name == metric })
 }
 
-func matches(k cohortKey, want map[string]string) bool {
-	l := k.labels()
+func matches(id seriesID, want map[string]string) bool {
+	l := id.labels()
 	for name, v := range want {
 		if got, ok := l[name]; !ok || got != v {
 			return false
@@ -376,7 +448,7 @@ func (s *source) Query(_ context.Context, req sdk.QueryRequest) ([]sdk.Series, e
 	defer s.mu.Unlock()
 	var out []sdk.Series
 	for id, r := range s.rings {
-		if id.metric != req.Metric || !matches(id.key, req.Labels) {
+		if id.metric != req.Metric || !matches(id, req.Labels) {
 			continue
 		}
 		var pts []sdk.Point
@@ -391,11 +463,19 @@ func (s *source) Query(_ context.Context, req sdk.QueryRequest) ([]sdk.Series, e
 			pts = append(pts, p)
 		}
 		if len(pts) > 0 {
-			out = append(out, sdk.Series{Metric: id.metric, Labels: id.key.labels(), Points: pts})
+			out = append(out, sdk.Series{Metric: id.metric, Labels: id.labels(), Points: pts})
 		}
 	}
+	// By cohort, service and version, then a cohort's buckets in
+	// ascending order of le.
 	sort.Slice(out, func(i, j int) bool {
-		return fmt.Sprint(out[i].Labels) < fmt.Sprint(out[j].Labels)
+		a, b := out[i].Labels, out[j].Labels
+		for _, l := range []string{"cohort", "service", "version"} {
+			if a[l] != b[l] {
+				return a[l] < b[l]
+			}
+		}
+		return leValue(a["le"]) < leValue(b["le"])
 	})
 	return out, nil
 }
@@ -411,7 +491,7 @@ func (s *source) Watch(ctx context.Context, req sdk.WatchRequest, w sdk.SampleWr
 		}
 	}
 	want := func(p point) bool {
-		return (len(req.Metrics) == 0 || slices.Contains(req.Metrics, p.metric)) && matches(p.key, req.Labels)
+		return (len(req.Metrics) == 0 || slices.Contains(req.Metrics, p.metric)) && matches(p.id(), req.Labels)
 	}
 	ch := make(chan []point, 64)
 	s.mu.Lock()
@@ -419,7 +499,7 @@ func (s *source) Watch(ctx context.Context, req sdk.WatchRequest, w sdk.SampleWr
 	var first []point
 	for id, r := range s.rings {
 		if n := len(r.pts); n > 0 {
-			first = append(first, point{id.metric, id.key, r.pts[n-1].T, r.pts[n-1].V})
+			first = append(first, point{id.metric, id.key, r.pts[n-1].T, r.pts[n-1].V, id.le})
 		}
 	}
 	s.mu.Unlock()
@@ -437,10 +517,10 @@ func (s *source) Watch(ctx context.Context, req sdk.WatchRequest, w sdk.SampleWr
 			if !want(p) {
 				continue
 			}
-			sid := seriesID{p.metric, p.key}
+			sid := p.id()
 			id, ok := ids[sid]
 			if !ok {
-				id = w.Series(p.metric, p.key.labels())
+				id = w.Series(p.metric, sid.labels())
 				ids[sid] = id
 			}
 			if err := w.Write(id, p.t, p.v); err != nil {
@@ -477,4 +557,13 @@ func (s *source) Alerts(context.Context, sdk.AlertsRequest) ([]sdk.Alert, error)
 
 func (s *source) Logs(context.Context, sdk.LogsRequest) (sdk.LogsResult, error) {
 	return sdk.LogsResult{}, sdk.Errorf(sdk.CodeUnimplemented, "the scrape source has no logs")
+}
+
+// leValue reads an le label ("+Inf" included) for sorting.
+func leValue(s string) float64 {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return math.Inf(1)
+	}
+	return v
 }
