@@ -15,7 +15,8 @@
 //     <coverage> element when present, else its line-rate.
 //   - sarif: SARIF 2.1.0. A result's severity is taken from the
 //     "security-severity" property (CVSS score: ≥9 critical, ≥7 high, ≥4
-//     medium, >0 low) of the result or of its rule, else from its level
+//     medium, >0 low) of the result or of its rule, else from a severity
+//     tag ("HIGH", as gosec writes) of the result or its rule, else from its level
 //     (error high, warning medium, note low; "none" is not a finding). A
 //     result with a suppression whose status is not "rejected" is not open.
 //   - spdx: SPDX 2.3 JSON. A package's licence is its licenseConcluded, or
@@ -24,7 +25,10 @@
 //     github.com/github/go-spdx/v2. NOASSERTION (nobody knows) and NONE (no
 //     licence at all) are not satisfiable by any allow-list unless the
 //     allow-list names them literally: a package of unknown licence must be
-//     looked at by a person, through a waiver, not passed silently.
+//     looked at by a person, through a waiver, not passed silently. The
+//     document's subject (documentDescribes, or a DESCRIBES relationship
+//     from SPDXRef-DOCUMENT) is the thing built, not a dependency: the
+//     licence gate does not judge it.
 //   - gobench: Go benchmark output (`go test -bench`, several -count runs),
 //     read by golang.org/x/perf/benchfmt and compared with a baseline in the
 //     manner of benchstat (golang.org/x/perf/benchmath).

@@ -143,9 +143,13 @@ func measureLicences(g model.Gate, pkgs []Package) (Measurement, error) {
 	if len(g.Allow) == 0 {
 		return Measurement{}, fmt.Errorf("gate %s: a licence gate needs allow (the SPDX identifiers allowed)", g.Name)
 	}
-	count := 0
+	count, deps := 0, 0
 	var first []string
 	for _, p := range pkgs {
+		if p.Described {
+			continue
+		}
+		deps++
 		ok, err := licenceAllowed(p.License, g.Allow)
 		if err != nil {
 			return Measurement{}, fmt.Errorf("gate %s: package %s: licence %q against allow %v: %w", g.Name, p.Name, p.License, g.Allow, err)
@@ -160,10 +164,10 @@ func measureLicences(g model.Gate, pkgs []Package) (Measurement, error) {
 	}
 	m := Measurement{Value: float64(count), Threshold: "allow [" + strings.Join(g.Allow, " ") + "]", Pass: count == 0}
 	if count == 0 {
-		m.Summary = fmt.Sprintf("all %d packages' licences allowed", len(pkgs))
+		m.Summary = fmt.Sprintf("all %d packages' licences allowed", deps)
 		return m, nil
 	}
-	m.Summary = fmt.Sprintf("%d of %d packages' licences not allowed: %s", count, len(pkgs), strings.Join(first, ", "))
+	m.Summary = fmt.Sprintf("%d of %d packages' licences not allowed: %s", count, deps, strings.Join(first, ", "))
 	if count > len(first) {
 		m.Summary += ", …"
 	}

@@ -31,6 +31,19 @@ type sarifRule struct {
 
 type sarifProps struct {
 	SecuritySeverity json.RawMessage `json:"security-severity"`
+	Tags             []string        `json:"tags"`
+}
+
+// tagSeverity finds a severity among a rule's or result's tags: gosec,
+// for one, writes every result at level "error" and says the severity
+// only as a tag ("HIGH", "MEDIUM", "LOW").
+func tagSeverity(p sarifProps) (string, bool) {
+	for _, t := range p.Tags {
+		if s := strings.ToLower(t); severityRank[s] > 0 {
+			return s, true
+		}
+	}
+	return "", false
 }
 
 type sarifResult struct {
@@ -163,7 +176,8 @@ func suppressed(res sarifResult) bool {
 }
 
 // finding turns a result into a Finding with a severity: security-severity
-// of the result, else of its rule, else its level (else its rule's default
+// of the result, else of its rule, else a severity tag (low, medium, high,
+// critical, any case) of the result, else of its rule, else its level (else its rule's default
 // level, else "warning", SARIF's default). A level of "none" is not a
 // finding.
 func finding(res sarifResult, rules []sarifRule) (Finding, bool) {
@@ -192,6 +206,12 @@ func finding(res sarifResult, rules []sarifRule) (Finding, bool) {
 	sev, ok := scoreSeverity(res.Properties.SecuritySeverity)
 	if !ok && rule != nil {
 		sev, ok = scoreSeverity(rule.Properties.SecuritySeverity)
+	}
+	if !ok {
+		sev, ok = tagSeverity(res.Properties)
+	}
+	if !ok && rule != nil {
+		sev, ok = tagSeverity(rule.Properties)
 	}
 	if !ok {
 		level := res.Level

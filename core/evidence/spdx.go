@@ -20,6 +20,10 @@ type Package struct {
 	License string
 	// Line is where the package starts in the file, for reasons.
 	Line int
+	// Described marks the document's subject (documentDescribes, or a
+	// DESCRIBES relationship from the document): the thing built, not a
+	// dependency of it, so a licence gate does not judge it.
+	Described bool
 }
 
 // Special SPDX licence values: nobody looked, and no licence at all.
@@ -48,8 +52,33 @@ func readSPDX(ctx context.Context, r io.Reader, name string) (*Reading, error) {
 	rd := &Reading{Format: FormatSPDX, Packages: []Package{}}
 	version := ""
 	n := 0
+	described := map[string]bool{}
 	err := s.object("the SPDX document", func(key string) error {
 		switch key {
+		case "documentDescribes":
+			var ids []string
+			if err := s.decode(&ids); err != nil {
+				return err
+			}
+			for _, id := range ids {
+				described[id] = true
+			}
+			return nil
+		case "relationships":
+			return s.array("relationships", func() error {
+				var rel struct {
+					From string `json:"spdxElementId"`
+					Type string `json:"relationshipType"`
+					To   string `json:"relatedSpdxElement"`
+				}
+				if err := s.decode(&rel); err != nil {
+					return err
+				}
+				if rel.From == "SPDXRef-DOCUMENT" && rel.Type == "DESCRIBES" {
+					described[rel.To] = true
+				}
+				return nil
+			})
 		case "spdxVersion":
 			off := s.dec.InputOffset()
 			if err := s.decode(&version); err != nil {
@@ -92,6 +121,9 @@ func readSPDX(ctx context.Context, r io.Reader, name string) (*Reading, error) {
 	}
 	if version == "" {
 		return nil, &Error{File: name, Line: 1, Col: 1, Msg: `not an SPDX document: "spdxVersion" is missing`, Hint: spdxHint}
+	}
+	for i := range rd.Packages {
+		rd.Packages[i].Described = described[rd.Packages[i].SPDXID]
 	}
 	return rd, nil
 }
