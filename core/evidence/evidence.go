@@ -48,6 +48,9 @@ func ParseFormat(s string) (Format, error) {
 // before reading it; Read fails as soon as it has read more.
 const MaxFileSize = 256 << 20
 
+// maxRead is MaxFileSize, lowered by tests of the limit on streams.
+var maxRead int64 = MaxFileSize
+
 // HeadSize is how many leading bytes Detect needs to see.
 const HeadSize = 4096
 
@@ -183,7 +186,7 @@ func xmlRoot(h []byte) string {
 // Read parses one evidence file of a known format from r; name is used in
 // errors. It reads at most MaxFileSize bytes and checks ctx as it goes.
 func Read(ctx context.Context, r io.Reader, name string, f Format) (*Reading, error) {
-	lr := &limitedReader{r: r, n: MaxFileSize, name: name}
+	lr := &limitedReader{r: r, n: maxRead, name: name}
 	var (
 		rd  *Reading
 		err error

@@ -1,10 +1,12 @@
 package evidence
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 )
 
 // jsonStream walks a JSON document with encoding/json's token decoder so
@@ -132,10 +134,40 @@ func (s *jsonStream) array(what string, elem func() error) error {
 
 // decode decodes the next value into v.
 func (s *jsonStream) decode(v any) error {
+	start := skipSpaceOffset(s, s.dec.InputOffset())
 	if err := s.dec.Decode(v); err != nil {
-		return s.wrap(err)
+		return s.wrap(s.replace(start, v, err))
 	}
 	return nil
+}
+
+// replace re-decodes a value that failed from its first byte with a fresh
+// decoder, because a streaming decoder's error offsets are not offsets in
+// the input; the fresh decoder's are offsets from start (the byte after
+// the fault), which the tail still holds.
+func (s *jsonStream) replace(start int64, v any, err error) error {
+	var (
+		se *json.SyntaxError
+		te *json.UnmarshalTypeError
+	)
+	if !errors.As(err, &se) && !errors.As(err, &te) {
+		return err
+	}
+	held := s.pos.read - int64(len(s.pos.tail))
+	if start < held || start > s.pos.read {
+		return err
+	}
+	fresh := json.NewDecoder(bytes.NewReader(s.pos.tail[start-held:]))
+	again := fresh.Decode(reflect.New(reflect.TypeOf(v).Elem()).Interface())
+	switch {
+	case errors.As(again, &se):
+		se.Offset += start - 1
+		return se
+	case errors.As(again, &te):
+		te.Offset += start - 1
+		return te
+	}
+	return err
 }
 
 // skip consumes the next value without keeping it.
