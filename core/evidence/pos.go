@@ -6,16 +6,14 @@ import (
 )
 
 // posReader turns byte offsets (all encoding/json reports) into line and
-// column without keeping the file: it counts newlines as bytes pass and
-// keeps the last tailSize bytes, enough to place any offset that the JSON
+// column without keeping the file: it counts the newlines of the bytes it
+// drops and keeps the last tailSize bytes, enough to place any offset that the JSON
 // decoder can report, since the decoder only reports offsets inside the
 // token or value it is decoding. Columns count bytes, from 1.
 type posReader struct {
 	r io.Reader
-	// read is how many bytes have passed; lines is how many newlines were
-	// among them.
-	read  int64
-	lines int64
+	// read is how many bytes have passed.
+	read int64
 	// tail holds the last bytes read, tail[len(tail)-1] being byte read-1;
 	// tailLines is how many newlines came before tail[0].
 	tail      []byte
@@ -24,17 +22,17 @@ type posReader struct {
 
 const tailSize = 1 << 20
 
-func newPosReader(r io.Reader) *posReader { return &posReader{r: r, tail: make([]byte, 0, 2*tailSize)} }
+func newPosReader(r io.Reader) *posReader { return &posReader{r: r} }
 
 func (p *posReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	if n > 0 {
 		chunk := b[:n]
 		p.read += int64(n)
-		p.lines += int64(bytes.Count(chunk, []byte{'\n'}))
-		if len(p.tail)+len(chunk) > cap(p.tail) {
+		if len(p.tail)+len(chunk) > 2*tailSize {
 			// Keep the newest tailSize bytes; compacting only when the
-			// buffer (twice that) is full keeps the copying amortised.
+			// buffer holds twice that keeps the copying amortised, and
+			// growing it by append keeps small files cheap.
 			all := len(p.tail) + len(chunk)
 			drop := all - tailSize
 			if drop > len(p.tail) {
