@@ -254,7 +254,7 @@ func TestGosecSARIF(t *testing.T) {
 	gosec := tool(t, "gosec")
 	dir := sampleModule(t)
 	report := filepath.Join(dir, "gosec.sarif")
-	run(t, dir, true, gosec, "-quiet", "-no-fail", "-track-suppressions", "-fmt", "sarif", "-out", report, "./vuln")
+	run(t, dir, true, gosec, "-no-fail", "-track-suppressions", "-fmt", "sarif", "-out", report, "./vuln")
 	rd, err := ReadFile(context.Background(), report, "")
 	if err != nil {
 		t.Fatal(err)
