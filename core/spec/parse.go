@@ -216,6 +216,13 @@ func expand(path string) ([]string, error) {
 		if d.IsDir() && p != path && strings.HasPrefix(d.Name(), ".") {
 			return filepath.SkipDir
 		}
+		// A folder of evidence (its index is evidence.yaml, read by
+		// `warroom evidence import`) is not specs, even inside one.
+		if d.IsDir() && p != path {
+			if _, err := os.Stat(filepath.Join(p, "evidence.yaml")); err == nil {
+				return filepath.SkipDir
+			}
+		}
 		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
 			files = append(files, p)
 		}
