@@ -120,6 +120,13 @@ func readDir(t testing.TB, dir string) map[string][]byte {
 	t.Helper()
 	files := map[string][]byte{}
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && p != dir {
+			// A folder of evidence (its index is evidence.yaml) is not
+			// spec files, as for warroom's own loading (core/spec).
+			if _, serr := os.Stat(filepath.Join(p, "evidence.yaml")); serr == nil {
+				return filepath.SkipDir
+			}
+		}
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".yaml") {
 			return err
 		}
