@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/policy"
 	"github.com/warroom/warroom/store"
 	"github.com/warroom/warroom/tui"
 )
@@ -127,6 +128,9 @@ type consoleCommander struct {
 var _ tui.Commander = (*consoleCommander)(nil)
 
 func (c *consoleCommander) Start(ctx context.Context, release, actor string) (string, error) {
+	if err := c.authorize(ctx, "warroom deploy start", policy.Request{Action: policy.DeployStart, Release: release}); err != nil {
+		return "", err
+	}
 	r, err := c.a.startRun(ctx, c.s, runStart{Release: release, Target: c.opts.Target, Options: c.opts.Options, Actor: actor})
 	if err != nil {
 		return "", err
@@ -134,8 +138,31 @@ func (c *consoleCommander) Start(ctx context.Context, release, actor string) (st
 	return r.ID, nil
 }
 
+// Operate applies an operator's command to a run once the policy allows
+// it: continuing a run that awaits approval is deploy.approve, with the
+// environment's approvers, its quorum and four-eyes against the starter.
 func (c *consoleCommander) Operate(ctx context.Context, req deploy.OperatorRequest) error {
-	_, err := (&deploy.Operator{Journal: c.s, Clock: realClock{}}).Do(ctx, req)
+	r, err := c.s.LoadRun(ctx, req.RunID)
+	if errors.Is(err, deploy.ErrNotFound) {
+		return fmt.Errorf("unknown run %q", req.RunID)
+	}
+	if err != nil {
+		return fmt.Errorf("read run %s: %w", req.RunID, err)
+	}
+	if _, known := operatorActions[req.Command]; !known {
+		return fmt.Errorf("unknown operator command %q", req.Command)
+	}
+	org, err := governanceOrg(ctx, c.s)
+	if err != nil {
+		return fmt.Errorf("read the people and policy: %w", err)
+	}
+	if c.a.gov.pol == nil {
+		return errors.New("the console's identity is not resolved: restart warroom")
+	}
+	if err := c.authorize(ctx, operatorCommandPath(req.Command), c.a.operatorRequest(r, req.Command, org)); err != nil {
+		return err
+	}
+	_, err = (&deploy.Operator{Journal: c.s, Clock: realClock{}}).Do(ctx, req)
 	if errors.Is(err, deploy.ErrNotFound) {
 		return fmt.Errorf("unknown run %q", req.RunID)
 	}
