@@ -98,12 +98,14 @@ func (a *app) runConsole(ctx context.Context, s *store.Store, opts consoleOption
 	// frame until one is pressed.
 	renderer := lipgloss.NewRenderer(os.Stdout)
 	renderer.HasDarkBackground()
+	cmdr := &consoleCommander{a: a, s: s, opts: opts}
 	m := tui.New(tui.Deps{
 		Source:    src,
 		Renderer:  renderer,
 		Now:       time.Now,
 		Actor:     a.actor,
-		Commander: &consoleCommander{a: a, s: s, opts: opts},
+		Commander: cmdr,
+		Gates:     cmdr,
 	})
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
