@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -71,6 +72,8 @@ func (a *app) runConsole(ctx context.Context, s *store.Store, opts consoleOption
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	src := newConsoleSource(a, s)
+	gov := newConsoleGovernance(ctx, a, s)
+	src.gov = gov
 	served := make(chan error, 1)
 	go func() {
 		// Runs are driven once the console has read its first data:
@@ -98,7 +101,7 @@ func (a *app) runConsole(ctx context.Context, s *store.Store, opts consoleOption
 	// frame until one is pressed.
 	renderer := lipgloss.NewRenderer(os.Stdout)
 	renderer.HasDarkBackground()
-	cmdr := &consoleCommander{a: a, s: s, opts: opts}
+	cmdr := &consoleCommander{a: a, s: s, opts: opts, gov: gov}
 	m := tui.New(tui.Deps{
 		Source:    src,
 		Renderer:  renderer,
@@ -125,48 +128,58 @@ type consoleCommander struct {
 	a    *app
 	s    *store.Store
 	opts consoleOptions
+	// gov is who acts, kept current (shared with the source); made from
+	// the app's on first use when not given.
+	gov   *consoleGovernance
+	actMu sync.Mutex
 }
 
 var _ tui.Commander = (*consoleCommander)(nil)
 
-func (c *consoleCommander) Start(ctx context.Context, release, actor string) (string, error) {
-	if err := c.authorize(ctx, "warroom deploy start", policy.Request{Action: policy.DeployStart, Release: release}); err != nil {
-		return "", err
-	}
-	r, err := c.a.startRun(ctx, c.s, runStart{Release: release, Target: c.opts.Target, Options: c.opts.Options, Actor: actor})
-	if err != nil {
-		return "", err
-	}
-	return r.ID, nil
+func (c *consoleCommander) Start(ctx context.Context, release, _ string) (string, error) {
+	var id string
+	err := c.act(ctx, func() error {
+		if err := c.authorize(ctx, "warroom deploy start", policy.Request{Action: policy.DeployStart, Release: release}); err != nil {
+			return err
+		}
+		r, err := c.a.startRun(ctx, c.s, runStart{Release: release, Target: c.opts.Target, Options: c.opts.Options, Actor: c.a.actor})
+		if err != nil {
+			return err
+		}
+		id = r.ID
+		return nil
+	})
+	return id, err
 }
 
 // Operate applies an operator's command to a run once the policy allows
 // it: continuing a run that awaits approval is deploy.approve, with the
 // environment's approvers, its quorum and four-eyes against the starter.
 func (c *consoleCommander) Operate(ctx context.Context, req deploy.OperatorRequest) error {
-	r, err := c.s.LoadRun(ctx, req.RunID)
-	if errors.Is(err, deploy.ErrNotFound) {
-		return fmt.Errorf("unknown run %q", req.RunID)
-	}
-	if err != nil {
-		return fmt.Errorf("read run %s: %w", req.RunID, err)
-	}
 	if _, known := operatorActions[req.Command]; !known {
 		return fmt.Errorf("unknown operator command %q", req.Command)
 	}
-	org, err := governanceOrg(ctx, c.s)
-	if err != nil {
-		return fmt.Errorf("read the people and policy: %w", err)
-	}
-	if c.a.gov.pol == nil {
-		return errors.New("the console's identity is not resolved: restart warroom")
-	}
-	if err := c.authorize(ctx, operatorCommandPath(req.Command), c.a.operatorRequest(r, req.Command, org)); err != nil {
+	return c.act(ctx, func() error {
+		r, err := c.s.LoadRun(ctx, req.RunID)
+		if errors.Is(err, deploy.ErrNotFound) {
+			return fmt.Errorf("unknown run %q", req.RunID)
+		}
+		if err != nil {
+			return fmt.Errorf("read run %s: %w", req.RunID, err)
+		}
+		org, err := governanceOrg(ctx, c.s)
+		if err != nil {
+			return fmt.Errorf("read the people and policy: %w", err)
+		}
+		if err := c.authorize(ctx, operatorCommandPath(req.Command), c.a.operatorRequest(r, req.Command, org)); err != nil {
+			return err
+		}
+		// The actor is the console's, as resolved now.
+		req.Actor = c.a.actor
+		_, err = (&deploy.Operator{Journal: c.s, Clock: realClock{}}).Do(ctx, req)
+		if errors.Is(err, deploy.ErrNotFound) {
+			return fmt.Errorf("unknown run %q", req.RunID)
+		}
 		return err
-	}
-	_, err = (&deploy.Operator{Journal: c.s, Clock: realClock{}}).Do(ctx, req)
-	if errors.Is(err, deploy.ErrNotFound) {
-		return fmt.Errorf("unknown run %q", req.RunID)
-	}
-	return err
+	})
 }

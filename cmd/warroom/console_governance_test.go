@@ -40,13 +40,38 @@ type govConsole struct {
 
 func newGovConsole(t *testing.T, as string) *govConsole {
 	t.Helper()
+	g := newDemoConsole(t)
+	g.declare(as)
+	g.resolve()
+	return g
+}
+
+// newDemoConsole is the demo organisation with nobody declared (open
+// mode), and an app resolved as the console's command resolves it.
+func newDemoConsole(t *testing.T) *govConsole {
+	t.Helper()
 	g := &govConsole{t: t, c: newCLI(t), login: osUser(func(string) string { return "" })}
 	g.c.ok("apply", "-f", repo("testdata", "demo"))
+	var err error
+	if g.s, err = store.OpenExisting(context.Background(), g.c.db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.s.Close() })
+	_, g.a = newRoot(io.Discard, io.Discard, func(string) string { return "" })
+	g.a.dbPath = g.c.db
+	g.resolve()
+	return g
+}
+
+// declare applies testdata/governance's people and policy, the test's
+// login joining person as's logins (a setup write outside the policy).
+func (g *govConsole) declare(as string) {
+	t := g.t
+	t.Helper()
 	people, err := os.ReadFile(repo("testdata", "governance", "people.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The login joins the person's own.
 	text := strings.Replace(string(people), "logins: ["+as+"]", "logins: ["+as+", "+g.login+"]", 1)
 	if text == string(people) {
 		t.Fatalf("testdata/governance/people.yaml declares no 'logins: [%s]'", as)
@@ -59,18 +84,9 @@ func newGovConsole(t *testing.T, as string) *govConsole {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	ctx := context.Background()
-	if g.s, err = store.OpenExisting(ctx, g.c.db); err != nil {
+	if _, _, err := applySet(context.Background(), g.s, "test-setup", "apply", set, spec.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { g.s.Close() })
-	if _, _, err := applySet(ctx, g.s, "test-setup", "apply", set, spec.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	_, g.a = newRoot(io.Discard, io.Discard, func(string) string { return "" })
-	g.a.dbPath = g.c.db
-	g.resolve()
-	return g
 }
 
 // resolve resolves the console's identity as root's PersistentPreRunE
@@ -405,5 +421,62 @@ func TestConsoleKeysFourEyes(t *testing.T) {
 		deploy.OperatorRequest{Command: deploy.CmdContinue, RunID: r.ID, Actor: g.a.actor, Reason: "ok"})
 	if err == nil || !strings.Contains(err.Error(), "four-eyes") || !strings.Contains(err.Error(), "policy refuses deploy.approve to sofia") {
 		t.Fatalf("approving one's own run: %v", err)
+	}
+}
+
+func TestGateRecordsMoved(t *testing.T) {
+	ev := func(seq int64, cmd string) model.AuditEvent { return model.AuditEvent{Seq: seq, Command: cmd} }
+	cases := []struct {
+		name string
+		evs  []model.AuditEvent
+		seq  int64
+		want bool
+	}{
+		{"nothing new", []model.AuditEvent{ev(9, "gate waive"), ev(10, "deploy.step")}, 10, false},
+		{"run commits only", []model.AuditEvent{ev(10, "gate waive"), ev(11, "deploy.step"), ev(12, "deploy pause"), ev(13, "policy refuse")}, 10, false},
+		{"a waiver", []model.AuditEvent{ev(11, "deploy.step"), ev(12, "gate waive")}, 10, true},
+		{"evidence", []model.AuditEvent{ev(11, "evidence import")}, 10, true},
+		{"apply", []model.AuditEvent{ev(11, "apply")}, 10, true},
+		{"a command unknown here", []model.AuditEvent{ev(11, "something new")}, 10, true},
+		{"events missing between", []model.AuditEvent{ev(13, "deploy.step")}, 10, true},
+		{"no events loaded", nil, 10, true},
+	}
+	for _, c := range cases {
+		if got := gateRecordsMoved(c.evs, c.seq); got != c.want {
+			t.Errorf("%s: moved %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// A console opened in open mode does not stay permissive once people are
+// declared: its header and its decisions follow the database.
+func TestConsoleGovernanceFollowsApply(t *testing.T) {
+	g := newDemoConsole(t)
+	r := g.newTestRun("storefront-2026-12", "ci-bot", deploy.Options{}, func(r *deploy.Run) { r.State = deploy.RunRunning })
+	gov := newConsoleGovernance(context.Background(), g.a, g.s)
+	src := g.source(time.Now())
+	src.gov = gov
+	cmd := &consoleCommander{a: g.a, s: g.s, gov: gov}
+	if id := g.load(src).Identity; id == nil || !id.Open || id.Person != g.login {
+		t.Fatalf("open mode identity: %+v", id)
+	}
+	ctx := context.Background()
+	if err := cmd.Operate(ctx, deploy.OperatorRequest{Command: deploy.CmdPause, RunID: r.ID, Reason: "open mode"}); err != nil {
+		t.Fatalf("pause in open mode: %v", err)
+	}
+	if err := cmd.Operate(ctx, deploy.OperatorRequest{Command: deploy.CmdResume, RunID: r.ID}); err != nil {
+		t.Fatalf("resume in open mode: %v", err)
+	}
+
+	g.declare("lena") // a viewer
+	if id := g.load(src).Identity; id == nil || id.Open || id.Person != "lena" || !slices.Equal(id.Roles, []string{"viewer", "business", "support"}) {
+		t.Fatalf("identity once people are declared: %+v", id)
+	}
+	err := cmd.Operate(ctx, deploy.OperatorRequest{Command: deploy.CmdPause, RunID: r.ID, Reason: "now enforced"})
+	if err == nil || !strings.Contains(err.Error(), "policy refuses deploy.pause to lena") {
+		t.Fatalf("pause by a viewer once people are declared: %v", err)
+	}
+	if h, err := g.s.RunHeader(ctx, r.ID); err != nil || h.State != deploy.RunRunning {
+		t.Fatalf("run after the refusal: %s %v", h.State, err)
 	}
 }

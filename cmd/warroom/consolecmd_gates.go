@@ -22,7 +22,8 @@ import (
 var _ tui.GateActor = (*consoleCommander)(nil)
 
 // authorize decides req for the person at the console, as the command
-// path would be decided on the command line.
+// path would be decided on the command line (inside act, which brought
+// the app's identity up to date).
 func (c *consoleCommander) authorize(ctx context.Context, command string, req policy.Request) error {
 	if c.a.gov.pol == nil {
 		// Never silently permissive: an unresolved identity acts on nothing.
@@ -58,36 +59,40 @@ func (c *consoleCommander) WaiveGate(ctx context.Context, r tui.GateRequest) err
 	if r.Expires.IsZero() {
 		return errors.New("an expiry is required: a waiver lets a gate through until it ends")
 	}
-	req, err := c.gateSignOffRequest(ctx, policy.GateWaive, r.Release, r.Gate)
-	if err != nil {
-		return err
-	}
-	if err := c.authorize(ctx, "warroom gate waive", req); err != nil {
-		return err
-	}
-	_, _, err = c.s.WaiveGate(ctx, c.a.gateActor(), store.WaiverRequest{Release: r.Release, Service: r.Service, Gate: r.Gate,
-		Reason: r.Reason, Expires: r.Expires.UTC()})
-	if err != nil {
-		return c.a.gateRefusal(ctx, c.s, actionGateWaive, r.Release, r.Service, r.Gate, err)
-	}
-	return nil
+	return c.act(ctx, func() error {
+		req, err := c.gateSignOffRequest(ctx, policy.GateWaive, r.Release, r.Gate)
+		if err != nil {
+			return err
+		}
+		if err := c.authorize(ctx, "warroom gate waive", req); err != nil {
+			return err
+		}
+		_, _, err = c.s.WaiveGate(ctx, c.a.gateActor(), store.WaiverRequest{Release: r.Release, Service: r.Service, Gate: r.Gate,
+			Reason: r.Reason, Expires: r.Expires.UTC()})
+		if err != nil {
+			return c.a.gateRefusal(ctx, c.s, actionGateWaive, r.Release, r.Service, r.Gate, err)
+		}
+		return nil
+	})
 }
 
 // ApproveGate signs off an approval gate for a service of a release, as
 // 'warroom gate approve' does.
 func (c *consoleCommander) ApproveGate(ctx context.Context, r tui.GateRequest) error {
-	req, err := c.gateSignOffRequest(ctx, policy.GateApprove, r.Release, r.Gate)
-	if err != nil {
-		return err
-	}
-	if err := c.authorize(ctx, "warroom gate approve", req); err != nil {
-		return err
-	}
-	_, _, err = c.s.ApproveGate(ctx, c.a.gateActor(), store.SignOffRequest{Release: r.Release, Service: r.Service, Gate: r.Gate, Reason: r.Reason})
-	if err != nil {
-		return c.a.gateRefusal(ctx, c.s, actionGateApprove, r.Release, r.Service, r.Gate, err)
-	}
-	return nil
+	return c.act(ctx, func() error {
+		req, err := c.gateSignOffRequest(ctx, policy.GateApprove, r.Release, r.Gate)
+		if err != nil {
+			return err
+		}
+		if err := c.authorize(ctx, "warroom gate approve", req); err != nil {
+			return err
+		}
+		_, _, err = c.s.ApproveGate(ctx, c.a.gateActor(), store.SignOffRequest{Release: r.Release, Service: r.Service, Gate: r.Gate, Reason: r.Reason})
+		if err != nil {
+			return c.a.gateRefusal(ctx, c.s, actionGateApprove, r.Release, r.Service, r.Gate, err)
+		}
+		return nil
+	})
 }
 
 // operatorCommandPath is the CLI command an operator's command on a run

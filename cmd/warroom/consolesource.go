@@ -51,9 +51,10 @@ type consoleSource struct {
 	// that Changed moves too and the console reloads.
 	gen int64
 
-	// pol and id are the policy and the person at the keyboard, as
-	// resolved when the console started; nil pol: the source says
-	// nothing of identity and evaluates gates under the defaults.
+	// gov is the person at the keyboard and the policy, kept current;
+	// without it, pol and id as given (nil pol: the source says nothing
+	// of identity and evaluates gates under the defaults).
+	gov *consoleGovernance
 	pol *policy.Policy
 	id  policy.Identity
 	// govMu guards gates, the gate evaluation's cache
@@ -181,9 +182,17 @@ func (c *consoleSource) Load(ctx context.Context, auditLimit int) (tui.Snapshot,
 // results, what the runs wait on and the canary bakes extended.
 func (c *consoleSource) addGovernance(ctx context.Context, snap *tui.Snapshot) error {
 	now := c.now()
-	snap.Identity = consoleIdentity(c.pol, c.id)
 	c.govMu.Lock()
 	defer c.govMu.Unlock()
+	if c.gov != nil {
+		// A refused --as still shows who the login is; acting says why not.
+		pol, id, err := c.gov.current(ctx, c.st)
+		if pol == nil {
+			return err
+		}
+		c.pol, c.id = pol, id
+	}
+	snap.Identity = consoleIdentity(c.pol, c.id)
 	res, err := c.gateResults(ctx, snap, now)
 	if err != nil {
 		return err

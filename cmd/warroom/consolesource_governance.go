@@ -155,10 +155,12 @@ func (c *consoleSource) gateResults(ctx context.Context, snap *tui.Snapshot, now
 
 // gateRecordsMoved reports whether an audit event after seq may have
 // written gate records or the organisation; also when events after seq
-// are missing from the newest ones read (more happened than were loaded).
+// are missing from the newest ones read (more happened than were loaded),
+// and when none were loaded (a console loading no audit events cannot
+// tell, so it reads again).
 func gateRecordsMoved(evs []model.AuditEvent, seq int64) bool {
 	if len(evs) == 0 {
-		return false
+		return true
 	}
 	if evs[0].Seq > seq+1 {
 		return true
