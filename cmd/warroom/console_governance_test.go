@@ -252,7 +252,11 @@ func TestConsoleSourceGovernance(t *testing.T) {
 	if err == nil {
 		t.Fatal("jonas signed off a gate only business may")
 	}
-	for _, w := range []string{"policy refuses gate.approve to jonas", "gate uat-sign-off approves only by business", "recorded as audit event"} {
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("refusal %q is not one line (the console's status line is one)", err)
+	}
+	for _, w := range []string{"policy refuses gate.approve to jonas", "jonas (holds approver, operations, team platform)",
+		"gate uat-sign-off approves only by business", "(recorded as audit event"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("refusal %q does not say %q", err, w)
 		}
@@ -385,7 +389,7 @@ func TestConsoleKeysAuthorized(t *testing.T) {
 	err := cmd.Operate(ctx, deploy.OperatorRequest{Command: deploy.CmdPause, RunID: r.ID, Actor: g.a.actor, Reason: "from the console"})
 	var ce *codeError
 	if err == nil || !strings.Contains(err.Error(), "policy refuses deploy.pause to jonas") ||
-		!strings.Contains(err.Error(), "deploy.pause needs: captain or operator") {
+		!strings.Contains(err.Error(), "jonas holds approver, operations, team platform; deploy.pause needs captain or operator (default)") {
 		t.Fatalf("pause by an approver: %v", err)
 	}
 	if !errors.As(err, &ce) || ce.code != exitRefused {

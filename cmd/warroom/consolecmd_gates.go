@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/warroom/warroom/core/deploy"
@@ -23,13 +24,57 @@ var _ tui.GateActor = (*consoleCommander)(nil)
 
 // authorize decides req for the person at the console, as the command
 // path would be decided on the command line (inside act, which brought
-// the app's identity up to date).
+// the app's identity up to date). A refusal is audited by app.authorize;
+// its error reads on one line (the console's status line is one), with
+// who acts, what they hold and what the action needs first.
 func (c *consoleCommander) authorize(ctx context.Context, command string, req policy.Request) error {
 	if c.a.gov.pol == nil {
 		// Never silently permissive: an unresolved identity acts on nothing.
 		return errors.New("the console's identity is not resolved: restart warroom")
 	}
-	return c.a.authorize(ctx, c.s, command, req)
+	d := c.a.gov.pol.Decide(c.a.gov.id, req)
+	err := c.a.authorize(ctx, c.s, command, req)
+	if err == nil || d.Allowed {
+		return err
+	}
+	return &consoleRefusal{line: refusalLine(d, err), err: err}
+}
+
+// consoleRefusal is a policy refusal as the console shows it: one line.
+// It unwraps to the CLI's error (exit 3, the full text).
+type consoleRefusal struct {
+	line string
+	err  error
+}
+
+func (e *consoleRefusal) Error() string { return e.line }
+func (e *consoleRefusal) Unwrap() error { return e.err }
+
+// refusalLine is "policy refuses deploy.pause to lena: lena holds viewer,
+// business, support, team commerce-ops; deploy.pause needs captain or
+// operator (default) (recorded as audit event 12)".
+func refusalLine(d policy.Decision, err error) string {
+	why := strings.Join(d.Reasons, "; ")
+	held := slices.Concat(d.Roles, d.Governance)
+	for _, t := range d.Teams {
+		held = append(held, "team "+t)
+	}
+	holds := "no role"
+	if len(held) > 0 {
+		holds = strings.Join(held, ", ")
+	}
+	who := d.Actor
+	if !strings.Contains(why, holds) {
+		// Every refusal says what the actor holds, even when the rule
+		// failed is not the roles' (a gate's approvers, four-eyes).
+		who += " (holds " + holds + ")"
+	}
+	line := fmt.Sprintf("policy refuses %s to %s: %s", d.Action, who, why)
+	text := err.Error()
+	if i := strings.LastIndex(text, "\n"); i >= 0 {
+		line += " (" + strings.TrimSpace(text[i+1:]) + ")"
+	}
+	return line
 }
 
 // gateSignOffRequest is a waiver's or sign-off's request, as 'warroom
