@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -411,6 +412,8 @@ func (c *consoleSource) gateWait(r *deploy.Run, snap *tui.Snapshot, now time.Tim
 	return w, true
 }
 
+var bakeKey = []byte(`"bake"`)
+
 // consoleBakes are the canary steps whose bake was extended (or that
 // wait for an operator at the extension's bound), from the bake record
 // the engine keeps in each canary step's evidence.
@@ -419,6 +422,11 @@ func consoleBakes(runs []*deploy.Run) map[tui.StepRef]tui.BakeExtension {
 	for _, r := range runs {
 		for i := range r.Steps {
 			s := &r.Steps[i]
+			// Most judged steps were never extended: skip them without
+			// decoding their evidence (a train has thousands).
+			if s.Strategy != model.Canary || !bytes.Contains(s.Evidence, bakeKey) {
+				continue
+			}
 			ev, ok := s.Judged()
 			if !ok || ev.Bake == nil || ev.Bake.Attempt != s.Attempt {
 				continue
