@@ -89,11 +89,11 @@ func (g *consoleGovernance) current(ctx context.Context, s *store.Store) (*polic
 // first. Actions are serialised: a person's keys are human-speed, and
 // two of them must not see each other's identity half set.
 func (c *consoleCommander) act(ctx context.Context, do func() error) error {
+	c.actMu.Lock()
+	defer c.actMu.Unlock()
 	if c.gov == nil {
 		c.gov = newConsoleGovernance(ctx, c.a, c.s)
 	}
-	c.actMu.Lock()
-	defer c.actMu.Unlock()
 	pol, id, err := c.gov.current(ctx, c.s)
 	if err != nil {
 		return err
