@@ -415,9 +415,23 @@ func (e *Engine) advance(ctx context.Context, d *driven) error {
 		return e.failRun(ctx, d, failed)
 	}
 	if !started {
-		// Entering the environment (or its next wave): its gates first,
-		// one check for the wave's services; then, once per environment,
-		// the approval quorum.
+		// Bake time between waves: the previous wave of this environment
+		// must have been done for the stage's bake time.
+		now := e.Clock.Now()
+		if bake := r.Options.bake(stage.BakeTime); bake > 0 && !lastEnd.IsZero() {
+			if until := lastEnd.Add(bake); until.After(now) {
+				why := fmt.Sprintf("baking wave %d in %s until %s", wave-1, env, until.UTC().Format("15:04:05 UTC"))
+				if reason != why {
+					if err := e.setReason(ctx, d, why); err != nil {
+						return err
+					}
+				}
+				return e.Clock.Sleep(ctx, min(until.Sub(now), e.poll()))
+			}
+		}
+		// Entering the environment (or its next wave), once the bake
+		// between waves is over: its gates, one check for the wave's
+		// services; then, once per environment, the approval quorum.
 		if blocks := e.checkGates(ctx, r.Release, env, services); len(blocks) > 0 {
 			return e.enterGates(ctx, d, env, blocks)
 		}
@@ -436,20 +450,6 @@ func (e *Engine) advance(ctx context.Context, d *driven) error {
 					return fmt.Sprintf("awaiting approval to enter %s: %s", env, q.Reason),
 						map[string]any{"run": r.ID, "state": h.State, "env": env, "approval": wait.Approval}
 				})
-			}
-		}
-		// Bake time between waves: the previous wave of this environment
-		// must have been done for the stage's bake time.
-		now := e.Clock.Now()
-		if bake := r.Options.bake(stage.BakeTime); bake > 0 && !lastEnd.IsZero() {
-			if until := lastEnd.Add(bake); until.After(now) {
-				why := fmt.Sprintf("baking wave %d in %s until %s", wave-1, env, until.UTC().Format("15:04:05 UTC"))
-				if reason != why {
-					if err := e.setReason(ctx, d, why); err != nil {
-						return err
-					}
-				}
-				return e.Clock.Sleep(ctx, min(until.Sub(now), e.poll()))
 			}
 		}
 	}
