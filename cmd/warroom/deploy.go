@@ -40,7 +40,17 @@ bake_time at most, never past the release window), then the run pauses with
 as your decision (audited with the judge's reason), 'deploy rollback' rolls
 back, 'deploy resume' leaves it paused. Without a judge (canary_judge: none)
 a canary weight is promoted when its bake time is over. See docs/spec.md,
-"Canary bakes".`,
+"Canary bakes".
+
+A run's states: pending, running, waiting (on gates), awaiting-approval
+(on an approval quorum), paused (for an operator), rolling-back, and the
+ends succeeded, failed, aborted, rolled-back. A run "waiting" enters its
+next environment by itself once every gate it names is pass or waived
+for the services of the wave (evidence added, a gate waived); 'deploy
+continue' is refused on it, pause, skip, rollback and abort apply. A run
+"awaiting-approval" enters once the environment's quorum of approvers
+ran 'deploy continue' (never its starter). See docs/spec.md, "Entering an
+environment".`,
 	}
 	cmd.AddCommand(newDeployStartCmd(a), newDeployStatusCmd(a), newDeployResumeCmd(a), newDeploySkipCmd(a), newDeployRetryCmd(a))
 	for _, c := range []struct {
@@ -67,7 +77,7 @@ func newDeployStartCmd(a *app) *cobra.Command {
 		noAuto bool
 	)
 	cmd := &cobra.Command{
-		Use:   "start RELEASE [--env ENV]... [--follow]",
+		Use:   "start RELEASE [--env ENV]... [--follow [--wait]]",
 		Short: "Start a deployment run of a release",
 		Long: `Start a run of the release's plan through the given environments (all of
 the release's, in promotion order, when none is given). A blocked plan is
@@ -98,7 +108,7 @@ Exit codes with --follow:
      plan, or a start the policy refuses.
 With --follow --wait the run is followed until it ends, waiting as long
 as it waits (what it waits on is printed each time it starts waiting);
-exit 0 or 1 as above.
+exit 0 or 1 as above. --wait without --follow is a usage error (exit 2).
 
 The steps of one wave run side by side, up to the environment's
 'parallel' (default 10) or --parallel for this run; waves and
@@ -230,7 +240,14 @@ canary judge ruled on, its latest ruling in one line: the verdict
 the values observed, the e-value and its threshold, and for a promotion the
 bound it proved.
 
-With -o json, the run as it is stored. A judged canary step's "evidence" is
+A run that waits on something outside itself says on what: the gates
+blocking its next environment (service, gate, state, reason), the
+approvals it has and needs, or why it is paused for an operator.
+
+With -o json, the run as it is stored. While it is waiting or
+awaiting-approval, "wait" is {"env", "since", "gates": [{"service",
+"gate", "state", "reason"}], "approval": {"have", "need", "approvers",
+"by", "reason"}}; it is absent otherwise. A judged canary step's "evidence" is
 {"verdict", "reason", "evidence", "bake"}: "evidence" holds the judge's
 fields ("metrics": each rollback test with its "test", the cohorts'
 "requests", "events" and "rate", "e_value", "threshold", "rejected";
