@@ -582,6 +582,18 @@ func (a *app) drive(ctx context.Context, s *store.Store, runID string, stopOnWai
 			a.outMu.Unlock()
 		}
 	}
+	if stopOnWait {
+		// A run an operator paused from another process changes with no
+		// commit of this engine: look at its header (one row) too.
+		go func() {
+			for (realClock{}).Sleep(ctx, time.Second) == nil {
+				if h, err := s.RunHeader(ctx, runID); err == nil && waitsOutside(h.State) {
+					cancel(errWaitsOutside)
+					return
+				}
+			}
+		}()
+	}
 	r, err := e.Drive(ctx, runID)
 	if errors.Is(err, errWaitsOutside) {
 		if r, err = s.LoadRun(context.WithoutCancel(ctx), runID); err != nil {

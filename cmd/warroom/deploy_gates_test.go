@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -281,5 +282,27 @@ func TestDeployProdApprovalQuorum(t *testing.T) {
 	g.as("cara", 0, "--plugins", g.plugins, "deploy", "resume", id)
 	if got := g.run(id); got.State != deploy.RunSucceeded || len(got.Approvals) != 2 {
 		t.Errorf("after the quorum: %s %+v", got.State, got.Approvals)
+	}
+}
+
+// A followed run that waits for an operator (the deploy target cleanly
+// refused) ends 'deploy start --follow' with exit 3 at once, saying what
+// it waits for; the run stays paused for whoever drives it next.
+func TestDeployFollowExitsWhenTheRunWaitsForAnOperator(t *testing.T) {
+	const msg = "ledger is frozen until the auditors sign off"
+	w := newFaultWorld(t, "refuse "+msg+"\n", "")
+	wait, out := w.drive(t, "--bake-scale", "0")
+	err, ended := wait(time.Minute)
+	var exit *exec.ExitError
+	if !ended || !errors.As(err, &exit) || exit.ExitCode() != exitRefused {
+		t.Fatalf("deploy start --follow on a run waiting for an operator: ended %v, %v\n%s", ended, err, out)
+	}
+	for _, says := range []string{"waits for an operator", msg, "'warroom deploy continue", "the run stays paused"} {
+		if !strings.Contains(out.String(), says) {
+			t.Errorf("--follow does not say %q:\n%s", says, out)
+		}
+	}
+	if r := w.run(t); r.State != deploy.RunPaused {
+		t.Errorf("run after --follow exited: %s (%s)", r.State, r.Reason)
 	}
 }
