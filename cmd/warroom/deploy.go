@@ -308,7 +308,7 @@ func printRun(w io.Writer, r *deploy.Run) {
 	}
 	fmt.Fprintf(w, "  started by %s at %s; environments %s\n", r.StartedBy, r.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), strings.Join(r.Environments, ", "))
 	if waitsOutside(r.State) {
-		printWaits(w, r, "  ")
+		printWaits(w, r, "  ", false)
 	}
 	if flight := inFlight(r); len(flight) > 0 {
 		fmt.Fprintf(w, "  in flight (%d): %s\n", len(flight), strings.Join(flight, ", "))
@@ -578,7 +578,7 @@ func (a *app) drive(ctx context.Context, s *store.Store, runID string, stopOnWai
 		case waited != r.State && !a.json():
 			waited = r.State
 			a.outMu.Lock()
-			printWaits(a.stdout, r, "  ")
+			printWaits(a.stdout, r, "  ", true)
 			a.outMu.Unlock()
 		}
 	}
@@ -605,7 +605,7 @@ func (a *app) drive(ctx context.Context, s *store.Store, runID string, stopOnWai
 			}
 		} else {
 			fmt.Fprintf(a.stdout, "run %s %s\n", r.ID, r.State)
-			printWaits(a.stdout, r, "")
+			printWaits(a.stdout, r, "", true)
 			fmt.Fprintf(a.stdout, "the run stays %s; it goes on when driven ('warroom deploy resume %s', the console, 'warroom serve'); --follow --wait waits here\n", r.State, r.ID)
 		}
 		return silentExit(exitRefused)
@@ -679,8 +679,9 @@ func deadOwner(owner string) bool {
 // printWaits says what a run waits on outside itself, and who can give
 // it: the gates blocking the next environment (with their states and
 // reasons), the approvals it has and needs, or the operator's decision a
-// paused run waits for.
-func printWaits(w io.Writer, r *deploy.Run, indent string) {
+// paused run waits for. withReason repeats a paused run's reason (its
+// status prints it above already).
+func printWaits(w io.Writer, r *deploy.Run, indent string, withReason bool) {
 	switch r.State {
 	case deploy.RunWaiting:
 		if r.Wait == nil || len(r.Wait.Gates) == 0 {
@@ -711,7 +712,11 @@ func printWaits(w io.Writer, r *deploy.Run, indent string) {
 		if strings.HasPrefix(r.Reason, deploy.ReasonInsufficient) {
 			what = "an operator's decision on insufficient evidence"
 		}
-		fmt.Fprintf(w, "%swaits for %s: %s\n", indent, what, oneLine(r.Reason))
+		if withReason {
+			fmt.Fprintf(w, "%swaits for %s: %s\n", indent, what, oneLine(r.Reason))
+		} else {
+			fmt.Fprintf(w, "%swaits for %s (above)\n", indent, what)
+		}
 		fmt.Fprintf(w, "%s'warroom deploy continue %s' goes on; 'deploy rollback' or 'deploy abort' stop it\n", indent, r.ID)
 	}
 }
