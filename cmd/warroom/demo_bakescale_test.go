@@ -36,7 +36,7 @@ func TestDemoBakeScaleZeroMeansNoBake(t *testing.T) {
 	}
 	bin := fleetLayout(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", repo("testdata", "demo"), "--headless", "--once",
+	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", demoSpecWithoutGates(t), "--headless", "--once",
 		"--env", "dev", "--bake-scale", "0", "--as", "captain")
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
