@@ -176,7 +176,7 @@ func (c *consoleCommander) Operate(ctx context.Context, req deploy.OperatorReque
 		}
 		// The actor is the console's, as resolved now.
 		req.Actor = c.a.actor
-		_, err = (&deploy.Operator{Journal: c.s, Clock: realClock{}}).Do(ctx, req)
+		_, err = (&deploy.Operator{Journal: c.s, Clock: realClock{}, Approvals: newStoreGates(c.s)}).Do(ctx, req)
 		if errors.Is(err, deploy.ErrNotFound) {
 			return fmt.Errorf("unknown run %q", req.RunID)
 		}

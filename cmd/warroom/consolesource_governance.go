@@ -366,48 +366,18 @@ func operatorWait(r *deploy.Run) tui.Wait {
 	return w
 }
 
-// runWaiting is the run state in which the engine holds a run whose next
-// environment's gates do not clear (issue 14, item 5). It is the engine
-// helper's; named here so the console shows it the moment runs have it.
-const runWaiting deploy.RunState = "waiting"
-
-// gateWait is what a waiting run's gates block: the gates its next
-// environment requires that do not clear (pass or waived) for the
-// services of that environment's next wave, evaluated as the engine's
-// pre-flight check evaluates them (for that environment, so a waiver for
-// another does not count).
-//
-// MERGE POINT: when the engine records the blocking (service, gate,
-// reason) list on the run's header, use that list here instead of
-// evaluating again; the engine's word is the one that holds the run.
-func (c *consoleSource) gateWait(r *deploy.Run, snap *tui.Snapshot, now time.Time) (tui.Wait, bool) {
-	g := c.gates
-	if r.State != runWaiting || g == nil || g.ix == nil {
+// gateWait is what a waiting run waits on: the blocking (service, gate,
+// reason) list the engine recorded on the run when it stopped at the
+// environment's entry (deploy.Run.Wait). The engine's word is the one
+// that holds the run, so the console shows it rather than evaluating
+// again.
+func (c *consoleSource) gateWait(r *deploy.Run, _ *tui.Snapshot, _ time.Time) (tui.Wait, bool) {
+	if r.State != deploy.RunWaiting || r.Wait == nil {
 		return tui.Wait{}, false
 	}
-	env := nextEnvOf(r)
-	sc, err := gates.Required(g.ix, r.Release, env)
-	if err != nil {
-		return tui.Wait{}, false
-	}
-	wave := -1
-	var services []string
-	for _, s := range r.Steps {
-		if s.Env != env || s.State.Terminal() || s.Kind != deploy.KindService {
-			continue
-		}
-		if wave == -1 {
-			wave = s.Wave
-		}
-		if s.Wave == wave && !slices.Contains(services, s.Service) {
-			services = append(services, s.Service)
-		}
-	}
-	req := sc.Only(services).Request(env, now)
-	req.Policy = gatesPolicy(c.pol, g.holds)
-	w := tui.Wait{RunID: r.ID, Env: env}
-	for _, res := range gates.Blocking(gates.Evaluate(req, g.records[r.Release])) {
-		w.Gates = append(w.Gates, tui.GateBlock{Service: res.Service, Gate: res.Gate, Reason: res.Reason, State: tui.GateState(res.State)})
+	w := tui.Wait{RunID: r.ID, Env: r.Wait.Env}
+	for _, b := range r.Wait.Gates {
+		w.Gates = append(w.Gates, tui.GateBlock{Service: b.Service, Gate: b.Gate, Reason: b.Reason, State: tui.GateState(b.State)})
 	}
 	return w, true
 }

@@ -288,7 +288,7 @@ func (a *app) autoApprove(ctx context.Context, s *store.Store, runID string) (st
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		op := &deploy.Operator{Journal: s, Clock: realClock{}}
+		op := &deploy.Operator{Journal: s, Clock: realClock{}, Approvals: newStoreGates(s)}
 		for (realClock{}).Sleep(ctx, 300*time.Millisecond) == nil {
 			r, err := s.LoadRun(ctx, runID)
 			if err != nil || r.State.Terminal() {

@@ -141,13 +141,16 @@ func gateStatus(ctx context.Context, s *store.Store, release, env string, now ti
 		return gateStatusJSON{}, err
 	}
 	req := sc.Request(env, now)
-	// The policy's approval_ttl and role check (MayApprove) join here
-	// when the policy lands; until then the defaults apply.
+	// The policy's approval_ttl and role check (MayApprove), as the
+	// engine's entry check and the console evaluate them.
+	if req.Policy, err = newStoreGates(s).ApprovalPolicy(ctx); err != nil {
+		return gateStatusJSON{}, err
+	}
 	results := gates.Evaluate(req, rec)
 	out := gateStatusJSON{
 		Release: release, Env: env, Environments: orEmpty(sc.Environments), Services: orEmpty(sc.Services),
 		Gates: []gateColumn{}, Results: orEmpty(results), Blocking: orEmpty(gates.Blocking(results)),
-		Counts: map[string]int{}, EvaluatedAt: now.UTC(), ApprovalTTL: gates.DefaultApprovalTTL.String(),
+		Counts: map[string]int{}, EvaluatedAt: now.UTC(), ApprovalTTL: approvalTTL(req.Policy).String(),
 	}
 	out.Clear = len(out.Blocking) == 0
 	out.Policy, err = policyMode(ctx, s)
@@ -418,4 +421,12 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s is not in the future", t.UTC().Format("2006-01-02 15:04 UTC"))
 	}
 	return t.UTC(), nil
+}
+
+// approvalTTL is how long a sign-off counts under p.
+func approvalTTL(p gates.Policy) time.Duration {
+	if p.ApprovalTTL > 0 {
+		return p.ApprovalTTL
+	}
+	return gates.DefaultApprovalTTL
 }
