@@ -119,6 +119,9 @@ func (e *Engine) judgeCanary(ctx context.Context, d *driven, s *Step, now time.T
 	if x != nil {
 		started = x.Started
 	}
+	if d.firstLook(s.Index) && started.Before(d.since) {
+		return e.rebake(ctx, d, s, now, bake)
+	}
 	j, err := e.Judge.Judge(ctx, CanaryRequest{
 		RunID: r.ID, Step: s.Index, Service: s.Service, Environment: s.Env, Region: s.Region,
 		Baseline: s.FromVersion, Canary: s.Version, Weight: s.Weight,
@@ -148,6 +151,44 @@ func (e *Engine) judgeCanary(ctx context.Context, d *driven, s *Step, now time.T
 		return e.Clock.Sleep(ctx, min(s.BakeUntil.Sub(now), e.poll()))
 	}
 	return e.extend(ctx, d, s, j, x, started, bake, now)
+}
+
+// firstLook reports whether this driver has not judged step i before,
+// and marks it judged.
+func (d *driven) firstLook(i int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.judged[i] {
+		return false
+	}
+	if d.judged == nil {
+		d.judged = map[int]bool{}
+	}
+	d.judged[i] = true
+	return true
+}
+
+// rebake begins a canary weight's bake again when this driver took the
+// run over mid-bake (a restart, a takeover): the judge's evidence lives
+// in the process that gathered it, so the new judge starts from nothing,
+// and judging it against the old bake's clock and bound would wait for
+// an operator on no evidence at all. The weight bakes for its full bake
+// time again, with its full extension; audited.
+func (e *Engine) rebake(ctx context.Context, d *driven, s *Step, now time.Time, bake time.Duration) error {
+	return e.commit(ctx, d, s.Index, StepBaking, "", "deploy engine", func(_ *RunHeader, s *Step) (string, any) {
+		until := now.Add(bake)
+		s.BakeUntil = &until
+		if ev, ok := s.canaryEvidence(); ok && ev.Bake != nil {
+			// The extension record belonged to the old bake.
+			ev.Bake = nil
+			if b, err := json.Marshal(ev); err == nil {
+				s.Evidence = b
+			}
+		}
+		s.Progress = fmt.Sprintf("canary %d%%, baking again until %s (taken over mid-bake)", s.Weight, clock(until))
+		return fmt.Sprintf("step %d %s: canary at %d%%: bake begun again, until %s: this process took the run over mid-bake, and the canary judge's evidence does not outlive the process that gathered it",
+			s.Index, s.Describe(), s.Weight, clock(until)), nil
+	})
 }
 
 // extend handles a judged canary weight whose bake is over with no

@@ -322,7 +322,12 @@ func TestAJudgeThatCannotJudgeNeverPromotes(t *testing.T) {
 // A process that dies during an extension leaves it in the step's
 // record: the next driver goes on with the same start and bound, and the
 // judge's proof still promotes.
-func TestARestartDuringAnExtensionKeepsItsBound(t *testing.T) {
+// TestARestartDuringAnExtensionBakesAgain: a new process's judge has no
+// memory of the evidence gathered before (it lives in the process that
+// gathered it), so the weight bakes again, from the takeover, with its
+// full bound: judged on the old clock it would wait for an operator on no
+// evidence at all.
+func TestARestartDuringAnExtensionBakesAgain(t *testing.T) {
 	h := newHarness(t)
 	start := h.clock.Now()
 	h.engine.Judge = &scriptJudge{clock: h.clock, rule: inconclusive}
@@ -344,14 +349,19 @@ func TestARestartDuringAnExtensionKeepsItsBound(t *testing.T) {
 	h.clock.Sleep(context.Background(), time.Minute) //nolint:errcheck
 	j := &scriptJudge{clock: h.clock, rule: inconclusive}
 	h.engine = &Engine{Journal: h.journal, Targets: h.target, Clock: h.clock, Owner: "test:2", Poll: time.Second, Judge: j}
+	restart := h.clock.Now()
 	r = h.driveUntilPaused("run-1")
 	x := r.Steps[0].Extension()
-	if x == nil || !x.AwaitingOperator || !x.Started.Equal(start) || !x.Limit.Equal(before.Limit) || x.Extensions <= before.Extensions {
-		t.Fatalf("after the restart: %+v; before it: %+v", x, before)
+	if x == nil || !x.AwaitingOperator || x.Started.Before(restart) || !x.Limit.Equal(x.Started.Add(4*10*time.Minute)) || !x.Started.After(before.Started) {
+		t.Fatalf("after the restart: %+v; before it: %+v (restart at %s)", x, before, restart)
 	}
-	if since := j.sinceByWeight(t); !since[10].Equal(start) {
-		t.Errorf("the new judge was asked from %s, want the bake's start %s", since[10], start)
+	if since := j.sinceByWeight(t); since[10].Before(restart) {
+		t.Errorf("the new judge was asked from %s, before the takeover at %s", since[10], restart)
 	}
+	if !slices.ContainsFunc(h.journal.summaries(), func(a string) bool { return strings.Contains(a, "bake begun again") }) {
+		t.Errorf("the new bake is not audited:\n%s", strings.Join(h.journal.summaries(), "\n"))
+	}
+	_ = start
 
 	// Proof after a restart promotes as usual.
 	h.engine.Judge = &scriptJudge{clock: h.clock, rule: func(req CanaryRequest, now time.Time) Judgement {

@@ -100,6 +100,12 @@ type driven struct {
 	// key was never sent to the target, so there is no need to ask the
 	// target whether it applied it (one Status call less per step).
 	fresh map[int]bool
+	// since is when this driver took the run; judged marks the canary
+	// steps it has asked the judge about since (a judge's evidence lives
+	// in its process: a bake begun before is begun again, see
+	// judgeCanary).
+	since  time.Time
+	judged map[int]bool
 }
 
 // Drive runs the run until it ends (succeeded, failed, aborted, rolled
@@ -118,7 +124,7 @@ func (e *Engine) Drive(ctx context.Context, runID string) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &driven{r: r}
+	d := &driven{r: r, since: e.Clock.Now()}
 	if !r.State.Terminal() {
 		if err := e.reconcile(ctx, d); err != nil && !errors.Is(err, errStale) {
 			return e.stopped(ctx, d, err)
