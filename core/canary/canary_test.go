@@ -451,8 +451,18 @@ func TestTwoSampleOnsetsSupermartingale(t *testing.T) {
 		if mean := walk(ts, 0); mean > 1+1e-12 {
 			t.Errorf("rates %v: E[e-value] = %.15g, want <= 1", rates, mean)
 		}
-		if e := math.Exp(NewTwoSampleTest().LogE()); math.Abs(e-1) > 1e-12 {
-			t.Errorf("initial e-value %g, want 1", e)
+	}
+	// The weights sum to 1 at every time: before any evidence, and as
+	// onsets start while no interval can be compared (no canary traffic),
+	// the e-value is exactly 1.
+	ts := NewTwoSampleTest()
+	ts.Focus = 0.005
+	for _, s := range []float64{0, 5, 600, 1e6} {
+		if s > 0 {
+			ts.Update(100, 0, 1, 0, 0.01, s)
+		}
+		if e := math.Exp(ts.LogE()); math.Abs(e-1) > 1e-12 {
+			t.Errorf("e-value %.15g at %g s with no comparison, want 1", e, s)
 		}
 	}
 }
