@@ -116,8 +116,15 @@ func (t *TwoSampleTest) Update(nb, nc, xb, xc, pb, at float64) {
 	// in advance; each onset's bets are predictable from its start on.
 	if cdf := at / (at + OnsetScale); at > 0 && cdf > t.onsetCDF {
 		lw := math.Log(OnsetWeight * (cdf - t.onsetCDF))
-		for k := range t.logOn {
-			t.logOn[k] = logAdd(t.logOn[k], lw)
+		for k, l := range t.logOn {
+			// logAdd with one exponential: the judge runs this for every
+			// bet of every service in flight at every observation.
+			switch d := lw - l; {
+			case d > 0:
+				t.logOn[k] = lw + math.Log1p(math.Exp(-d))
+			case d > -40: // below, 1 + e^d rounds to 1
+				t.logOn[k] = l + math.Log1p(math.Exp(d))
+			}
 		}
 		t.logOnFoc = logAdd(t.logOnFoc, lw)
 		t.onsetCDF = cdf
