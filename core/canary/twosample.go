@@ -20,8 +20,9 @@ import "math"
 // (pc1 > p0), so with pb1 and pc1 fixed before the interval (predictable:
 // here pb1 is the baseline's rate so far and pc1 a ratio of it) the
 // product is a supermartingale under the null, whatever the true rates.
-// The e-process is half a mixture over the grid of ratios pc1/pb1 and
-// half a plug-in at the canary's recent rate, as in RegressionTest.
+// The e-process is a weighted average of bets on a grid of ratios
+// pc1/pb1, a bet on the tolerance (each averaged over the regression's
+// onset) and a plug-in at the canary's recent rate.
 type TwoSampleTest struct {
 	ratio    []float64
 	logRatio []float64
