@@ -448,3 +448,62 @@ func TestReweightSkipsTheIntervalThatStraddlesTheShift(t *testing.T) {
 		t.Fatal("a 5 % split at 25 % asked was never paused")
 	}
 }
+
+// Under "the canary is no worse" the two-sample e-value, late onsets
+// included, has expectation at most 1 after several intervals, whatever
+// the shared rate (or a lower canary rate): every onset's bets are fixed
+// before the interval's outcome and the onsets' weights, fixed by the
+// clock, sum to OnsetWeight. Enumerates every outcome of four intervals,
+// which cross the start of several onsets.
+func TestTwoSampleOnsetsSupermartingale(t *testing.T) {
+	binom := func(n, x int, p float64) float64 {
+		lc, _ := math.Lgamma(float64(n + 1))
+		l1, _ := math.Lgamma(float64(x + 1))
+		l2, _ := math.Lgamma(float64(n - x + 1))
+		return math.Exp(lc - l1 - l2 + float64(x)*math.Log(p) + float64(n-x)*math.Log1p(-p))
+	}
+	clone := func(ts *TwoSampleTest) *TwoSampleTest {
+		c := *ts
+		c.logOn = append([]float64{}, ts.logOn...)
+		return &c
+	}
+	const nb, nc = 3, 2
+	at := []float64{30, 400, 401, 2000}
+	for _, rates := range [][2]float64{{0.02, 0.02}, {0.3, 0.3}, {0.2, 0.05}} {
+		pBase, pCanary := rates[0], rates[1]
+		var walk func(ts *TwoSampleTest, i int) float64
+		walk = func(ts *TwoSampleTest, i int) float64 {
+			if i == len(at) {
+				return math.Exp(ts.LogE())
+			}
+			sum := 0.0
+			for xb := 0; xb <= nb; xb++ {
+				for xc := 0; xc <= nc; xc++ {
+					next := clone(ts)
+					// The bets' baseline rate: any value fixed before the interval.
+					next.Update(nb, nc, float64(xb), float64(xc), 0.01+0.1*float64(i), at[i])
+					sum += binom(nb, xb, pBase) * binom(nc, xc, pCanary) * walk(next, i+1)
+				}
+			}
+			return sum
+		}
+		ts := NewTwoSampleTest()
+		ts.Focus = 0.005
+		if mean := walk(ts, 0); mean > 1+1e-12 {
+			t.Errorf("rates %v: E[e-value] = %.15g, want <= 1", rates, mean)
+		}
+	}
+	// The weights sum to 1 at every time: before any evidence, and as
+	// onsets start while no interval can be compared (no canary traffic),
+	// the e-value is exactly 1.
+	ts := NewTwoSampleTest()
+	ts.Focus = 0.005
+	for _, s := range []float64{0, 5, 600, 1e6} {
+		if s > 0 {
+			ts.Update(100, 0, 1, 0, 0.01, s)
+		}
+		if e := math.Exp(ts.LogE()); math.Abs(e-1) > 1e-12 {
+			t.Errorf("e-value %.15g at %g s with no comparison, want 1", e, s)
+		}
+	}
+}

@@ -27,9 +27,24 @@
 //     quarter of the evidence on the baseline's rate + ErrorTolerance (the
 //     regression that must be caught, and the slowest to), the rest on a
 //     grid of ratios up to 100 (prior weight ln r: large ratios are what
-//     thin traffic can detect), a plug-in of the canary's recent rate, and
-//     plug-ins restarted 1, 2, 4 ... 64 minutes into the step, for a
-//     regression that starts late. With Config.Tolerance > 0,
+//     thin traffic can detect) and a plug-in of the canary's recent rate.
+//     A fixed bet loses evidence while the canary is healthy, so each
+//     fixed bet (the tolerance's, each ratio's) is itself an average over
+//     the regression's onset: 1 - OnsetWeight on the step's start, and
+//     OnsetWeight spread over later onsets with density OnsetScale/(t +
+//     OnsetScale)^2 (t seconds into the step; half of it in the first 15
+//     minutes), each onset's product starting at 1 at the first
+//     observation after it. Validity: each (onset, bet) product is a
+//     supermartingale under the null that equals 1 until its onset; the
+//     onsets' weights depend on the clock only and, with the start's,
+//     sum to 1 for every bet, fixed in advance; so the average is a
+//     supermartingale with initial value 1 and Ville's inequality holds
+//     for the whole (the onsets not started count at their weight). All
+//     started onsets of a bet share its interval factor, so their sum
+//     updates in O(1) (a weighted Shiryaev-Roberts recursion) and the
+//     average costs no more than the bet itself. The plug-in bets
+//     nothing while the canary looks healthy, so it needs no restarts.
+//     With Config.Tolerance > 0,
 //     RegressionTest instead (the
 //     conditional "whose error is it?" test of the null canary rate <=
 //     (1+Tolerance) baseline rate). RegressionTest conditions on each

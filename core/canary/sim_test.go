@@ -12,13 +12,14 @@ import (
 // above the acceptance's limit in the full simulation (2,000 healthy and
 // 300 regression runs; scripts/canarysim/results.txt), each explained in
 // the README's canary judgement figures: errors x10 starting 10 minutes
-// into the canary at 0.5 and 5 rps, whose onset the judge cannot know and
-// the floor does (the same regressions from the start meet the limit).
+// into the canary at 0.5 rps, whose onset the judge cannot know and the
+// floor does (the same regressions from the start meet the limit; the
+// same at 5 rps meets it since the error test averages its bets over the
+// onset).
 // TestReducedSimulation logs them and fails on any other.
 var simMisses = map[string]bool{
-	"low 0.5rps err0.1% errors+900% onset10m": true, // 1,495 s for 1,383 s (1.25 x floor 1,106 s)
-	"low 0.5rps err1% errors+900% onset10m":   true, // 240 s for 138 s (1.25 x floor 111 s)
-	"mid 5rps err0.1% errors+900% onset10m":   true, // 245 s for 240 s (half of Argo's 480 s)
+	"low 0.5rps err0.1% errors+900% onset10m": true, // 1,465 s for 1,383 s (1.25 x floor 1,106 s)
+	"low 0.5rps err1% errors+900% onset10m":   true, // 210 s for 138 s (1.25 x floor 111 s)
 }
 
 // TestReducedSimulation runs canarysim with few runs (100 healthy and 20

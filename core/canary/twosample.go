@@ -20,56 +20,67 @@ import "math"
 // (pc1 > p0), so with pb1 and pc1 fixed before the interval (predictable:
 // here pb1 is the baseline's rate so far and pc1 a ratio of it) the
 // product is a supermartingale under the null, whatever the true rates.
-// The e-process is half a mixture over the grid of ratios pc1/pb1 and
-// half a plug-in at the canary's recent rate, as in RegressionTest.
+// The e-process is a weighted average of bets on a grid of ratios
+// pc1/pb1, a bet on the tolerance (each averaged over the regression's
+// onset) and a plug-in at the canary's recent rate.
 type TwoSampleTest struct {
 	ratio    []float64
 	logRatio []float64
 	logW     []float64
-	logL     []float64
 	logP     float64
 	logE     float64
 	ewN      float64 // canary requests, exponentially weighted
 	ewX      float64 // canary errors, likewise
-	// Restarted plug-ins: the same bet learnt only from the data since
-	// RestartAfter[i] seconds into the step, each worth 1 until then. A
-	// regression that starts late is then bet on by a plug-in that has
-	// not spent the healthy minutes, at the price of its small weight.
-	restart []plugIn
 	// Focus is the absolute increase of the canary's error rate the test
 	// bets on most (the service's error tolerance: the regression that
 	// must not be promoted, the slowest of those to detect); 0: none.
 	// Its component bets pc1 = pb + Focus, fixed before each interval
 	// like the grid's, so the mixture stays an e-process.
-	Focus  float64
-	logFoc float64
+	Focus float64
+	// Late onsets of the fixed bets (the grid's ratios and the focus):
+	// for each bet, the log of the sum, over the onsets started so far,
+	// of each onset's prior weight times the bet's product since that
+	// onset (the onset at the step's start included, with weight 1 -
+	// OnsetWeight). The onsets started share each interval's factor, so
+	// a bet's sum updates in O(1): times the factor, plus the weight of
+	// the onsets that start (a weighted Shiryaev-Roberts recursion).
+	// onsetCDF is the prior mass of the late onsets started.
+	logOn    []float64
+	logOnFoc float64
+	onsetCDF float64
 }
 
 // The two-sample test's e-value is a weighted average of its
-// components: TwoSampleFocusWeight on the tolerance, RestartWeight on the
-// restarts, TwoSamplePlugInWeight on the plug-in and the rest on the grid
-// of ratios. A component that bets on the wrong size of regression costs
-// only its weight's logarithm in evidence, so the weights are where the
-// judge's attention goes: the tolerance (the regression it must catch and
-// is slowest to), then large ratios (thin traffic) and late onsets.
+// components: TwoSampleFocusWeight on the tolerance, TwoSamplePlugInWeight
+// on the plug-in and the rest on the grid of ratios. A component that
+// bets on the wrong size of regression costs only its weight's logarithm
+// in evidence, so the weights are where the judge's attention goes: the
+// tolerance (the regression it must catch and is slowest to), then large
+// ratios (thin traffic). Each fixed bet (the tolerance's, the grid's) is
+// itself an average over the regression's onset (OnsetWeight).
 const (
 	TwoSampleFocusWeight  = 0.25
 	TwoSamplePlugInWeight = 0.1
 )
 
-type plugIn struct{ logP, ewN, ewX float64 }
-
-// RestartAfter are the restarts' starting times, seconds into the step;
-// restarts share RestartWeight of the e-value.
-var RestartAfter = []float64{60, 120, 240, 480, 960, 1920, 3840}
-
-// RestartWeight is the restarts' share of the two-sample test's e-value.
-const RestartWeight = 0.2
+// OnsetWeight is the share of each fixed bet spread over regressions that
+// start late: an onset in [t, t+dt] seconds into the step has prior
+// weight OnsetWeight x OnsetScale/(t+OnsetScale)^2 dt (a total of
+// OnsetWeight, half of it on the first OnsetScale seconds); the rest,
+// 1 - OnsetWeight, bets from the step's start. A fixed bet loses evidence
+// while the canary is healthy (for a ratio of 10 on 1 % of errors, about
+// 0.07 nats a request), so a regression that starts late is caught by the
+// onsets started shortly before it, which have not paid for the healthy
+// minutes.
+const (
+	OnsetWeight = 0.35
+	OnsetScale  = 900.0
+)
 
 // NewTwoSampleTest returns the test.
 func NewTwoSampleTest() *TwoSampleTest {
 	d := GridLogRatios()
-	t := &TwoSampleTest{ratio: make([]float64, len(d)), logL: make([]float64, len(d)), logW: make([]float64, len(d))}
+	t := &TwoSampleTest{ratio: make([]float64, len(d)), logOn: make([]float64, len(d)), logW: make([]float64, len(d))}
 	// The prior weighs each ratio by its log, ln r: a large regression is
 	// the one that matters at thin traffic, where every nat of prior costs
 	// minutes; a small one is only detectable at busy traffic, where a
@@ -82,7 +93,10 @@ func NewTwoSampleTest() *TwoSampleTest {
 	for k, v := range d {
 		t.ratio[k] = math.Exp(v)
 		t.logW[k] = math.Log(v / sum)
+		t.logOn[k] = math.Log1p(-OnsetWeight)
 	}
+	t.logOnFoc = math.Log1p(-OnsetWeight)
+	t.logE = t.combine()
 	return t
 }
 
@@ -98,9 +112,25 @@ func factor(nb, nc, xb, xc, pb1, pc1 float64) float64 {
 // canary requests and errors, and pb, the baseline's error rate as
 // estimated before the interval (0 < pb < 1).
 func (t *TwoSampleTest) Update(nb, nc, xb, xc, pb, at float64) {
-	for len(t.restart) < len(RestartAfter) && at > RestartAfter[len(t.restart)] {
-		t.restart = append(t.restart, plugIn{})
+	// The onsets in (previous observation, at] start now, at value 1.
+	// Their weights depend on the clock alone and sum to OnsetWeight, fixed
+	// in advance; each onset's bets are predictable from its start on.
+	if cdf := at / (at + OnsetScale); at > 0 && cdf > t.onsetCDF {
+		lw := math.Log(OnsetWeight * (cdf - t.onsetCDF))
+		for k, l := range t.logOn {
+			// logAdd with one exponential: the judge runs this for every
+			// bet of every service in flight at every observation.
+			switch d := lw - l; {
+			case d > 0:
+				t.logOn[k] = lw + math.Log1p(math.Exp(-d))
+			case d > -40: // below, 1 + e^d rounds to 1
+				t.logOn[k] = l + math.Log1p(math.Exp(d))
+			}
+		}
+		t.logOnFoc = logAdd(t.logOnFoc, lw)
+		t.onsetCDF = cdf
 	}
+	defer func() { t.logE = t.combine() }()
 	if nb <= 0 || nc <= 0 || !(pb > 0 && pb < 1) {
 		return // one cohort served nothing: no comparison
 	}
@@ -120,49 +150,39 @@ func (t *TwoSampleTest) Update(nb, nc, xb, xc, pb, at float64) {
 		}
 		p0 := (nc*pc1 + nb*pb) / (nc + nb)
 		lp0, lq0 := math.Log(p0), math.Log1p(-p0)
-		t.logL[k] += xc*(lpc-lp0) + (nc-xc)*(math.Log1p(-pc1)-lq0) + xb*(lpb-lp0) + (nb-xb)*(lqb-lq0)
+		t.logOn[k] += xc*(lpc-lp0) + (nc-xc)*(math.Log1p(-pc1)-lq0) + xb*(lpb-lp0) + (nb-xb)*(lqb-lq0)
 	}
 	if t.Focus > 0 {
 		if pc1 := min(pb+t.Focus, 0.999); pc1 > pb {
-			t.logFoc += factor(nb, nc, xb, xc, pb, pc1)
+			t.logOnFoc += factor(nb, nc, xb, xc, pb, pc1)
 		}
 	}
 	// The plug-in: the canary's recent rate, shrunk towards pb by
-	// PlugInPrior expected errors; no bet unless above pb.
+	// PlugInPrior expected errors; no bet unless above pb. It does not
+	// bet while the canary looks healthy, so it needs no late onsets.
 	decay := math.Exp2(-nc * pb / PlugInHalfLife)
-	bet := func(p *plugIn, prior float64) {
-		if pc := min((p.ewX+prior)/(p.ewN+prior/pb), 0.999); pc > pb*t.ratio[0] {
-			p.logP += factor(nb, nc, xb, xc, pb, min(pc, pb*t.ratio[len(t.ratio)-1], 0.999))
-		}
-		p.ewN = p.ewN*decay + nc
-		p.ewX = p.ewX*decay + xc
+	if pc := min((t.ewX+PlugInPrior)/(t.ewN+PlugInPrior/pb), 0.999); pc > pb*t.ratio[0] {
+		t.logP += factor(nb, nc, xb, xc, pb, min(pc, pb*t.ratio[len(t.ratio)-1], 0.999))
 	}
-	main := plugIn{t.logP, t.ewN, t.ewX}
-	bet(&main, PlugInPrior)
-	t.logP, t.ewN, t.ewX = main.logP, main.ewN, main.ewX
-	rs := math.Inf(-1)
-	for i := range t.restart {
-		bet(&t.restart[i], 1)
-	}
-	for i := range RestartAfter {
-		l := 0.0 // not started yet: worth 1
-		if i < len(t.restart) {
-			l = t.restart[i].logP
-		}
-		rs = logAdd(rs, l)
-	}
-	rs -= math.Log(float64(len(RestartAfter)))
+	t.ewN = t.ewN*decay + nc
+	t.ewX = t.ewX*decay + xc
+}
+
+// combine is the log e-value: the weighted average of the components,
+// each fixed bet's being its started onsets' sum plus the prior mass of
+// the onsets not started yet (each worth 1 until it starts).
+func (t *TwoSampleTest) combine() float64 {
 	wf := 0.0
 	if t.Focus > 0 {
 		wf = TwoSampleFocusWeight
 	}
-	wg := 1 - wf - RestartWeight - TwoSamplePlugInWeight
-	e := logAdd(math.Log(RestartWeight)+rs, math.Log(TwoSamplePlugInWeight)+t.logP)
-	e = logAdd(e, math.Log(wg)+logSumExpWeighted(t.logW, t.logL))
+	wg := 1 - wf - TwoSamplePlugInWeight
+	unstarted := math.Log(OnsetWeight * (1 - t.onsetCDF))
+	e := logAdd(math.Log(TwoSamplePlugInWeight)+t.logP, math.Log(wg)+logAdd(logSumExpWeighted(t.logW, t.logOn), unstarted))
 	if wf > 0 {
-		e = logAdd(e, math.Log(wf)+t.logFoc)
+		e = logAdd(e, math.Log(wf)+logAdd(t.logOnFoc, unstarted))
 	}
-	t.logE = e
+	return e
 }
 
 // LogE is the log e-value.
