@@ -378,9 +378,10 @@ func (c *cumulative) Observe(_ context.Context, req deploy.CanaryRequest) (Obser
 // for good leaves no state behind.
 func TestStepsJudgedSideBySideKeepTheirEvidence(t *testing.T) {
 	j := NewJudge(&cumulative{calls: map[int]int{}}, Config{}, func() time.Time { return t0 })
+	// BakeEnds at the start: every judgement carries its evidence.
 	reqs := []deploy.CanaryRequest{
-		{RunID: "r", Step: 1, Service: "web-bff", Weight: 10, Since: t0},
-		{RunID: "r", Step: 2, Service: "mobile-bff", Weight: 10, Since: t0},
+		{RunID: "r", Step: 1, Service: "web-bff", Weight: 10, Since: t0, BakeEnds: t0},
+		{RunID: "r", Step: 2, Service: "mobile-bff", Weight: 10, Since: t0, BakeEnds: t0},
 	}
 	var ev Evidence
 	for round := 1; round <= 3; round++ {
@@ -505,5 +506,25 @@ func TestTwoSampleOnsetsSupermartingale(t *testing.T) {
 		if e := math.Exp(ts.LogE()); math.Abs(e-1) > 1e-12 {
 			t.Errorf("e-value %.15g at %g s with no comparison, want 1", e, s)
 		}
+	}
+}
+
+// TestMidBakeContinueCarriesNoEvidence: the engine only sleeps on a
+// mid-bake "continue", so the judge does not encode its evidence; at the
+// bake's end it does.
+func TestMidBakeContinueCarriesNoEvidence(t *testing.T) {
+	j := NewJudge(&cumulative{calls: map[int]int{}}, Config{}, func() time.Time { return t0 })
+	req := deploy.CanaryRequest{RunID: "r", Step: 1, Weight: 10, Since: t0, BakeEnds: t0.Add(time.Hour)}
+	for range 3 {
+		jm, err := j.Judge(context.Background(), req)
+		if err != nil || jm.Verdict != deploy.VerdictContinue || jm.Evidence != nil || jm.Reason == "" {
+			t.Fatalf("mid-bake: %+v %v", jm, err)
+		}
+	}
+	req.BakeEnds = t0
+	jm, err := j.Judge(context.Background(), req)
+	var ev Evidence
+	if err != nil || json.Unmarshal(jm.Evidence, &ev) != nil || len(ev.Metrics) == 0 {
+		t.Fatalf("at the bake's end: %s %q %v", jm.Verdict, jm.Reason, err)
 	}
 }

@@ -118,7 +118,10 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 			j.recErr(fmt.Errorf("canary judge: recording samples of run %s step %d: %w", req.RunID, req.Step, err))
 		}
 	}
-	if !req.BakeEnds.IsZero() && !obs.At.Before(req.BakeEnds) {
+	// The bake is over by the observation's clock or the judge's (a
+	// scrape's instant may lag the engine's look by an interval).
+	finished := !req.BakeEnds.IsZero() && (!obs.At.Before(req.BakeEnds) || !j.now().Before(req.BakeEnds))
+	if finished {
 		r = r.Finish()
 	}
 	if r.Verdict == deploy.VerdictPromote && obs.Weight >= 100 {
@@ -129,6 +132,14 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 		j.mu.Lock()
 		delete(j.states, key)
 		j.mu.Unlock()
+	}
+	if r.Verdict == deploy.VerdictContinue && !finished {
+		// Mid-bake, "continue" is only slept on: the engine keeps a
+		// judgement's evidence when it acts on it (a verdict, an
+		// extension at the bake's end), so it is not encoded here. It is
+		// a third of a judgement's cost, and a train judges every
+		// in-flight canary at every look.
+		return deploy.Judgement{Verdict: r.Verdict, Reason: r.Reason}, nil
 	}
 	return r.Judgement()
 }

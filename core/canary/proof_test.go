@@ -320,7 +320,9 @@ func TestJudgeConfigFor(t *testing.T) {
 		}
 		return Config{Train: 10, Objectives: Objectives{ErrorRate: 0.0005}}
 	}))
-	req := deploy.CanaryRequest{RunID: "r", Step: 1, Service: "checkout", Weight: 10, Since: t0}
+	// BakeEnds at the start: every judgement is at the bake's end, and
+	// carries its evidence (mid-bake, "continue" carries none).
+	req := deploy.CanaryRequest{RunID: "r", Step: 1, Service: "checkout", Weight: 10, Since: t0, BakeEnds: t0}
 	j.Judge(context.Background(), req)
 	jm, err := j.Judge(context.Background(), req)
 	if err != nil {
