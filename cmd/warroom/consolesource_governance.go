@@ -74,9 +74,9 @@ func consoleIdentity(pol *policy.Policy, id policy.Identity) *tui.Identity {
 // from someone holding one of the gate's or environment's approvers.
 func gatesPolicy(pol *policy.Policy, holds map[string][]string) gates.Policy {
 	if pol == nil {
-		return gates.Policy{}
+		return gates.Policy{Open: true}
 	}
-	p := gates.Policy{ApprovalTTL: pol.TTL()}
+	p := gates.Policy{ApprovalTTL: pol.TTL(), Open: pol.Mode() == policy.Open}
 	if pol.Mode() == policy.Enforced {
 		p.MayApprove = func(person string, approvers []string) bool {
 			h := holds[person]

@@ -80,6 +80,7 @@ func approvalPolicyOf(org *model.Org) gates.Policy {
 	pol := policy.New(org)
 	out := gates.Policy{ApprovalTTL: pol.TTL()}
 	if pol.Mode() == policy.Open {
+		out.Open = true
 		return out
 	}
 	teamRoles := map[string][]string{}

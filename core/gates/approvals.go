@@ -30,7 +30,8 @@ type QuorumResult struct {
 // approve (policy MayApprove with the environment's approvers), and
 // never by the run's starter or the delegate that started it (four-eyes;
 // the store refuses those already, this keeps an approval recorded
-// before a rule changed from counting).
+// before a rule changed from counting). In open mode (p.Open) the
+// starter's approval counts, as the store records it.
 func Quorum(approvals []EntryApproval, need int, startedBy string, approvers []string, now time.Time, p Policy) QuorumResult {
 	if p.ApprovalTTL <= 0 {
 		p.ApprovalTTL = DefaultApprovalTTL
@@ -44,7 +45,7 @@ func Quorum(approvals []EntryApproval, need int, startedBy string, approvers []s
 		person := names[0]
 		switch {
 		case slices.Contains(res.Approvers, person):
-		case slices.ContainsFunc(names, func(n string) bool { return slices.Contains(starter, n) }):
+		case !p.Open && slices.ContainsFunc(names, func(n string) bool { return slices.Contains(starter, n) }):
 			notes = append(notes, fmt.Sprintf("%s's approval does not count: the run was started by %s", a.By, startedBy))
 		case p.MayApprove != nil && len(approvers) > 0 && !p.MayApprove(person, approvers):
 			notes = append(notes, fmt.Sprintf("%s's approval does not count: not one of %s", a.By, strings.Join(approvers, ", ")))
