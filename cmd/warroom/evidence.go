@@ -175,16 +175,26 @@ func (a *app) addEvidence(ctx context.Context, command string, entries []evidenc
 		return err
 	}
 	defer s.Close()
-	org, err := s.OrgOf(ctx, model.KindRelease, model.KindEnvironment, model.KindGate)
+	measured, added, ev, err := recordEvidence(ctx, s, a.actor, command, entries)
 	if err != nil {
 		return err
+	}
+	return a.printEvidence(ctx, s, measured, added, ev)
+}
+
+// recordEvidence reads and measures every entry (nothing is written if
+// one fails), then records them all in one transaction as actor.
+func recordEvidence(ctx context.Context, s *store.Store, actor, command string, entries []evidenceEntry) ([]measuredEvidence, []gates.Evidence, *model.AuditEvent, error) {
+	org, err := s.OrgOf(ctx, model.KindRelease, model.KindEnvironment, model.KindGate)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	ix := model.NewIndex(org)
 	measured := make([]measuredEvidence, 0, len(entries))
 	for _, e := range entries {
 		m, err := measureEntry(ctx, ix, org, e)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		measured = append(measured, m)
 	}
@@ -199,14 +209,14 @@ func (a *app) addEvidence(ctx context.Context, command string, entries []evidenc
 			recs[i].Baseline.Content, opened = bf, append(opened, bf)
 		}
 	}
-	added, ev, err := s.AddEvidence(ctx, a.actor, command, recs...)
+	added, ev, err := s.AddEvidence(ctx, actor, command, recs...)
 	for _, lf := range opened {
 		lf.Close()
 	}
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	return a.printEvidence(ctx, s, measured, added, ev)
+	return measured, added, ev, nil
 }
 
 // measureEntry checks an entry's names, reads its file (and baseline)
