@@ -79,7 +79,7 @@ func TestDemoReleaseDeploysOnTheLocalFleet(t *testing.T) {
 	}
 	bin := fleetLayout(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", repo("testdata", "demo"), "--approve", "--env", "dev", "--env", "prod", "--as", "captain")
+	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", repo("testdata", "demo"), "--approve", "--env", "dev", "--env", "prod")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func TestDemoReleaseDeploysOnTheLocalFleet(t *testing.T) {
 	case <-time.After(4 * time.Minute):
 		t.Fatalf("the demo did not finish deploying in 4 minutes\n%s\n%s", transcript.String(), stderr.String())
 	}
-	c := &cli{t: t, db: filepath.Join(dir, "warroom.db")}
+	c := demoCLI(t, filepath.Join(dir, "warroom.db"))
 	var run deploy.Run
 	c.json(&run, "deploy", "status")
 	if run.State != deploy.RunSucceeded {
