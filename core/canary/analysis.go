@@ -211,19 +211,24 @@ type Analysis struct {
 	carried   bool // ref came from an earlier step
 	bounds    []float64
 	// rollback tests
-	errRel       *RegressionTest // with a Tolerance (a ratio null)
-	errTwo       *TwoSampleTest
-	latRel       [2]*RegressionTest // slow counts; exceedance of the baseline's p95
-	shift        *ShiftTest         // the latency distribution's shift, from the frozen reference
-	errRef       *OneSidedTest      // 100 %: against the reference
-	latRef       [2]*OneSidedTest
-	errSLO       *OneSidedTest
-	latSLO       *OneSidedTest
-	checks       []*check // errors, latency, then the SLO tests configured
-	proofs       [2]*proof
-	srm          *SRMTest
-	srmLogE0     float64
-	srmRejected  bool
+	errRel      *RegressionTest // with a Tolerance (a ratio null)
+	errTwo      *TwoSampleTest
+	latRel      [2]*RegressionTest // slow counts; exceedance of the baseline's p95
+	shift       *ShiftTest         // the latency distribution's shift, from the frozen reference
+	errRef      *OneSidedTest      // 100 %: against the reference
+	latRef      [2]*OneSidedTest
+	errSLO      *OneSidedTest
+	latSLO      *OneSidedTest
+	checks      []*check // errors, latency, then the SLO tests configured
+	proofs      [2]*proof
+	srm         *SRMTest
+	srmLogE0    float64
+	srmRejected bool
+	// srmStale: the weight changed since the last observation, so the
+	// next interval mixes traffic split at the old share (a bake that
+	// waited for an operator at 5 % for minutes, then 25 %): the
+	// sample-ratio test skips it instead of reading it as a bad split.
+	srmStale     bool
 	srmAfter     float64
 	baseN, canN  float64 // requests in the step
 	bounds_      [8]boundCache
@@ -440,6 +445,7 @@ func (a *Analysis) Reweight(weight int) {
 		a.srmLogE0 += a.srm.LogE()
 	}
 	a.setWeight(weight)
+	a.srmStale = a.started
 	a.dirty = true
 }
 
@@ -524,9 +530,10 @@ func (a *Analysis) Observe(o Observation) deploy.Verdict {
 		a.ref.BoundsMs = a.bounds
 	}
 	a.ref.freeze()
-	if a.srm != nil {
+	if a.srm != nil && !a.srmStale {
 		a.srm.Update(db.Requests, dc.Requests)
 	}
+	a.srmStale = false
 	el := a.elapsed(o.At)
 	for _, c := range a.checks {
 		if !c.rejected && c.logE >= c.threshold {

@@ -407,3 +407,44 @@ func TestStepsJudgedSideBySideKeepTheirEvidence(t *testing.T) {
 		t.Fatalf("%d states after Forget", len(j.states))
 	}
 }
+
+// TestReweightSkipsTheIntervalThatStraddlesTheShift: a canary that waited
+// at 5 % (for an operator) and then went to 25 % has a first interval at
+// the new weight holding mostly 5 % traffic; the sample-ratio test must
+// not read it as a bad split (it paused healthy canaries).
+func TestReweightSkipsTheIntervalThatStraddlesTheShift(t *testing.T) {
+	a := NewAnalysis(Config{}, t0, 5)
+	var o Observation
+	step := func(d time.Duration, base, can int64) deploy.Verdict {
+		o.At = o.At.Add(d)
+		o.Baseline.Requests += base
+		o.Canary.Requests += can
+		return a.Observe(o)
+	}
+	o.At = t0
+	a.Observe(o)
+	for range 10 {
+		step(time.Second, 190, 10) // 5 %
+	}
+	a.Reweight(25)
+	// Five minutes at 5 % while the run waited, read as one interval.
+	if v := step(5*time.Minute, 57000, 3000); v == deploy.VerdictPause {
+		t.Fatalf("paused on the interval that straddles the shift")
+	}
+	for i := range 20 {
+		if v := step(time.Second, 150, 50); v == deploy.VerdictPause {
+			t.Fatalf("paused at 25 %% after %d s", i+1)
+		}
+	}
+	// A real bad split at 25 % is still caught.
+	paused := false
+	for range 60 {
+		if step(time.Second, 190, 10) == deploy.VerdictPause {
+			paused = true
+			break
+		}
+	}
+	if !paused {
+		t.Fatal("a 5 % split at 25 % asked was never paused")
+	}
+}

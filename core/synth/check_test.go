@@ -123,9 +123,9 @@ func readDir(t testing.TB, dir string) map[string][]byte {
 	t.Helper()
 	files := map[string][]byte{}
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			// A folder of evidence (its index, evidence.yaml) is not
-			// specs: the spec loader skips it too.
+		if err == nil && d.IsDir() && p != dir {
+			// A folder of evidence (its index is evidence.yaml) is not
+			// spec files, as for warroom's own loading (core/spec).
 			if _, serr := os.Stat(filepath.Join(p, "evidence.yaml")); serr == nil {
 				return filepath.SkipDir
 			}
