@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/model"
 )
 
 var (
@@ -190,4 +191,84 @@ func descendants(pid int) []int {
 		}
 	}
 	return out
+}
+
+// The demo's governance: the demo declares people, so the policy is
+// enforced; the OS login plays the demo's captain (sofia) through the
+// people overlay, which the demo says and audits; the CI delegate
+// (ci-bot) imports the evidence and starts the run; the captain may then
+// waive the gate that blocks staging (four-eyes holds: she did not start
+// the run).
+func TestDemoGovernance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("deploys a release on real processes")
+	}
+	bin := fleetLayout(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", repo("testdata", "demo"), "--headless", "--once",
+		"--env", "dev", "--bake-scale", "0")
+	cmd.WaitDelay = 5 * time.Second
+	done := make(chan struct{})
+	var (
+		out []byte
+		err error
+	)
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Minute):
+		cmd.Process.Kill() //nolint:errcheck
+		<-done
+		t.Fatalf("the demo did not end in 3 minutes:\n%s", out)
+	}
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	login := osUser(func(string) string { return "" })
+	text := string(out)
+	for _, says := range []string{
+		"you (OS login " + login + ") act as sofia (Sofia Lindqvist), the demo's captain",
+		"the demo's people overlay adds " + login + " to sofia's logins",
+		"ci-bot, the demo's CI delegate, hands over the evidence and starts the runs",
+		"ci-bot imported",
+		"60 files, 59 pass their gate, 1 do not",
+		"storefront-2026-12/recommendations coverage: coverage 63.6 % < min 75 %",
+	} {
+		if !strings.Contains(text, says) {
+			t.Errorf("the demo does not say %q:\n%s", says, text)
+		}
+	}
+	c := demoCLI(t, filepath.Join(dir, "warroom.db"))
+	var who struct {
+		Policy, Person string
+		Roles          []string
+	}
+	c.json(&who, "whoami")
+	if who.Policy != "enforced" || who.Person != "sofia" || strings.Join(who.Roles, ",") != "captain" {
+		t.Errorf("whoami on the demo's database: %+v", who)
+	}
+	var run deploy.Run
+	c.json(&run, "deploy", "status")
+	if run.StartedBy != "ci-bot" || run.State != deploy.RunSucceeded {
+		t.Errorf("run started by %q, %s (%s)", run.StartedBy, run.State, run.Reason)
+	}
+	var events []model.AuditEvent
+	c.json(&events, "audit", "list")
+	by := map[string]string{}
+	for _, e := range events {
+		if _, seen := by[e.Command]; !seen {
+			by[e.Command] = e.Actor
+		}
+	}
+	if by["demo people overlay"] == "" || by["evidence import"] != "ci-bot" || by["deploy start"] != "ci-bot" {
+		t.Errorf("audit actors by command: %v", by)
+	}
+	// Staging is blocked by recommendations' coverage alone; the captain
+	// waives it (the demo's runs are ci-bot's, not hers), and it clears.
+	if r := c.run("gate", "status", "storefront-2026-12", "--env", "staging"); r.code != exitRefused || !strings.Contains(r.stdout, "recommendations/coverage fail") {
+		t.Errorf("staging before the waiver: exit %d\n%s", r.code, r.stdout)
+	}
+	c.ok("gate", "waive", "storefront-2026-12", "--service", "recommendations", "--gate", "coverage",
+		"--reason", "coverage of the new endpoint lands in 4.2.1", "--expires", "24h")
+	c.ok("gate", "status", "storefront-2026-12", "--env", "staging")
 }
