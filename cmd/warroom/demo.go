@@ -145,15 +145,12 @@ Ctrl-C (or exit at once with --once).`,
 			// alone means 1).
 			opts := deploy.Options{AutoRollback: true, IgnoreLowTraffic: true, BakeScale: bakeScale, NoBake: bakeScale == 0}
 			if !headless && !once && isTerminal() {
-				// The CI delegate starts the run; the console's serve loop
-				// drives it.
-				r, err := a.startRun(ctx, s, runStart{Release: rel, Environments: splitList(envs), Target: "localfleet", Options: opts, Actor: starter})
-				if err != nil {
-					return err
-				}
-				a.printf("demo: %s started run %s of %s\n", starter, r.ID, rel)
-				// The fleet's plugins start now, so the first deploy does
-				// not wait for them.
+				// The fleet's plugins start now, and the versions the
+				// release replaces come up with traffic; then the CI
+				// delegate starts the run (not before: a deploy racing the
+				// warm-up would find its target replaced), and the
+				// console's serve loop drives it.
+				a.printf("demo: %s starts the run of %s once the fleet is warm\n", starter, rel)
 				wctx, stopWarming := context.WithCancel(ctx)
 				warmed := make(chan struct{})
 				go func() {
@@ -162,6 +159,12 @@ Ctrl-C (or exit at once with --once).`,
 						h.List(wctx)
 					}
 					a.warmFleet(wctx, s, rel)
+					if wctx.Err() != nil {
+						return
+					}
+					if _, err := a.startRun(wctx, s, runStart{Release: rel, Environments: splitList(envs), Target: "localfleet", Options: opts, Actor: starter}); err != nil && wctx.Err() == nil {
+						a.printf("%s  demo: %s could not start the run of %s: %v\n", time.Now().Format("15:04:05"), starter, rel, err)
+					}
 				}()
 				err = a.runConsole(ctx, s, consoleOptions{Target: "localfleet", Options: opts})
 				stopWarming()
