@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/policy"
 	"github.com/warroom/warroom/store"
 	"github.com/warroom/warroom/tui"
 )
@@ -70,6 +72,8 @@ func (a *app) runConsole(ctx context.Context, s *store.Store, opts consoleOption
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	src := newConsoleSource(a, s)
+	gov := newConsoleGovernance(ctx, a, s)
+	src.gov = gov
 	served := make(chan error, 1)
 	go func() {
 		// Runs are driven once the console has read its first data:
@@ -97,12 +101,14 @@ func (a *app) runConsole(ctx context.Context, s *store.Store, opts consoleOption
 	// frame until one is pressed.
 	renderer := lipgloss.NewRenderer(os.Stdout)
 	renderer.HasDarkBackground()
+	cmdr := &consoleCommander{a: a, s: s, opts: opts, gov: gov}
 	m := tui.New(tui.Deps{
 		Source:    src,
 		Renderer:  renderer,
 		Now:       time.Now,
 		Actor:     a.actor,
-		Commander: &consoleCommander{a: a, s: s, opts: opts},
+		Commander: cmdr,
+		Gates:     cmdr,
 	})
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
@@ -122,22 +128,58 @@ type consoleCommander struct {
 	a    *app
 	s    *store.Store
 	opts consoleOptions
+	// gov is who acts, kept current (shared with the source); made from
+	// the app's on first use when not given.
+	gov   *consoleGovernance
+	actMu sync.Mutex
 }
 
 var _ tui.Commander = (*consoleCommander)(nil)
 
-func (c *consoleCommander) Start(ctx context.Context, release, actor string) (string, error) {
-	r, err := c.a.startRun(ctx, c.s, runStart{Release: release, Target: c.opts.Target, Options: c.opts.Options, Actor: actor})
-	if err != nil {
-		return "", err
-	}
-	return r.ID, nil
+func (c *consoleCommander) Start(ctx context.Context, release, _ string) (string, error) {
+	var id string
+	err := c.act(ctx, func() error {
+		if err := c.authorize(ctx, "warroom deploy start", policy.Request{Action: policy.DeployStart, Release: release}); err != nil {
+			return err
+		}
+		r, err := c.a.startRun(ctx, c.s, runStart{Release: release, Target: c.opts.Target, Options: c.opts.Options, Actor: c.a.actor})
+		if err != nil {
+			return err
+		}
+		id = r.ID
+		return nil
+	})
+	return id, err
 }
 
+// Operate applies an operator's command to a run once the policy allows
+// it: continuing a run that awaits approval is deploy.approve, with the
+// environment's approvers, its quorum and four-eyes against the starter.
 func (c *consoleCommander) Operate(ctx context.Context, req deploy.OperatorRequest) error {
-	_, err := (&deploy.Operator{Journal: c.s, Clock: realClock{}}).Do(ctx, req)
-	if errors.Is(err, deploy.ErrNotFound) {
-		return fmt.Errorf("unknown run %q", req.RunID)
+	if _, known := operatorActions[req.Command]; !known {
+		return fmt.Errorf("unknown operator command %q", req.Command)
 	}
-	return err
+	return c.act(ctx, func() error {
+		r, err := c.s.LoadRun(ctx, req.RunID)
+		if errors.Is(err, deploy.ErrNotFound) {
+			return fmt.Errorf("unknown run %q", req.RunID)
+		}
+		if err != nil {
+			return fmt.Errorf("read run %s: %w", req.RunID, err)
+		}
+		org, err := governanceOrg(ctx, c.s)
+		if err != nil {
+			return fmt.Errorf("read the people and policy: %w", err)
+		}
+		if err := c.authorize(ctx, operatorCommandPath(req.Command), c.a.operatorRequest(r, req.Command, org)); err != nil {
+			return err
+		}
+		// The actor is the console's, as resolved now.
+		req.Actor = c.a.actor
+		_, err = (&deploy.Operator{Journal: c.s, Clock: realClock{}}).Do(ctx, req)
+		if errors.Is(err, deploy.ErrNotFound) {
+			return fmt.Errorf("unknown run %q", req.RunID)
+		}
+		return err
+	})
 }

@@ -134,7 +134,7 @@ exec sleep 600
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the run did not go on after the console opened again: %d steps done, %d at the quit; state %s", countSteps(now, deploy.StepDone), doneAtQuit, now.State)
+			t.Fatalf("the run did not go on after the console opened again: %d steps done, %d at the quit; state %s (%s)", countSteps(now, deploy.StepDone), doneAtQuit, now.State, now.Reason)
 		}
 		time.Sleep(200 * time.Millisecond) // polling a condition with a deadline
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/core/policy"
 	"github.com/warroom/warroom/plugins/host"
 	"github.com/warroom/warroom/store"
 	"github.com/warroom/warroom/tui"
@@ -49,6 +50,17 @@ type consoleSource struct {
 	// gen moves when the plugins' report differs from the one before, so
 	// that Changed moves too and the console reloads.
 	gen int64
+
+	// gov is the person at the keyboard and the policy, kept current;
+	// without it, pol and id as given (nil pol: the source says nothing
+	// of identity and evaluates gates under the defaults).
+	gov *consoleGovernance
+	pol *policy.Policy
+	id  policy.Identity
+	// govMu guards gates, the gate evaluation's cache
+	// (consolesource_governance.go).
+	govMu sync.Mutex
+	gates *gateCache
 }
 
 var _ tui.Source = (*consoleSource)(nil)
@@ -87,6 +99,8 @@ func newConsoleSource(a *app, st *store.Store) *consoleSource {
 			return src.forConsole(ctx)
 		},
 		now:        time.Now,
+		pol:        a.gov.pol,
+		id:         a.gov.id,
 		background: true,
 		settled:    make(chan struct{}),
 		loaded:     make(chan struct{}),
@@ -158,7 +172,35 @@ func (c *consoleSource) Load(ctx context.Context, auditLimit int) (tui.Snapshot,
 	for i, r := range recs {
 		snap.Changes[i] = changeRequest(r)
 	}
+	if err := c.addGovernance(ctx, &snap); err != nil {
+		return snap, err
+	}
 	return snap, nil
+}
+
+// addGovernance adds the person at the keyboard, every release's gate
+// results, what the runs wait on and the canary bakes extended.
+func (c *consoleSource) addGovernance(ctx context.Context, snap *tui.Snapshot) error {
+	now := c.now()
+	c.govMu.Lock()
+	defer c.govMu.Unlock()
+	if c.gov != nil {
+		// A refused --as still shows who the login is; acting says why not.
+		pol, id, err := c.gov.current(ctx, c.st)
+		if pol == nil {
+			return err
+		}
+		c.pol, c.id = pol, id
+	}
+	snap.Identity = consoleIdentity(c.pol, c.id)
+	res, err := c.gateResults(ctx, snap, now)
+	if err != nil {
+		return err
+	}
+	snap.GateResults, snap.GatesKnown = res, true
+	snap.Waits = c.consoleWaits(snap, now)
+	snap.Bakes = consoleBakes(snap.Runs)
+	return nil
 }
 
 // refreshPlugins asks the plugin host (and the alert sources) again when

@@ -78,7 +78,10 @@ policy: a refused command exits 3, says who the actor is, what they hold
 and what the action needs, writes nothing and audits the refusal
 ('warroom policy check' explains a decision in advance). With no people
 declared, the database is in open mode: anyone may do anything, and every
--o json object says so ("policy": "open"; else "enforced").
+-o json object says so ("policy": "open"; else "enforced"). The console's
+keys are decided the same way (its status line shows a refusal's text; the
+refusal is audited), and its header shows who acts and the mode; people or
+a policy applied while it is open take effect at once.
 
 An empty or blank value of any flag (--env ''), an empty item of a
 comma-separated one (--env ',') and an empty argument are usage errors
