@@ -23,6 +23,17 @@ func oldDatabase(t *testing.T, path string) (have, want int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return oldDatabaseAt(t, path, len(all)-1)
+}
+
+// oldDatabaseAt writes a database at path as warroom left it at schema
+// version n.
+func oldDatabaseAt(t *testing.T, path string, n int) (have, want int) {
+	t.Helper()
+	all, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
 	db, err := sql.Open("sqlite3", path)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +45,7 @@ func oldDatabase(t *testing.T, path string) (have, want int) {
 	if _, err := db.Exec(schemaMigrationsDDL); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range all[:len(all)-1] {
+	for _, m := range all[:n] {
 		if _, err := db.Exec(m.sql); err != nil {
 			t.Fatalf("%04d: %v", m.version, err)
 		}
@@ -42,7 +53,7 @@ func oldDatabase(t *testing.T, path string) (have, want int) {
 			t.Fatal(err)
 		}
 	}
-	return len(all) - 1, len(all)
+	return n, len(all)
 }
 
 // TestOpenExistingNeverCreatesOrMigrates: a missing file, an empty one and

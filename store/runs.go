@@ -168,7 +168,7 @@ func (s *Store) Runs(ctx context.Context, release string, limit int) ([]*deploy.
 	return out, nil
 }
 
-const headerColumns = `id, state, reason, version, commits, updated_at, approvals`
+const headerColumns = `id, state, reason, version, commits, updated_at, approvals, wait`
 
 // runHead is a run's header as read, with its id.
 type runHead struct {
@@ -184,8 +184,9 @@ func scanHead(row scanner, id string) (runHead, error) {
 		state     string
 		updated   string
 		approvals string
+		wait      sql.NullString
 	)
-	if err := row.Scan(&out.id, &state, &out.h.Reason, &out.h.Version, &out.h.Commits, &updated, &approvals); err != nil {
+	if err := row.Scan(&out.id, &state, &out.h.Reason, &out.h.Version, &out.h.Commits, &updated, &approvals, &wait); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return out, fmt.Errorf("%w: %s", deploy.ErrNotFound, id)
 		}
@@ -195,6 +196,12 @@ func scanHead(row scanner, id string) (runHead, error) {
 	out.h.UpdatedAt, _ = parseTime(updated)
 	if err := json.Unmarshal([]byte(approvals), &out.h.Approvals); err != nil {
 		return out, fmt.Errorf("store: run %s: unreadable approvals: %w", out.id, err)
+	}
+	if wait.Valid {
+		out.h.Wait = new(deploy.Wait)
+		if err := json.Unmarshal([]byte(wait.String), out.h.Wait); err != nil {
+			return out, fmt.Errorf("store: run %s: unreadable wait: %w", out.id, err)
+		}
 	}
 	return out, nil
 }
@@ -459,9 +466,17 @@ func (tx *Tx) applyChange(ctx context.Context, c deploy.Change, actor string) (d
 		if h.State.Terminal() {
 			finished = formatTime(tx.now)
 		}
-		q := `UPDATE deploy_runs SET state = ?, reason = ?, approvals = ?, version = version + 1, commits = commits + 1,
+		var wait any // NULL: the run waits on nothing outside itself
+		if h.Wait != nil {
+			b, err := json.Marshal(h.Wait)
+			if err != nil {
+				return deploy.RunHeader{}, fmt.Errorf("store: commit run %s: wait: %w", c.RunID, err)
+			}
+			wait = string(b)
+		}
+		q := `UPDATE deploy_runs SET state = ?, reason = ?, approvals = ?, wait = ?, version = version + 1, commits = commits + 1,
 			updated_at = ?, finished_at = ? WHERE id = ? AND `
-		args := []any{string(h.State), h.Reason, string(approvals), formatTime(tx.now), finished, c.RunID}
+		args := []any{string(h.State), h.Reason, string(approvals), wait, formatTime(tx.now), finished, c.RunID}
 		if c.IfState != "" {
 			q += `state = ?`
 			args = append(args, string(c.IfState))

@@ -64,7 +64,7 @@ env -u WARROOM_DB -u WARROOM_LOG -u WARROOM_PLUGINS -u WARROOM_METRICS_ADDR -u T
 	TERM=xterm-256color NO_COLOR=1 GOTRACEBACK=all %s demo --dir %s --spec %s 2>%s
 echo "warroom-exit-status: $?"
 exec sleep 600
-`, shQuote(repo()), shQuote(bin), shQuote(dir), shQuote(repo("testdata", "demo")), shQuote(stderr))
+`, shQuote(repo()), shQuote(bin), shQuote(dir), shQuote(demoSpecWithoutGates(t)), shQuote(stderr))
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ read -r _
 %s WARROOM_DB=%s %s 2>>%s
 echo "second-exit-status: $?"
 exec sleep 600
-`, shQuote(repo()), env, shQuote(bin), shQuote(dir), shQuote(repo("testdata", "demo")), shQuote(stderr),
+`, shQuote(repo()), env, shQuote(bin), shQuote(dir), shQuote(demoSpecWithoutGates(t)), shQuote(stderr),
 		env, shQuote(filepath.Join(dir, "warroom.db")), shQuote(bin), shQuote(stderr))
 	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
 		t.Fatal(err)

@@ -197,7 +197,7 @@ Ctrl-C (or exit at once with --once).`,
 			} else {
 				a.printf("approvals: from another terminal, WARROOM_DB=%s warroom deploy continue %s\n", a.dbPath, r.ID)
 			}
-			err = a.drive(ctx, s, r.ID)
+			err = a.drive(ctx, s, r.ID, false) // the demo waits for its approvals and gates
 			a.showFleet(ctx, filepath.Join(dir, "plugin-state", "localfleet", "endpoints.json"))
 			if err != nil || once {
 				return err

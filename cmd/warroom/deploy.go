@@ -40,7 +40,17 @@ bake_time at most, never past the release window), then the run pauses with
 as your decision (audited with the judge's reason), 'deploy rollback' rolls
 back, 'deploy resume' leaves it paused. Without a judge (canary_judge: none)
 a canary weight is promoted when its bake time is over. See docs/spec.md,
-"Canary bakes".`,
+"Canary bakes".
+
+A run's states: pending, running, waiting (on gates), awaiting-approval
+(on an approval quorum), paused (for an operator), rolling-back, and the
+ends succeeded, failed, aborted, rolled-back. A run "waiting" enters its
+next environment by itself once every gate it names is pass or waived
+for the services of the wave (evidence added, a gate waived); 'deploy
+continue' is refused on it, pause, skip, rollback and abort apply. A run
+"awaiting-approval" enters once the environment's quorum of approvers
+ran 'deploy continue' (never its starter). See docs/spec.md, "Entering an
+environment".`,
 	}
 	cmd.AddCommand(newDeployStartCmd(a), newDeployStatusCmd(a), newDeployResumeCmd(a), newDeploySkipCmd(a), newDeployRetryCmd(a))
 	for _, c := range []struct {
@@ -61,17 +71,44 @@ func newDeployStartCmd(a *app) *cobra.Command {
 	var (
 		envs   []string
 		follow bool
+		wait   bool
 		opts   deploy.Options
 		target string
 		noAuto bool
 	)
 	cmd := &cobra.Command{
-		Use:   "start RELEASE [--env ENV]... [--follow]",
+		Use:   "start RELEASE [--env ENV]... [--follow [--wait]]",
 		Short: "Start a deployment run of a release",
 		Long: `Start a run of the release's plan through the given environments (all of
 the release's, in promotion order, when none is given). A blocked plan is
 refused (exit 3). With --follow the run is driven here and its progress
-shown until it ends; the exit code is 0 only if it succeeded.
+shown until it ends, or until it waits on something outside itself.
+
+Entering an environment needs every gate the environment names to be pass
+or waived for each service of the wave entering it ('warroom gate status
+RELEASE --env ENV'); until then the run is "waiting", with the blocking
+(service, gate, state, reason) list in 'deploy status', and it goes on by
+itself once evidence ('warroom evidence add') or a waiver ('warroom gate
+waive') clears them, checked again every second while it is driven. An
+environment with 'approval: true' is entered once 'approvals' (default 1)
+distinct people among its 'approvers' approved it with 'deploy continue',
+never the run's starter or its delegate, each approval valid for the
+policy's approval_ttl; until then the run is "awaiting-approval" and
+'deploy status' says "approval 1/2 ...".
+
+Exit codes with --follow:
+  0  the run succeeded
+  1  the run ended otherwise (failed, rolled back, aborted), or an error
+  3  the run waits on something outside itself: gates (evidence or a
+     waiver), an approval quorum, or an operator (a paused run, e.g. a
+     canary with insufficient evidence or a failed pre-flight check).
+     What it waits on is printed (with -o json, the run, whose "wait"
+     says it), and the run is left as it is for whoever drives it next
+     ('deploy resume', the console, 'warroom serve'). Also 3: a blocked
+     plan, or a start the policy refuses.
+With --follow --wait the run is followed until it ends, waiting as long
+as it waits (what it waits on is printed each time it starts waiting);
+exit 0 or 1 as above. --wait without --follow is a usage error (exit 2).
 
 The steps of one wave run side by side, up to the environment's
 'parallel' (default 10) or --parallel for this run; waves and
@@ -111,12 +148,16 @@ the steps in flight finish, then the run rolls back (or, with
 				fmt.Fprintf(a.stdout, "it is driven by the console, 'warroom serve' or 'warroom deploy resume %s'\n", r.ID)
 				return nil
 			}
-			return a.drive(ctx, s, r.ID)
+			if wait && !follow {
+				return usageError{errors.New("--wait only applies with --follow")}
+			}
+			return a.drive(ctx, s, r.ID, !wait)
 		},
 	}
 	f := cmd.Flags()
 	f.StringArrayVar(&envs, "env", nil, "environment to deploy to (repeatable or comma-separated; default: all of the release's)")
-	f.BoolVar(&follow, "follow", false, "drive the run here and show its progress until it ends")
+	f.BoolVar(&follow, "follow", false, "drive the run here and show its progress until it ends; exit 3 as soon as it waits on gates, an approval or an operator")
+	f.BoolVar(&wait, "wait", false, "with --follow: keep following while the run waits on gates, an approval or an operator, until it ends")
 	f.BoolVar(&noAuto, "no-auto-rollback", false, "on failure, stop for an operator instead of rolling back")
 	f.BoolVar(&opts.IgnoreLowTraffic, "ignore-low-traffic", false, "start production regions at once, not at their low-traffic windows")
 	f.Float64Var(&opts.BakeScale, "bake-scale", 1, "multiply every bake time (e.g. 0.01 for a demo); 0 means no bake at all; negative is a usage error")
@@ -199,7 +240,14 @@ canary judge ruled on, its latest ruling in one line: the verdict
 the values observed, the e-value and its threshold, and for a promotion the
 bound it proved.
 
-With -o json, the run as it is stored. A judged canary step's "evidence" is
+A run that waits on something outside itself says on what: the gates
+blocking its next environment (service, gate, state, reason), the
+approvals it has and needs, or why it is paused for an operator.
+
+With -o json, the run as it is stored. While it is waiting or
+awaiting-approval, "wait" is {"env", "since", "gates": [{"service",
+"gate", "state", "reason"}], "approval": {"have", "need", "approvers",
+"by", "reason"}}; it is absent otherwise. A judged canary step's "evidence" is
 {"verdict", "reason", "evidence", "bake"}: "evidence" holds the judge's
 fields ("metrics": each rollback test with its "test", the cohorts'
 "requests", "events" and "rate", "e_value", "threshold", "rejected";
@@ -259,6 +307,9 @@ func printRun(w io.Writer, r *deploy.Run) {
 		fmt.Fprintf(w, "  %s\n", oneLine(r.Reason))
 	}
 	fmt.Fprintf(w, "  started by %s at %s; environments %s\n", r.StartedBy, r.CreatedAt.UTC().Format("2006-01-02 15:04:05 UTC"), strings.Join(r.Environments, ", "))
+	if waitsOutside(r.State) {
+		printWaits(w, r, "  ", false)
+	}
 	if flight := inFlight(r); len(flight) > 0 {
 		fmt.Fprintf(w, "  in flight (%d): %s\n", len(flight), strings.Join(flight, ", "))
 	}
@@ -382,7 +433,7 @@ func (a *app) operate(ctx context.Context, req deploy.OperatorRequest) error {
 		return err
 	}
 	defer s.Close()
-	op := &deploy.Operator{Journal: s, Clock: realClock{}}
+	op := &deploy.Operator{Journal: s, Clock: realClock{}, Approvals: newStoreGates(s)}
 	r, err := op.Do(ctx, req)
 	var refused *deploy.RefusedError
 	switch {
@@ -428,7 +479,7 @@ func newDeployResumeCmd(a *app) *cobra.Command {
 			} else if err != nil {
 				return err
 			}
-			return a.drive(ctx, s, args[0])
+			return a.drive(ctx, s, args[0], false)
 		},
 	}
 }
@@ -454,15 +505,19 @@ func (a *app) engine(ctx context.Context, s *store.Store, prefix string) (*deplo
 		return nil, err
 	}
 	host, _ := os.Hostname()
+	gc := newStoreGates(s)
 	e := &deploy.Engine{
-		Judge:   judge,
-		Journal: s,
-		Targets: targets,
-		Clock:   realClock{},
-		Gate:    canaryJudgeGate{next: &deploy.PolicyGate{Org: s.Org, Version: s.ObjectsVersion}, cfg: ph.Config()},
-		Owner:   fmt.Sprintf("%s:%d:%s", host, os.Getpid(), newRunID()[len("run-20060102-150405-"):]),
-		Poll:    500 * time.Millisecond,
-		Dead:    deadOwner,
+		Gates:     gc,
+		GatePoll:  time.Second,
+		Approvals: gc,
+		Judge:     judge,
+		Journal:   s,
+		Targets:   targets,
+		Clock:     realClock{},
+		Gate:      canaryJudgeGate{next: &deploy.PolicyGate{Org: s.Org, Version: s.ObjectsVersion}, cfg: ph.Config()},
+		Owner:     fmt.Sprintf("%s:%d:%s", host, os.Getpid(), newRunID()[len("run-20060102-150405-"):]),
+		Poll:      500 * time.Millisecond,
+		Dead:      deadOwner,
 		OnChange: func(r *deploy.Run, what string) {
 			if !a.json() {
 				a.printf("%s  %s%s\n", time.Now().Format("15:04:05"), prefix, oneLine(what))
@@ -483,9 +538,21 @@ func (a *app) printf(format string, args ...any) {
 	fmt.Fprintf(a.stdout, format, args...)
 }
 
+// errWaitsOutside stops a followed run that waits on something outside
+// itself: CI must not hang silently on it.
+var errWaitsOutside = errors.New("the run waits on something outside itself")
+
+// waitsOutside reports whether a run in state st waits on someone or
+// something else: gates (evidence, a waiver), an approval, an operator.
+func waitsOutside(st deploy.RunState) bool {
+	return st == deploy.RunWaiting || st == deploy.RunAwaitingApproval || st == deploy.RunPaused
+}
+
 // drive runs the engine on a run here, printing its progress, until it
-// ends; exit 0 only if it succeeded.
-func (a *app) drive(ctx context.Context, s *store.Store, runID string) error {
+// ends; exit 0 only if it succeeded. With stopOnWait it stops as soon as
+// the run waits on something outside itself, says what, and exits 3;
+// otherwise it says what each time the run starts waiting, and waits.
+func (a *app) drive(ctx context.Context, s *store.Store, runID string, stopOnWait bool) error {
 	stop, err := a.serveMetrics()
 	if err != nil {
 		return err
@@ -495,7 +562,54 @@ func (a *app) drive(ctx context.Context, s *store.Store, runID string) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var waited deploy.RunState
+	printed := e.OnChange
+	e.OnChange = func(r *deploy.Run, what string) {
+		if printed != nil {
+			printed(r, what)
+		}
+		switch {
+		case !waitsOutside(r.State):
+			waited = ""
+		case stopOnWait:
+			cancel(errWaitsOutside)
+		case waited != r.State && !a.json():
+			waited = r.State
+			a.outMu.Lock()
+			printWaits(a.stdout, r, "  ", true)
+			a.outMu.Unlock()
+		}
+	}
+	if stopOnWait {
+		// A run an operator paused from another process changes with no
+		// commit of this engine: look at its header (one row) too.
+		go func() {
+			for (realClock{}).Sleep(ctx, time.Second) == nil {
+				if h, err := s.RunHeader(ctx, runID); err == nil && waitsOutside(h.State) {
+					cancel(errWaitsOutside)
+					return
+				}
+			}
+		}()
+	}
 	r, err := e.Drive(ctx, runID)
+	if errors.Is(err, errWaitsOutside) {
+		if r, err = s.LoadRun(context.WithoutCancel(ctx), runID); err != nil {
+			return err
+		}
+		if a.json() {
+			if err := a.writeJSON(r); err != nil {
+				return err
+			}
+		} else {
+			fmt.Fprintf(a.stdout, "run %s %s\n", r.ID, r.State)
+			printWaits(a.stdout, r, "", true)
+			fmt.Fprintf(a.stdout, "the run stays %s; it goes on when driven ('warroom deploy resume %s', the console, 'warroom serve'); --follow --wait waits here\n", r.State, r.ID)
+		}
+		return silentExit(exitRefused)
+	}
 	if err != nil {
 		if errors.Is(err, deploy.ErrLeaseHeld) {
 			return fmt.Errorf("run %s: %w", runID, err)
@@ -560,4 +674,49 @@ func deadOwner(owner string) bool {
 		return false
 	}
 	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+// printWaits says what a run waits on outside itself, and who can give
+// it: the gates blocking the next environment (with their states and
+// reasons), the approvals it has and needs, or the operator's decision a
+// paused run waits for. withReason repeats a paused run's reason (its
+// status prints it above already).
+func printWaits(w io.Writer, r *deploy.Run, indent string, withReason bool) {
+	switch r.State {
+	case deploy.RunWaiting:
+		if r.Wait == nil || len(r.Wait.Gates) == 0 {
+			fmt.Fprintf(w, "%swaits on gates: %s\n", indent, oneLine(r.Reason))
+			return
+		}
+		fmt.Fprintf(w, "%swaits to enter %s on %d %s (since %s):\n", indent, r.Wait.Env, len(r.Wait.Gates),
+			plural(len(r.Wait.Gates), "gate", "gates"), r.Wait.Since.UTC().Format("15:04:05 UTC"))
+		for _, b := range r.Wait.Gates {
+			fmt.Fprintf(w, "%s  %-20s  %-16s  %-8s  %s\n", indent, b.Service, b.Gate, b.State, oneLine(b.Reason))
+		}
+		fmt.Fprintf(w, "%sit goes on by itself once each is pass or waived: 'warroom evidence add %s --service S --gate G FILE' or 'warroom gate waive %s --service S --gate G --reason TEXT --expires WHEN'\n",
+			indent, r.Release, r.Release)
+	case deploy.RunAwaitingApproval:
+		if r.Wait == nil || r.Wait.Approval == nil {
+			fmt.Fprintf(w, "%swaits for an approval: %s\n", indent, oneLine(r.Reason))
+			return
+		}
+		ap := r.Wait.Approval
+		who := "anyone who may approve an environment entry"
+		if len(ap.Approvers) > 0 {
+			who = strings.Join(ap.Approvers, " or ")
+		}
+		fmt.Fprintf(w, "%swaits for approval to enter %s: %d/%d (%s)\n", indent, r.Wait.Env, ap.Have, ap.Need, oneLine(ap.Reason))
+		fmt.Fprintf(w, "%s'warroom deploy continue %s' approves; by %s, not %s (who started it)\n", indent, r.ID, who, r.StartedBy)
+	case deploy.RunPaused:
+		what := "an operator"
+		if strings.HasPrefix(r.Reason, deploy.ReasonInsufficient) {
+			what = "an operator's decision on insufficient evidence"
+		}
+		if withReason {
+			fmt.Fprintf(w, "%swaits for %s: %s\n", indent, what, oneLine(r.Reason))
+		} else {
+			fmt.Fprintf(w, "%swaits for %s (above)\n", indent, what)
+		}
+		fmt.Fprintf(w, "%s'warroom deploy continue %s' goes on; 'deploy rollback' or 'deploy abort' stop it\n", indent, r.ID)
+	}
 }

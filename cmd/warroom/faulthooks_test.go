@@ -234,7 +234,9 @@ func (w *faultWorld) running(t *testing.T) string {
 func TestFaultRefusalWaitsForOperator(t *testing.T) {
 	const msg = "ledger is frozen until the auditors sign off"
 	w := newFaultWorld(t, "refuse "+msg+"\n", "")
-	wait, out := w.drive(t, "--bake-scale", "0")
+	// --wait: the driver keeps following while the run waits for an
+	// operator (without it, --follow exits 3 at once, as it must in CI).
+	wait, out := w.drive(t, "--bake-scale", "0", "--wait")
 	var run deploy.Run
 	pollUntil(t, time.Minute, "the run to wait for an operator", func() bool {
 		r := w.c.run("deploy", "status", "-o", "json")

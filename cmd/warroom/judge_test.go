@@ -91,7 +91,7 @@ func TestDemoBadReleaseRollsBack(t *testing.T) {
 	}
 	demo := filepath.Join(dir, "demo")
 	cmd := exec.Command(bin, "--plugins", filepath.Join(dir, "plugins.yaml"), "demo", "--headless", "--once",
-		"--dir", demo, "--spec", repo("testdata", "demo"), "--release", "checkout-2026-12", "--env", "dev")
+		"--dir", demo, "--spec", demoSpecWithoutGates(t), "--release", "checkout-2026-12", "--env", "dev")
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		t.Fatalf("the bad release succeeded:\n%s", out)

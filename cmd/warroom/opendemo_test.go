@@ -26,6 +26,19 @@ func openDemo(t testing.TB) string {
 	return dir
 }
 
+// openDemoWithoutGates is demoSpecWithoutGates in open mode: for the
+// tests that deploy the demo with no evidence and act as the OS login.
+func openDemoWithoutGates(t *testing.T) string {
+	t.Helper()
+	dir := demoSpecWithoutGates(t)
+	for _, f := range []string{"people.yaml", "policy.yaml"} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
+			t.Fatalf("open-mode demo: %v", err)
+		}
+	}
+	return dir
+}
+
 // demoCLI is the CLI on a database 'warroom demo' made: it declares the
 // demo's people, and the OS login is its captain.
 func demoCLI(t *testing.T, db string) *cli {

@@ -11,10 +11,15 @@ import (
 
 // Stage is an environment as a run goes through it.
 type Stage struct {
-	Env        string         `json:"env"`
-	Production bool           `json:"production,omitempty"`
-	Approval   bool           `json:"approval,omitempty"` // an operator must let the run in
-	BakeTime   model.Duration `json:"bake_time,omitempty"`
+	Env        string `json:"env"`
+	Production bool   `json:"production,omitempty"`
+	Approval   bool   `json:"approval,omitempty"` // an operator must let the run in
+	// Approvals is the quorum of distinct people that must approve the
+	// entry (the environment's approvals, at least 1); Approvers who may
+	// (roles or teams; empty: anyone who may approve an entry).
+	Approvals int            `json:"approvals,omitempty"`
+	Approvers []string       `json:"approvers,omitempty"`
+	BakeTime  model.Duration `json:"bake_time,omitempty"`
 	// Parallel is the environment's limit of steps of one wave at once
 	// (0: DefaultParallel).
 	Parallel int `json:"parallel,omitempty"`
@@ -77,6 +82,9 @@ func NewRun(ix *model.Index, p *plan.Plan, o NewRunOptions) (*Run, error) {
 		st := Stage{Env: e.Name, Production: e.Production, Approval: e.Approval, BakeTime: e.BakeTime}
 		if env := ix.Environments[e.Name]; env != nil {
 			st.Parallel = env.Parallel
+			if env.Approval {
+				st.Approvals, st.Approvers = env.Quorum(), slices.Clone(env.Approvers)
+			}
 		}
 		if n := rel.Parallel[e.Name]; n > 0 { // the release's own limit for this environment
 			st.Parallel = n
@@ -202,14 +210,4 @@ func (r *Run) stage(env string) Stage {
 		}
 	}
 	return Stage{Env: env}
-}
-
-// approved reports whether an operator let the run into env.
-func (r *Run) approved(env string) bool {
-	for _, a := range r.Approvals {
-		if a.Environment == env {
-			return true
-		}
-	}
-	return false
 }

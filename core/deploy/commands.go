@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/warroom/warroom/core/gates"
 )
 
 // Operator applies operators' commands to runs: checked against the state
@@ -15,6 +17,10 @@ import (
 type Operator struct {
 	Journal Journal
 	Clock   Clock
+	// Approvals, when set, is the policy an approval quorum is counted
+	// with (approval_ttl, who may approve); without it, the defaults (the
+	// engine counts again with its own before the run enters).
+	Approvals ApprovalPolicy
 }
 
 // OperatorRequest is one command with its arguments.
@@ -40,7 +46,7 @@ func (o *Operator) Do(ctx context.Context, req OperatorRequest) (*Run, error) {
 		for i := range r.Steps {
 			before[i] = r.Steps[i].Status()
 		}
-		summary, extra, err := applyCommand(r, req, o.Clock.Now())
+		summary, extra, err := applyCommand(r, req, o.Clock.Now(), approvalPolicy(ctx, o.Approvals))
 		if err != nil {
 			return nil, err
 		}
@@ -78,13 +84,19 @@ func (o *Operator) Do(ctx context.Context, req OperatorRequest) (*Run, error) {
 
 // applyCommand changes r as the command says, or refuses. It returns the
 // audit event's summary, and what its payload says beyond the command.
-func applyCommand(r *Run, req OperatorRequest, now time.Time) (string, map[string]any, error) {
+func applyCommand(r *Run, req OperatorRequest, now time.Time, pol gates.Policy) (string, map[string]any, error) {
 	// Only a run paused for insufficient evidence is continued into a
 	// promotion: the operator saw that reason. (A run paused otherwise is
 	// only continued; a weight that waits is then judged again and, still
 	// with no verdict, pauses the run again with the reason.)
 	waiting := r.State == RunPaused && strings.HasPrefix(r.Reason, ReasonInsufficient)
-	summary, err := applyCommandTo(r, req, now)
+	summary, err := applyCommandTo(r, req, now, pol)
+	if err == nil && r.State != RunWaiting && r.State != RunAwaitingApproval {
+		r.Wait = nil // what it waited on is no longer what holds it
+	}
+	if err == nil && r.State == RunAwaitingApproval && r.Wait != nil && r.Wait.Approval != nil {
+		return summary, map[string]any{"approval": r.Wait.Approval}, nil
+	}
 	if err != nil || req.Command != CmdContinue || r.State != RunRunning || !waiting {
 		return summary, nil, err
 	}
@@ -105,7 +117,7 @@ func applyCommand(r *Run, req OperatorRequest, now time.Time) (string, map[strin
 	return summary, map[string]any{"promoted_without_proof": promoted}, nil
 }
 
-func applyCommandTo(r *Run, req OperatorRequest, now time.Time) (string, error) {
+func applyCommandTo(r *Run, req OperatorRequest, now time.Time, pol gates.Policy) (string, error) {
 	if err := checkCommand(req.Command, r); err != nil {
 		return "", err
 	}
@@ -121,10 +133,23 @@ func applyCommandTo(r *Run, req OperatorRequest, now time.Time) (string, error) 
 		return fmt.Sprintf("paused run %s%s", r.ID, why), nil
 	case CmdContinue:
 		if r.State == RunAwaitingApproval {
+			// One approval more; the run enters once the quorum of the
+			// environment is met (gates.Quorum: distinct people, live,
+			// never the starter). Until then it keeps awaiting, saying
+			// how many it has.
 			env := r.nextEnv()
 			r.Approvals = append(r.Approvals, Approval{Environment: env, By: req.Actor, At: now})
+			q := r.quorum(env, now, pol)
+			if !q.Met {
+				since := now
+				if r.Wait != nil && r.Wait.Env == env {
+					since = r.Wait.Since
+				}
+				r.Wait, r.Reason = r.approvalWait(env, q, since)
+				return fmt.Sprintf("approved run %s into %s: approval %d/%d (%s)", r.ID, env, q.Have, q.Need, q.Reason), nil
+			}
 			r.State, r.Reason = RunRunning, ""
-			return fmt.Sprintf("approved run %s into %s", r.ID, env), nil
+			return fmt.Sprintf("approved run %s into %s (%s)", r.ID, env, q.Reason), nil
 		}
 		// A step that failed its pre-flight checks is tried again.
 		for i := range r.Steps {

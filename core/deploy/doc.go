@@ -30,6 +30,16 @@
 // bound; then the run pauses and the weight waits for an operator, whose
 // 'continue' promotes it as an audited decision (bake.go).
 //
+// Entering an environment is governed (entry.go): before a wave starts
+// in an environment, every gate the environment names must be pass or
+// waived for the wave's services (a GateChecker, one check per wave);
+// otherwise the run waits in state waiting, with the blocking (service,
+// gate, state, reason) list in its header (Run.Wait), and goes on by
+// itself when they clear, each move audited. An environment that needs an
+// approval is entered once the quorum of its approvers approved, counted
+// with gates.Quorum (distinct people, live, never the run's starter);
+// until then the run awaits approval with Run.Wait saying how many it has.
+//
 // A run is driven by whichever process holds its lease; operators'
 // commands (pause, continue, abort, rollback, skip) are commits like the
 // engine's own, checked against the state machine, so they work from any

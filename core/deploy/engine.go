@@ -22,6 +22,16 @@ type Engine struct {
 	Judge   Judge  // optional: canaries are promoted when their bake ends
 	Alerts  Alerts // optional
 	Gate    Gate   // optional: windows, freezes, artifacts
+	// Gates, when set, keeps a run out of an environment until every gate
+	// the environment names is pass or waived for the services of the
+	// wave entering it: the run waits (RunWaiting) and goes on by itself,
+	// looking again every GatePoll (default DefaultGatePoll).
+	Gates    GateChecker
+	GatePoll time.Duration
+	// Approvals, when set, is the policy approvals to enter an
+	// environment are counted with (approval_ttl, who may approve);
+	// without it, the defaults.
+	Approvals ApprovalPolicy
 	// Owner names this process in leases: host:pid:nonce.
 	Owner string
 	// LeaseTTL is how long a lease outlives its last renewal (default
@@ -130,6 +140,8 @@ func (e *Engine) Drive(ctx context.Context, runID string) (*Run, error) {
 			})
 		case RunPaused, RunAwaitingApproval:
 			err = e.Clock.Sleep(ctx, e.poll())
+		case RunWaiting:
+			err = e.recheckGates(ctx, d)
 		case RunRollingBack:
 			err = e.rollbackNext(ctx, d)
 		case RunRunning:
@@ -262,13 +274,14 @@ func (e *Engine) commit(ctx context.Context, d *driven, index int, want StepStat
 	d.mu.Unlock()
 	h0 := h
 	h0.Approvals = slices.Clone(h.Approvals)
+	h0.Wait = h.Wait.clone()
 	what, payload := fn(&h, &s)
 	now := e.Clock.Now()
 	c := Change{RunID: d.r.ID}
 	if index > 0 && !s.Status().same(before) {
 		c.Steps = []StepChange{{From: before.State, To: s.Status()}}
 	}
-	if h.State != h0.State || h.Reason != h0.Reason || len(h.Approvals) != len(h0.Approvals) {
+	if h.State != h0.State || h.Reason != h0.Reason || len(h.Approvals) != len(h0.Approvals) || !sameWait(h.Wait, h0.Wait) {
 		h.UpdatedAt = now
 		c.Header = &h
 		c.IfState = h0.State
@@ -381,7 +394,8 @@ func (e *Engine) advance(ctx context.Context, d *driven) error {
 	}
 	env, wave := first.Env, first.Wave
 	stage := r.stage(env)
-	approved := r.approved(env)
+	entered := r.entered(env, lo)
+	services := r.services(lo, hi)
 	var lastEnd time.Time
 	for i := lo - 1; i >= 0 && r.Steps[i].Env == env; i-- {
 		if p := &r.Steps[i]; p.Wave < wave && p.EndedAt != nil && p.EndedAt.After(lastEnd) {
@@ -401,13 +415,6 @@ func (e *Engine) advance(ctx context.Context, d *driven) error {
 		return e.failRun(ctx, d, failed)
 	}
 	if !started {
-		if stage.Approval && !approved {
-			return e.commit(ctx, d, 0, "", RunRunning, "deploy engine", func(h *RunHeader, _ *Step) (string, any) {
-				h.State = RunAwaitingApproval
-				h.Reason = fmt.Sprintf("approval required to enter %s: 'warroom deploy continue %s' approves", env, r.ID)
-				return "awaiting approval to enter " + env, nil
-			})
-		}
 		// Bake time between waves: the previous wave of this environment
 		// must have been done for the stage's bake time.
 		now := e.Clock.Now()
@@ -420,6 +427,29 @@ func (e *Engine) advance(ctx context.Context, d *driven) error {
 					}
 				}
 				return e.Clock.Sleep(ctx, min(until.Sub(now), e.poll()))
+			}
+		}
+		// Entering the environment (or its next wave), once the bake
+		// between waves is over: its gates, one check for the wave's
+		// services; then, once per environment, the approval quorum.
+		if blocks := e.checkGates(ctx, r.Release, env, services); len(blocks) > 0 {
+			return e.enterGates(ctx, d, env, blocks)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if stage.Approval && !entered {
+			now, pol := e.Clock.Now(), approvalPolicy(ctx, e.Approvals)
+			d.mu.Lock()
+			q := r.quorum(env, now, pol)
+			wait, why := r.approvalWait(env, q, now)
+			d.mu.Unlock()
+			if !q.Met {
+				return e.commit(ctx, d, 0, "", RunRunning, "deploy engine", func(h *RunHeader, _ *Step) (string, any) {
+					h.State, h.Reason, h.Wait = RunAwaitingApproval, why, wait
+					return fmt.Sprintf("awaiting approval to enter %s: %s", env, q.Reason),
+						map[string]any{"run": r.ID, "state": h.State, "env": env, "approval": wait.Approval}
+				})
 			}
 		}
 	}

@@ -37,7 +37,77 @@ type Run struct {
 	WindowEnd *time.Time `json:"window_end,omitempty"`
 	Stages    []Stage    `json:"stages"`
 	Approvals []Approval `json:"approvals,omitempty"`
-	Steps     []Step     `json:"steps"`
+	// Wait is what the run waits on outside itself while it is waiting
+	// (gates) or awaiting approval (a quorum); nil otherwise.
+	Wait  *Wait  `json:"wait,omitempty"`
+	Steps []Step `json:"steps"`
+}
+
+// Wait is what keeps a run out of the next environment it enters: the
+// gates that are not pass or waived for the services of its next wave
+// (state waiting), or the approvals it still needs (state
+// awaiting-approval). It is part of the run's header: persisted, shown by
+// 'deploy status' and the console, and audited with each change.
+type Wait struct {
+	Env string `json:"env"`
+	// Since is when the run began to wait on this environment.
+	Since time.Time `json:"since"`
+	// Gates are the (service, gate) pairs that block, each with its state
+	// and the gate's one-line reason.
+	Gates []GateBlock `json:"gates,omitempty"`
+	// Approval is the approval quorum not met yet.
+	Approval *ApprovalWait `json:"approval,omitempty"`
+}
+
+// GateBlock is one gate that is not pass or waived for one service.
+type GateBlock struct {
+	Service string `json:"service"`
+	Gate    string `json:"gate"`
+	State   string `json:"state"` // fail, missing, expired (core/gates states)
+	Reason  string `json:"reason"`
+}
+
+// ApprovalWait is an approval quorum not met yet.
+type ApprovalWait struct {
+	Have int `json:"have"`
+	Need int `json:"need"`
+	// Approvers are the roles or teams who may approve (empty: anyone
+	// who may approve an environment entry).
+	Approvers []string `json:"approvers,omitempty"`
+	// By are the people whose approvals count so far.
+	By []string `json:"by,omitempty"`
+	// Reason is the quorum's one line: "approved by carol 12:03 (1 of
+	// 2): 1 more by approver".
+	Reason string `json:"reason"`
+}
+
+func (w *Wait) clone() *Wait {
+	if w == nil {
+		return nil
+	}
+	c := *w
+	c.Gates = slices.Clone(w.Gates)
+	if w.Approval != nil {
+		a := *w.Approval
+		a.Approvers, a.By = slices.Clone(a.Approvers), slices.Clone(a.By)
+		c.Approval = &a
+	}
+	return &c
+}
+
+// sameWait reports whether two waits say the same, Since aside.
+func sameWait(a, b *Wait) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Env != b.Env || !slices.Equal(a.Gates, b.Gates) || (a.Approval == nil) != (b.Approval == nil) {
+		return false
+	}
+	if a.Approval == nil {
+		return true
+	}
+	x, y := a.Approval, b.Approval
+	return x.Have == y.Have && x.Need == y.Need && x.Reason == y.Reason && slices.Equal(x.Approvers, y.Approvers) && slices.Equal(x.By, y.By)
 }
 
 // Options change how a run behaves.
@@ -184,24 +254,26 @@ type RunHeader struct {
 	Commits   int64 // every change of the run, kept by the journal
 	UpdatedAt time.Time
 	Approvals []Approval
+	Wait      *Wait
 }
 
 // Header is the run's changing part.
 func (r *Run) Header() RunHeader {
 	return RunHeader{State: r.State, Reason: r.Reason, Version: r.Version, Commits: r.Commits, UpdatedAt: r.UpdatedAt,
-		Approvals: slices.Clone(r.Approvals)}
+		Approvals: slices.Clone(r.Approvals), Wait: r.Wait.clone()}
 }
 
 // SetHeader replaces the run's changing part.
 func (r *Run) SetHeader(h RunHeader) {
 	r.State, r.Reason, r.Version, r.Commits, r.UpdatedAt, r.Approvals = h.State, h.Reason, h.Version, h.Commits, h.UpdatedAt, h.Approvals
+	r.Wait = h.Wait
 }
 
 // PlanOnly is a copy of the run without anything that changes: the
 // plan as written once when the run is created.
 func (r *Run) PlanOnly() *Run {
 	p := *r
-	p.State, p.Reason, p.Version, p.Commits, p.Approvals = "", "", 0, 0, nil
+	p.State, p.Reason, p.Version, p.Commits, p.Approvals, p.Wait = "", "", 0, 0, nil, nil
 	p.Steps = make([]Step, len(r.Steps))
 	for i := range r.Steps {
 		p.Steps[i] = r.Steps[i]

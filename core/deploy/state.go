@@ -15,11 +15,15 @@ const (
 	RunRunning          RunState = "running"
 	RunPaused           RunState = "paused"
 	RunAwaitingApproval RunState = "awaiting-approval"
-	RunRollingBack      RunState = "rolling-back"
-	RunSucceeded        RunState = "succeeded"
-	RunFailed           RunState = "failed"
-	RunAborted          RunState = "aborted"
-	RunRolledBack       RunState = "rolled-back"
+	// RunWaiting: the run waits to enter an environment until every gate
+	// it requires is pass or waived for the services of its next wave
+	// (Run.Wait says which are not); it goes on by itself when they are.
+	RunWaiting     RunState = "waiting"
+	RunRollingBack RunState = "rolling-back"
+	RunSucceeded   RunState = "succeeded"
+	RunFailed      RunState = "failed"
+	RunAborted     RunState = "aborted"
+	RunRolledBack  RunState = "rolled-back"
 )
 
 // Terminal reports whether the run has ended.
@@ -118,12 +122,12 @@ const (
 
 // runCommands is which run states each command applies to.
 var runCommands = map[Command][]RunState{
-	CmdPause:    {RunPending, RunRunning, RunAwaitingApproval},
+	CmdPause:    {RunPending, RunRunning, RunAwaitingApproval, RunWaiting},
 	CmdContinue: {RunPaused, RunAwaitingApproval},
-	CmdAbort:    {RunPending, RunRunning, RunPaused, RunAwaitingApproval, RunRollingBack},
-	CmdRollback: {RunRunning, RunPaused, RunAwaitingApproval, RunFailed, RunSucceeded},
-	CmdSkip:     {RunPending, RunRunning, RunPaused, RunAwaitingApproval, RunFailed},
-	CmdResume:   {RunPending, RunRunning, RunPaused, RunAwaitingApproval, RunRollingBack},
+	CmdAbort:    {RunPending, RunRunning, RunPaused, RunAwaitingApproval, RunWaiting, RunRollingBack},
+	CmdRollback: {RunRunning, RunPaused, RunAwaitingApproval, RunWaiting, RunFailed, RunSucceeded},
+	CmdSkip:     {RunPending, RunRunning, RunPaused, RunAwaitingApproval, RunWaiting, RunFailed},
+	CmdResume:   {RunPending, RunRunning, RunPaused, RunAwaitingApproval, RunWaiting, RunRollingBack},
 	CmdRetry:    {RunRunning, RunPaused, RunFailed},
 }
 
@@ -133,6 +137,11 @@ func checkCommand(cmd Command, r *Run) error {
 	allowed := runCommands[cmd]
 	if slices.Contains(allowed, r.State) {
 		return nil
+	}
+	if cmd == CmdContinue && r.State == RunWaiting {
+		// Nobody continues past a gate: evidence or a waiver lets it in.
+		return &RefusedError{Command: string(cmd), RunID: r.ID, State: r.State,
+			Why: "the run is waiting on gates (" + r.Reason + "); it goes on by itself once each is pass or waived: add evidence ('warroom evidence add') or waive the gate ('warroom gate waive'); or pause, skip, roll back or abort it"}
 	}
 	why := fmt.Sprintf("the run is %s", r.State)
 	if r.State.Terminal() {
