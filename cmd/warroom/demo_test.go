@@ -272,3 +272,79 @@ func TestDemoGovernance(t *testing.T) {
 		"--reason", "coverage of the new endpoint lands in 4.2.1", "--expires", "24h")
 	c.ok("gate", "status", "storefront-2026-12", "--env", "staging")
 }
+
+// The demo's story, headless, through every environment: the run the CI
+// delegate started waits at staging on recommendations' coverage (63.6 %
+// < 75 %), with that reason; the captain (the OS login) waives it; the
+// run continues by itself, and her approval (--approve) lets it into
+// production, which four-eyes allows: she did not start it.
+func TestDemoStory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("deploys a release on real processes")
+	}
+	bin := fleetLayout(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", repo("testdata", "demo"), "--headless", "--once", "--approve", "--bake-scale", "0")
+	cmd.WaitDelay = 5 * time.Second
+	done := make(chan struct{})
+	var (
+		out []byte
+		err error
+	)
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	defer func() {
+		cmd.Process.Kill() //nolint:errcheck
+		<-done
+	}()
+	c := demoCLI(t, filepath.Join(dir, "warroom.db"))
+	var run deploy.Run
+	deadline := time.Now().Add(4 * time.Minute)
+	for {
+		r := c.run("deploy", "status", "-o", "json")
+		if r.code == 0 && json.Unmarshal([]byte(r.stdout), &run) == nil && run.State == deploy.RunWaiting && run.Wait != nil {
+			break
+		}
+		select {
+		case <-done:
+			t.Fatalf("the demo ended before its run waited on a gate: %v\n%s", err, out)
+		case <-time.After(200 * time.Millisecond): // polling a condition with a deadline
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo's run did not wait at staging in 4 minutes: %s", run.State)
+		}
+	}
+	if run.Wait.Env != "staging" || len(run.Wait.Gates) != 1 || run.Wait.Gates[0].Service != "recommendations" ||
+		run.Wait.Gates[0].Gate != "coverage" || !strings.Contains(run.Wait.Gates[0].Reason, "coverage 63.6 % < min 75 %") {
+		t.Fatalf("the run waits on %+v", run.Wait)
+	}
+	c.ok("gate", "waive", "storefront-2026-12", "--service", "recommendations", "--gate", "coverage",
+		"--reason", "coverage of the new endpoint lands in 4.2.1", "--expires", "24h")
+	select {
+	case <-done:
+	case <-time.After(5 * time.Minute):
+		t.Fatal("the demo did not finish in 5 minutes after the waiver")
+	}
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	c.json(&run, "deploy", "status")
+	if run.State != deploy.RunSucceeded || run.StartedBy != "ci-bot" {
+		t.Fatalf("run %s (%s), started by %s", run.State, run.Reason, run.StartedBy)
+	}
+	var events []model.AuditEvent
+	c.json(&events, "audit", "list")
+	var story []string
+	for _, e := range events {
+		switch {
+		case e.Command == "gate waive" && e.Actor == "sofia",
+			strings.Contains(e.Summary, "waiting to enter staging"),
+			strings.Contains(e.Summary, "gates clear: entering staging"):
+			story = append(story, e.Actor+": "+e.Summary)
+		}
+	}
+	if len(story) != 3 || !strings.Contains(story[0], "waiting to enter staging") || !strings.HasPrefix(story[1], "sofia: waived gate coverage") ||
+		!strings.Contains(story[2], "gates clear: entering staging") {
+		t.Errorf("the audit does not tell the story in order:\n%s", strings.Join(story, "\n"))
+	}
+	c.ok("audit", "verify")
+}

@@ -40,10 +40,11 @@ const evidenceHelp = `Evidence is a report a tool wrote, measured against a gate
              that noise does not fail the gate
 
 The format is detected from the file's content (then its name), or given
-with --format. The gate must be declared and required by an environment
-the release goes through, and of a kind that reads evidence (tests,
-integration, coverage, security, licence, performance); the service must
-be in the release's scope. Performance gates need a --baseline (the same
+with --format. The gate must be declared and of a kind that reads
+evidence (tests, integration, coverage, security, licence, performance);
+the service must be in the release's scope. Evidence for a gate that no
+environment of the release requires is recorded, and the output says it
+decides nothing until an environment requires the gate. Performance gates need a --baseline (the same
 benchmarks of the build before).
 
 Each file is stored once by its sha256, with its file name, format, who
@@ -99,8 +100,9 @@ type evidenceResultJSON struct {
 	Threshold      string      `json:"threshold"`
 	Pass           bool        `json:"pass"`
 	Summary        string      `json:"summary"`
-	Added          bool        `json:"added"` // false: it already was the current evidence
-	State          gates.State `json:"state"` // the gate's state for the service after the command
+	Added          bool        `json:"added"`    // false: it already was the current evidence
+	Required       bool        `json:"required"` // an environment the release goes through requires the gate
+	State          gates.State `json:"state"`    // the gate's state for the service after the command ("" when not required)
 	Reason         string      `json:"reason"`
 }
 
@@ -264,9 +266,10 @@ func whereErr(e evidenceEntry, err error) error {
 }
 
 // checkEvidenceTarget checks that the release exists, the service is in
-// its scope and the gate is declared, reads evidence and is required by
-// an environment the release goes through: evidence for a gate nobody
-// requires decides nothing, and is most likely a misspelt name.
+// its scope and the gate is declared and reads evidence. A gate that no
+// environment of the release requires (yet) is accepted: its evidence is
+// recorded and decides nothing until one does, which the output says; a
+// misspelt name is an unknown gate, with the closest name suggested.
 func checkEvidenceTarget(ix *model.Index, org *model.Org, e evidenceEntry) (*model.Gate, error) {
 	sc, err := gates.Required(ix, e.Release, "")
 	if err != nil {
@@ -284,11 +287,13 @@ func checkEvidenceTarget(ix *model.Index, org *model.Org, e evidenceEntry) (*mod
 		required = append(required, rg.Name)
 	}
 	if g == nil {
-		return nil, unknownEvidenceName("gate", e.Gate, required, " required by release "+e.Release+"'s environments")
-	}
-	if !slices.Contains(required, e.Gate) {
-		return nil, fmt.Errorf("gate %s is not required by any environment release %s goes through (%s), so evidence for it would decide nothing: the gates it requires are %s",
-			e.Gate, e.Release, strings.Join(sc.Environments, ", "), orNone(required))
+		declared := required
+		for _, og := range org.Gates {
+			if !slices.Contains(declared, og.Name) {
+				declared = append(declared, og.Name)
+			}
+		}
+		return nil, unknownEvidenceName("gate", e.Gate, declared, "")
 	}
 	switch g.Kind {
 	case model.GateApproval:
@@ -431,11 +436,11 @@ func (a *app) printEvidence(ctx context.Context, s *store.Store, measured []meas
 	for i, m := range measured {
 		e := added[i]
 		isNew := ev != nil && e.AddedAt.Equal(newest)
-		r := states[[3]string{e.Release, e.Service, e.Gate}]
+		r, required := states[[3]string{e.Release, e.Service, e.Gate}]
 		out.Evidence = append(out.Evidence, evidenceResultJSON{Release: e.Release, Service: e.Service, Gate: e.Gate,
 			File: e.File, Format: e.Format, SHA256: e.SHA256, Size: e.Size, BaselineFile: e.BaselineFile, BaselineSHA256: e.BaselineSHA256,
 			Value: m.record.Value, Threshold: m.record.Threshold, Pass: m.record.Pass, Summary: m.record.Summary,
-			Added: isNew, State: r.State, Reason: r.Reason})
+			Added: isNew, Required: required, State: r.State, Reason: r.Reason})
 	}
 	if a.json() {
 		return a.writeJSON(out)
@@ -447,6 +452,10 @@ func (a *app) printEvidence(ctx context.Context, s *store.Store, measured []meas
 		}
 		fmt.Fprintf(a.stdout, "%s/%s %s: %s (%s, %s sha256:%s%s)\n", r.Release, r.Service, r.Gate, r.Summary,
 			r.Format, r.File, gates.ShortHash(r.SHA256), note)
+		if !r.Required {
+			fmt.Fprintf(a.stdout, "  no environment release %s goes through requires gate %s: recorded, it decides nothing until one does\n", r.Release, r.Gate)
+			continue
+		}
 		fmt.Fprintf(a.stdout, "  gate %s for %s is now %s\n", r.Gate, r.Service, stateMark(r.State))
 	}
 	if ev != nil {

@@ -214,8 +214,6 @@ func TestEvidenceAddRefuses(t *testing.T) {
 			[]string{`unknown service "payments" in the scope of release storefront-2026-12`, "recommendations"}},
 		{"misspelt release", []string{"storefront-2026-1", "--service", "recommendations", "--gate", "coverage", cover}, 1,
 			[]string{`unknown release "storefront-2026-1"`, `did you mean "storefront-2026-12"?`}},
-		{"gate no environment requires", []string{"storefront-2026-12", "--service", "recommendations", "--gate", "dast", cover}, 1,
-			[]string{"gate dast is not required by any environment", "would decide nothing"}},
 		{"over the size limit", []string{"storefront-2026-12", "--service", "recommendations", "--gate", "coverage", huge}, 1,
 			[]string{huge + ": the file has 268435457 bytes, over the 256 MiB limit"}},
 		{"performance without a baseline", []string{"storefront-2026-12", "--service", "reviews", "--gate", "performance",
@@ -248,6 +246,22 @@ func TestEvidenceAddRefuses(t *testing.T) {
 				t.Error("a refused command changed the database")
 			}
 		})
+	}
+}
+
+// Evidence for a declared gate that no environment of the release
+// requires is recorded, and the output says it decides nothing.
+func TestEvidenceAddGateNotRequired(t *testing.T) {
+	c := evidenceCLI(t)
+	sarif := demoEvidence("checkout-2026-12", "payments", "gosec.sarif")
+	text := c.ok("evidence", "add", "checkout-2026-12", "--service", "payments", "--gate", "dast", sarif)
+	if !strings.Contains(text, "no environment release checkout-2026-12 goes through requires gate dast: recorded, it decides nothing until one does") {
+		t.Errorf("evidence add for a gate nothing requires said:\n%s", text)
+	}
+	var out evidenceOutputJSON
+	c.json(&out, "evidence", "add", "checkout-2026-12", "--service", "payments", "--gate", "dast", sarif)
+	if e := out.Evidence[0]; e.Required || e.State != "" || e.Added || !e.Pass {
+		t.Errorf("-o json: %+v", e)
 	}
 }
 
