@@ -57,6 +57,20 @@ var actionRules = map[string]actionRule{
 	"warroom gate waive":      {policy.GateWaive, gateRequest(policy.GateWaive)},
 	"warroom gate approve":    {policy.GateApprove, gateRequest(policy.GateApprove)},
 	"warroom change approve":  {policy.ChangeApprove, fixedRequest(policy.ChangeApprove)},
+	"warroom evidence add":    {policy.EvidenceAdd, releaseRequest(policy.EvidenceAdd)},
+	"warroom evidence import": {policy.EvidenceAdd, fixedRequest(policy.EvidenceAdd)},
+}
+
+// releaseRequest is an action on the release named by the first
+// argument.
+func releaseRequest(act policy.Action) func(context.Context, actionInput) (policy.Request, error) {
+	return func(_ context.Context, in actionInput) (policy.Request, error) {
+		req := policy.Request{Action: act}
+		if len(in.args) > 0 {
+			req.Release = in.args[0]
+		}
+		return req, nil
+	}
 }
 
 // actionRule returns the rule of the command, if it takes an action.

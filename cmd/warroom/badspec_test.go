@@ -124,7 +124,7 @@ func runSpecBin(t *testing.T, args ...string) result {
 func TestBadSpecs(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "warroom.db")
-	if r := runSpecBin(t, "--db", db, "apply", "-f", repo("testdata", "demo")); r.code != 0 {
+	if r := runSpecBin(t, "--db", db, "apply", "-f", openDemo(t)); r.code != 0 {
 		t.Fatalf("apply demo: exit %d\n%s", r.code, r.stderr)
 	}
 	cases := badSpecs(t, dir)
@@ -201,7 +201,7 @@ func TestBadSpecCreatesNoDatabase(t *testing.T) {
 // --prune nor apply --prune, which both check the files alone.
 func TestValidatePruneAgreesWithApplyPrune(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "warroom.db")
-	if r := runSpecBin(t, "--db", db, "apply", "-f", repo("testdata", "demo")); r.code != 0 {
+	if r := runSpecBin(t, "--db", db, "apply", "-f", openDemo(t)); r.code != 0 {
 		t.Fatalf("apply demo: exit %d\n%s", r.code, r.stderr)
 	}
 	f := filepath.Join(t.TempDir(), "widget.yaml")

@@ -126,11 +126,11 @@ func TestCanaryJudgeEndToEndOnTheLocalFleet(t *testing.T) {
 
 // e2eSpec is the demo organisation with one more release: checkout 4.9.0
 // alone, in dev, its window open now. The environments require no gates
-// (demoSpecWithoutGates): the test is about the canary judge, and the
+// (openDemoWithoutGates, open mode): the test is about the canary judge, and the
 // demo's evidence is for its own releases.
 func e2eSpec(t *testing.T) string {
 	t.Helper()
-	dir := demoSpecWithoutGates(t)
+	dir := openDemoWithoutGates(t)
 	now := time.Now().UTC()
 	release := fmt.Sprintf(`version: 1
 releases:

@@ -18,7 +18,7 @@ import (
 // chain stay consistent.
 func TestConcurrentApplyFromTwoProcesses(t *testing.T) {
 	c := newCLI(t)
-	c.ok("apply", "-f", repo("testdata", "demo"))
+	c.ok("apply", "-f", openDemo(t))
 
 	dir := t.TempDir()
 	// Each process applies its own series of specs: new services owned

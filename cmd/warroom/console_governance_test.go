@@ -24,8 +24,8 @@ import (
 )
 
 // The console's governance data over a real database: the demo's
-// organisation with the people and policy of testdata/governance, the
-// test's OS login declared as one of them.
+// organisation (an open-mode copy, openDemo) with the demo's people and
+// policy declared, the test's OS login one of them.
 
 // govConsole is the demo organisation, governed, with the test's login
 // belonging to person as (a setup write outside the policy), and an app
@@ -51,7 +51,7 @@ func newGovConsole(t *testing.T, as string) *govConsole {
 func newDemoConsole(t *testing.T) *govConsole {
 	t.Helper()
 	g := &govConsole{t: t, c: newCLI(t), login: osUser(func(string) string { return "" })}
-	g.c.ok("apply", "-f", repo("testdata", "demo"))
+	g.c.ok("apply", "-f", openDemo(t))
 	var err error
 	if g.s, err = store.OpenExisting(context.Background(), g.c.db); err != nil {
 		t.Fatal(err)
@@ -63,24 +63,24 @@ func newDemoConsole(t *testing.T) *govConsole {
 	return g
 }
 
-// declare applies testdata/governance's people and policy, the test's
+// declare applies testdata/demo's people and policy, the test's
 // login joining person as's logins (a setup write outside the policy).
 func (g *govConsole) declare(as string) {
 	t := g.t
 	t.Helper()
-	people, err := os.ReadFile(repo("testdata", "governance", "people.yaml"))
+	people, err := os.ReadFile(repo("testdata", "demo", "people.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := strings.Replace(string(people), "logins: ["+as+"]", "logins: ["+as+", "+g.login+"]", 1)
 	if text == string(people) {
-		t.Fatalf("testdata/governance/people.yaml declares no 'logins: [%s]'", as)
+		t.Fatalf("testdata/demo/people.yaml declares no 'logins: [%s]'", as)
 	}
 	f := filepath.Join(t.TempDir(), "people.yaml")
 	if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	set, errs := spec.ParseFiles([]string{f, repo("testdata", "governance", "policy.yaml")})
+	set, errs := spec.ParseFiles([]string{f, repo("testdata", "demo", "policy.yaml")})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -134,6 +134,29 @@ func (g *govConsole) addCoverage(release, service string, pct float64, by string
 	}
 }
 
+// requireGates makes environment env require gates too (a setup write
+// outside the policy): the demo's environments require only gates that
+// read evidence, and some tests need a sign-off or a rehearsal gate.
+func (g *govConsole) requireGates(env string, gates ...string) {
+	g.t.Helper()
+	org, err := g.s.Org(context.Background())
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	for _, e := range org.Environments {
+		if e.Name != env {
+			continue
+		}
+		e.Gates = append(e.Gates, gates...)
+		set := &spec.Set{Files: []string{"(test)"}, Sources: []*spec.Source{{Object: e, Pos: spec.Pos{File: "(test)"}}}}
+		if _, _, err := applySet(context.Background(), g.s, "test-setup", "apply", set, spec.Options{}); err != nil {
+			g.t.Fatal(err)
+		}
+		return
+	}
+	g.t.Fatalf("no environment %s", env)
+}
+
 // auditTail is the commands and summaries of the audit events after seq.
 func (g *govConsole) auditAfter(seq int64) []model.AuditEvent {
 	g.t.Helper()
@@ -171,6 +194,7 @@ func findResult(t *testing.T, rs []tui.GateResult, service, gate string) tui.Gat
 func TestConsoleSourceGovernance(t *testing.T) {
 	const rel = "storefront-2026-12"
 	g := newGovConsole(t, "jonas") // approver, team platform (operations)
+	g.requireGates("staging", "uat-sign-off", "rollback-rehearsal")
 	now := time.Now().UTC()
 	g.addCoverage(rel, "reviews", 71.2, "ci-bot")
 	src := g.source(now)

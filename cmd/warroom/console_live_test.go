@@ -22,7 +22,7 @@ import (
 // store; the change comes from a separate warroom process.
 func TestConsoleSeesAnotherProcess(t *testing.T) {
 	c := newCLI(t)
-	c.ok("apply", "-f", repo("testdata", "demo"))
+	c.ok("apply", "-f", openDemo(t))
 	var run struct {
 		ID string `json:"run"`
 	}

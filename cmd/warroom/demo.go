@@ -39,18 +39,43 @@ func newDemoCmd(a *app) *cobra.Command {
 temporary directory, with its release windows moved to now (a demo must
 work any day: the windows open now, a freeze in the way moves after
 them, and a maintenance window opens for the war room), and the console
-open on the first release, ready to deploy on the local fleet (real
-processes behind weighted proxies, with traffic). Press 5 for Waves and
-s to start; c approves production; ? shows every key. The second release
-carries checkout 4.9.0, a version that answers 700 ms late: the canary
-judge catches it and the run rolls back. Quitting stops every process
-the demo started; with --dir, the local fleet of a run not finished keeps
-running, and warroom on that database (WARROOM_DB=DIR/warroom.db) resumes
-the run on it.
+open on the first release, deploying on the local fleet (real processes
+behind weighted proxies, with traffic).
 
-With --headless (or without a terminal) there is no console: the first
-release deploys at once, its progress printed, and the fleet keeps
-serving until Ctrl-C (or exit at once with --once).`,
+Governance. The demo declares people and a policy (people.yaml,
+policy.yaml), so the policy is enforced. You play the demo's captain:
+the person who already lists your OS login, else the captain the release
+names (sofia in testdata/demo), else the first person with the captain
+role. The demo says so, and adds your OS login to that person's logins
+with a generated people overlay, applied and audited as "demo people
+overlay" (nothing in the spec files changes). --as is accepted only when
+that person is a delegate, as for every command. The demo's CI delegate
+(the first person with delegate: true, ci-bot in testdata/demo) imports
+the evidence and starts the runs, so that you, who did not start them,
+may waive gates and approve production (four-eyes). A spec without
+people runs in open mode, the run started by you.
+
+Evidence. The spec's evidence folder (SPEC/evidence, with its
+evidence.yaml) is imported before the run, as 'warroom evidence import'
+does, and what does not pass its gate is printed. In testdata/demo every
+gate passes but one: recommendations covers 63.6 % of its statements,
+under coverage's 75 %, and coverage guards staging. The storefront run
+waits at staging until the gate is waived: on the Gates screen (4), w
+waives the selected cell with a reason; or, from another terminal,
+  WARROOM_DB=DIR/warroom.db warroom gate waive storefront-2026-12 \
+      --service recommendations --gate coverage --reason TEXT --expires 24h
+Then the run continues by itself. Press 5 for Waves; c approves
+production; ? shows every key. The second release carries checkout
+4.9.0, a version that answers 700 ms late: the canary judge catches it
+and the run rolls back (to watch it, start the demo with --release
+checkout-2026-12, so that its run too is started by the CI delegate).
+Quitting stops every process the demo started; with --dir, the local
+fleet of a run not finished keeps running, and warroom on that database
+(WARROOM_DB=DIR/warroom.db) resumes the run on it.
+
+With --headless (or without a terminal) there is no console: the release
+deploys at once, its progress printed, and the fleet keeps serving until
+Ctrl-C (or exit at once with --once).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Checked before anything is created (as deploy start does).
@@ -98,6 +123,17 @@ serving until Ctrl-C (or exit at once with --once).`,
 				return err
 			}
 			a.printf("demo database %s (WARROOM_DB); plugin logs in %s\n", a.dbPath, a.logFile)
+			cast, err := a.demoGovernance(ctx, s, rel, asFlag(cmd))
+			if err != nil {
+				return err
+			}
+			a.printf("%s\n", cast.describe(osLogin(a.getenv), a.actor))
+			starter := cast.starter(a.actor)
+			imported, err := importDemoEvidence(ctx, s, specDir, starter)
+			if err != nil {
+				return err
+			}
+			a.printf("%s\n", imported)
 			if faults != "" {
 				if org, err := s.Org(ctx); err == nil {
 					for _, w := range undeployedFaults(org, faults) {
@@ -109,8 +145,12 @@ serving until Ctrl-C (or exit at once with --once).`,
 			// alone means 1).
 			opts := deploy.Options{AutoRollback: true, IgnoreLowTraffic: true, BakeScale: bakeScale, NoBake: bakeScale == 0}
 			if !headless && !once && isTerminal() {
-				// The fleet's plugins start now, so the first deploy does
-				// not wait for them.
+				// The fleet's plugins start now, and the versions the
+				// release replaces come up with traffic; then the CI
+				// delegate starts the run (not before: a deploy racing the
+				// warm-up would find its target replaced), and the
+				// console's serve loop drives it.
+				a.printf("demo: %s starts the run of %s once the fleet is warm\n", starter, rel)
 				wctx, stopWarming := context.WithCancel(ctx)
 				warmed := make(chan struct{})
 				go func() {
@@ -119,8 +159,14 @@ serving until Ctrl-C (or exit at once with --once).`,
 						h.List(wctx)
 					}
 					a.warmFleet(wctx, s, rel)
+					if wctx.Err() != nil {
+						return
+					}
+					if _, err := a.startRun(wctx, s, runStart{Release: rel, Environments: splitList(envs), Target: "localfleet", Options: opts, Actor: starter}); err != nil && wctx.Err() == nil {
+						a.printf("%s  demo: %s could not start the run of %s: %v\n", time.Now().Format("15:04:05"), starter, rel, err)
+					}
 				}()
-				err := a.runConsole(ctx, s, consoleOptions{Target: "localfleet", Options: opts})
+				err = a.runConsole(ctx, s, consoleOptions{Target: "localfleet", Options: opts})
 				stopWarming()
 				<-warmed
 				return err
@@ -134,17 +180,17 @@ serving until Ctrl-C (or exit at once with --once).`,
 			if err != nil {
 				return err
 			}
-			r, err := deploy.NewRun(ix, p, deploy.NewRunOptions{ID: newRunID(), Environments: splitList(envs), StartedBy: a.actor,
+			r, err := deploy.NewRun(ix, p, deploy.NewRunOptions{ID: newRunID(), Environments: splitList(envs), StartedBy: starter,
 				DefaultTarget: "localfleet", Now: time.Now().UTC(),
 				Options: opts})
 			if err != nil {
 				return err
 			}
-			if err := s.CreateRun(ctx, r, deploy.Audit{Actor: a.actor, Command: "deploy start",
+			if err := s.CreateRun(ctx, r, deploy.Audit{Actor: starter, Command: "deploy start",
 				Summary: fmt.Sprintf("started run %s of %s through %s (%d steps)", r.ID, r.Release, strings.Join(r.Environments, ", "), len(r.Steps))}); err != nil {
 				return err
 			}
-			a.printf("deploying %s through %s: %d steps on the local fleet\n", rel, strings.Join(r.Environments, ", "), len(r.Steps))
+			a.printf("%s deploying %s through %s: %d steps on the local fleet\n", starter, rel, strings.Join(r.Environments, ", "), len(r.Steps))
 			if approve {
 				stop := a.autoApprove(ctx, s, r.ID)
 				defer stop()

@@ -36,8 +36,8 @@ func TestDemoBakeScaleZeroMeansNoBake(t *testing.T) {
 	}
 	bin := fleetLayout(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", demoSpecWithoutGates(t), "--headless", "--once",
-		"--env", "dev", "--bake-scale", "0", "--as", "captain")
+	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", repo("testdata", "demo"), "--headless", "--once",
+		"--env", "dev", "--bake-scale", "0")
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
 	done := make(chan struct{})
@@ -57,7 +57,7 @@ func TestDemoBakeScaleZeroMeansNoBake(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
-	c := &cli{t: t, db: filepath.Join(dir, "warroom.db")}
+	c := demoCLI(t, filepath.Join(dir, "warroom.db"))
 	var run deploy.Run
 	c.json(&run, "deploy", "status")
 	if run.State != deploy.RunSucceeded || !run.Options.NoBake {

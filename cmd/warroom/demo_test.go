@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/warroom/warroom/core/deploy"
+	"github.com/warroom/warroom/core/model"
 )
 
 var (
@@ -79,7 +80,7 @@ func TestDemoReleaseDeploysOnTheLocalFleet(t *testing.T) {
 	}
 	bin := fleetLayout(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", demoSpecWithoutGates(t), "--approve", "--env", "dev", "--env", "prod", "--as", "captain")
+	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", repo("testdata", "demo"), "--approve", "--env", "dev", "--env", "prod")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +113,7 @@ func TestDemoReleaseDeploysOnTheLocalFleet(t *testing.T) {
 			}
 		}
 	}()
-	c := &cli{t: t, db: filepath.Join(dir, "warroom.db")}
+	c := demoCLI(t, filepath.Join(dir, "warroom.db"))
 	continued := 0
 	timeout := time.After(7 * time.Minute)
 wait:
@@ -219,4 +220,162 @@ func descendants(pid int) []int {
 		}
 	}
 	return out
+}
+
+// The demo's governance: the demo declares people, so the policy is
+// enforced; the OS login plays the demo's captain (sofia) through the
+// people overlay, which the demo says and audits; the CI delegate
+// (ci-bot) imports the evidence and starts the run; the captain may then
+// waive the gate that blocks staging (four-eyes holds: she did not start
+// the run).
+func TestDemoGovernance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("deploys a release on real processes")
+	}
+	bin := fleetLayout(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", repo("testdata", "demo"), "--headless", "--once",
+		"--env", "dev", "--bake-scale", "0")
+	cmd.WaitDelay = 5 * time.Second
+	done := make(chan struct{})
+	var (
+		out []byte
+		err error
+	)
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Minute):
+		cmd.Process.Kill() //nolint:errcheck
+		<-done
+		t.Fatalf("the demo did not end in 3 minutes:\n%s", out)
+	}
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	login := osUser(func(string) string { return "" })
+	text := string(out)
+	for _, says := range []string{
+		"you (OS login " + login + ") act as sofia (Sofia Lindqvist), the demo's captain",
+		"the demo's people overlay adds " + login + " to sofia's logins",
+		"ci-bot, the demo's CI delegate, hands over the evidence and starts the runs",
+		"ci-bot imported",
+		"60 files, 59 pass their gate, 1 do not",
+		"storefront-2026-12/recommendations coverage: coverage 63.6 % < min 75 %",
+	} {
+		if !strings.Contains(text, says) {
+			t.Errorf("the demo does not say %q:\n%s", says, text)
+		}
+	}
+	c := demoCLI(t, filepath.Join(dir, "warroom.db"))
+	var who struct {
+		Policy, Person string
+		Roles          []string
+	}
+	c.json(&who, "whoami")
+	if who.Policy != "enforced" || who.Person != "sofia" || strings.Join(who.Roles, ",") != "captain" {
+		t.Errorf("whoami on the demo's database: %+v", who)
+	}
+	var run deploy.Run
+	c.json(&run, "deploy", "status")
+	if run.StartedBy != "ci-bot" || run.State != deploy.RunSucceeded {
+		t.Errorf("run started by %q, %s (%s)", run.StartedBy, run.State, run.Reason)
+	}
+	var events []model.AuditEvent
+	c.json(&events, "audit", "list")
+	by := map[string]string{}
+	for _, e := range events {
+		if _, seen := by[e.Command]; !seen {
+			by[e.Command] = e.Actor
+		}
+	}
+	if by["demo people overlay"] == "" || by["evidence import"] != "ci-bot" || by["deploy start"] != "ci-bot" {
+		t.Errorf("audit actors by command: %v", by)
+	}
+	// Staging is blocked by recommendations' coverage alone; the captain
+	// waives it (the demo's runs are ci-bot's, not hers), and it clears.
+	if r := c.run("gate", "status", "storefront-2026-12", "--env", "staging"); r.code != exitRefused || !strings.Contains(r.stdout, "recommendations/coverage fail") {
+		t.Errorf("staging before the waiver: exit %d\n%s", r.code, r.stdout)
+	}
+	c.ok("gate", "waive", "storefront-2026-12", "--service", "recommendations", "--gate", "coverage",
+		"--reason", "coverage of the new endpoint lands in 4.2.1", "--expires", "24h")
+	c.ok("gate", "status", "storefront-2026-12", "--env", "staging")
+}
+
+// The demo's story, headless, through dev and staging (fewer steps on
+// the real fleet than every environment, the same story): the run the CI
+// delegate started waits at staging on recommendations' coverage (63.6 %
+// < 75 %), with that reason; the captain (the OS login) waives it, which
+// four-eyes allows (she did not start the run); the run continues by
+// itself and succeeds.
+func TestDemoStory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("deploys a release on real processes")
+	}
+	bin := fleetLayout(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", repo("testdata", "demo"), "--headless", "--once",
+		"--env", "dev", "--env", "staging", "--bake-scale", "0")
+	cmd.WaitDelay = 5 * time.Second
+	done := make(chan struct{})
+	var (
+		out []byte
+		err error
+	)
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	defer func() {
+		cmd.Process.Kill() //nolint:errcheck
+		<-done
+	}()
+	c := demoCLI(t, filepath.Join(dir, "warroom.db"))
+	var run deploy.Run
+	deadline := time.Now().Add(4 * time.Minute)
+	for {
+		r := c.run("deploy", "status", "-o", "json")
+		if r.code == 0 && json.Unmarshal([]byte(r.stdout), &run) == nil && run.State == deploy.RunWaiting && run.Wait != nil {
+			break
+		}
+		select {
+		case <-done:
+			t.Fatalf("the demo ended before its run waited on a gate: %v\n%s", err, out)
+		case <-time.After(time.Second): // polling a condition with a deadline, gently: the fleet shares the CPU
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo's run did not wait at staging in 4 minutes: %s", run.State)
+		}
+	}
+	if run.Wait.Env != "staging" || len(run.Wait.Gates) != 1 || run.Wait.Gates[0].Service != "recommendations" ||
+		run.Wait.Gates[0].Gate != "coverage" || !strings.Contains(run.Wait.Gates[0].Reason, "coverage 63.6 % < min 75 %") {
+		t.Fatalf("the run waits on %+v", run.Wait)
+	}
+	c.ok("gate", "waive", "storefront-2026-12", "--service", "recommendations", "--gate", "coverage",
+		"--reason", "coverage of the new endpoint lands in 4.2.1", "--expires", "24h")
+	select {
+	case <-done:
+	case <-time.After(5 * time.Minute):
+		t.Fatal("the demo did not finish in 5 minutes after the waiver")
+	}
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out)
+	}
+	c.json(&run, "deploy", "status")
+	if run.State != deploy.RunSucceeded || run.StartedBy != "ci-bot" {
+		t.Fatalf("run %s (%s), started by %s", run.State, run.Reason, run.StartedBy)
+	}
+	var events []model.AuditEvent
+	c.json(&events, "audit", "list")
+	var story []string
+	for _, e := range events {
+		switch {
+		case e.Command == "gate waive" && e.Actor == "sofia",
+			strings.Contains(e.Summary, "waiting to enter staging"),
+			strings.Contains(e.Summary, "gates clear: entering staging"):
+			story = append(story, e.Actor+": "+e.Summary)
+		}
+	}
+	if len(story) != 3 || !strings.Contains(story[0], "waiting to enter staging") || !strings.HasPrefix(story[1], "sofia: waived gate coverage") ||
+		!strings.Contains(story[2], "gates clear: entering staging") {
+		t.Errorf("the audit does not tell the story in order:\n%s", strings.Join(story, "\n"))
+	}
+	c.ok("audit", "verify")
 }

@@ -178,7 +178,7 @@ func TestDemoFileModes(t *testing.T) {
 	}
 	bin := fleetLayout(t)
 	dir := filepath.Join(t.TempDir(), "demo")
-	r := runUmask(t, repo(), nil, bin, "demo", "--dir", dir, "--spec", demoSpecWithoutGates(t), "--headless", "--once", "--approve", "--env", "dev", "--as", "captain")
+	r := runUmask(t, repo(), nil, bin, "demo", "--dir", dir, "--headless", "--once", "--approve", "--env", "dev")
 	if r.code != 0 {
 		t.Fatalf("demo: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

@@ -170,7 +170,7 @@ func TestEmptyArguments(t *testing.T) {
 // left as it was.
 func TestEmptyEnvNeverWidensDeploy(t *testing.T) {
 	c := newCLI(t)
-	c.ok("apply", "-f", repo("testdata", "demo"))
+	c.ok("apply", "-f", openDemo(t))
 	var rels []struct{ Name string }
 	c.json(&rels, "release", "list")
 	before, err := os.ReadFile(c.db)

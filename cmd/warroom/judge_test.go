@@ -96,7 +96,7 @@ func TestDemoBadReleaseRollsBack(t *testing.T) {
 	if err == nil {
 		t.Fatalf("the bad release succeeded:\n%s", out)
 	}
-	c := &cli{t: t, db: filepath.Join(demo, "warroom.db")}
+	c := demoCLI(t, filepath.Join(demo, "warroom.db"))
 	var run deploy.Run
 	c.json(&run, "deploy", "status")
 	if run.State != deploy.RunRolledBack || !strings.Contains(run.Reason, "canary judged worse than baseline") ||

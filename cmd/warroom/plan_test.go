@@ -47,7 +47,7 @@ type graphJSON struct {
 // its consumers, by the edges `warroom graph -o json` prints.
 func TestDemoPlansOrderProvidersBeforeConsumers(t *testing.T) {
 	c := newCLI(t)
-	c.ok("apply", "-f", repo("testdata", "demo"))
+	c.ok("apply", "-f", openDemo(t))
 	var releases []struct {
 		Name string `json:"name"`
 	}
@@ -108,7 +108,7 @@ func TestDemoPlansOrderProvidersBeforeConsumers(t *testing.T) {
 
 func TestPlanExitCodes(t *testing.T) {
 	c := newCLI(t)
-	c.ok("apply", "-f", repo("testdata", "demo"))
+	c.ok("apply", "-f", openDemo(t))
 	if r := c.run("plan", "no-such-release"); r.code != 1 || !strings.Contains(r.stderr, "known releases are") {
 		t.Errorf("unknown release: exit %d, %q", r.code, r.stderr)
 	}
@@ -122,7 +122,7 @@ func TestPlanExitCodes(t *testing.T) {
 
 func TestListContracts(t *testing.T) {
 	c := newCLI(t)
-	c.ok("apply", "-f", repo("testdata", "demo"))
+	c.ok("apply", "-f", openDemo(t))
 	var envs []struct {
 		Name  string `json:"name"`
 		Order int    `json:"order"`
@@ -167,7 +167,7 @@ func TestAuditVerifyNamesTamperedEvent(t *testing.T) {
 		t.Skip("sqlite3 CLI not installed (scripts/setup installs it)")
 	}
 	c := newCLI(t)
-	c.ok("apply", "-f", repo("testdata", "demo"))
+	c.ok("apply", "-f", openDemo(t))
 	if out := c.ok("audit", "verify"); !strings.HasPrefix(out, "ok: ") {
 		t.Fatalf("verify of an intact chain: %s", out)
 	}
@@ -183,7 +183,7 @@ func TestAuditVerifyNamesTamperedEvent(t *testing.T) {
 
 func TestServiceShowBlastRadius(t *testing.T) {
 	c := newCLI(t)
-	c.ok("apply", "-f", repo("testdata", "demo"))
+	c.ok("apply", "-f", openDemo(t))
 	var show struct {
 		Owner struct {
 			Name       string `json:"name"`

@@ -271,6 +271,32 @@ var cliCases = []cliCase{
 		return []string{"deploy", "skip", w.startRun("cara"), "1", "--reason", "x"}
 	}, 0},
 	{policy.PluginsTrust, func(w *govWorld) []string { return []string{"plugins", "trust", "scripts", "--sha256", aSHA} }, 0},
+	// Last: it makes dev require a gate, which the cases above do not
+	// expect.
+	{policy.EvidenceAdd, func(w *govWorld) []string {
+		w.requireUnitTests()
+		return []string{"evidence", "add", "train", "--service", "ledger", "--gate", "unit",
+			repo("testdata", "demo", "evidence", "checkout-2026-12", "payments", "junit.xml")}
+	}, 0},
+}
+
+// requireUnitTests declares a tests gate, unit, that dev requires (test
+// setup, outside the policy).
+func (w *govWorld) requireUnitTests() {
+	w.t.Helper()
+	set, errs := spec.ParseFiles([]string{w.write("gates.yaml", `gates:
+  - {name: unit, kind: tests, min: 100}
+environments:
+  - {name: dev, order: 1, gates: [unit]}
+`)})
+	if len(errs) > 0 {
+		w.t.Fatal(errs)
+	}
+	s := w.open()
+	defer s.Close()
+	if _, _, err := applySet(context.Background(), s, "test-setup", "apply", set, spec.Options{}); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 // defaultAllowed is the default policy as a table: the roles allowed
@@ -282,7 +308,7 @@ var defaultAllowed = map[policy.Action][]string{
 	policy.DeployRollback: {"captain", "operator", "admin"}, policy.DeployAbort: {"captain", "operator", "admin"},
 	policy.DeploySkip: {"captain", "operator", "admin"}, policy.GateWaive: {"captain", "approver", "admin"},
 	policy.GateApprove: {"captain", "approver", "admin"}, policy.PluginsTrust: {"admin"},
-	policy.ChangeApprove: {"captain", "approver", "admin"},
+	policy.ChangeApprove: {"captain", "approver", "admin"}, policy.EvidenceAdd: {"captain", "operator", "admin"},
 }
 
 func allowedFor(a policy.Action, role string) bool {

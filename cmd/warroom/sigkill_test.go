@@ -441,7 +441,7 @@ func TestSigkillOnTheLocalFleetResumes(t *testing.T) {
 		cmd.Env = append(os.Environ(), "WARROOM_PLUGINS=", "WARROOM_DB=", "WARROOM_LOG=")
 		return cmd
 	}
-	if out, err := fleet("apply", "-f", demoSpecWithoutGates(t)).CombinedOutput(); err != nil {
+	if out, err := fleet("apply", "-f", openDemoWithoutGates(t)).CombinedOutput(); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
 	c := &cli{t: t, db: db}

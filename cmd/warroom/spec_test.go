@@ -57,7 +57,7 @@ func TestFiveErrorsInOneRunWriteNothing(t *testing.T) {
 	}
 
 	// apply of the same file leaves an existing database exactly as it was.
-	c.ok("apply", "-f", repo("testdata", "demo"))
+	c.ok("apply", "-f", openDemo(t))
 	before := dumpDB(t, c)
 	r = c.run("apply", "-f", bad)
 	if r.code != 1 || !strings.Contains(r.stderr, "5 errors") {
@@ -77,11 +77,12 @@ func dumpDB(t *testing.T, c *cli) string {
 
 func TestApplyIsIdempotentAndReportsChanges(t *testing.T) {
 	c := newCLI(t)
-	first := c.ok("apply", "-f", repo("testdata", "demo"))
+	demo := openDemo(t)
+	first := c.ok("apply", "-f", demo)
 	if !strings.Contains(first, " created") {
 		t.Fatalf("first apply: %s", first)
 	}
-	second := c.ok("apply", "-f", repo("testdata", "demo"))
+	second := c.ok("apply", "-f", demo)
 	if !strings.HasPrefix(second, "no changes (") {
 		t.Errorf("second apply of the same spec: %q", second)
 	}
@@ -92,7 +93,7 @@ func TestApplyIsIdempotentAndReportsChanges(t *testing.T) {
 	}
 
 	// Change one service's version in a copy of the demo.
-	dir := copyDir(t, repo("testdata", "demo"))
+	dir := copyDir(t, demo)
 	path, content := findLine(t, dir, "  - name: catalog\n")
 	edited := strings.Replace(content, `version: "3.4.2"`, `version: "3.5.0"`, 1)
 	if edited == content {

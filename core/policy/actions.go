@@ -25,11 +25,15 @@ const (
 	GateApprove    Action = "gate.approve"
 	PluginsTrust   Action = "plugins.trust"
 	ChangeApprove  Action = "change.approve"
+	// EvidenceAdd is handing evidence to gates ('warroom evidence add',
+	// 'evidence import'): what CI does, so operators (and the delegates
+	// CI runs as) may by default, viewers never.
+	EvidenceAdd Action = "evidence.add"
 )
 
 // Actions lists every action, in the order documentation shows them.
 var Actions = []Action{Apply, DeployStart, DeployContinue, DeployApprove, DeployPause, DeployResume,
-	DeployRollback, DeployAbort, DeploySkip, GateWaive, GateApprove, PluginsTrust, ChangeApprove}
+	DeployRollback, DeployAbort, DeploySkip, GateWaive, GateApprove, EvidenceAdd, PluginsTrust, ChangeApprove}
 
 // ActionNames lists the actions' names, for validation and messages.
 func ActionNames() []string {
@@ -78,6 +82,7 @@ var defaults = map[Action][]string{
 	DeploySkip:     {Captain, Operator},
 	GateWaive:      {Approver, Captain},
 	GateApprove:    {Approver, Captain},
+	EvidenceAdd:    {Captain, Operator},
 	PluginsTrust:   {Admin},
 	ChangeApprove:  {Approver, Captain},
 }

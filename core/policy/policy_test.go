@@ -107,7 +107,7 @@ func TestDecideMatrix(t *testing.T) {
 		DeployApprove: {"captain", "approver", "admin"}, DeployPause: {"captain", "operator", "admin"}, DeployResume: {"captain", "operator", "admin"},
 		DeployRollback: {"captain", "operator", "admin"}, DeployAbort: {"captain", "operator", "admin"}, DeploySkip: {"captain", "operator", "admin"},
 		GateWaive: {"captain", "approver", "admin"}, GateApprove: {"captain", "approver", "admin"}, PluginsTrust: {"admin"},
-		ChangeApprove: {"captain", "approver", "admin"},
+		EvidenceAdd: {"captain", "operator", "admin"}, ChangeApprove: {"captain", "approver", "admin"},
 	}
 	if len(allowed) != len(Actions) {
 		t.Fatalf("the matrix covers %d actions of %d", len(allowed), len(Actions))

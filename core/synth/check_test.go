@@ -37,6 +37,9 @@ type specFile struct {
 	Environments []model.Environment  `yaml:"environments"`
 	Calendar     []model.CalendarItem `yaml:"calendar"`
 	Releases     []model.Release      `yaml:"releases"`
+	People       []model.Person       `yaml:"people"`
+	// The policy is core/spec's to validate; these checks do not read it.
+	Policy yaml.Node `yaml:"policy"`
 }
 
 // durationKeys are the keys whose values are durations. model.Duration has
