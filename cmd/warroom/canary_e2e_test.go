@@ -209,7 +209,7 @@ func runCanaryE2E(t *testing.T, bin, fleet, scrape, specDir, faults string) (res
 	// waits for an operator, as a war room's warroom does.
 	var driverOut strings.Builder
 	driver := exec.CommandContext(ctx, bin, "--db", db, "--plugins", plugins, "--as", "captain",
-		"deploy", "start", "e2e-checkout", "--env", "dev", "--bake-scale", "0.002", "--follow")
+		"deploy", "start", "e2e-checkout", "--env", "dev", "--bake-scale", "0.002", "--follow", "--wait")
 	driver.Stdout, driver.Stderr = &driverOut, &driverOut
 	if err := driver.Start(); err != nil {
 		res.err = err
@@ -218,7 +218,7 @@ func runCanaryE2E(t *testing.T, bin, fleet, scrape, specDir, faults string) (res
 	driven := make(chan error, 1)
 	go func() { driven <- driver.Wait() }()
 	defer func() {
-		fmt.Fprintf(&transcript, "$ warroom deploy start e2e-checkout --env dev --bake-scale 0.002 --follow\n%s", driverOut.String())
+		fmt.Fprintf(&transcript, "$ warroom deploy start e2e-checkout --env dev --bake-scale 0.002 --follow --wait\n%s", driverOut.String())
 	}()
 	defer func() { // a run left unfinished (a failure of the test): its driver goes
 		if driven != nil {
