@@ -133,8 +133,10 @@ exec sleep 600
 		{"2", "[2 Calendar]", res(`month view`, `Conflicts of release storefront-2026-12`)},
 		{"3", "[3 Graph]", res(`Graph of storefront-2026-12 · \d+ services in \d+ waves`, `(?m)^WAVE 1\s`)},
 		{"4", "[4 Gates]", res(`(?m)^Gates · \d+ gates × \d+ environments`)},
-		{"5", "[5 Waves]", res(`No run of storefront-2026-12 yet\. Press s`)},
-		{"6", "[6 Canary]", res(`No deployment run yet\.`)},
+		// The demo's CI delegate starts the run as the console opens: the
+		// run may be there already, or not yet.
+		{"5", "[5 Waves]", res(`No run of storefront-2026-12 yet\. Press s|(?m)^Run run-\S+\s`)},
+		{"6", "[6 Canary]", res(`No deployment run yet\.|Canary · run run-\S+`)},
 		{"7", "[7 Changes]", res(`(?m)^Change requests`)},
 		{"8", "[8 Audit]", res(`Audit log\s+✓ chain intact`)},
 		{"9", "[9 Plugins]", res(`(?m)^Plugins\s+\d+ configured`)},
@@ -182,7 +184,9 @@ exec sleep 600
 	// The run goes on: more steps done than when it paused, or it stops
 	// at production's approval, which the operator gives.
 	awaiting := regexp.MustCompile(`Run ` + regexp.QuoteMeta(runID) + `\s+! awaiting approval`)
-	screen = term.wait("the run progressing after continue", 45*time.Second, func(screen string) bool {
+	// A canary step proves itself in some 10 to 60 s at the demo fleet's
+	// traffic (testdata/demo/README.md).
+	screen = term.wait("the run progressing after continue", 120*time.Second, func(screen string) bool {
 		if awaiting.MatchString(screen) {
 			return true
 		}
