@@ -25,6 +25,17 @@ type Request struct {
 }
 
 // Policy is what the organisation's policy says about sign-offs.
+//
+// Open and MayApprove == nil are two rules, not one: MayApprove is the
+// approvers check (who may sign off), Open turns off the four-eyes check
+// (the starter's own approval counts). Every policy a caller builds from
+// the organisation sets both together (open: Open and no MayApprove;
+// enforced: MayApprove and not Open), but the zero Policy is neither:
+// the deploy engine without an approval policy, or when it cannot read
+// one, counts approvals the CLI has already checked against the
+// approvers (MayApprove nil) and still keeps the run's starter from
+// approving it (Open false). Folding Open into MayApprove == nil would
+// let the starter approve their own run there.
 type Policy struct {
 	// ApprovalTTL is how long a sign-off counts (policy approval_ttl);
 	// 0 means DefaultApprovalTTL.
