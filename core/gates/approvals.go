@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/warroom/warroom/core/policy"
 )
 
 // EntryApproval is one approval to let a run into an environment, as the
@@ -83,13 +85,15 @@ func Quorum(approvals []EntryApproval, need int, startedBy string, approvers []s
 }
 
 // actorNames is the person behind an audit actor string first, then the
-// delegate that acted for them: "ci-bot for alice" is [alice ci-bot].
+// delegate that acted for them: "ci-bot for alice" is [alice ci-bot]
+// (policy.Parties, the one reading of actor strings), each name without
+// the spaces around it.
 func actorNames(actor string) []string {
-	actor = strings.TrimSpace(actor)
-	if via, person, ok := strings.Cut(actor, " for "); ok && strings.TrimSpace(via) != "" && strings.TrimSpace(person) != "" {
-		return []string{strings.TrimSpace(person), strings.TrimSpace(via)}
+	names := policy.Parties(strings.TrimSpace(actor))
+	for i, n := range names {
+		names[i] = strings.TrimSpace(n)
 	}
-	return []string{actor}
+	return names
 }
 
 func joinAnd(s []string) string {
