@@ -183,8 +183,7 @@ func consoleGateResults(sc gates.Scope, rec gates.Records, results []gates.Resul
 	var signOffs map[gateKey][]gates.SignOff
 	for _, s := range rec.SignOffs {
 		g := kinds[s.Gate]
-		if g == nil || !now.Before(s.At.Add(ttl)) ||
-			(gp.MayApprove != nil && len(g.Approvers) > 0 && !gp.MayApprove(s.Approver, g.Approvers)) {
+		if g == nil || !now.Before(s.At.Add(ttl)) || !gp.Counts(s.Approver, g.Approvers) {
 			continue
 		}
 		if signOffs == nil {

@@ -49,7 +49,7 @@ func Quorum(approvals []EntryApproval, need int, startedBy string, approvers []s
 		case slices.Contains(res.Approvers, person):
 		case !p.Open && slices.ContainsFunc(names, func(n string) bool { return slices.Contains(starter, n) }):
 			notes = append(notes, fmt.Sprintf("%s's approval does not count: the run was started by %s", a.By, startedBy))
-		case p.MayApprove != nil && len(approvers) > 0 && !p.MayApprove(person, approvers):
+		case !p.Counts(person, approvers):
 			notes = append(notes, fmt.Sprintf("%s's approval does not count: not one of %s", a.By, strings.Join(approvers, ", ")))
 		case !now.Before(a.At.Add(p.ApprovalTTL)):
 			expired++
