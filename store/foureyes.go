@@ -34,6 +34,11 @@ func ParseActor(s string) Actor {
 	return Actor{Person: person, Via: via}
 }
 
+// String is the audit actor, the exact inverse of ParseActor. It is not
+// policy.ActorString, which writes a delegate acting for itself as the
+// person alone: ParseActor("x for x") (an open-mode --as can say it) must
+// read back as it was written, so that the store's audit actor is the
+// command's own.
 func (a Actor) String() string {
 	if a.Via == "" {
 		return a.Person

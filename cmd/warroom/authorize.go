@@ -167,25 +167,33 @@ func priorApprovals(r *deploy.Run, env string, ttl time.Duration, now time.Time)
 	return out
 }
 
-// gateRequest is a sign-off of a gate: the gate's approvers must include
-// one the actor holds. Four-eyes against the waiver's or sign-off's
-// requester is checked by the store, which knows who asked.
+// gateRequest is a sign-off of a gate ('warroom gate waive|approve
+// RELEASE --gate G'): gateSignOffRequest of the release and gate named.
 func gateRequest(act policy.Action) func(context.Context, actionInput) (policy.Request, error) {
 	return func(_ context.Context, in actionInput) (policy.Request, error) {
-		req := policy.Request{Action: act}
+		var release, gate string
 		if len(in.args) > 0 {
-			req.Release = in.args[0]
+			release = in.args[0]
 		}
 		if f := in.cmd.Flag("gate"); f != nil {
-			req.Gate = f.Value.String()
+			gate = f.Value.String()
 		}
-		for _, g := range in.org.Gates {
-			if g.Name == req.Gate {
-				req.Approvers, req.ApproversOf = g.Approvers, "gate "+g.Name
-			}
-		}
-		return req, nil
+		return gateSignOffRequest(act, in.org, release, gate), nil
 	}
+}
+
+// gateSignOffRequest is a waiver's or sign-off's request, on the command
+// line and in the console alike: the gate's approvers, when it names
+// some, must include one the actor holds. Four-eyes against the waiver's
+// or sign-off's requester is checked by the store, which knows who asked.
+func gateSignOffRequest(act policy.Action, org *model.Org, release, gate string) policy.Request {
+	req := policy.Request{Action: act, Release: release, Gate: gate}
+	for _, g := range org.Gates {
+		if g.Name == gate {
+			req.Approvers, req.ApproversOf = g.Approvers, "gate "+g.Name
+		}
+	}
+	return req
 }
 
 // operatorActions are the policy actions of the operator's commands on a

@@ -78,21 +78,14 @@ func refusalLine(d policy.Decision, err error) string {
 }
 
 // gateSignOffRequest is a waiver's or sign-off's request, as 'warroom
-// gate waive|approve' builds it (authorize.go, gateRequest): the gate's
-// approvers, when it names some, are part of it. Four-eyes against the
-// requester is the store's, which knows who asked.
+// gate waive|approve' builds it (authorize.go, gateSignOffRequest), from
+// the people, policy and gates the store declares now.
 func (c *consoleCommander) gateSignOffRequest(ctx context.Context, act policy.Action, release, gate string) (policy.Request, error) {
-	req := policy.Request{Action: act, Release: release, Gate: gate}
 	org, err := governanceOrg(ctx, c.s)
 	if err != nil {
-		return req, fmt.Errorf("read the people and policy: %w", err)
+		return policy.Request{Action: act, Release: release, Gate: gate}, fmt.Errorf("read the people and policy: %w", err)
 	}
-	for _, g := range org.Gates {
-		if g.Name == gate {
-			req.Approvers, req.ApproversOf = g.Approvers, "gate "+g.Name
-		}
-	}
-	return req, nil
+	return gateSignOffRequest(act, org, release, gate), nil
 }
 
 // WaiveGate waives a gate for a service of a release, as 'warroom gate

@@ -35,9 +35,6 @@ import (
 type gateCache struct {
 	org *model.Org // the organisation (pointer) the scopes were built from
 	ix  *model.Index
-	// holds is what each declared person holds (roles, governance roles,
-	// teams), for the policy's MayApprove.
-	holds map[string][]string
 	// auditSeq is the audit event through which the records are read.
 	auditSeq int64
 	scopes   map[string]gates.Scope // by release; absent: cannot be scoped
@@ -69,42 +66,6 @@ func consoleIdentity(pol *policy.Policy, id policy.Identity) *tui.Identity {
 		Open: pol.Mode() == policy.Open}
 }
 
-// gatesPolicy is what the policy says about sign-offs, for evaluation:
-// its approval_ttl, and (enforced) that a sign-off or waiver counts only
-// from someone holding one of the gate's or environment's approvers.
-func gatesPolicy(pol *policy.Policy, holds map[string][]string) gates.Policy {
-	if pol == nil {
-		return gates.Policy{Open: true}
-	}
-	p := gates.Policy{ApprovalTTL: pol.TTL(), Open: pol.Mode() == policy.Open}
-	if pol.Mode() == policy.Enforced {
-		p.MayApprove = func(person string, approvers []string) bool {
-			h := holds[person]
-			return slices.ContainsFunc(approvers, func(a string) bool { return slices.Contains(h, a) })
-		}
-	}
-	return p
-}
-
-// personHolds is what each declared person holds: built-in roles, teams
-// and the teams' governance roles (as policy.Identity.Holds counts them).
-func personHolds(org *model.Org) map[string][]string {
-	teamRoles := map[string][]string{}
-	for _, t := range org.Teams {
-		teamRoles[t.Name] = t.Roles
-	}
-	out := make(map[string][]string, len(org.People))
-	for _, p := range org.People {
-		h := slices.Clone(p.Roles)
-		for _, t := range p.Teams {
-			h = append(h, t)
-			h = append(h, teamRoles[t]...)
-		}
-		out[p.Name] = h
-	}
-	return out
-}
-
 // gateResults brings the cache up to date with snap and returns the
 // results by release. Every release is evaluated: the console may focus
 // any of them.
@@ -115,7 +76,6 @@ func (c *consoleSource) gateResults(ctx context.Context, snap *tui.Snapshot, now
 		g = &gateCache{org: snap.Org, scopes: map[string]gates.Scope{}}
 		if snap.Org != nil {
 			g.ix = model.NewIndex(snap.Org)
-			g.holds = personHolds(snap.Org)
 			for _, rel := range snap.Org.Releases {
 				// A release that cannot be scoped (an environment naming an
 				// undeclared gate: only a hand-edited database) gets no
@@ -177,7 +137,7 @@ func gateRecordsMoved(evs []model.AuditEvent, seq int64) bool {
 // evaluate evaluates every release's gates as of now, and when that
 // stops holding.
 func (g *gateCache) evaluate(pol *policy.Policy, now time.Time) {
-	gp := gatesPolicy(pol, g.holds)
+	gp := gatesPolicy(pol)
 	ttl := gp.ApprovalTTL
 	if ttl <= 0 {
 		ttl = gates.DefaultApprovalTTL
@@ -223,8 +183,7 @@ func consoleGateResults(sc gates.Scope, rec gates.Records, results []gates.Resul
 	var signOffs map[gateKey][]gates.SignOff
 	for _, s := range rec.SignOffs {
 		g := kinds[s.Gate]
-		if g == nil || !now.Before(s.At.Add(ttl)) ||
-			(gp.MayApprove != nil && len(g.Approvers) > 0 && !gp.MayApprove(s.Approver, g.Approvers)) {
+		if g == nil || !now.Before(s.At.Add(ttl)) || !gp.Counts(s.Approver, g.Approvers) {
 			continue
 		}
 		if signOffs == nil {
@@ -296,11 +255,7 @@ func gateValueText(g *model.Gate, v *float64) string {
 // keep a waiting run out of an environment.
 func (c *consoleSource) consoleWaits(snap *tui.Snapshot, now time.Time) []tui.Wait {
 	var out []tui.Wait
-	var holds map[string][]string
-	if c.gates != nil {
-		holds = c.gates.holds
-	}
-	gp := gatesPolicy(c.pol, holds)
+	gp := gatesPolicy(c.pol)
 	for _, r := range snap.Runs {
 		switch {
 		case r.State == deploy.RunAwaitingApproval:

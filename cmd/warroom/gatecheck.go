@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -68,41 +67,26 @@ func (g *storeGates) ApprovalPolicy(ctx context.Context) (gates.Policy, error) {
 	if err != nil {
 		return gates.Policy{}, err
 	}
-	p := approvalPolicyOf(org)
+	p := gatesPolicy(policy.New(org))
 	g.mu.Lock()
 	g.version, g.pol = v, &p
 	g.mu.Unlock()
 	return p, nil
 }
 
-// approvalPolicyOf is the approval policy an organisation declares.
-func approvalPolicyOf(org *model.Org) gates.Policy {
-	pol := policy.New(org)
-	out := gates.Policy{ApprovalTTL: pol.TTL()}
-	if pol.Mode() == policy.Open {
-		out.Open = true
-		return out
+// gatesPolicy is what the policy says about sign-offs and approvals,
+// for the console's evaluation and the engine's (one rule for both): its
+// approval_ttl, and (enforced) that a sign-off, waiver or approval counts
+// only from someone holding one of the gate's or environment's approvers
+// (policy.Policy.MayApprove, as the policy decides a sign-off). In open
+// mode, or without a policy, anybody may and four-eyes does not apply.
+func gatesPolicy(pol *policy.Policy) gates.Policy {
+	if pol == nil {
+		return gates.Policy{Open: true}
 	}
-	teamRoles := map[string][]string{}
-	for _, t := range org.Teams {
-		teamRoles[t.Name] = t.Roles
+	p := gates.Policy{ApprovalTTL: pol.TTL(), Open: pol.Mode() == policy.Open}
+	if pol.Mode() == policy.Enforced {
+		p.MayApprove = pol.MayApprove
 	}
-	out.MayApprove = func(person string, approvers []string) bool {
-		p, ok := pol.Person(person)
-		if !ok {
-			return false
-		}
-		for _, a := range approvers {
-			if slices.Contains(p.Roles, a) || slices.Contains(p.Teams, a) {
-				return true
-			}
-			for _, t := range p.Teams {
-				if slices.Contains(teamRoles[t], a) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	return out
+	return p
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/warroom/warroom/core/policy"
 )
 
 // EntryApproval is one approval to let a run into an environment, as the
@@ -47,7 +49,7 @@ func Quorum(approvals []EntryApproval, need int, startedBy string, approvers []s
 		case slices.Contains(res.Approvers, person):
 		case !p.Open && slices.ContainsFunc(names, func(n string) bool { return slices.Contains(starter, n) }):
 			notes = append(notes, fmt.Sprintf("%s's approval does not count: the run was started by %s", a.By, startedBy))
-		case p.MayApprove != nil && len(approvers) > 0 && !p.MayApprove(person, approvers):
+		case !p.Counts(person, approvers):
 			notes = append(notes, fmt.Sprintf("%s's approval does not count: not one of %s", a.By, strings.Join(approvers, ", ")))
 		case !now.Before(a.At.Add(p.ApprovalTTL)):
 			expired++
@@ -83,13 +85,15 @@ func Quorum(approvals []EntryApproval, need int, startedBy string, approvers []s
 }
 
 // actorNames is the person behind an audit actor string first, then the
-// delegate that acted for them: "ci-bot for alice" is [alice ci-bot].
+// delegate that acted for them: "ci-bot for alice" is [alice ci-bot]
+// (policy.Parties, the one reading of actor strings), each name without
+// the spaces around it.
 func actorNames(actor string) []string {
-	actor = strings.TrimSpace(actor)
-	if via, person, ok := strings.Cut(actor, " for "); ok && strings.TrimSpace(via) != "" && strings.TrimSpace(person) != "" {
-		return []string{strings.TrimSpace(person), strings.TrimSpace(via)}
+	names := policy.Parties(strings.TrimSpace(actor))
+	for i, n := range names {
+		names[i] = strings.TrimSpace(n)
 	}
-	return []string{actor}
+	return names
 }
 
 func joinAnd(s []string) string {

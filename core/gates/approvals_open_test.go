@@ -18,3 +18,26 @@ func TestQuorumOpenMode(t *testing.T) {
 		t.Errorf("enforced: the starter's approval counted: %+v", q)
 	}
 }
+
+// TestPolicyCounts: a sign-off counts when no approvers are named or the
+// policy checks nobody; otherwise only when MayApprove says so.
+func TestPolicyCounts(t *testing.T) {
+	onlyCarol := Policy{MayApprove: func(p string, _ []string) bool { return p == "carol" }}
+	for _, c := range []struct {
+		name      string
+		p         Policy
+		person    string
+		approvers []string
+		want      bool
+	}{
+		{"no check", Policy{}, "mallory", []string{"security"}, true},
+		{"open", Policy{Open: true}, "mallory", []string{"security"}, true},
+		{"no approvers named", onlyCarol, "mallory", nil, true},
+		{"an approver", onlyCarol, "carol", []string{"security"}, true},
+		{"not an approver", onlyCarol, "mallory", []string{"security"}, false},
+	} {
+		if got := c.p.Counts(c.person, c.approvers); got != c.want {
+			t.Errorf("%s: Counts(%q, %v) = %v, want %v", c.name, c.person, c.approvers, got, c.want)
+		}
+	}
+}

@@ -25,6 +25,17 @@ type Request struct {
 }
 
 // Policy is what the organisation's policy says about sign-offs.
+//
+// Open and MayApprove == nil are two rules, not one: MayApprove is the
+// approvers check (who may sign off), Open turns off the four-eyes check
+// (the starter's own approval counts). Every policy a caller builds from
+// the organisation sets both together (open: Open and no MayApprove;
+// enforced: MayApprove and not Open), but the zero Policy is neither:
+// the deploy engine without an approval policy, or when it cannot read
+// one, counts approvals the CLI has already checked against the
+// approvers (MayApprove nil) and still keeps the run's starter from
+// approving it (Open false). Folding Open into MayApprove == nil would
+// let the starter approve their own run there.
 type Policy struct {
 	// ApprovalTTL is how long a sign-off counts (policy approval_ttl);
 	// 0 means DefaultApprovalTTL.
@@ -179,7 +190,7 @@ func signOff(req Request, list []*SignOff, g *model.Gate, r *Result) {
 	var expired, barred *SignOff
 	for _, s := range list {
 		switch {
-		case !mayApprove(req, s.Approver, g):
+		case !req.Counts(s.Approver, g.Approvers):
 			if barred == nil {
 				barred = s
 			}
@@ -223,8 +234,13 @@ func whoSigns(g *model.Gate) string {
 	return strings.Join(g.Approvers, " or ") + " signs off"
 }
 
-func mayApprove(req Request, person string, g *model.Gate) bool {
-	return req.MayApprove == nil || len(g.Approvers) == 0 || req.MayApprove(person, g.Approvers)
+// Counts reports whether a sign-off, waiver or approval by person counts
+// where approvers (a gate's or an environment's) are named: always when
+// none are or the policy checks nobody (MayApprove nil), else when
+// MayApprove says person may. Evaluate, Quorum and the console's list of
+// a gate's sign-offs all count by it.
+func (p Policy) Counts(person string, approvers []string) bool {
+	return p.MayApprove == nil || len(approvers) == 0 || p.MayApprove(person, approvers)
 }
 
 // waive turns a result that does not pass into waived (a live waiver) or
@@ -232,7 +248,7 @@ func mayApprove(req Request, person string, g *model.Gate) bool {
 func waive(req Request, list []*Waiver, g *model.Gate, r *Result) {
 	var expired *Waiver
 	for _, w := range list {
-		if !mayApprove(req, w.Approver, g) {
+		if !req.Counts(w.Approver, g.Approvers) {
 			continue
 		}
 		if w.Live(req.Now) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/warroom/warroom/core/model"
@@ -32,6 +33,11 @@ type Policy struct {
 	people   map[string]*model.Person
 	byLogin  map[string]*model.Person
 	teams    map[string]*model.Team
+
+	// holds is each declared person's identity (roles, teams, governance
+	// roles), for MayApprove; worked out once, on its first call.
+	holdsOnce sync.Once
+	holds     map[string]Identity
 }
 
 // New builds the policy of a declared organisation. The organisation has
@@ -251,6 +257,24 @@ func (p *Policy) identityOf(person *model.Person, login string) Identity {
 	}
 	sort.Strings(id.Governance)
 	return id
+}
+
+// MayApprove reports whether the declared person holds one of approvers
+// (a built-in role, a governance role through a team, or a team), as
+// Decide checks a gate's or environment's approvers: an undeclared person
+// may not, and admin is no approver unless it holds one of them. It is
+// the policy's gates.Policy.MayApprove (a sign-off or waiver counts only
+// from someone who may); each person's holdings are worked out once, as
+// evaluating a release's gates calls it for every sign-off and waiver.
+func (p *Policy) MayApprove(person string, approvers []string) bool {
+	p.holdsOnce.Do(func() {
+		p.holds = make(map[string]Identity, len(p.people))
+		for name, pp := range p.people {
+			p.holds[name] = p.identityOf(pp, "")
+		}
+	})
+	id, ok := p.holds[person]
+	return ok && firstHeld(id, approvers) != ""
 }
 
 // Person returns the declared person of that name.

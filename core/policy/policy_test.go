@@ -260,3 +260,36 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("delegate: %q", got)
 	}
 }
+
+// TestMayApprove: a sign-off counts from a declared person holding one of
+// the approvers (a role, a team, a governance role through a team), the
+// same holdings Decide checks; admin is no approver by itself, and an
+// undeclared name never is.
+func TestMayApprove(t *testing.T) {
+	p := New(org())
+	for _, c := range []struct {
+		person    string
+		approvers []string
+		want      bool
+	}{
+		{"carol", []string{"approver"}, true},      // a built-in role
+		{"alice", []string{"platform"}, true},      // a team
+		{"alice", []string{"operations"}, true},    // platform's governance role
+		{"carol", []string{"x", "security"}, true}, // any one of them
+		{"bob", []string{"approver", "operations"}, false},
+		{"root-admin", []string{"approver"}, false},
+		{"mallory", []string{"viewer"}, false},
+		{"ci-bot for alice", []string{"captain"}, false}, // a person's name, not an actor string
+	} {
+		if got := p.MayApprove(c.person, c.approvers); got != c.want {
+			t.Errorf("MayApprove(%q, %v) = %v, want %v", c.person, c.approvers, got, c.want)
+		}
+		// Decide checks a sign-off's approvers with the same holdings.
+		if id, err := p.Resolve(c.person, ""); err == nil && id.Declared() {
+			d := p.Decide(id, Request{Action: GateApprove, Approvers: c.approvers})
+			if approves := !slices.ContainsFunc(d.Reasons, func(r string) bool { return strings.Contains(r, "holds none of them") }); approves != c.want {
+				t.Errorf("Decide for %s with approvers %v: %v, MayApprove says %v", c.person, c.approvers, d.Reasons, c.want)
+			}
+		}
+	}
+}
