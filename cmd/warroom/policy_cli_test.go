@@ -578,24 +578,46 @@ func TestDelegateOnly(t *testing.T) {
 	}
 }
 
-// TestOpenModeCLI: with no people, everything is allowed, --as is taken
-// as given, and JSON says "policy": "open".
+// TestOpenModeCLI: with no people, every action's command is allowed to
+// anyone (it exits as the command does, no refusal is audited), --as is
+// taken as given (every event is by olga, whom nobody declared), and each
+// command's -o json object says "policy": "open"; so do 'policy check'
+// of every action, whoami and deploy status.
 func TestOpenModeCLI(t *testing.T) {
+	checkEveryAction(t)
 	w := newGovWorld(t, false)
 	w.openMode = true
 	for _, c := range cliCases {
-		args := c.prepare(w)
-		before := w.audit()
-		r := w.run("", args...)
-		for _, e := range w.audit()[len(before):] {
-			if e.Command == "policy refuse" {
-				t.Errorf("%s refused in open mode: %+v", c.action, e)
+		t.Run(string(c.action), func(t *testing.T) {
+			w.t = t
+			args := append(c.prepare(w), "-o", "json")
+			before := w.audit()
+			r := w.run("olga", args...)
+			added := w.audit()[len(before):]
+			if r.code != c.want || strings.Contains(r.stderr, "policy refuses") {
+				t.Errorf("exit %d, want %d\n%s", r.code, c.want, r.stderr)
 			}
-		}
-		if r.code != c.want {
-			t.Errorf("%s in open mode: exit %d, want %d\n%s", c.action, r.code, c.want, r.stderr)
-		}
+			for _, e := range added {
+				if e.Command == "policy refuse" || (e.Actor != "olga" && e.Actor != "deploy engine") {
+					t.Errorf("open mode: %+v, want no refusal and every event by olga (--as taken as given)", e)
+				}
+			}
+			if c.audited != "" && !slices.ContainsFunc(added, func(e model.AuditEvent) bool { return e.Command == c.audited }) {
+				t.Errorf("no %q was audited: %+v", c.audited, added)
+			}
+			if c.want != 0 {
+				return // refused by the run's state: no output to read
+			}
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(r.stdout), &obj); err != nil {
+				t.Fatalf("-o json is not an object: %v\n%s", err, r.stdout)
+			}
+			if string(obj["policy"]) != `"open"` {
+				t.Errorf("-o json says policy %s, want \"open\":\n%s", obj["policy"], r.stdout)
+			}
+		})
 	}
+	w.t = t
 	for _, act := range policy.Actions {
 		r := w.run("someone", "policy", "check", string(act), "-o", "json")
 		if r.code != 0 || !strings.Contains(r.stdout, `"policy": "open"`) || !strings.Contains(r.stdout, "open mode") {
@@ -609,6 +631,45 @@ func TestOpenModeCLI(t *testing.T) {
 	r = w.run("", "deploy", "status", "-o", "json")
 	if !strings.Contains(r.stdout, `"policy": "open"`) {
 		t.Errorf("an object output lacks the mode:\n%s", r.stdout)
+	}
+}
+
+// TestOpenModeFourEyesCLI: in open mode the store applies no four-eyes
+// rule (identities are whatever --as says, so it could hold nobody to
+// it): the starter of a run approves it, and waives and signs off the
+// gates it waits on, each recorded as them.
+func TestOpenModeFourEyesCLI(t *testing.T) {
+	w := newGovWorld(t, false)
+	w.openMode = true
+	r := w.run("olga", "deploy", "start", "train", "-o", "json")
+	var run struct {
+		ID string `json:"run"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &run); r.code != 0 || err != nil {
+		t.Fatalf("deploy start --as olga: exit %d, %v\n%s", r.code, err, r.stderr)
+	}
+	w.setRunState(run.ID, deploy.RunAwaitingApproval)
+	for _, c := range []struct {
+		args    []string
+		audited string
+	}{
+		{[]string{"gate", "waive", "train", "--service", "ledger", "--gate", "coverage", "--reason", "flaky runner", "--expires", "24h"}, "gate waive"},
+		{[]string{"gate", "approve", "train", "--service", "ledger", "--gate", "signoff"}, "gate approve"},
+		{[]string{"deploy", "continue", run.ID}, "deploy continue"},
+	} {
+		before := w.audit()
+		r := w.run("olga", append(c.args, "-o", "json")...)
+		added := w.audit()[len(before):]
+		if r.code != 0 || !strings.Contains(r.stdout, `"policy": "open"`) || len(added) == 0 ||
+			added[0].Command != c.audited || added[0].Actor != "olga" {
+			t.Errorf("%s by the run's starter in open mode: exit %d, audit %+v\n%s%s", c.audited, r.code, added, r.stdout, r.stderr)
+		}
+	}
+	if got := w.signOffs(); !slices.Equal(got, []string{"waiver olga -", "sign-off olga -"}) {
+		t.Errorf("recorded %q", got)
+	}
+	if st := w.runState(run.ID); st != deploy.RunRunning {
+		t.Errorf("the starter's approval left the run %s", st)
 	}
 }
 
