@@ -792,7 +792,8 @@ func (w *govWorld) signOffs() []string {
 // of train with tickets-local. Then signer runs the command. A refusal
 // exits 3 saying the rule, writes nothing but one "policy refuse" audit
 // event by the signer; an allowed sign-off is recorded and audited as the
-// signer, with the delegate kept.
+// signer, with the delegate kept. For the gate rows, 'policy check
+// ACTION --run RUN --gate G' agrees with the command.
 func TestFourEyesSignOffCLI(t *testing.T) {
 	tickets := ticketsPlugin(t)
 	waive := []string{"gate", "waive", "train", "--service", "ledger", "--gate", "coverage", "--reason", "flaky runner", "--expires", "24h"}
@@ -842,8 +843,18 @@ func TestFourEyesSignOffCLI(t *testing.T) {
 					t.Fatalf("change create as %s: exit %d, %v, %+v\n%s", c.asker.actor(), r.code, err, ch, r.stderr)
 				}
 				args[2] = ch.ID
-			} else if r := w.run(c.asker.as, "deploy", "start", "train"); r.code != 0 {
-				t.Fatalf("deploy start as %s: %d %s", c.asker.actor(), r.code, r.stderr)
+			}
+			var check result // 'policy check' of a gate row, which must agree with the command
+			if args[0] == "gate" {
+				r := w.run(c.asker.as, "deploy", "start", "train", "-o", "json")
+				var run struct {
+					ID string `json:"run"`
+				}
+				if err := json.Unmarshal([]byte(r.stdout), &run); r.code != 0 || err != nil {
+					t.Fatalf("deploy start as %s: exit %d, %v\n%s", c.asker.actor(), r.code, err, r.stderr)
+				}
+				w.setLoginOwner(c.signer.login) // policy check writes nothing, so it runs before the snapshot
+				check = w.run(c.signer.as, "policy", "check", "gate."+args[1], "--run", run.ID, "--gate", args[6])
 			}
 			w.setLoginOwner(c.signer.login)
 			before, records := w.audit(), w.signOffs()
@@ -859,7 +870,13 @@ func TestFourEyesSignOffCLI(t *testing.T) {
 				if !slices.Equal(written, records) {
 					t.Errorf("a refusal wrote: %q -> %q", records, written)
 				}
+				if args[0] == "gate" && (check.code != exitRefused || !strings.Contains(check.stdout, "four-eyes")) {
+					t.Errorf("policy check disagrees: exit %d\n%s%s", check.code, check.stdout, check.stderr)
+				}
 				return
+			}
+			if args[0] == "gate" && check.code != 0 {
+				t.Errorf("policy check disagrees: exit %d\n%s%s", check.code, check.stdout, check.stderr)
 			}
 			command := strings.Join(args[:2], " ")
 			if r.code != 0 || len(added) != 1 || added[0].Command != command || added[0].Actor != c.signer.actor() {
