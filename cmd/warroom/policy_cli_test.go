@@ -894,3 +894,41 @@ func TestFourEyesSignOffCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestChangeApproveRole: a change decision is recorded as a role the
+// actor holds: --role names one (a role they do not hold is a usage
+// error, exit 2, and nothing is written), else their first governance
+// role; --reject records a rejection.
+func TestChangeApproveRole(t *testing.T) {
+	w := newGovWorld(t, true)
+	id := w.fileChange("ci-bot")
+	w.setLoginOwner("abby") // approver, in platform, which holds operations
+	before := w.audit()
+	if r := w.run("", "change", "approve", id, "--role", "security"); r.code != exitUsage || !strings.Contains(r.stderr, "--role security: abby holds approver, operations, platform") {
+		t.Errorf("a role not held: exit %d\n%s", r.code, r.stderr)
+	}
+	if n := len(w.audit()) - len(before); n != 0 {
+		t.Errorf("a usage error wrote %d audit events", n)
+	}
+	for _, c := range []struct {
+		args []string
+		want store.ChangeApproval
+	}{
+		{nil, store.ChangeApproval{Approver: "abby", Role: "operations", Decision: "approve"}},
+		{[]string{"--role", "approver", "--reject", "--reason", "no rollback plan"}, store.ChangeApproval{Approver: "abby", Role: "approver", Decision: "reject", Reason: "no rollback plan"}},
+	} {
+		r := w.run("", append([]string{"change", "approve", id, "-o", "json"}, c.args...)...)
+		var ch store.ChangeRecord
+		if err := json.Unmarshal([]byte(r.stdout), &ch); r.code != 0 || err != nil || len(ch.Approvals) == 0 {
+			t.Fatalf("change approve %v: exit %d, %v\n%s%s", c.args, r.code, err, r.stdout, r.stderr)
+		}
+		got := ch.Approvals[len(ch.Approvals)-1]
+		got.At = time.Time{}
+		if got != c.want {
+			t.Errorf("change approve %v recorded %+v, want %+v", c.args, got, c.want)
+		}
+	}
+	if r := w.run("", "change", "approve", "CHG-0999"); r.code != exitError || !strings.Contains(r.stderr, "no change CHG-0999 is recorded") {
+		t.Errorf("an unknown change: exit %d\n%s", r.code, r.stderr)
+	}
+}
