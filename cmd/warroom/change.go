@@ -12,6 +12,7 @@ import (
 
 	"github.com/warroom/warroom/core/model"
 	"github.com/warroom/warroom/core/plan"
+	"github.com/warroom/warroom/core/policy"
 	"github.com/warroom/warroom/plugins/host"
 	"github.com/warroom/warroom/plugins/sdk"
 	"github.com/warroom/warroom/store"
@@ -27,9 +28,11 @@ func newChangeCmd(a *app) *cobra.Command {
 		Long: `A change request asks the people who approve production changes for a
 release. warroom files it with the ticketing plugin (tickets-local unless
 the configuration says otherwise), records it in the database (audited) and
-mirrors its state and approvals with 'warroom change sync'.`,
+mirrors its state and approvals with 'warroom change sync'. 'warroom change
+approve' records a decision on it in warroom (policy action change.approve;
+nobody approves a change they filed).`,
 	}
-	cmd.AddCommand(newChangeCreateCmd(a), newChangeListCmd(a), newChangeSyncCmd(a))
+	cmd.AddCommand(newChangeCreateCmd(a), newChangeListCmd(a), newChangeSyncCmd(a), newChangeApproveCmd(a))
 	return cmd
 }
 
@@ -388,3 +391,95 @@ func (a *app) syncChanges(ctx context.Context, s *store.Store) (updated []store.
 	}
 	return updated, failed, nil
 }
+
+// actionChangeApprove is the policy action of 'change approve' (the
+// policy's roles check names it); the four-eyes rule is the store's.
+const actionChangeApprove = "change.approve"
+
+func newChangeApproveCmd(a *app) *cobra.Command {
+	var reject bool
+	var reason, role string
+	cmd := &cobra.Command{
+		Use:   "approve CHANGE [--reject] [--reason TEXT] [--role ROLE]",
+		Short: "Approve or reject a recorded change request (audited)",
+		Long: `Record a decision on a change request (its warroom id, CHG-0001, as 'warroom
+change list' shows): approve, or reject with --reject. The decision joins
+the change's approval history in warroom's database, audited as "change
+approve"; the ticketing system's own approvals are mirrored by 'warroom
+change sync'.
+
+--role is the role or team the decision is made as: one the actor holds
+(a built-in role, a governance role or a team). Without it, the actor's
+first governance role, else their first built-in role; in open mode,
+approver.
+
+Who may decide is the policy's action change.approve (approver or captain
+by default). Four-eyes: nobody approves or rejects a change they filed,
+directly or through a delegate, and a delegate does not decide a change
+it filed for someone: refused with exit 3, nothing written, the refusal
+audited.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOutput("text", "json"); err != nil {
+				return err
+			}
+			id := a.gov.id
+			if role == "" {
+				role = defaultChangeRole(id)
+			} else if a.policyMode() == policy.Enforced && !holds(id, role) {
+				return usageError{fmt.Errorf("--role %s: %s holds %s", role, id.Actor(), orNone(heldBy(id)))}
+			}
+			decision := "approve"
+			if reject {
+				decision = "reject"
+			}
+			ctx := cmd.Context()
+			s, err := a.openExisting(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			c, ev, err := s.ApproveChange(ctx, store.ParseActor(a.actor), args[0], role, decision, strings.TrimSpace(reason))
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no change %s is recorded: 'warroom change list' shows the changes", args[0])
+			}
+			if err != nil {
+				return a.fourEyesRefusal(ctx, s, actionChangeApprove, map[string]any{"change": args[0], "decision": decision}, err)
+			}
+			if a.json() {
+				return a.writeJSON(struct {
+					store.ChangeRecord
+					AuditSeq int64 `json:"audit_seq"`
+				}{c, ev.Seq})
+			}
+			fmt.Fprintf(a.stdout, "%s (audit #%d)\n", ev.Summary, ev.Seq)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&reject, "reject", false, "reject the change instead of approving it")
+	f.StringVar(&reason, "reason", "", "a note recorded with the decision")
+	f.StringVar(&role, "role", "", "the role or team the decision is made as, one you hold (default: your first governance role, else your first role)")
+	return cmd
+}
+
+// defaultChangeRole is the role a change decision is recorded as when
+// --role is not given: the governance role a change approval is usually
+// asked of, else a built-in role; in open mode nobody holds any, and the
+// decision is an approver's.
+func defaultChangeRole(id policy.Identity) string {
+	if len(id.Governance) > 0 {
+		return id.Governance[0]
+	}
+	if len(id.Roles) > 0 {
+		return id.Roles[0]
+	}
+	return policy.Approver
+}
+
+// heldBy is every role and team id holds.
+func heldBy(id policy.Identity) []string {
+	return append(append(append([]string{}, id.Roles...), id.Governance...), id.Teams...)
+}
+
+func holds(id policy.Identity, role string) bool { return slices.Contains(heldBy(id), role) }

@@ -376,12 +376,22 @@ func (a *app) gateActor() store.Actor { return store.ParseActor(a.actor) }
 // four-eyes refusal is audited (nothing else is written) and exits 3;
 // anything else is an error (exit 1).
 func (a *app) gateRefusal(ctx context.Context, s *store.Store, action, release, service, gate string, err error) error {
+	return a.fourEyesRefusal(ctx, s, action, map[string]any{"release": release, "service": service, "gate": gate}, err)
+}
+
+// fourEyesRefusal maps a store error of a sign-off command to its exit:
+// a four-eyes refusal is audited as "policy refuse" (nothing else is
+// written) with what was acted on (about) in its payload, and exits 3;
+// anything else is returned as it is (exit 1).
+func (a *app) fourEyesRefusal(ctx context.Context, s *store.Store, action string, about map[string]any, err error) error {
 	var fe *store.FourEyesError
 	if !errors.As(err, &fe) {
 		return err
 	}
-	payload := map[string]any{"action": action, "release": release, "service": service, "gate": gate,
-		"rule": "four-eyes", "party": fe.Party.String(), "relation": fe.Relation}
+	payload := map[string]any{"action": action, "rule": "four-eyes", "party": fe.Party.String(), "relation": fe.Relation}
+	for k, v := range about {
+		payload[k] = v
+	}
 	if _, aerr := s.Write(ctx, a.actor, "policy refuse", func(context.Context, *store.Tx) (store.Change, error) {
 		return store.Change{Summary: "refused " + action + ": " + fe.Error(), Payload: payload}, nil
 	}); aerr != nil {

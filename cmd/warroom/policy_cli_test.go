@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +25,12 @@ import (
 // theirs (setLoginOwner, a setup write outside the CLI), or through the
 // delegate ci-bot with --as.
 
-// govWorld is an organisation with one person per role, a delegate and
-// a release whose window is open now.
+// govWorld is an organisation with one person per role, a delegate, two
+// gates that no environment requires (coverage, and signoff of kind
+// approval) and two releases whose window is open now: train, which the
+// cases start runs of, and hotfix, which no run starts, so that the gate
+// and change cells act on a release whose gates nobody in them asked for
+// (four-eyes: a run's starter requested the gates it waits on).
 type govWorld struct {
 	t       *testing.T
 	db      string
@@ -70,12 +76,19 @@ environments:
     approvers: [operations]
     regions:
       - {name: eu-west, time_zone: Europe/Dublin, low_traffic: {start: "01:00", end: "05:00"}}
+gates:
+  - {name: coverage, kind: coverage, min: 80}
+  - {name: signoff, kind: approval}
 releases:
   - name: train
-    window: {start: %q, end: %q}
+    window: {start: %[1]q, end: %[2]q}
     scope:
       - {service: ledger, version: 1.1.0}
       - {service: checkout, version: 1.1.0}
+  - name: hotfix
+    window: {start: %[1]q, end: %[2]q}
+    scope:
+      - {service: ledger, version: 1.1.1}
 `, now.Add(-time.Hour).Format(time.RFC3339), now.Add(6*time.Hour).Format(time.RFC3339))
 	w.write("org.yaml", org)
 	w.write("scratch.yaml", "teams:\n  - name: scratch\n")
@@ -231,53 +244,83 @@ type cliCase struct {
 	action  policy.Action
 	prepare func(w *govWorld) []string
 	want    int
+	// audited, when set, is the audit command an allowed cell writes:
+	// the sign-off was recorded, not only not refused.
+	audited string
 }
 
 var aSHA = strings.Repeat("ab", 32)
 
-// cliCases are the actions whose commands exist. gate.waive, gate.approve
-// and change.approve are decided through 'policy check' below until
-// their commands land; their rows go here then.
+// cliCases are the governed commands, one row (at least) per action:
+// TestPolicyMatrixCLI and TestOpenModeCLI check that every action has
+// one.
 var cliCases = []cliCase{
 	{policy.Apply, func(w *govWorld) []string {
 		return []string{"apply", "-f", filepath.Join(w.dir, "scratch.yaml")}
-	}, 0},
-	{policy.DeployStart, func(w *govWorld) []string { return []string{"deploy", "start", "train", "--env", "dev"} }, 0},
-	{policy.DeployPause, func(w *govWorld) []string { return []string{"deploy", "pause", w.startRun("cara"), "--reason", "x"} }, 0},
+	}, 0, ""},
+	{policy.DeployStart, func(w *govWorld) []string { return []string{"deploy", "start", "train", "--env", "dev"} }, 0, ""},
+	{policy.DeployPause, func(w *govWorld) []string { return []string{"deploy", "pause", w.startRun("cara"), "--reason", "x"} }, 0, ""},
 	{policy.DeployContinue, func(w *govWorld) []string {
 		id := w.startRun("cara")
 		w.setRunState(id, deploy.RunPaused)
 		return []string{"deploy", "continue", id}
-	}, 0},
+	}, 0, ""},
 	{policy.DeployApprove, func(w *govWorld) []string {
 		id := w.startRun("otto") // an operator starts it: four-eyes spares every role here
 		w.setRunState(id, deploy.RunAwaitingApproval)
 		return []string{"deploy", "continue", id}
-	}, 0},
+	}, 0, ""},
 	// resume drives the run here; on an aborted run it is refused by the
 	// run's state (exit 3, no policy refusal) once the policy allows it.
 	{policy.DeployResume, func(w *govWorld) []string {
 		id := w.startRun("cara")
 		w.setRunState(id, deploy.RunAborted)
 		return []string{"deploy", "resume", id}
-	}, 3},
+	}, 3, ""},
 	{policy.DeployRollback, func(w *govWorld) []string {
 		id := w.startRun("cara")
 		w.setRunState(id, deploy.RunPaused)
 		return []string{"deploy", "rollback", id, "--reason", "x"}
-	}, 0},
-	{policy.DeployAbort, func(w *govWorld) []string { return []string{"deploy", "abort", w.startRun("cara")} }, 0},
+	}, 0, ""},
+	{policy.DeployAbort, func(w *govWorld) []string { return []string{"deploy", "abort", w.startRun("cara")} }, 0, ""},
 	{policy.DeploySkip, func(w *govWorld) []string {
 		return []string{"deploy", "skip", w.startRun("cara"), "1", "--reason", "x"}
-	}, 0},
-	{policy.PluginsTrust, func(w *govWorld) []string { return []string{"plugins", "trust", "scripts", "--sha256", aSHA} }, 0},
+	}, 0, ""},
+	{policy.PluginsTrust, func(w *govWorld) []string { return []string{"plugins", "trust", "scripts", "--sha256", aSHA} }, 0, ""},
+	// The sign-offs act on hotfix, which nobody in the matrix started a
+	// run of, and on a change ci-bot filed: four-eyes spares every role.
+	{policy.GateWaive, func(w *govWorld) []string {
+		return []string{"gate", "waive", "hotfix", "--service", "ledger", "--gate", "coverage", "--reason", "flaky runner", "--expires", "24h"}
+	}, 0, "gate waive"},
+	{policy.GateApprove, func(w *govWorld) []string {
+		return []string{"gate", "approve", "hotfix", "--service", "ledger", "--gate", "signoff"}
+	}, 0, "gate approve"},
+	{policy.ChangeApprove, func(w *govWorld) []string {
+		return []string{"change", "approve", w.fileChange("ci-bot"), "--reason", "risk understood"}
+	}, 0, "change approve"},
 	// Last: it makes dev require a gate, which the cases above do not
 	// expect.
 	{policy.EvidenceAdd, func(w *govWorld) []string {
 		w.requireUnitTests()
 		return []string{"evidence", "add", "train", "--service", "ledger", "--gate", "unit",
 			repo("testdata", "demo", "evidence", "checkout-2026-12", "payments", "junit.xml")}
-	}, 0},
+	}, 0, ""},
+}
+
+// fileChange records a change request for hotfix filed by requester (an
+// audit actor: "ci-bot for cara" is cara through the delegate), as the
+// ticketing plugin would have it after 'change create' (test setup: the
+// test has no ticketing plugin), and returns its id.
+func (w *govWorld) fileChange(requester string) string {
+	w.t.Helper()
+	s := w.open()
+	defer s.Close()
+	c, _, err := s.RecordChange(context.Background(), "test-setup", store.ChangeRecord{Release: "hotfix",
+		Title: "Release hotfix", Requester: requester, Class: "normal", State: "submitted"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c.ID
 }
 
 // requireUnitTests declares a tests gate, unit, that dev requires (test
@@ -329,6 +372,7 @@ func TestPolicyMatrixCLI(t *testing.T) {
 	if len(defaultAllowed) != len(policy.Actions) {
 		t.Fatalf("the matrix covers %d of %d actions", len(defaultAllowed), len(policy.Actions))
 	}
+	checkEveryAction(t)
 	w := newGovWorld(t, true)
 	for _, c := range cliCases {
 		for _, role := range roles {
@@ -349,7 +393,24 @@ func TestPolicyMatrixCLI(t *testing.T) {
 					actor = w.login
 				}
 				checkCell(t, c.action, role, actor, r, added, c.want)
+				if allowedFor(c.action, role) && c.audited != "" && !slices.ContainsFunc(added, func(e model.AuditEvent) bool { return e.Command == c.audited }) {
+					t.Errorf("allowed, but no %q was audited: %+v", c.audited, added)
+				}
 			})
+		}
+	}
+}
+
+// checkEveryAction fails unless cliCases has a row for every action.
+func checkEveryAction(t *testing.T) {
+	t.Helper()
+	rows := map[policy.Action]bool{}
+	for _, c := range cliCases {
+		rows[c.action] = true
+	}
+	for _, a := range policy.Actions {
+		if !rows[a] {
+			t.Errorf("no command runs action %s", a)
 		}
 	}
 }
@@ -517,24 +578,46 @@ func TestDelegateOnly(t *testing.T) {
 	}
 }
 
-// TestOpenModeCLI: with no people, everything is allowed, --as is taken
-// as given, and JSON says "policy": "open".
+// TestOpenModeCLI: with no people, every action's command is allowed to
+// anyone (it exits as the command does, no refusal is audited), --as is
+// taken as given (every event is by olga, whom nobody declared), and each
+// command's -o json object says "policy": "open"; so do 'policy check'
+// of every action, whoami and deploy status.
 func TestOpenModeCLI(t *testing.T) {
+	checkEveryAction(t)
 	w := newGovWorld(t, false)
 	w.openMode = true
 	for _, c := range cliCases {
-		args := c.prepare(w)
-		before := w.audit()
-		r := w.run("", args...)
-		for _, e := range w.audit()[len(before):] {
-			if e.Command == "policy refuse" {
-				t.Errorf("%s refused in open mode: %+v", c.action, e)
+		t.Run(string(c.action), func(t *testing.T) {
+			w.t = t
+			args := append(c.prepare(w), "-o", "json")
+			before := w.audit()
+			r := w.run("olga", args...)
+			added := w.audit()[len(before):]
+			if r.code != c.want || strings.Contains(r.stderr, "policy refuses") {
+				t.Errorf("exit %d, want %d\n%s", r.code, c.want, r.stderr)
 			}
-		}
-		if r.code != c.want {
-			t.Errorf("%s in open mode: exit %d, want %d\n%s", c.action, r.code, c.want, r.stderr)
-		}
+			for _, e := range added {
+				if e.Command == "policy refuse" || (e.Actor != "olga" && e.Actor != "deploy engine") {
+					t.Errorf("open mode: %+v, want no refusal and every event by olga (--as taken as given)", e)
+				}
+			}
+			if c.audited != "" && !slices.ContainsFunc(added, func(e model.AuditEvent) bool { return e.Command == c.audited }) {
+				t.Errorf("no %q was audited: %+v", c.audited, added)
+			}
+			if c.want != 0 {
+				return // refused by the run's state: no output to read
+			}
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(r.stdout), &obj); err != nil {
+				t.Fatalf("-o json is not an object: %v\n%s", err, r.stdout)
+			}
+			if string(obj["policy"]) != `"open"` {
+				t.Errorf("-o json says policy %s, want \"open\":\n%s", obj["policy"], r.stdout)
+			}
+		})
 	}
+	w.t = t
 	for _, act := range policy.Actions {
 		r := w.run("someone", "policy", "check", string(act), "-o", "json")
 		if r.code != 0 || !strings.Contains(r.stdout, `"policy": "open"`) || !strings.Contains(r.stdout, "open mode") {
@@ -548,6 +631,45 @@ func TestOpenModeCLI(t *testing.T) {
 	r = w.run("", "deploy", "status", "-o", "json")
 	if !strings.Contains(r.stdout, `"policy": "open"`) {
 		t.Errorf("an object output lacks the mode:\n%s", r.stdout)
+	}
+}
+
+// TestOpenModeFourEyesCLI: in open mode the store applies no four-eyes
+// rule (identities are whatever --as says, so it could hold nobody to
+// it): the starter of a run approves it, and waives and signs off the
+// gates it waits on, each recorded as them.
+func TestOpenModeFourEyesCLI(t *testing.T) {
+	w := newGovWorld(t, false)
+	w.openMode = true
+	r := w.run("olga", "deploy", "start", "train", "-o", "json")
+	var run struct {
+		ID string `json:"run"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &run); r.code != 0 || err != nil {
+		t.Fatalf("deploy start --as olga: exit %d, %v\n%s", r.code, err, r.stderr)
+	}
+	w.setRunState(run.ID, deploy.RunAwaitingApproval)
+	for _, c := range []struct {
+		args    []string
+		audited string
+	}{
+		{[]string{"gate", "waive", "train", "--service", "ledger", "--gate", "coverage", "--reason", "flaky runner", "--expires", "24h"}, "gate waive"},
+		{[]string{"gate", "approve", "train", "--service", "ledger", "--gate", "signoff"}, "gate approve"},
+		{[]string{"deploy", "continue", run.ID}, "deploy continue"},
+	} {
+		before := w.audit()
+		r := w.run("olga", append(c.args, "-o", "json")...)
+		added := w.audit()[len(before):]
+		if r.code != 0 || !strings.Contains(r.stdout, `"policy": "open"`) || len(added) == 0 ||
+			added[0].Command != c.audited || added[0].Actor != "olga" {
+			t.Errorf("%s by the run's starter in open mode: exit %d, audit %+v\n%s%s", c.audited, r.code, added, r.stdout, r.stderr)
+		}
+	}
+	if got := w.signOffs(); !slices.Equal(got, []string{"waiver olga -", "sign-off olga -"}) {
+		t.Errorf("recorded %q", got)
+	}
+	if st := w.runState(run.ID); st != deploy.RunRunning {
+		t.Errorf("the starter's approval left the run %s", st)
 	}
 }
 
@@ -614,5 +736,199 @@ func TestPolicyCheckContext(t *testing.T) {
 	r = w.run("", "policy", "show")
 	if r.code != 0 || !strings.Contains(r.stdout, "plugins.trust") || !strings.Contains(r.stdout, "approvals expire after 24h") {
 		t.Errorf("policy show: %d\n%s", r.code, r.stdout)
+	}
+}
+
+// party is someone acting through the CLI: the person whose logins
+// include the test's (setLoginOwner), and --as when a delegate acts for
+// someone.
+type party struct{ login, as string }
+
+// actor is the party's audit actor: "ci-bot for cara", or the person.
+func (p party) actor() string {
+	if p.as != "" {
+		return p.login + " for " + p.as
+	}
+	return p.login
+}
+
+// signOffs lists what the sign-off commands wrote for release train,
+// each as "waiver|sign-off|change decision PERSON VIA" (the delegate
+// acting for the person, "-" for none; a change decision records no
+// delegate).
+func (w *govWorld) signOffs() []string {
+	w.t.Helper()
+	s := w.open()
+	defer s.Close()
+	ctx := context.Background()
+	rec, err := s.GateRecords(ctx, "train")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	changes, err := s.Changes(ctx, "train")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	out := []string{}
+	for _, wv := range rec.Waivers {
+		out = append(out, fmt.Sprintf("waiver %s %s", wv.Approver, cmp.Or(wv.Via, "-")))
+	}
+	for _, so := range rec.SignOffs {
+		out = append(out, fmt.Sprintf("sign-off %s %s", so.Approver, cmp.Or(so.Via, "-")))
+	}
+	for _, c := range changes {
+		for _, a := range c.Approvals {
+			out = append(out, fmt.Sprintf("change decision %s -", a.Approver))
+		}
+	}
+	return out
+}
+
+// TestFourEyesSignOffCLI: four-eyes on waivers, gate sign-offs and change
+// decisions, through the CLI. Each row is a fresh organisation where
+// asker asks for something: for the gate rows, by starting a run of
+// train (the run waits on the release's gates, so its starter asked for
+// their waivers and sign-offs); for the change rows, by filing the change
+// of train with tickets-local. Then signer runs the command. A refusal
+// exits 3 saying the rule, writes nothing but one "policy refuse" audit
+// event by the signer; an allowed sign-off is recorded and audited as the
+// signer, with the delegate kept. For the gate rows, 'policy check
+// ACTION --run RUN --gate G' agrees with the command.
+func TestFourEyesSignOffCLI(t *testing.T) {
+	tickets := ticketsPlugin(t)
+	waive := []string{"gate", "waive", "train", "--service", "ledger", "--gate", "coverage", "--reason", "flaky runner", "--expires", "24h"}
+	signOff := []string{"gate", "approve", "train", "--service", "ledger", "--gate", "signoff"}
+	approveChange := []string{"change", "approve", "CHANGE"} // CHANGE: the id of the change filed
+	rejectChange := []string{"change", "approve", "CHANGE", "--reject"}
+	cara, abby, adam := party{login: "cara"}, party{login: "abby"}, party{login: "adam"}
+	ciCara, ciAbby := party{login: "ci-bot", as: "cara"}, party{login: "ci-bot", as: "abby"}
+	for _, c := range []struct {
+		name          string
+		asker, signer party
+		args          []string
+		says          string // the refusal; "" when allowed
+	}{
+		{"own waiver", cara, cara, waive, "four-eyes rule: cara may not waive gate coverage for ledger in release train: cara started run "},
+		{"waiver by another approver", cara, abby, waive, ""},
+		{"own waiver of a run a delegate started", ciCara, cara, waive, "four-eyes rule: cara may not waive gate coverage for ledger in release train: cara started run "},
+		{"waiver by a delegate acting for the requester", cara, ciCara, waive, "four-eyes rule: ci-bot for cara may not waive gate coverage for ledger in release train: cara started run "},
+		{"waiver by the requester's delegate acting for another", ciCara, ciAbby, waive, "four-eyes rule: ci-bot for abby may not waive gate coverage for ledger in release train: ci-bot started run "},
+		{"waiver by another approver of a delegate's run", ciCara, abby, waive, ""},
+		{"admin's own waiver", adam, adam, waive, "four-eyes rule: adam may not waive gate coverage"},
+		{"own sign-off", cara, cara, signOff, "four-eyes rule: cara may not sign off gate signoff for ledger in release train: cara started run "},
+		{"sign-off by another approver", cara, abby, signOff, ""},
+		{"sign-off by a delegate acting for the requester", cara, ciCara, signOff, "four-eyes rule: ci-bot for cara may not sign off gate signoff"},
+		{"own change approval", cara, cara, approveChange, "four-eyes rule: cara may not approve change CHG-0001: cara filed the change (cara)"},
+		{"own change rejection", cara, cara, rejectChange, "four-eyes rule: cara may not reject change CHG-0001: cara filed the change"},
+		{"own change filed through a delegate", ciCara, cara, approveChange, "four-eyes rule: cara may not approve change CHG-0001: cara filed the change (ci-bot for cara)"},
+		{"change approval by a delegate acting for the requester", cara, ciCara, approveChange, "four-eyes rule: ci-bot for cara may not approve change CHG-0001: cara filed the change"},
+		{"change approval by the filing delegate acting for another", ciCara, ciAbby, approveChange, "four-eyes rule: ci-bot for abby may not approve change CHG-0001: ci-bot filed the change"},
+		{"change approval by another approver", cara, abby, approveChange, ""},
+		{"change approval by another approver through a delegate", cara, ciAbby, approveChange, ""},
+		{"change filed by a delegate approved by another", ciCara, abby, approveChange, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newGovWorld(t, true)
+			w.plugins = w.write("plugins.yaml", fmt.Sprintf("plugins:\n  - name: tickets\n    path: %s\n    kinds: [ticketing]\n", tickets))
+			w.setLoginOwner("adam")
+			if r := w.run("", "plugins", "trust", "tickets"); r.code != 0 {
+				t.Fatalf("plugins trust tickets: %d %s", r.code, r.stderr)
+			}
+			args := slices.Clone(c.args)
+			w.setLoginOwner(c.asker.login)
+			if args[0] == "change" {
+				var ch store.ChangeRecord
+				r := w.run(c.asker.as, "change", "create", "train", "-o", "json")
+				if err := json.Unmarshal([]byte(r.stdout), &ch); r.code != 0 || err != nil || ch.Requester != c.asker.actor() {
+					t.Fatalf("change create as %s: exit %d, %v, %+v\n%s", c.asker.actor(), r.code, err, ch, r.stderr)
+				}
+				args[2] = ch.ID
+			}
+			var check result // 'policy check' of a gate row, which must agree with the command
+			if args[0] == "gate" {
+				r := w.run(c.asker.as, "deploy", "start", "train", "-o", "json")
+				var run struct {
+					ID string `json:"run"`
+				}
+				if err := json.Unmarshal([]byte(r.stdout), &run); r.code != 0 || err != nil {
+					t.Fatalf("deploy start as %s: exit %d, %v\n%s", c.asker.actor(), r.code, err, r.stderr)
+				}
+				w.setLoginOwner(c.signer.login) // policy check writes nothing, so it runs before the snapshot
+				check = w.run(c.signer.as, "policy", "check", "gate."+args[1], "--run", run.ID, "--gate", args[6])
+			}
+			w.setLoginOwner(c.signer.login)
+			before, records := w.audit(), w.signOffs()
+			r := w.run(c.signer.as, args...)
+			added, written := w.audit()[len(before):], w.signOffs()
+			if c.says != "" {
+				if r.code != exitRefused || !strings.Contains(r.stderr, c.says) || !strings.Contains(r.stderr, "someone else must") {
+					t.Errorf("refused: exit %d, want 3 saying %q\n%s", r.code, c.says, r.stderr)
+				}
+				if len(added) != 1 || added[0].Command != "policy refuse" || added[0].Actor != c.signer.actor() {
+					t.Errorf("a refusal writes exactly its audit event, by %s; got %+v", c.signer.actor(), added)
+				}
+				if !slices.Equal(written, records) {
+					t.Errorf("a refusal wrote: %q -> %q", records, written)
+				}
+				if args[0] == "gate" && (check.code != exitRefused || !strings.Contains(check.stdout, "four-eyes")) {
+					t.Errorf("policy check disagrees: exit %d\n%s%s", check.code, check.stdout, check.stderr)
+				}
+				return
+			}
+			if args[0] == "gate" && check.code != 0 {
+				t.Errorf("policy check disagrees: exit %d\n%s%s", check.code, check.stdout, check.stderr)
+			}
+			command := strings.Join(args[:2], " ")
+			if r.code != 0 || len(added) != 1 || added[0].Command != command || added[0].Actor != c.signer.actor() {
+				t.Fatalf("allowed: exit %d, audit %+v; want one %q by %s\n%s", r.code, added, command, c.signer.actor(), r.stderr)
+			}
+			kind := map[string]string{"gate waive": "waiver", "gate approve": "sign-off", "change approve": "change decision"}[command]
+			via := "-"
+			if c.signer.as != "" && kind != "change decision" {
+				via = c.signer.login
+			}
+			want := append(slices.Clone(records), fmt.Sprintf("%s %s %s", kind, cmp.Or(c.signer.as, c.signer.login), via))
+			if !slices.Equal(written, want) {
+				t.Errorf("allowed: recorded %q, want %q", written, want)
+			}
+		})
+	}
+}
+
+// TestChangeApproveRole: a change decision is recorded as a role the
+// actor holds: --role names one (a role they do not hold is a usage
+// error, exit 2, and nothing is written), else their first governance
+// role; --reject records a rejection.
+func TestChangeApproveRole(t *testing.T) {
+	w := newGovWorld(t, true)
+	id := w.fileChange("ci-bot")
+	w.setLoginOwner("abby") // approver, in platform, which holds operations
+	before := w.audit()
+	if r := w.run("", "change", "approve", id, "--role", "security"); r.code != exitUsage || !strings.Contains(r.stderr, "--role security: abby holds approver, operations, platform") {
+		t.Errorf("a role not held: exit %d\n%s", r.code, r.stderr)
+	}
+	if n := len(w.audit()) - len(before); n != 0 {
+		t.Errorf("a usage error wrote %d audit events", n)
+	}
+	for _, c := range []struct {
+		args []string
+		want store.ChangeApproval
+	}{
+		{nil, store.ChangeApproval{Approver: "abby", Role: "operations", Decision: "approve"}},
+		{[]string{"--role", "approver", "--reject", "--reason", "no rollback plan"}, store.ChangeApproval{Approver: "abby", Role: "approver", Decision: "reject", Reason: "no rollback plan"}},
+	} {
+		r := w.run("", append([]string{"change", "approve", id, "-o", "json"}, c.args...)...)
+		var ch store.ChangeRecord
+		if err := json.Unmarshal([]byte(r.stdout), &ch); r.code != 0 || err != nil || len(ch.Approvals) == 0 {
+			t.Fatalf("change approve %v: exit %d, %v\n%s%s", c.args, r.code, err, r.stdout, r.stderr)
+		}
+		got := ch.Approvals[len(ch.Approvals)-1]
+		got.At = time.Time{}
+		if got != c.want {
+			t.Errorf("change approve %v recorded %+v, want %+v", c.args, got, c.want)
+		}
+	}
+	if r := w.run("", "change", "approve", "CHG-0999"); r.code != exitError || !strings.Contains(r.stderr, "no change CHG-0999 is recorded") {
+		t.Errorf("an unknown change: exit %d\n%s", r.code, r.stderr)
 	}
 }
