@@ -115,15 +115,17 @@ func (s sdkTarget) Deploy(ctx context.Context, r deploy.Request, progress func(d
 }
 
 // classify gives the engine the fault codes of the plugin contract: a
-// clean refusal (FailedPrecondition) waits for an operator; Unavailable
-// or a crashed plugin is retried with the same idempotency key.
+// clean refusal (FailedPrecondition) waits for an operator; Unavailable,
+// a crashed plugin or one that hung past the host's call timeout (the
+// host restarts it on the next call) is retried with the same
+// idempotency key.
 func classify(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case sdk.CodeOf(err) == sdk.CodeFailedPrecondition:
 		return fmt.Errorf("%w: %w", deploy.ErrTargetRefused, err)
-	case sdk.CodeOf(err) == sdk.CodeUnavailable || host.FaultOf(err) == host.FaultCrashed:
+	case sdk.CodeOf(err) == sdk.CodeUnavailable || host.FaultOf(err) == host.FaultCrashed || host.FaultOf(err) == host.FaultTimeout:
 		return fmt.Errorf("%w: %w", deploy.ErrTargetUnavailable, err)
 	}
 	return err
@@ -142,7 +144,7 @@ func (s sdkTarget) SetTraffic(ctx context.Context, r deploy.Request, ws []deploy
 func (s sdkTarget) Verify(ctx context.Context, r deploy.Request) (_ []deploy.Check, err error) {
 	defer s.observe(ctx, "verify", time.Now(), &err)
 	cs, err := s.t.Verify(ctx, sdk.VerifyRequest{Target: target(r), Version: r.Version, Settings: r.Settings})
-	return checks(cs), err
+	return checks(cs), classify(err)
 }
 
 func (s sdkTarget) Rollback(ctx context.Context, r deploy.Request, progress func(deploy.Event)) (_ deploy.Outcome, err error) {

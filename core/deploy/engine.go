@@ -855,12 +855,28 @@ func (e *Engine) verify(ctx context.Context, d *driven, s *Step) error {
 	if err != nil {
 		return e.fail(ctx, d, s, StepVerifying, "deploy target unavailable: "+err.Error(), nil)
 	}
-	checks, err := t.Verify(ctx, r.request(s, s.Key(r.ID)))
-	if err != nil {
+	var checks []Check
+	for try := 0; ; try++ {
+		checks, err = t.Verify(ctx, r.request(s, s.Key(r.ID)))
+		if err == nil {
+			break
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return e.fail(ctx, d, s, StepVerifying, "smoke checks could not run: "+err.Error(), nil)
+		if !errors.Is(err, ErrTargetUnavailable) || try >= e.retries() {
+			return e.fail(ctx, d, s, StepVerifying, "smoke checks could not run: "+err.Error(), nil)
+		}
+		// Smoke checks that could not run say nothing about the version:
+		// a target that is down, crashed or hung (a loaded host) is asked
+		// again, as a deployment is, before the step fails.
+		wait := e.backoff(try)
+		if err := e.note(ctx, d, s, fmt.Sprintf("smoke checks could not run (%v): retry %d of %d in %s", err, try+1, e.retries(), wait)); err != nil {
+			return err
+		}
+		if err := e.Clock.Sleep(ctx, wait); err != nil {
+			return err
+		}
 	}
 	if failed := failedChecks(checks); len(failed) > 0 {
 		return e.fail(ctx, d, s, StepVerifying, "smoke checks failed: "+strings.Join(failed, "; "), map[string]any{"checks": checks})

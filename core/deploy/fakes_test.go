@@ -244,6 +244,8 @@ type fakeTarget struct {
 	beforeDeploy func(req Request) (apply bool, err error)
 	// sick says a service is unhealthy (Status.Healthy false).
 	sick map[string]bool
+	// beforeVerify, when set, may fail a Verify call (a hung plugin).
+	beforeVerify func(req Request) error
 }
 
 func newFakeTarget() *fakeTarget {
@@ -319,6 +321,11 @@ func (t *fakeTarget) Verify(_ context.Context, r Request) ([]Check, error) {
 	t.record("verify " + where(r))
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.beforeVerify != nil {
+		if err := t.beforeVerify(r); err != nil {
+			return nil, err
+		}
+	}
 	if msg, ok := t.failCheck[r.Service+"@"+r.Version]; ok {
 		return []Check{{Name: "http-200", Passed: false, Message: msg}}, nil
 	}

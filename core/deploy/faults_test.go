@@ -120,6 +120,53 @@ func TestAnUnavailableTargetFailsTheStepAfterTheRetriesWithoutRollback(t *testin
 	}
 }
 
+// Smoke checks that could not run (a plugin that hung on a loaded host,
+// Unavailable) are asked again, each retry audited, and the step goes
+// on; a target that stays down fails the step after the retries.
+func TestSmokeChecksThatCouldNotRunAreRetried(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		fails   int
+		succeed bool
+	}{
+		{"one hang", 1, true},
+		{"down for good", 100, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.engine.Retries = 2
+			fails := 0
+			h.target.beforeVerify = func(r Request) error {
+				if r.Step == 1 && fails < c.fails {
+					fails++
+					return fmt.Errorf("%w: plugin localfleet: Verify: timed out after 10s", ErrTargetUnavailable)
+				}
+				return nil
+			}
+			h.create(fixture("run-1", false))
+			r := h.drive("run-1")
+			retried := 0
+			for _, a := range h.journal.summaries() {
+				if strings.Contains(a, "smoke checks could not run (") && strings.Contains(a, "timed out after 10s): retry") {
+					retried++
+				}
+			}
+			if c.succeed {
+				if r.State != RunSucceeded || retried != 1 || fails != 1 {
+					t.Fatalf("state %s (%s), %d audited retries, %d failures; want succeeded after 1", r.State, r.Reason, retried, fails)
+				}
+				return
+			}
+			if r.State == RunSucceeded || retried != 2 || fails != 3 {
+				t.Fatalf("state %s (%s), %d audited retries, %d calls failed; want a failed step after 2 retries", r.State, r.Reason, retried, fails)
+			}
+			if s, _ := r.Step(1); s.State == StepDone || !strings.Contains(s.Error, "smoke checks could not run") {
+				t.Errorf("step 1 is %s: %s", s.State, s.Error)
+			}
+		})
+	}
+}
+
 // A hang (a call that timed out after the target did the work) with no
 // automatic rollback fails the run; 'deploy retry' tries the step again.
 func TestAHungDeployIsRecoveredByRetry(t *testing.T) {
