@@ -155,3 +155,34 @@ func TestOverviewGateCounts(t *testing.T) {
 		})
 	}
 }
+
+// On Waves at 80 columns, a gate the waiting step waits on wraps under
+// its own text, not at the margin, where it read as a line of its own.
+func TestWavesWaitItemWrapsUnderItself(t *testing.T) {
+	m := loaded(t, waiting(), 80, 24)
+	m.Update(keyMsg("5"))
+	w := m.screens[4].(*waves)
+	for w.run.Steps[w.shown[w.cursor]].Index != 17 {
+		m.Update(keyMsg("j"))
+	}
+	v := m.View()
+	checkFits(t, v, 80, 24)
+	lines := strings.Split(v, "\n")
+	for i, l := range lines[:len(lines)-1] {
+		if strings.HasPrefix(l, "  ✗ fail payments · coverage — ") {
+			if next := lines[i+1]; !strings.HasPrefix(next, "    sha256:ab12…") {
+				t.Fatalf("the item's second line is %q, want it under the item's text:\n%s", next, v)
+			}
+			return
+		}
+	}
+	t.Fatalf("no wrapped gate item:\n%s", v)
+}
+
+func TestWrapHanging(t *testing.T) {
+	got := wrapHanging("head line\n  - one two three four five six seven eight nine ten eleven twelve", 30)
+	want := []string{"head line", "  - one two three four five", "    six seven eight nine ten", "    eleven twelve"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("wrapHanging:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
