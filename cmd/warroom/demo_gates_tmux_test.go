@@ -102,12 +102,12 @@ exec sleep 600
 
 	// What the screen says is what the run records: ci-bot started it,
 	// and it waits to enter staging on that one gate.
-	var run deploy.Run
-	c.json(&run, "deploy", "status", runID)
-	if run.State != deploy.RunWaiting || run.StartedBy != "ci-bot" || run.Wait == nil || run.Wait.Env != "staging" ||
-		len(run.Wait.Gates) != 1 || run.Wait.Gates[0].Service != "recommendations" || run.Wait.Gates[0].Gate != "coverage" ||
-		run.Wait.Gates[0].State != "fail" || !strings.Contains(run.Wait.Gates[0].Reason, "coverage 63.6 % < min 75 %") {
-		t.Fatalf("deploy status: state %s, started by %s, wait %+v; want waiting (ci-bot) on recommendations/coverage fail", run.State, run.StartedBy, run.Wait)
+	var waiting deploy.Run
+	c.json(&waiting, "deploy", "status", runID)
+	if waiting.State != deploy.RunWaiting || waiting.StartedBy != "ci-bot" || waiting.Wait == nil || waiting.Wait.Env != "staging" ||
+		len(waiting.Wait.Gates) != 1 || waiting.Wait.Gates[0].Service != "recommendations" || waiting.Wait.Gates[0].Gate != "coverage" ||
+		waiting.Wait.Gates[0].State != "fail" || !strings.Contains(waiting.Wait.Gates[0].Reason, "coverage 63.6 % < min 75 %") {
+		t.Fatalf("deploy status: state %s, started by %s, wait %+v; want waiting (ci-bot) on recommendations/coverage fail", waiting.State, waiting.StartedBy, waiting.Wait)
 	}
 	blocked := stagingGates(t, c, release, 3)
 	if blocked.Clear || len(blocked.Blocking) != 1 || blocked.Blocking[0].Service != "recommendations" || blocked.Blocking[0].Gate != "coverage" {
@@ -172,9 +172,9 @@ exec sleep 600
 	if done.State != deploy.RunSucceeded || done.Wait != nil || countSteps(done, deploy.StepDone) != len(done.Steps) {
 		t.Errorf("deploy status after the waiver: %s, wait %+v, %d of %d steps done", done.State, done.Wait, countSteps(done, deploy.StepDone), len(done.Steps))
 	}
-	clear := stagingGates(t, c, release, 0)
+	after := stagingGates(t, c, release, 0)
 	var waived bool
-	for _, r := range clear.Results {
+	for _, r := range after.Results {
 		if r.Service != "recommendations" || r.Gate != "coverage" {
 			continue
 		}
@@ -185,8 +185,8 @@ exec sleep 600
 			t.Errorf("recommendations/coverage after the waiver: %s, waiver %+v; want waived by sofia for ci-bot's run, 24h, %q", r.State, w, reason)
 		}
 	}
-	if !clear.Clear || len(clear.Blocking) != 0 || !waived {
-		t.Errorf("gate status --env staging after the waiver: clear %v, blocking %+v, recommendations/coverage waived %v", clear.Clear, clear.Blocking, waived)
+	if !after.Clear || len(after.Blocking) != 0 || !waived {
+		t.Errorf("gate status --env staging after the waiver: clear %v, blocking %+v, recommendations/coverage waived %v", after.Clear, after.Blocking, waived)
 	}
 	// Payloads differ by command (apply's is a list): read them as
 	// objects only where one is expected.
