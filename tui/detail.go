@@ -116,3 +116,27 @@ func wrapLines(text string, width int) []string {
 	}
 	return strings.Split(ansi.Wrap(text, width, ""), "\n")
 }
+
+// wrapHanging is wrapLines, but a line that begins with blanks (an item
+// of a list: "  ✗ fail payments · coverage — …") continues under its
+// text, two cells in from the item, not at the margin.
+func wrapHanging(text string, width int) []string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		body := strings.TrimLeft(l, " ")
+		indent := len(l) - len(body)
+		hang := indent + 2
+		if indent == 0 || width-hang < 20 {
+			out = append(out, wrapLines(l, width)...)
+			continue
+		}
+		for i, wl := range wrapLines(body, width-hang) {
+			if i == 0 {
+				out = append(out, strings.Repeat(" ", indent)+wl)
+			} else {
+				out = append(out, strings.Repeat(" ", hang)+wl)
+			}
+		}
+	}
+	return out
+}

@@ -95,6 +95,8 @@ type gatesScreen struct {
 	gates    []model.Gate
 	defined  []bool
 	services []string
+	// longest is the widest service name, for the service column.
+	longest int
 	// results[i*len(gates)+j] is service i's result of gate j, or nil.
 	results []*GateResult
 	known   bool
@@ -166,6 +168,7 @@ func (g *gatesScreen) SetFilter(q string) {
 
 func (g *gatesScreen) SetData(s *Snapshot) {
 	g.envs, g.gates, g.defined, g.services, g.results = nil, nil, nil, nil, nil
+	g.longest = 0
 	g.release, g.known = s.Focus, s.GatesKnown
 	g.rowCache = nil
 	if s.Org != nil {
@@ -217,6 +220,9 @@ func (g *gatesScreen) SetData(s *Snapshot) {
 		row := make(map[string]int, len(g.services))
 		for i, sv := range g.services {
 			row[sv] = i
+		}
+		for _, sv := range g.services {
+			g.longest = max(g.longest, width(sv))
 		}
 		g.results = make([]*GateResult, len(g.services)*len(g.gates))
 		for i := range res {
@@ -435,6 +441,10 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 // prompt and its error) takes more.
 const gatesPanelLines = 6
 
+// gatesMinInput is the least room for typing beside a prompt's question;
+// with less, the typed text goes on the next line.
+const gatesMinInput = 20
+
 // matrixRows is how many service rows fit above the panel.
 func (g *gatesScreen) matrixRows() int {
 	return max(1, g.height-3-max(gatesPanelLines, len(g.panel))) // title, head, rule
@@ -459,6 +469,13 @@ func (g *gatesScreen) columns() (nameW, cellW, fit int) {
 		cellW = max(minCell, room/n-1)
 	}
 	fit = max(1, room/(cellW+1))
+	// Room left once every gate fits goes to the service names: a name
+	// is cut only when the gates need its room ("recommendations" at 80
+	// columns with six gates).
+	if n := len(g.gates); fit >= n {
+		spare := room - n*(cellW+1)
+		nameW += max(0, min(spare, g.longest-nameW))
+	}
 	return nameW, cellW, fit
 }
 
@@ -538,11 +555,14 @@ func (g *gatesScreen) render() {
 		for j := g.colOffset; j < lastCol; j++ {
 			s := g.resultStatus(g.result(i, j))
 			cell := pad(s.Text(), cellW)
-			b.WriteByte(' ')
 			if r == g.row && j == g.col {
-				b.WriteString(st.Selected.Render(cell))
+				// The cursor's mark in the separator before the cell, as
+				// before the row: reverse video alone is lost under
+				// NO_COLOR, and w and a act on this cell.
+				b.WriteString("›" + st.Selected.Render(cell))
 				continue
 			}
+			b.WriteByte(' ')
 			styled, ok := cells[cell]
 			if !ok {
 				styled = st.Tone[s.Tone].Render(cell)
@@ -645,11 +665,18 @@ func (g *gatesScreen) detail() []string {
 		}
 		q := fmt.Sprintf("%s %s for %s — reason: ", verb, p.gate, p.service)
 		if p.asking == "expires" {
-			q = fmt.Sprintf("%s %s for %s — expires (24h, 3d, 2026-11-28 18:00 UTC): ", verb, p.gate, p.service)
+			q = fmt.Sprintf("%s %s for %s — expires (24h, 3d or YYYY-MM-DD HH:MM UTC): ", verb, p.gate, p.service)
 		}
-		// The question first; the typed text scrolls in the room left.
-		g.input.Width = max(8, g.width-width(q)-2)
-		out = append(out, st.Confirm.Render(q)+g.input.View())
+		// The question first; the typed text scrolls in the room left,
+		// or on a line of its own when the question leaves too little
+		// (at 80 columns the expiry's would show "2…" of "24h").
+		if room := g.width - width(q) - 2; room >= gatesMinInput {
+			g.input.Width = room
+			out = append(out, st.Confirm.Render(q)+g.input.View())
+		} else {
+			g.input.Width = max(8, g.width-4)
+			out = append(out, st.Confirm.Render(strings.TrimSuffix(q, " ")), "  "+g.input.View())
+		}
 		if p.err != "" {
 			out = append(out, st.Error.Render("✗ "+p.err))
 		}

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -189,8 +190,8 @@ func (o *overview) SetData(s *Snapshot) {
 		for _, e := range s.Org.Environments {
 			required += len(e.Gates)
 		}
-		l = append(l, "", label("Gates")+fmt.Sprintf("%d gates, %d required across %d environments · no results recorded yet (4: Gates)",
-			len(s.Org.Gates), required, len(s.Org.Environments)))
+		l = append(l, "", label("Gates")+fmt.Sprintf("%d gates, %d required across %d environments · %s (4: Gates)",
+			len(s.Org.Gates), required, len(s.Org.Environments), gateCounts(s)))
 	}
 	if p != nil && len(p.Warnings) > 0 {
 		l = append(l, label("Warnings")+fmt.Sprintf("%d for %s: %s", len(p.Warnings), s.Focus, p.Warnings[0].Message))
@@ -322,4 +323,34 @@ func waitingOnYou(r *deploy.Run) (what, how string) {
 func auditLine(e model.AuditEvent) string {
 	return fmt.Sprintf("#%-5d %s  %s %s %s", e.Seq, e.At.UTC().Format("01-02 15:04:05"),
 		pad(e.Actor, 10), pad(e.Command, 16), e.Summary)
+}
+
+// gateCounts is the focus release's gate results in a few words:
+// "storefront-2026-12: 29 pass, 1 fail", worst states last.
+func gateCounts(s *Snapshot) string {
+	if !s.GatesKnown {
+		return "no results from this source"
+	}
+	res := s.GateResults[s.Focus]
+	if len(res) == 0 {
+		return "no results recorded yet"
+	}
+	n := map[GateState]int{}
+	for _, r := range res {
+		n[r.State]++
+	}
+	var parts []string
+	for _, st := range []GateState{GatePass, GateWaived, GateMissing, GateExpired, GateFail} {
+		if n[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[st], st))
+			delete(n, st)
+		}
+	}
+	var other []string // states this list does not know yet
+	for st, k := range n {
+		other = append(other, fmt.Sprintf("%d %s", k, st))
+	}
+	sort.Strings(other)
+	parts = append(parts, other...)
+	return s.Focus + ": " + strings.Join(parts, ", ")
 }

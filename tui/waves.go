@@ -559,7 +559,7 @@ func (w *waves) renderPane() {
 		text = "run: " + w.run.Reason + "\n" + text
 	}
 
-	lines := wrapLines(text, w.width)
+	lines := wrapHanging(text, w.width)
 	if n := w.paneLines(); len(lines) > n {
 		lines = append(lines[:n-1], w.c.Styles.Muted.Render("… enter shows the whole step"))
 	}
