@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -60,7 +61,8 @@ exec sleep 600
 	term.diagnose = func() string { return consoleDiagnosis(bin+" ", stderr) }
 	t.Cleanup(func() {
 		term.run("kill-server") //nolint:errcheck
-		fleetctl.Stop(t.Context(), state)
+		// t.Context() is done by the time cleanups run.
+		fleetctl.Stop(context.Background(), state)
 		for pid := range procsMatching(markers) {
 			if !before[pid] {
 				_ = syscall.Kill(pid, syscall.SIGKILL)

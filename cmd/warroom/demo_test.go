@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -97,6 +98,9 @@ func TestDemoReleaseDeploysOnTheLocalFleet(t *testing.T) {
 	// evidence"); the test is that operator, as the canary judge's
 	// end-to-end test is: it continues the run, and counts.
 	waits := make(chan struct{}, 64)
+	// A run that ends otherwise than succeeded fails the test at once.
+	runEnded := regexp.MustCompile(`^run run-\S+ (rolled-back|failed|aborted)`)
+	ended := make(chan string, 1)
 	var mu sync.Mutex
 	var transcript strings.Builder
 	go func() {
@@ -110,6 +114,12 @@ func TestDemoReleaseDeploysOnTheLocalFleet(t *testing.T) {
 			}
 			if strings.Contains(sc.Text(), "waits for an operator") {
 				waits <- struct{}{}
+			}
+			if runEnded.MatchString(sc.Text()) {
+				select {
+				case ended <- sc.Text():
+				default:
+				}
 			}
 		}
 	}()
@@ -130,6 +140,10 @@ wait:
 				}
 				continued++
 			}
+		case line := <-ended:
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("%s\n%s\n%s", line, transcript.String(), stderr.String())
 		case <-timeout:
 			mu.Lock()
 			defer mu.Unlock()
