@@ -336,6 +336,26 @@ func TestFourEyes(t *testing.T) {
 	}
 }
 
+// Once people are declared, the schema itself refuses a change approval
+// by the change's requester (a synced ticket's, too), and nothing is
+// written.
+func TestOwnChangeApprovalRefusedOnceEnforced(t *testing.T) {
+	ctx := context.Background()
+	w := newGateWorld(t, true)
+	c, _, err := w.s.RecordChange(ctx, "carol", store.ChangeRecord{Release: "r1", Title: "r1", Requester: "carol", Class: "normal", State: "submitted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := w.snapshot(t)
+	c.Approvals = []store.ChangeApproval{{Approver: "carol", Role: "sre", Decision: "approve", At: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}}
+	if _, _, err := w.s.RecordChange(ctx, "carol", c); err == nil || !strings.Contains(err.Error(), "own change") {
+		t.Fatalf("own approval once enforced: %v", err)
+	}
+	if after := w.snapshot(t); after != before {
+		t.Errorf("the refusal wrote:\n%s\n->\n%s", before, after)
+	}
+}
+
 func TestApproveChangeFourEyes(t *testing.T) {
 	ctx := context.Background()
 	w := newGateWorld(t, true)
