@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -215,4 +216,34 @@ func BenchmarkConsoleGatesWaiver(b *testing.B) {
 	}
 	reportCPU(b, cpu)
 	checkBigResults(b, snap)
+}
+
+// BenchmarkGateStatusCommand is 'warroom gate status big --env prod' as a
+// user runs it, in process: open the database, read the organisation,
+// the policy and the gate records, evaluate 1,000 services × 8 gates,
+// print the matrix (text) or the results (-o json), exit 3 (blocked).
+// The target: 100 ms. The process's start (the Go runtime, about
+// 10 ms) is not in it.
+func BenchmarkGateStatusCommand(b *testing.B) {
+	path := gateBenchDB(b)
+	for _, output := range []string{"text", "json"} {
+		b.Run(output, func(b *testing.B) {
+			ctx := context.Background()
+			var out, errs bytes.Buffer
+			getenv := func(string) string { return "" }
+			c0 := processCPU(b)
+			for b.Loop() {
+				out.Reset()
+				errs.Reset()
+				if code := run(ctx, []string{"gate", "status", "big", "--env", "prod", "--db", path, "-o", output}, &out, &errs, getenv); code != exitRefused {
+					b.Fatalf("exit %d, want %d (blocked)\n%s", code, exitRefused, errs.String())
+				}
+			}
+			reportCPU(b, processCPU(b)-c0)
+			b.ReportMetric(float64(out.Len()), "output-bytes")
+			if !strings.Contains(out.String(), "svc-0999") {
+				b.Fatalf("no svc-0999 in the output:\n%.500s", out.String())
+			}
+		})
+	}
 }

@@ -210,12 +210,66 @@ func (a *app) json() bool { return a.output == "json" }
 // "open" or "enforced" (withPolicyField), so no output is silently
 // permissive.
 func (a *app) writeJSON(v any) error {
-	out, err := json.MarshalIndent(v, "", "  ")
+	compact, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
+	out := indentJSON(make([]byte, 0, len(compact)*3/2), compact)
 	_, err = a.stdout.Write(withPolicyField(append(out, '\n'), a.policyMode()))
 	return err
+}
+
+// indentJSON appends src, json.Marshal's compact output, indented as
+// json.MarshalIndent(v, "", "  ") would: json.Indent runs the full JSON
+// scanner over every byte, which cost 'gate status -o json' of 1,000
+// services × 8 gates (5 MB) 20 ms; the output of Marshal needs no
+// checking, only its strings told apart. TestIndentJSON holds the two to
+// the same bytes.
+func indentJSON(dst, src []byte) []byte {
+	depth := 0
+	newline := func() {
+		dst = append(dst, '\n')
+		for range depth {
+			dst = append(dst, ' ', ' ')
+		}
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch c {
+		case '"':
+			// Copy the string through its closing quote.
+			j := i + 1
+			for j < len(src) && src[j] != '"' {
+				if src[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			dst = append(dst, src[i:min(j+1, len(src))]...)
+			i = j
+		case '{', '[':
+			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
+				dst = append(dst, c, src[i+1])
+				i++
+				continue
+			}
+			dst = append(dst, c)
+			depth++
+			newline()
+		case '}', ']':
+			depth--
+			newline()
+			dst = append(dst, c)
+		case ',':
+			dst = append(dst, c)
+			newline()
+		case ':':
+			dst = append(dst, ':', ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
 
 func osUser(getenv func(string) string) string {
