@@ -23,6 +23,7 @@ const (
 	defaultSmokeRequests     = 20
 	defaultSmokeMaxErrorRate = 0.05
 	defaultTrafficRPS        = 200.0
+	defaultTrafficIdle       = time.Minute
 	defaultIdleExit          = 5 * time.Minute
 )
 
@@ -37,6 +38,7 @@ var settingSpecs = []sdk.SettingSpec{
 	{Name: "smoke_requests", Description: "Verify: rounds of GET / and GET /healthz through the proxy, pinned to the version verified.", Default: strconv.Itoa(defaultSmokeRequests)},
 	{Name: "smoke_max_error_rate", Description: "Verify: the highest error rate (0..1) of the smoke requests that still passes.", Default: strconv.FormatFloat(defaultSmokeMaxErrorRate, 'f', -1, 64)},
 	{Name: "traffic_rps", Description: "Requests per second the built-in traffic generator sends through each target's proxy; 0 disables it.", Default: strconv.FormatFloat(defaultTrafficRPS, 'f', -1, 64)},
+	{Name: "traffic_idle", Description: "The traffic generator of a target pauses when no call of the deploy engine (deploy, rollback, set_traffic, verify, or status naming the target) came for this long, and resumes at the next one (a Go duration); 0: it never pauses. A bake asks for its target's status at every look, so a step in flight keeps its traffic; the fleet's CPU goes to the targets in use.", Default: defaultTrafficIdle.String()},
 	{Name: "max_instances", Description: "The most instances one version of one target runs: a deploy asking for more (the demo's specs ask for 12 or 24) runs this many, and says so.", Default: strconv.Itoa(defaultMaxInstances)},
 	{Name: "max_processes", Description: "The most demo-service processes of the whole fleet; a start beyond it is refused (or makes room, with evict_idle).", Default: strconv.Itoa(defaultMaxProcesses)},
 	{Name: "evict_idle", Description: "true: when the fleet is full, stop the instances of the target changed longest ago that no call is using, instead of refusing.", Default: "false"},
@@ -54,6 +56,7 @@ type config struct {
 	smokeRequests     int
 	smokeMaxErrorRate float64
 	trafficRPS        float64
+	trafficIdle       time.Duration // 0: traffic never pauses
 	maxInstances      int
 	maxProcesses      int
 	evictIdle         bool
@@ -101,6 +104,7 @@ func parseConfig(cfg sdk.Config) (config, error) {
 		smokeRequests:     defaultSmokeRequests,
 		smokeMaxErrorRate: defaultSmokeMaxErrorRate,
 		trafficRPS:        defaultTrafficRPS,
+		trafficIdle:       defaultTrafficIdle,
 		maxInstances:      defaultMaxInstances,
 		maxProcesses:      defaultMaxProcesses,
 		idleExit:          defaultIdleExit,
@@ -136,6 +140,11 @@ func parseConfig(cfg sdk.Config) (config, error) {
 			c.trafficRPS, err = strconv.ParseFloat(value, 64)
 			if err == nil && (c.trafficRPS < 0 || c.trafficRPS > 1000) {
 				err = fmt.Errorf("want 0 (off) to 1000 requests per second")
+			}
+		case "traffic_idle":
+			c.trafficIdle, err = time.ParseDuration(value)
+			if err == nil && c.trafficIdle < 0 {
+				err = fmt.Errorf("want a duration of 0 (never pause) or more")
 			}
 		case "max_instances":
 			c.maxInstances, err = positiveInt(value)

@@ -202,6 +202,19 @@ func (f *fleet) group(t sdk.Target) (*group, error) {
 }
 
 // existing returns the target's group, or nil.
+// inUse records a call of the deploy engine about one target, so that
+// its traffic goes on (traffic_idle). Only the target of that exact name
+// is touched: a question about many (a status of everything) touches
+// none.
+func (f *fleet) inUse(t sdk.Target) {
+	if t.Service == "" || t.Environment == "" {
+		return
+	}
+	if g := f.existing(t); g != nil {
+		g.inUse.touch()
+	}
+}
+
 func (f *fleet) existing(t sdk.Target) *group {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -39,6 +39,7 @@ type group struct {
 	trafficMu   sync.Mutex
 	stopTraffic context.CancelFunc // nil: no generator runs
 	trafficDone chan struct{}
+	inUse       *trafficGate // pauses the generator while the target is idle
 
 	mu        sync.Mutex
 	instances []*instance
@@ -71,6 +72,7 @@ func newGroup(f *fleet, t sdk.Target, ln net.Listener) *group {
 		swrr:        map[string]int{},
 		rr:          map[string]int{},
 		changedAt:   time.Now(),
+		inUse:       newTrafficGate(func() time.Duration { return f.conf().trafficIdle }),
 	}
 	g.srv = &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
 	go g.srv.Serve(ln)
@@ -450,7 +452,7 @@ func (g *group) restartTraffic(rps float64) {
 	g.stopTraffic, g.trafficDone = cancel, done
 	go func() {
 		defer close(done)
-		generateTraffic(ctx, g.f.client, g.url, rps, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))
+		generateTraffic(ctx, g.f.client, g.url, rps, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())), g.inUse)
 	}()
 }
 

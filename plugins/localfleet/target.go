@@ -309,6 +309,8 @@ func (t *target) Deploy(ctx context.Context, req sdk.DeployRequest, sink sdk.Eve
 	if err != nil {
 		return err
 	}
+	f.inUse(req.Target)
+	defer f.inUse(req.Target)
 	release, err := t.claim(ctx, opDeploy, req.IdempotencyKey)
 	if err != nil {
 		return err
@@ -383,6 +385,8 @@ func (t *target) Rollback(ctx context.Context, req sdk.RollbackRequest, sink sdk
 	if err != nil {
 		return err
 	}
+	f.inUse(req.Target)
+	defer f.inUse(req.Target)
 	release, err := t.claim(ctx, opRollback, req.IdempotencyKey)
 	if err != nil {
 		return err
@@ -413,6 +417,8 @@ func (t *target) SetTraffic(ctx context.Context, req sdk.SetTrafficRequest) ([]s
 	if err != nil {
 		return nil, err
 	}
+	f.inUse(req.Target)
+	defer f.inUse(req.Target)
 	if err := validateWeights(req.Weights); err != nil {
 		return nil, err
 	}
@@ -485,6 +491,7 @@ func (t *target) Verify(ctx context.Context, req sdk.VerifyRequest) ([]sdk.Check
 	if req.Target.Service == "" || req.Version == "" {
 		return nil, invalid("verify needs a service and a version")
 	}
+	f.inUse(req.Target)
 	return f.verify(ctx, req)
 }
 
@@ -494,6 +501,7 @@ func (t *target) Status(ctx context.Context, req sdk.StatusRequest) (sdk.Status,
 	if err != nil {
 		return sdk.Status{}, err
 	}
+	f.inUse(req.Target)
 	f.refreshHealth(ctx, req.Target)
 	t.mu.Lock()
 	startedAt := t.startedAt

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,7 +37,11 @@ func (a *arrivals) next() time.Duration {
 // instances' /metrics real counts. The instances (demo-service) give
 // each request its latency and its errors. rng draws the arrivals (a
 // fixed seed in tests).
-func generateTraffic(ctx context.Context, client *http.Client, base string, rps float64, rng *rand.Rand) {
+//
+// gate, when set, pauses the traffic while the target is idle
+// (traffic_idle): a laptop cannot carry 200 requests a second through
+// every proxy of a five-environment release, only through those in use.
+func generateTraffic(ctx context.Context, client *http.Client, base string, rps float64, rng *rand.Rand, gate *trafficGate) {
 	gaps := newArrivals(rps, rng)
 	sem := make(chan struct{}, maxInFlight)
 	var wg sync.WaitGroup
@@ -47,6 +52,12 @@ func generateTraffic(ctx context.Context, client *http.Client, base string, rps 
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
+		if gate != nil && !gate.active(time.Now()) {
+			if !gate.await(ctx) {
+				return
+			}
+			next = time.Now() // resumed: no burst for the time paused
+		}
 		next = next.Add(gaps.next())
 		if d := time.Until(next); d > 0 {
 			t.Reset(d)
@@ -87,4 +98,51 @@ func send(ctx context.Context, client *http.Client, url string) {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+}
+
+// trafficGate says whether a target is in use: the deploy engine asked
+// about it (deploy, rollback, set_traffic, verify, its status) within
+// the idle time (traffic_idle). During a bake the engine looks at the
+// target's status at every look, so a step in flight keeps its traffic,
+// its baseline's too; a target no step touches goes quiet.
+type trafficGate struct {
+	idle    func() time.Duration // 0: never idle
+	touched atomic.Int64         // unix nanoseconds of the last use
+	wake    chan struct{}        // a use, for a paused generator
+	paused  func()               // tests: called as the generator pauses
+}
+
+func newTrafficGate(idle func() time.Duration) *trafficGate {
+	g := &trafficGate{idle: idle, wake: make(chan struct{}, 1)}
+	g.touched.Store(time.Now().UnixNano())
+	return g
+}
+
+// touch records a use of the target, and wakes its paused generator.
+func (g *trafficGate) touch() {
+	g.touched.Store(time.Now().UnixNano())
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (g *trafficGate) active(now time.Time) bool {
+	idle := g.idle()
+	return idle <= 0 || now.Sub(time.Unix(0, g.touched.Load())) < idle
+}
+
+// await blocks until the target is in use again; false when ctx ends.
+func (g *trafficGate) await(ctx context.Context) bool {
+	if g.paused != nil && !g.active(time.Now()) {
+		g.paused()
+	}
+	for !g.active(time.Now()) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-g.wake:
+		}
+	}
+	return true
 }

@@ -78,7 +78,7 @@ func TestGenerateTrafficSendsUntilStopped(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		generateTraffic(ctx, srv.Client(), srv.URL, 500, rand.New(rand.NewPCG(3, 4)))
+		generateTraffic(ctx, srv.Client(), srv.URL, 500, rand.New(rand.NewPCG(3, 4)), nil)
 	}()
 	waitFor(t, "50 generated requests", func() bool { return got.Load() >= 50 })
 	cancel()
@@ -90,4 +90,46 @@ func TestGenerateTrafficSendsUntilStopped(t *testing.T) {
 	if n := inFlight.Load(); n != 0 {
 		t.Errorf("%d requests in flight after the generator stopped", n)
 	}
+}
+
+// traffic_idle: the generator pauses once its target is idle, sends
+// nothing while paused (it waits in await), and resumes at the next use.
+func TestGeneratedTrafficPausesWhileTheTargetIsIdle(t *testing.T) {
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	defer srv.Close()
+	var idle atomic.Int64 // the idle time, as traffic_idle gives it
+	idle.Store(int64(time.Nanosecond))
+	gate := newTrafficGate(func() time.Duration { return time.Duration(idle.Load()) })
+	pauses := make(chan struct{}, 4)
+	gate.paused = func() { pauses <- struct{}{} }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		generateTraffic(ctx, srv.Client(), srv.URL, 500, rand.New(rand.NewPCG(5, 6)), gate)
+	}()
+	waitChan := func(what string, c <-chan struct{}) {
+		t.Helper()
+		select {
+		case <-c:
+		case <-time.After(15 * time.Second):
+			t.Fatalf("%s: not within 15s", what)
+		}
+	}
+	// Idle from the start (used a nanosecond ago at most): paused at once.
+	waitChan("the first pause", pauses)
+	if n := got.Load(); n > 1 {
+		t.Errorf("%d requests sent to an idle target", n)
+	}
+	// A use, with a long idle time: the traffic comes.
+	idle.Store(int64(time.Hour))
+	gate.touch()
+	waitFor(t, "50 requests after a use", func() bool { return got.Load() >= 50 })
+	// Idle again: it pauses again, and a cancel ends a paused generator.
+	idle.Store(int64(time.Nanosecond))
+	waitChan("the second pause", pauses)
+	cancel()
+	waitChan("the generator's end", done)
 }
