@@ -228,15 +228,20 @@ type Analysis struct {
 	// next interval mixes traffic split at the old share (a bake that
 	// waited for an operator at 5 % for minutes, then 25 %): the
 	// sample-ratio test skips it instead of reading it as a bad split.
-	srmStale     bool
-	srmAfter     float64
-	baseN, canN  float64 // requests in the step
-	bounds_      [8]boundCache
-	hb, hc       []float64 // the latest interval's histograms (reused)
-	at           time.Time
-	dirty        bool
-	result       Result
-	finishResult *Result
+	srmStale    bool
+	srmAfter    float64
+	baseN, canN float64 // requests in the step
+	bounds_     [8]boundCache
+	hb, hc      []float64 // the latest interval's histograms (reused)
+	// Where the latency thresholds fall in the histograms' layout
+	// (above's work, done once per threshold): the reference's p50 and
+	// p95, the SLO's p99 (on the canary's layout, and pessimistic on the
+	// reference's) and the tolerated p95.
+	cut50, cut95, cutSLO, cutSLORef, cutLimit cut
+	at                                        time.Time
+	dirty                                     bool
+	result                                    Result
+	finishResult                              *Result
 }
 
 // Result is the analysis after the latest observation.
@@ -518,12 +523,21 @@ func (a *Analysis) Observe(o Observation) deploy.Verdict {
 	a.at = o.At
 	a.baseN += float64(db.Requests)
 	a.canN += float64(dc.Requests)
-	a.update(db, dc, hb, hc)
+	// The baseline's interval: its requests and those slower than the
+	// reference's p95, used by the tests and the dispersion.
+	var nb, xb95 float64
+	if hb != nil {
+		nb = sumF(hb)
+		if a.ref.P95Ms > 0 {
+			xb95 = a.cut95.at(a.ref.BoundsMs, a.ref.P95Ms, false).above(hb)
+		}
+	}
+	a.update(db, dc, hb, hc, nb, xb95)
 	// The reference and the dispersion learn from the baseline after the
 	// tests used them: each interval's tests only see what came before.
 	a.ref.errDisp.add(float64(db.Requests), float64(db.Errors), dt)
 	if a.ref.P95Ms > 0 && hb != nil {
-		a.ref.latDisp.add(sumF(hb), above(hb, a.ref.BoundsMs, a.ref.P95Ms, false), dt)
+		a.ref.latDisp.add(nb, xb95, dt)
 	}
 	a.ref.add(db, hb)
 	if len(a.ref.BoundsMs) == 0 && hist {
@@ -580,8 +594,9 @@ func (a *Analysis) keep(o Observation) {
 	a.last.Canary.Buckets = append(cb, o.Canary.Buckets...)
 }
 
-// update runs every test on one interval's increments.
-func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
+// update runs every test on one interval's increments; nb and xb95 are
+// hb's requests and those slower than the reference's p95.
+func (a *Analysis) update(db, dc Counts, hb, hc []float64, nb, xb95 float64) {
 	ref := a.ref
 	share := 1.0
 	if a.baseN > 0 && !a.hundred() {
@@ -627,21 +642,24 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 	// Latency, relative: exceedances of the baseline's p50 and p95 when
 	// there are histograms, else the slow counts of a fixed cutoff.
 	cl := a.checks[1]
+	var n float64 // the canary's requests in the histogram
+	if hc != nil {
+		n = sumF(hc)
+	}
 	switch {
 	case hc != nil && ref.P95Ms > 0:
 		cl.name = "latency_shift"
-		n := sumF(hc)
-		x50, x95 := above(hc, ref.BoundsMs, ref.P50Ms, false), above(hc, ref.BoundsMs, ref.P95Ms, false)
+		c50, c95 := a.cut50.at(ref.BoundsMs, ref.P50Ms, false), a.cut95.at(ref.BoundsMs, ref.P95Ms, false)
+		x50, x95 := c50.above(hc), c95.above(hc)
 		if !a.hundred() && hb != nil {
-			nb := sumF(hb)
 			if a.shift == nil {
 				a.shift = NewShiftTestFocus(ref.Hist, shiftFocus(ref, a.cfg.LatencyTolerance))
 			}
 			a.shift.Update(hb, hc)
-			a.latRel[1].UpdateF(nb, n, above(hb, ref.BoundsMs, ref.P95Ms, false), x95)
+			a.latRel[1].UpdateF(nb, n, xb95, x95)
 			cl.logE = logMix(a.shift.LogE(), a.latRel[1].LogE(), ShiftWeight)
 			cl.nb += nb
-			cl.xb += above(hb, ref.BoundsMs, ref.P95Ms, false)
+			cl.xb += xb95
 			if cl.against != "baseline" {
 				cl.test = fmt.Sprintf("sequential test of a shift of the canary's latency distribution against the baseline's (median %s; exponential-tilt mixture on the histograms betting half on +%.0f%%, the tolerance; weight %g) with the conditional binomial test of the share slower than the baseline's p95 %s", ms(ref.P50Ms), 100*a.cfg.LatencyTolerance, ShiftWeight, ms(ref.P95Ms))
 			}
@@ -649,12 +667,13 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 			cl.threshold = math.Log(1 / a.alphaEach)
 		} else if a.hundred() {
 			rn := ref.histN()
-			p50 := a.bounds_[1].get(above(ref.Hist, ref.BoundsMs, ref.P50Ms, false), rn, lvl/2, true)
-			p95 := a.bounds_[2].get(above(ref.Hist, ref.BoundsMs, ref.P95Ms, false), rn, lvl/2, true)
+			r95 := c95.above(ref.Hist)
+			p50 := a.bounds_[1].get(c50.above(ref.Hist), rn, lvl/2, true)
+			p95 := a.bounds_[2].get(r95, rn, lvl/2, true)
 			a.latRef[0].Update(n, x50, p50, phiLat)
 			a.latRef[1].Update(n, x95, p95, phiLat)
 			cl.logE, cl.p0, cl.phi = logMix(a.latRef[0].LogE(), a.latRef[1].LogE(), 0.5), p95, phiLat
-			cl.nb, cl.xb = rn, above(ref.Hist, ref.BoundsMs, ref.P95Ms, false)
+			cl.nb, cl.xb = rn, r95
 			if cl.against != "pre-deployment baseline" {
 				cl.test = fmt.Sprintf("one-sample sequential tests of the canary's share of requests slower than the pre-deployment baseline's p50 %s and p95 %s against its upper bounds", ms(ref.P50Ms), ms(ref.P95Ms))
 			}
@@ -701,14 +720,15 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 			}
 			slo := a.cfg.Objectives.LatencyP99Ms
 			rn := ref.histN()
+			rx := a.cutSLORef.at(ref.BoundsMs, slo, true).above(ref.Hist)
 			p0 := 0.01
 			if rn > 0 {
-				p0 = max(p0, a.bounds_[5].get(above(ref.Hist, ref.BoundsMs, slo, true), rn, lvl, true))
+				p0 = max(p0, a.bounds_[5].get(rx, rn, lvl, true))
 			}
-			a.latSLO.Update(sumF(hc), above(hc, a.bounds, slo, false), p0, phiLat)
+			a.latSLO.Update(n, a.cutSLO.at(a.bounds, slo, false).above(hc), p0, phiLat)
 			c.logE, c.p0, c.phi = a.latSLO.LogE(), p0, phiLat
 			c.nc, c.xc = a.latSLO.N, a.latSLO.X
-			c.nb, c.xb = rn, above(ref.Hist, ref.BoundsMs, slo, true)
+			c.nb, c.xb = rn, rx
 		}
 	}
 
@@ -727,7 +747,7 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 	case hc != nil && ref.P95Ms > 0:
 		pl.name = "latency_p95"
 		pl.limit, pl.phi = 1-ToleranceQuantile, phiLat
-		pl.t.Update(sumF(hc), above(hc, ref.BoundsMs, (1+a.cfg.LatencyTolerance)*ref.P95Ms, true), pl.limit, phiLat)
+		pl.t.Update(n, a.cutLimit.at(ref.BoundsMs, (1+a.cfg.LatencyTolerance)*ref.P95Ms, true).above(hc), pl.limit, phiLat)
 	case hc == nil && len(a.bounds) == 0:
 		pl.name = "slow_rate"
 		pl.test = "one-sample sequential test of the canary's slow-request rate against the baseline's lower bound + the error tolerance (no histogram)"
