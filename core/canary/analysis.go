@@ -230,6 +230,8 @@ type Analysis struct {
 	// sample-ratio test skips it instead of reading it as a bad split.
 	srmStale    bool
 	srmAfter    float64
+	confOf      float64 // the confidence confText was written for
+	confText    string
 	baseN, canN float64 // requests in the step
 	bounds_     [8]boundCache
 	hb, hc      []float64 // the latest interval's histograms (reused)
@@ -890,19 +892,19 @@ func (a *Analysis) progress(ev Evidence) string {
 		}
 		b = append(b, p.Claim...)
 		b = append(b, " with "...)
-		b = append(b, pctConf(p.Confidence)...)
+		b = a.appendConf(b, p.Confidence)
 		b = append(b, " confidence ("...)
 		b = append(b, st...)
 		b = append(b, "; "...)
 		b = strconv.AppendInt(b, p.Canary.Requests, 10)
 		b = append(b, " canary requests: "...)
-		b = append(b, pct(p.Canary.Rate)...)
+		b = appendPct(b, p.Canary.Rate)
 		b = append(b, " observed, limit "...)
-		b = append(b, pct(p.Limit)...)
+		b = appendPct(b, p.Limit)
 		b = append(b, ", e "...)
-		b = append(b, num(p.EValue)...)
+		b = appendNum(b, p.EValue)
 		b = append(b, " of "...)
-		b = append(b, num(p.Threshold)...)
+		b = appendNum(b, p.Threshold)
 		b = append(b, ')')
 	}
 	b = append(b, "; no regression: "...)
@@ -912,16 +914,25 @@ func (a *Analysis) progress(ev Evidence) string {
 		}
 		b = append(b, metricLabel(m.Name)...)
 		b = append(b, ' ')
-		b = append(b, pct(m.Canary.Rate)...)
+		b = appendPct(b, m.Canary.Rate)
 		b = append(b, " vs "...)
-		b = append(b, pct(m.Baseline.Rate)...)
+		b = appendPct(b, m.Baseline.Rate)
 		b = append(b, " (e "...)
-		b = append(b, num(m.EValue)...)
+		b = appendNum(b, m.EValue)
 		b = append(b, " of "...)
-		b = append(b, num(m.Threshold)...)
+		b = appendNum(b, m.Threshold)
 		b = append(b, ')')
 	}
 	return string(b)
+}
+
+// appendConf writes pctConf(x), formatted once per analysis: the
+// confidence is the same at every judgement.
+func (a *Analysis) appendConf(b []byte, x float64) []byte {
+	if a.confText == "" || a.confOf != x {
+		a.confOf, a.confText = x, pctConf(x)
+	}
+	return append(b, a.confText...)
 }
 
 // Finish ends the bake: a canary whose proofs hold is promoted, with the
@@ -956,41 +967,46 @@ func (r Result) Finish() Result {
 // rate against the limit and the e-value against its threshold; then the
 // rollback tests' evidence.
 func promotionReason(ev Evidence) string {
-	b := []byte("bake over, promoted on proof: ")
+	b := make([]byte, 0, 2048) // two proofs and four tests: about 1,300 bytes
+	b = append(b, "bake over, promoted on proof: "...)
 	for i, p := range ev.Proofs {
 		if i > 0 {
 			b = append(b, "; "...)
 		}
-		b = fmt.Appendf(b, "%s with %s confidence after %s canary requests (%s: %s observed, limit %s; e-value %s, threshold %s reached after %s)",
-			p.Claim, pctConf(p.Confidence), thousands(p.ProvedAfterRequests), p.Test, pct(p.Canary.Rate), pct(p.Limit),
-			num(p.EValue), num(p.Threshold), secs(p.ProvedAfterS))
+		b = append(b, p.Claim...)
+		b = append(b, " with "...)
+		b = append(b, pctConf(p.Confidence)...)
+		b = append(b, " confidence after "...)
+		b = appendThousands(b, p.ProvedAfterRequests)
+		b = append(b, " canary requests ("...)
+		b = append(b, p.Test...)
+		b = append(b, ": "...)
+		b = appendPct(b, p.Canary.Rate)
+		b = append(b, " observed, limit "...)
+		b = appendPct(b, p.Limit)
+		b = append(b, "; e-value "...)
+		b = appendNum(b, p.EValue)
+		b = append(b, ", threshold "...)
+		b = appendNum(b, p.Threshold)
+		b = append(b, " reached after "...)
+		b = appendSecs(b, p.ProvedAfterS)
+		b = append(b, ')')
 	}
 	b = append(b, "; no regression: "...)
 	for i, m := range ev.Metrics {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = fmt.Appendf(b, "%s %s vs %s (e-value %s < %s)", metricLabel(m.Name), pct(m.Canary.Rate), pct(m.Baseline.Rate), num(m.EValue), num(m.Threshold))
-	}
-	return string(b)
-}
-
-// thousands formats n with comma thousands separators (2,310).
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := n < 0
-	if neg {
-		s = s[1:]
-	}
-	var b []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b = append(b, ',')
-		}
-		b = append(b, s[i])
-	}
-	if neg {
-		return "-" + string(b)
+		b = append(b, metricLabel(m.Name)...)
+		b = append(b, ' ')
+		b = appendPct(b, m.Canary.Rate)
+		b = append(b, " vs "...)
+		b = appendPct(b, m.Baseline.Rate)
+		b = append(b, " (e-value "...)
+		b = appendNum(b, m.EValue)
+		b = append(b, " < "...)
+		b = appendNum(b, m.Threshold)
+		b = append(b, ')')
 	}
 	return string(b)
 }
@@ -1144,49 +1160,6 @@ func metricLabel(name string) string {
 	}
 	return "error rate"
 }
-
-func pct(x float64) string {
-	switch {
-	case x == 0:
-		return "0%"
-	case x < 0.001:
-		return strconv.FormatFloat(100*x, 'f', 3, 64) + "%"
-	case x < 0.1:
-		return strconv.FormatFloat(100*x, 'f', 1, 64) + "%"
-	}
-	return strconv.FormatFloat(100*x, 'f', 0, 64) + "%"
-}
-
-func num(x float64) string {
-	if x >= 1e6 {
-		return strconv.FormatFloat(x, 'g', 3, 64)
-	}
-	if x >= 10 {
-		return strconv.FormatFloat(x, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(x, 'g', 2, 64)
-}
-
-func secs(s float64) string {
-	if s < 120 {
-		return strconv.FormatFloat(s, 'f', 0, 64) + " s"
-	}
-	return strconv.FormatFloat(s/60, 'f', 1, 64) + " min"
-}
-
-// ms formats milliseconds.
-func ms(v float64) string {
-	if v >= 100 {
-		return strconv.FormatFloat(v, 'f', 0, 64) + " ms"
-	}
-	return strconv.FormatFloat(v, 'g', 3, 64) + " ms"
-}
-
-// pp formats an absolute rate difference in percentage points.
-func pp(x float64) string { return strconv.FormatFloat(100*x, 'g', 2, 64) + " pp" }
-
-// pctConf formats a confidence level.
-func pctConf(x float64) string { return strconv.FormatFloat(100*x, 'g', 3, 64) + " %" }
 
 // roundSig rounds a threshold computed through a logarithm back to 12
 // significant digits (200, not 199.99999999999991).

@@ -1,0 +1,78 @@
+package canary
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// The reasons' fast number formatting writes exactly what strconv
+// writes, for the values the judge meets (rates, e-values, thresholds,
+// seconds) and at the edges: ties, the boundaries between formats,
+// values that round up a digit.
+func TestFormatMatchesStrconv(t *testing.T) {
+	vals := []float64{0, math.Copysign(0, -1), 1, 0.1, 0.09999999999999999, 0.10000000000000002, 0.125, 0.135, 0.145, 0.15, 0.25, 0.5, 0.95,
+		0.995, 0.9949999999999999, 0.99999, 1.05, 1.25, 1.35, 2.5, 9.95, 9.949999999999999, 9.96, 9.999, 10, 10.5, 11.5, 12.5, 99.5, 119.5, 119.6,
+		999999.5, 1e6, 1e9, 1e12, 1e-7, 0.0001, 0.00105, 0.0125, 0.0995, 0.5e-3, 7.5e-4, 1e300, -1, -0.5, math.Inf(1), math.NaN(), 400, 800, 40, 20}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 50000 {
+		// Log-uniform from 1e-8 to 1e8, and rates and e-values near the
+		// formats' rounding points (k/2000 lies on a tie of 'f', 3 in
+		// percent: the fast path must hand ties to strconv).
+		vals = append(vals, math.Exp(rng.Float64()*36.8-18.4), rng.Float64(), float64(rng.IntN(200000))/2000, float64(rng.IntN(20000))/20)
+	}
+	for _, v := range vals {
+		for prec := range 4 {
+			if got, want := string(appendFixed(nil, v, prec)), strconv.FormatFloat(v, 'f', prec, 64); got != want {
+				t.Fatalf("appendFixed(%v, %d) = %q, strconv %q", v, prec, got, want)
+			}
+		}
+		if got, want := string(appendG2(nil, v)), strconv.FormatFloat(v, 'g', 2, 64); got != want {
+			t.Fatalf("appendG2(%v) = %q, strconv %q", v, got, want)
+		}
+		if v >= 0 {
+			want := strconv.FormatFloat(100*v, 'f', 0, 64) + "%"
+			switch {
+			case v == 0:
+				want = "0%"
+			case v < 0.001:
+				want = strconv.FormatFloat(100*v, 'f', 3, 64) + "%"
+			case v < 0.1:
+				want = strconv.FormatFloat(100*v, 'f', 1, 64) + "%"
+			}
+			if got := pct(v); got != want {
+				t.Fatalf("pct(%v) = %q, want %q", v, got, want)
+			}
+		}
+		want := strconv.FormatFloat(v, 'g', 2, 64)
+		if v >= 1e6 {
+			want = strconv.FormatFloat(v, 'g', 3, 64)
+		} else if v >= 10 {
+			want = strconv.FormatFloat(v, 'f', 0, 64)
+		}
+		if got := num(v); got != want {
+			t.Fatalf("num(%v) = %q, want %q", v, got, want)
+		}
+	}
+	for _, n := range []int64{0, 7, 999, 1000, 2310, -2310, 1234567, math.MaxInt64, math.MinInt64} {
+		s := strconv.FormatInt(n, 10)
+		neg := s[0] == '-'
+		if neg {
+			s = s[1:]
+		}
+		var want []byte
+		for i := range len(s) {
+			if i > 0 && (len(s)-i)%3 == 0 {
+				want = append(want, ',')
+			}
+			want = append(want, s[i])
+		}
+		if neg {
+			want = append([]byte{'-'}, want...)
+		}
+		if got := thousands(n); got != string(want) {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
