@@ -230,7 +230,8 @@ type Analysis struct {
 	// sample-ratio test skips it instead of reading it as a bad split.
 	srmStale    bool
 	srmAfter    float64
-	confOf      float64 // the confidence confText was written for
+	confOf      float64  // the confidence confText was written for
+	scratch     Evidence // continueReason's, reused
 	confText    string
 	baseN, canN float64 // requests in the step
 	bounds_     [8]boundCache
@@ -815,6 +816,34 @@ func (a *Analysis) Result() Result {
 	return a.result
 }
 
+// continueReason is the reason of Result when its verdict is continue
+// (ok), without building the evidence the judge does not return then:
+// mid-bake, a continue is only slept on.
+func (a *Analysis) continueReason() (reason string, ok bool) {
+	if a.Verdict() != deploy.VerdictContinue {
+		return "", false
+	}
+	if !a.dirty {
+		return a.result.Reason, true
+	}
+	if a.scratch.Latency == nil {
+		a.scratch.Latency = &LatencyEvid{}
+	}
+	a.fillEvidence(&a.scratch, a.at, false)
+	return a.progress(a.scratch), true
+}
+
+// finished is Result().Finish() (the bake is over), without writing the
+// progress reason a promotion replaces.
+func (a *Analysis) finished() Result {
+	if !a.dirty || a.Verdict() != deploy.VerdictContinue || !a.Proved() {
+		return a.Result().Finish()
+	}
+	ev := a.evidence(a.at)
+	ev.Verdict = deploy.VerdictContinue
+	return Result{Verdict: deploy.VerdictContinue, Evid: ev}.Finish()
+}
+
 func (a *Analysis) elapsed(at time.Time) float64 {
 	if a.start.IsZero() {
 		return 0
@@ -1047,27 +1076,39 @@ func (r Result) Judgement() (deploy.Judgement, error) {
 }
 
 func (a *Analysis) evidence(at time.Time) Evidence {
-	ev := Evidence{Alpha: a.cfg.Alpha, AlphaPerTest: a.alphaEach, Train: a.cfg.Train, Tolerance: a.cfg.Tolerance,
+	ev := Evidence{Latency: &LatencyEvid{}, Metrics: make([]MetricEvid, 0, len(a.checks)), Proofs: make([]ProofEvid, 0, len(a.proofs))}
+	a.fillEvidence(&ev, at, true)
+	return ev
+}
+
+// fillEvidence writes the evidence at at into ev, appending to its
+// Metrics and Proofs from their start and filling its Latency. full:
+// everything; otherwise only what a progress reason reads (no SRM, no
+// rate ratios), into arrays the analysis reuses.
+func (a *Analysis) fillEvidence(ev *Evidence, at time.Time, full bool) {
+	*ev = Evidence{Alpha: a.cfg.Alpha, AlphaPerTest: a.alphaEach, Train: a.cfg.Train, Tolerance: a.cfg.Tolerance,
 		Beta: a.cfg.Beta, ErrorTolerance: a.cfg.ErrorTolerance, LatencyTolerance: a.cfg.LatencyTolerance,
-		Objectives: a.cfg.Objectives, Since: a.start, At: at, ElapsedS: a.elapsed(at), Against: "baseline"}
+		Objectives: a.cfg.Objectives, Since: a.start, At: at, ElapsedS: a.elapsed(at), Against: "baseline",
+		Latency: ev.Latency, Metrics: ev.Metrics[:0], Proofs: ev.Proofs[:0]}
 	if a.hundred() {
 		ev.Against = "pre-deployment baseline"
 	}
-	ev.Latency = &LatencyEvid{Histogram: len(a.bounds) > 0, SLOMs: a.cfg.Objectives.LatencyP99Ms}
+	*ev.Latency = LatencyEvid{Histogram: len(a.bounds) > 0, SLOMs: a.cfg.Objectives.LatencyP99Ms}
 	if a.ref.P95Ms > 0 {
 		ev.Latency.P50Ms, ev.Latency.P95Ms, ev.Latency.LimitMs = a.ref.P50Ms, a.ref.P95Ms, (1+a.cfg.LatencyTolerance)*a.ref.P95Ms
 	}
-	ev.Metrics = make([]MetricEvid, 0, len(a.checks))
-	ev.Proofs = make([]ProofEvid, 0, len(a.proofs))
 	for _, c := range a.checks {
 		if c.name == "latency_slo" && len(a.bounds) == 0 {
 			continue
 		}
-		ev.Metrics = append(ev.Metrics, a.metric(c))
+		ev.Metrics = append(ev.Metrics, a.metric(c, full))
 	}
 	ev.Proved = a.Proved()
 	for _, p := range a.proofs {
 		ev.Proofs = append(ev.Proofs, a.proofEvid(p))
+	}
+	if !full {
+		return
 	}
 	ev.SRM = SRMEvid{NominalWeight: a.weight, Threshold: a.srmThresh, EValue: expCap(a.srmLogE()), PauseAlpha: a.cfg.PauseAlpha,
 		Rejected: a.srmRejected, RejectedAfterS: a.srmAfter}
@@ -1077,7 +1118,6 @@ func (a *Analysis) evidence(at time.Time) Evidence {
 	if ev.SRM.TotalRequests > 0 {
 		ev.SRM.ObservedShare = float64(ev.SRM.CanaryRequests) / float64(ev.SRM.TotalRequests)
 	}
-	return ev
 }
 
 func rate(x, n float64) float64 {
@@ -1087,7 +1127,8 @@ func rate(x, n float64) float64 {
 	return x / n
 }
 
-func (a *Analysis) metric(c *check) MetricEvid {
+// metric is a rollback test's evidence; ratios: with its rate ratio.
+func (a *Analysis) metric(c *check, ratios bool) MetricEvid {
 	m := MetricEvid{
 		Name: c.name, Test: c.test, Against: c.against,
 		Baseline:       CohortEvid{int64(math.Round(c.nb)), int64(math.Round(c.xb)), rate(c.xb, c.nb)},
@@ -1102,7 +1143,7 @@ func (a *Analysis) metric(c *check) MetricEvid {
 	if m.Test == "" {
 		m.Test = "no data yet"
 	}
-	if c.nb > 0 && c.nc > 0 && c.xb > 0 {
+	if ratios && c.nb > 0 && c.nc > 0 && c.xb > 0 {
 		rr := rate(c.xc, c.nc) / rate(c.xb, c.nb)
 		eff := rr - 1
 		m.RateRatio, m.RelativeEffect = &rr, &eff
