@@ -176,6 +176,7 @@ func (r *Reference) freeze() {
 type check struct {
 	name, test, against string
 	logE, threshold     float64 // ln
+	thr                 threshold
 	rejected            bool
 	after               float64
 	// what it has seen: canary trials and events, the compared rate
@@ -188,6 +189,7 @@ type proof struct {
 	name, test string
 	t          *OneSidedTest
 	threshold  float64 // ln
+	thr        threshold
 	proved     bool
 	after      float64
 	afterN     float64 // canary requests the proof took
@@ -1004,7 +1006,7 @@ func promotionReason(ev Evidence) string {
 		}
 		b = append(b, p.Claim...)
 		b = append(b, " with "...)
-		b = append(b, pctConf(p.Confidence)...)
+		b = appendPctConf(b, p.Confidence)
 		b = append(b, " confidence after "...)
 		b = appendThousands(b, p.ProvedAfterRequests)
 		b = append(b, " canary requests ("...)
@@ -1136,7 +1138,7 @@ func (a *Analysis) metric(c *check, ratios bool) MetricEvid {
 		ReferenceRate:  c.p0,
 		Dispersion:     c.phi,
 		EValue:         expCap(c.logE),
-		Threshold:      roundSig(math.Exp(c.threshold)),
+		Threshold:      thresholdOf(c.threshold, &c.thr),
 		Rejected:       c.rejected,
 		RejectedAfterS: c.after,
 	}
@@ -1154,7 +1156,7 @@ func (a *Analysis) metric(c *check, ratios bool) MetricEvid {
 func (a *Analysis) proofEvid(p *proof) ProofEvid {
 	e := ProofEvid{Name: p.name, Test: p.test, Confidence: 1 - a.cfg.Beta,
 		Canary: CohortEvid{int64(math.Round(p.t.N)), int64(math.Round(p.t.X)), p.t.Rate()},
-		Limit:  p.limit, Dispersion: max(p.phi, 1), EValue: expCap(p.t.LogE()), Threshold: roundSig(math.Exp(p.threshold)),
+		Limit:  p.limit, Dispersion: max(p.phi, 1), EValue: expCap(p.t.LogE()), Threshold: thresholdOf(p.threshold, &p.thr),
 		Proved: p.proved, ProvedAfterS: p.after, ProvedAfterRequests: int64(math.Round(p.afterN)), MoreRequests: -1}
 	// The claim changes only with the reference's p95 (frozen once).
 	if p.claim == "" || p.claimP95 != a.ref.P95Ms || p.claimName != p.name {
@@ -1200,6 +1202,22 @@ func metricLabel(name string) string {
 		return "latency against the SLO"
 	}
 	return "error rate"
+}
+
+// threshold is an e-value threshold for the evidence, remembered for
+// the log threshold it was computed from (a test's threshold is fixed).
+type threshold struct {
+	ln, v float64
+	set   bool
+}
+
+// thresholdOf is roundSig(math.Exp(ln)), computed again only when ln
+// changed.
+func thresholdOf(ln float64, t *threshold) float64 {
+	if !t.set || t.ln != ln {
+		*t = threshold{ln: ln, v: roundSig(math.Exp(ln)), set: true}
+	}
+	return t.v
 }
 
 // roundSig rounds a threshold computed through a logarithm back to 12

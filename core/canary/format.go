@@ -84,6 +84,42 @@ func appendG2(b []byte, x float64) []byte {
 	return strconv.AppendFloat(b, x, 'g', 2, 64)
 }
 
+// appendG3 is strconv.AppendFloat(b, x, 'g', 3, 64).
+func appendG3(b []byte, x float64) []byte {
+	var n int64
+	var ok bool
+	var point int // digits before the decimal point, of 3
+	switch {
+	case x >= 10 && x < 100:
+		n, ok = roundScaled(x, 1)
+		point = 2
+	case x >= 1 && x < 10:
+		n, ok = roundScaled(x, 2)
+		point = 1
+	}
+	if !ok {
+		return strconv.AppendFloat(b, x, 'g', 3, 64)
+	}
+	if n == 1000 { // rounded up to the next power of ten
+		b = append(b, '1', '0')
+		if point == 2 {
+			b = append(b, '0')
+		}
+		return b
+	}
+	d := [3]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)}
+	end := 3
+	for end > point && d[end-1] == '0' {
+		end-- // %g drops trailing zeros
+	}
+	b = append(b, d[:point]...)
+	if end > point {
+		b = append(b, '.')
+		b = append(b, d[point:end]...)
+	}
+	return b
+}
+
 // appendPct writes a rate in percent: 0%, 0.042%, 3.1%, 12%.
 func appendPct(b []byte, x float64) []byte {
 	switch {
@@ -130,14 +166,16 @@ func ms(v float64) string {
 	if v >= 100 {
 		return string(appendFixed(nil, v, 0)) + " ms"
 	}
-	return strconv.FormatFloat(v, 'g', 3, 64) + " ms"
+	return string(appendG3(nil, v)) + " ms"
 }
 
 // pp formats an absolute rate difference in percentage points.
 func pp(x float64) string { return strconv.FormatFloat(100*x, 'g', 2, 64) + " pp" }
 
 // pctConf formats a confidence level.
-func pctConf(x float64) string { return strconv.FormatFloat(100*x, 'g', 3, 64) + " %" }
+func pctConf(x float64) string { return string(appendPctConf(nil, x)) }
+
+func appendPctConf(b []byte, x float64) []byte { return append(appendG3(b, 100*x), " %"...) }
 
 // appendThousands writes n with comma thousands separators (2,310).
 func appendThousands(b []byte, n int64) []byte {

@@ -14,7 +14,7 @@ import (
 func TestFormatMatchesStrconv(t *testing.T) {
 	vals := []float64{0, math.Copysign(0, -1), 1, 0.1, 0.09999999999999999, 0.10000000000000002, 0.125, 0.135, 0.145, 0.15, 0.25, 0.5, 0.95,
 		0.995, 0.9949999999999999, 0.99999, 1.05, 1.25, 1.35, 2.5, 9.95, 9.949999999999999, 9.96, 9.999, 10, 10.5, 11.5, 12.5, 99.5, 119.5, 119.6,
-		999999.5, 1e6, 1e9, 1e12, 1e-7, 0.0001, 0.00105, 0.0125, 0.0995, 0.5e-3, 7.5e-4, 1e300, -1, -0.5, math.Inf(1), math.NaN(), 400, 800, 40, 20}
+		999999.5, 1e6, 1e9, 1e12, 1e-7, 0.0001, 0.00105, 0.0125, 0.0995, 0.5e-3, 7.5e-4, 1e300, 99.95, 99.94999999999999, 9.995, 9.985, 1.005, 10.05, 30.1, 67.6, -1, -0.5, math.Inf(1), math.NaN(), 400, 800, 40, 20}
 	rng := rand.New(rand.NewPCG(7, 8))
 	for range 50000 {
 		// Log-uniform from 1e-8 to 1e8, and rates and e-values near the
@@ -30,6 +30,11 @@ func TestFormatMatchesStrconv(t *testing.T) {
 		}
 		if got, want := string(appendG2(nil, v)), strconv.FormatFloat(v, 'g', 2, 64); got != want {
 			t.Fatalf("appendG2(%v) = %q, strconv %q", v, got, want)
+		}
+		for _, x := range []float64{v, 10 * v, 100 * v} {
+			if got, want := string(appendG3(nil, x)), strconv.FormatFloat(x, 'g', 3, 64); got != want {
+				t.Fatalf("appendG3(%v) = %q, strconv %q", x, got, want)
+			}
 		}
 		if v >= 0 {
 			want := strconv.FormatFloat(100*v, 'f', 0, 64) + "%"
@@ -73,6 +78,32 @@ func TestFormatMatchesStrconv(t *testing.T) {
 		}
 		if got := thousands(n); got != string(want) {
 			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// plain8 agrees with the byte-by-byte test on every kind of byte, at
+// every position, and next to bytes that borrow in the word's arithmetic.
+func TestPlain8(t *testing.T) {
+	special := []byte{0, 1, 0x1f, 0x20, 0x21, '"', 0x23, '\\', 0x5b, 0x5d, 0x7e, 0x7f, 0x80, 0x81, 0xc3, 0xff, 'a', 'Z', '0'}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		var w [8]byte
+		for i := range w {
+			if rng.IntN(3) == 0 {
+				w[i] = special[rng.IntN(len(special))]
+			} else {
+				w[i] = byte(rng.IntN(256))
+			}
+		}
+		want := true
+		for _, c := range w {
+			if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+				want = false
+			}
+		}
+		if got := plain8(string(w[:])); got != want {
+			t.Fatalf("plain8(%q) = %v, want %v", w, got, want)
 		}
 	}
 }
