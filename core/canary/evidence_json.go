@@ -3,6 +3,7 @@ package canary
 import (
 	"math"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -25,6 +26,10 @@ func (w *jw) key(k string) {
 
 func (w *jw) num(k string, v float64) {
 	w.key(k)
+	w.b = appendJSONNum(w.b, v)
+}
+
+func appendJSONNum(b []byte, v float64) []byte {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		v = 0 // never produced; JSON has no NaN
 	}
@@ -32,14 +37,46 @@ func (w *jw) num(k string, v float64) {
 	// encoding/json writes it, without the float formatter's search.
 	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
 		if v == 0 && math.Signbit(v) {
-			w.b = append(w.b, "-0"...)
-			return
+			return append(b, "-0"...)
 		}
-		w.b = strconv.AppendInt(w.b, int64(v), 10)
+		return strconv.AppendInt(b, int64(v), 10)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+// constNum is num for a value that is the same at most judgements (a
+// setting: alpha, the tolerances; a threshold; the reference's latency
+// quantiles): its text is kept in a small cache shared by all judgements
+// (a slot per value's hash; a collision replaces the slot), so the
+// shortest-form search runs once per value rather than at every
+// judgement of every service.
+func (w *jw) constNum(k string, v float64) {
+	w.key(k)
+	bits := math.Float64bits(v)
+	slot := &constNums[(bits*0x9e3779b97f4a7c15)>>(64-constNumBits)]
+	if e := slot.Load(); e != nil && e.bits == bits {
+		w.b = append(w.b, e.text...)
 		return
 	}
-	w.b = strconv.AppendFloat(w.b, v, 'g', -1, 64)
+	n := len(w.b)
+	w.b = appendJSONNum(w.b, v)
+	slot.Store(&constText{bits: bits, text: string(w.b[n:])})
 }
+
+func (w *jw) constNumOmit(k string, v float64) {
+	if v != 0 {
+		w.constNum(k, v)
+	}
+}
+
+const constNumBits = 7
+
+type constText struct {
+	bits uint64
+	text string
+}
+
+var constNums [1 << constNumBits]atomic.Pointer[constText]
 
 func (w *jw) numOmit(k string, v float64) {
 	if v != 0 {
@@ -157,16 +194,16 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 	w := jw{b: b}
 	w.open("", '{')
 	w.str("verdict", string(ev.Verdict))
-	w.num("alpha", ev.Alpha)
-	w.num("alpha_per_test", ev.AlphaPerTest)
+	w.constNum("alpha", ev.Alpha)
+	w.constNum("alpha_per_test", ev.AlphaPerTest)
 	w.int("train", int64(ev.Train))
-	w.num("tolerance", ev.Tolerance)
-	w.num("beta", ev.Beta)
-	w.num("error_tolerance", ev.ErrorTolerance)
-	w.num("latency_tolerance", ev.LatencyTolerance)
+	w.constNum("tolerance", ev.Tolerance)
+	w.constNum("beta", ev.Beta)
+	w.constNum("error_tolerance", ev.ErrorTolerance)
+	w.constNum("latency_tolerance", ev.LatencyTolerance)
 	w.open("objectives", '{')
-	w.numOmit("error_rate", ev.Objectives.ErrorRate)
-	w.numOmit("latency_p99_ms", ev.Objectives.LatencyP99Ms)
+	w.constNumOmit("error_rate", ev.Objectives.ErrorRate)
+	w.constNumOmit("latency_p99_ms", ev.Objectives.LatencyP99Ms)
 	w.close('}')
 	w.time("since", ev.Since)
 	w.time("at", ev.At)
@@ -176,10 +213,10 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 	if l := ev.Latency; l != nil {
 		w.open("latency", '{')
 		w.bool("histogram", l.Histogram)
-		w.numOmit("baseline_p50_ms", l.P50Ms)
-		w.numOmit("baseline_p95_ms", l.P95Ms)
-		w.numOmit("tolerated_p95_ms", l.LimitMs)
-		w.numOmit("slo_p99_ms", l.SLOMs)
+		w.constNumOmit("baseline_p50_ms", l.P50Ms)
+		w.constNumOmit("baseline_p95_ms", l.P95Ms)
+		w.constNumOmit("tolerated_p95_ms", l.LimitMs)
+		w.constNumOmit("slo_p99_ms", l.SLOMs)
 		w.close('}')
 	}
 	if ev.Metrics == nil {
@@ -196,10 +233,10 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 			w.cohort("canary", m.Canary)
 			w.ptr("rate_ratio", m.RateRatio)
 			w.ptr("relative_effect", m.RelativeEffect)
-			w.numOmit("reference_rate", m.ReferenceRate)
+			w.constNumOmit("reference_rate", m.ReferenceRate)
 			w.numOmit("dispersion", m.Dispersion)
 			w.num("e_value", m.EValue)
-			w.num("threshold", m.Threshold)
+			w.constNum("threshold", m.Threshold)
 			w.bool("rejected", m.Rejected)
 			w.numOmit("rejected_after_s", m.RejectedAfterS)
 			w.close('}')
@@ -216,12 +253,12 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 			w.str("name", p.Name)
 			w.str("test", p.Test)
 			w.str("claim", p.Claim)
-			w.num("confidence", p.Confidence)
+			w.constNum("confidence", p.Confidence)
 			w.cohort("canary", p.Canary)
-			w.num("limit", p.Limit)
+			w.constNum("limit", p.Limit)
 			w.num("dispersion", p.Dispersion)
 			w.num("e_value", p.EValue)
-			w.num("threshold", p.Threshold)
+			w.constNum("threshold", p.Threshold)
 			w.bool("proved", p.Proved)
 			w.numOmit("proved_after_s", p.ProvedAfterS)
 			if p.ProvedAfterRequests != 0 {
@@ -248,8 +285,8 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 	w.int("canary_requests", s.CanaryRequests)
 	w.int("total_requests", s.TotalRequests)
 	w.num("e_value", s.EValue)
-	w.num("threshold", s.Threshold)
-	w.num("pause_alpha", s.PauseAlpha)
+	w.constNum("threshold", s.Threshold)
+	w.constNum("pause_alpha", s.PauseAlpha)
 	w.bool("rejected", s.Rejected)
 	w.numOmit("rejected_after_s", s.RejectedAfterS)
 	w.close('}')

@@ -1,6 +1,7 @@
 package canary
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -104,6 +105,39 @@ func TestPlain8(t *testing.T) {
 		}
 		if got := plain8(string(w[:])); got != want {
 			t.Fatalf("plain8(%q) = %v, want %v", w, got, want)
+		}
+	}
+}
+
+// constNum writes what num writes, from its cache or not: values that
+// collide in it, values asked again, from judgements running at once.
+func TestConstNumMatchesNum(t *testing.T) {
+	vals := []float64{0, 0.01, 0.0025, 0.05, 0.2, 67.6, 81.12, 1e-300, 3e20, math.Copysign(0, -1), 400}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 1000 {
+		vals = append(vals, rng.Float64(), math.Exp(rng.Float64()*80-40))
+	}
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			for pass := range 3 {
+				for i := range vals {
+					v := vals[(i*(g+1)+pass)%len(vals)]
+					c, n := jw{}, jw{}
+					c.constNum("k", v)
+					n.num("k", v)
+					if string(c.b) != string(n.b) {
+						done <- fmt.Errorf("constNum(%v) = %s, num %s", v, c.b, n.b)
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
