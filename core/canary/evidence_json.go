@@ -44,12 +44,14 @@ func appendJSONNum(b []byte, v float64) []byte {
 	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
-// constNum is num for a value that is the same at most judgements (a
-// setting: alpha, the tolerances; a threshold; the reference's latency
-// quantiles): its text is kept in a small cache shared by all judgements
-// (a slot per value's hash; a collision replaces the slot), so the
-// shortest-form search runs once per value rather than at every
-// judgement of every service.
+// constNum is num for a value that is the same at every judgement of
+// every service judged with the same settings (alpha, the tolerances,
+// the objectives, the confidence, the thresholds): its text is kept in a
+// small cache shared by all judgements (a slot per value's hash; a
+// collision replaces the slot), so the shortest-form search runs once
+// per value rather than at every judgement. A service's own values (its
+// reference's latency quantiles, its limits) are not cached: a train's
+// hundreds of them would only evict one another.
 func (w *jw) constNum(k string, v float64) {
 	w.key(k)
 	bits := math.Float64bits(v)
@@ -213,9 +215,9 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 	if l := ev.Latency; l != nil {
 		w.open("latency", '{')
 		w.bool("histogram", l.Histogram)
-		w.constNumOmit("baseline_p50_ms", l.P50Ms)
-		w.constNumOmit("baseline_p95_ms", l.P95Ms)
-		w.constNumOmit("tolerated_p95_ms", l.LimitMs)
+		w.numOmit("baseline_p50_ms", l.P50Ms)
+		w.numOmit("baseline_p95_ms", l.P95Ms)
+		w.numOmit("tolerated_p95_ms", l.LimitMs)
 		w.constNumOmit("slo_p99_ms", l.SLOMs)
 		w.close('}')
 	}
@@ -233,7 +235,7 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 			w.cohort("canary", m.Canary)
 			w.ptr("rate_ratio", m.RateRatio)
 			w.ptr("relative_effect", m.RelativeEffect)
-			w.constNumOmit("reference_rate", m.ReferenceRate)
+			w.numOmit("reference_rate", m.ReferenceRate)
 			w.numOmit("dispersion", m.Dispersion)
 			w.num("e_value", m.EValue)
 			w.constNum("threshold", m.Threshold)
@@ -255,7 +257,7 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 			w.str("claim", p.Claim)
 			w.constNum("confidence", p.Confidence)
 			w.cohort("canary", p.Canary)
-			w.constNum("limit", p.Limit)
+			w.num("limit", p.Limit)
 			w.num("dispersion", p.Dispersion)
 			w.num("e_value", p.EValue)
 			w.constNum("threshold", p.Threshold)
