@@ -202,16 +202,17 @@ type proof struct {
 // Analysis is the sequential state of one canary step. It does no I/O;
 // feed it observations in time order.
 type Analysis struct {
-	cfg       Config
-	start     time.Time
-	weight    int
-	alphaEach float64 // Alpha / Train / RollbackTests
-	srmThresh float64 // on the sample-ratio e-value, 1/PauseAlpha
-	last      Observation
-	started   bool
-	ref       *Reference
-	carried   bool // ref came from an earlier step
-	bounds    []float64
+	cfg         Config
+	start       time.Time
+	weight      int
+	alphaEach   float64 // Alpha / Train / RollbackTests
+	srmThresh   float64 // on the sample-ratio e-value, 1/PauseAlpha
+	lnSrmThresh float64 // its logarithm
+	last        Observation
+	started     bool
+	ref         *Reference
+	carried     bool // ref came from an earlier step
+	bounds      []float64
 	// rollback tests
 	errRel      *RegressionTest // with a Tolerance (a ratio null)
 	errTwo      *TwoSampleTest
@@ -387,6 +388,7 @@ func NewAnalysis(cfg Config, start time.Time, weight int) *Analysis {
 		latRef:    [2]*OneSidedTest{NewUpwardTest(), NewUpwardTest()},
 		ref:       &Reference{},
 	}
+	a.lnSrmThresh = math.Log(a.srmThresh)
 	lt := math.Log(1 / a.alphaEach)
 	a.checks = []*check{
 		{name: "error_rate", logE: 0, threshold: lt},
@@ -564,7 +566,7 @@ func (a *Analysis) Observe(o Observation) deploy.Verdict {
 			p.proved, p.after, p.afterN = true, el, p.t.N
 		}
 	}
-	if !a.srmRejected && a.srmLogE() >= math.Log(a.srmThresh) {
+	if !a.srmRejected && a.srmLogE() >= a.lnSrmThresh {
 		a.srmRejected, a.srmAfter = true, el
 	}
 	a.dirty = true

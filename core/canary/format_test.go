@@ -141,3 +141,13 @@ func TestConstNumMatchesNum(t *testing.T) {
 		}
 	}
 }
+
+// exp0 skips math.Exp at 0 on the ground that its exponential is exactly
+// 1; the log-sum-exps stay bit for bit what they were only if so.
+func TestExpOfZeroIsOne(t *testing.T) {
+	for _, z := range []float64{0, math.Copysign(0, -1)} {
+		if math.Exp(z) != 1 || exp0(z) != 1 {
+			t.Fatalf("exp(%v) = %v", z, math.Exp(z))
+		}
+	}
+}
