@@ -833,7 +833,7 @@ func (a *Analysis) continueReason() (reason string, ok bool) {
 	if a.scratch.Latency == nil {
 		a.scratch.Latency = &LatencyEvid{}
 	}
-	a.fillEvidence(&a.scratch, a.at, false)
+	a.fillEvidence(&a.scratch, a.at, nil)
 	return a.progress(a.scratch), true
 }
 
@@ -1080,16 +1080,30 @@ func (r Result) Judgement() (deploy.Judgement, error) {
 }
 
 func (a *Analysis) evidence(at time.Time) Evidence {
-	ev := Evidence{Latency: &LatencyEvid{}, Metrics: make([]MetricEvid, 0, len(a.checks)), Proofs: make([]ProofEvid, 0, len(a.proofs))}
-	a.fillEvidence(&ev, at, true)
+	// One allocation for the evidence's parts rather than a dozen.
+	blk := new(evidenceBlock)
+	ev := Evidence{Latency: &blk.lat, Metrics: blk.metrics[:0], Proofs: blk.proofs[:0]}
+	a.fillEvidence(&ev, at, blk.ratios[:])
 	return ev
 }
 
+// evidenceBlock holds an Evidence's parts: its latency thresholds, its
+// tests (RollbackTests: at most 4) and proofs, and each test's rate
+// ratio and relative effect.
+type evidenceBlock struct {
+	lat     LatencyEvid
+	metrics [4]MetricEvid
+	proofs  [2]ProofEvid
+	ratios  [8]float64
+}
+
 // fillEvidence writes the evidence at at into ev, appending to its
-// Metrics and Proofs from their start and filling its Latency. full:
-// everything; otherwise only what a progress reason reads (no SRM, no
-// rate ratios), into arrays the analysis reuses.
-func (a *Analysis) fillEvidence(ev *Evidence, at time.Time, full bool) {
+// Metrics and Proofs from their start and filling its Latency; the
+// tests' rate ratios and relative effects go to ratios, two a test. nil
+// ratios: only what a progress reason reads (no SRM, no rate ratios),
+// into arrays the analysis reuses.
+func (a *Analysis) fillEvidence(ev *Evidence, at time.Time, ratios []float64) {
+	full := ratios != nil
 	*ev = Evidence{Alpha: a.cfg.Alpha, AlphaPerTest: a.alphaEach, Train: a.cfg.Train, Tolerance: a.cfg.Tolerance,
 		Beta: a.cfg.Beta, ErrorTolerance: a.cfg.ErrorTolerance, LatencyTolerance: a.cfg.LatencyTolerance,
 		Objectives: a.cfg.Objectives, Since: a.start, At: at, ElapsedS: a.elapsed(at), Against: "baseline",
@@ -1105,7 +1119,14 @@ func (a *Analysis) fillEvidence(ev *Evidence, at time.Time, full bool) {
 		if c.name == "latency_slo" && len(a.bounds) == 0 {
 			continue
 		}
-		ev.Metrics = append(ev.Metrics, a.metric(c, full))
+		var rr []float64
+		if full {
+			if len(ratios) < 2 {
+				ratios = make([]float64, 2*len(a.checks))
+			}
+			rr, ratios = ratios[:2], ratios[2:]
+		}
+		ev.Metrics = append(ev.Metrics, a.metric(c, rr))
 	}
 	ev.Proved = a.Proved()
 	for _, p := range a.proofs {
@@ -1131,8 +1152,9 @@ func rate(x, n float64) float64 {
 	return x / n
 }
 
-// metric is a rollback test's evidence; ratios: with its rate ratio.
-func (a *Analysis) metric(c *check, ratios bool) MetricEvid {
+// metric is a rollback test's evidence; its rate ratio and relative
+// effect go to ratios[0:2] (nil: none).
+func (a *Analysis) metric(c *check, ratios []float64) MetricEvid {
 	m := MetricEvid{
 		Name: c.name, Test: c.test, Against: c.against,
 		Baseline:       CohortEvid{int64(math.Round(c.nb)), int64(math.Round(c.xb)), rate(c.xb, c.nb)},
@@ -1147,10 +1169,10 @@ func (a *Analysis) metric(c *check, ratios bool) MetricEvid {
 	if m.Test == "" {
 		m.Test = "no data yet"
 	}
-	if ratios && c.nb > 0 && c.nc > 0 && c.xb > 0 {
+	if ratios != nil && c.nb > 0 && c.nc > 0 && c.xb > 0 {
 		rr := rate(c.xc, c.nc) / rate(c.xb, c.nb)
-		eff := rr - 1
-		m.RateRatio, m.RelativeEffect = &rr, &eff
+		ratios[0], ratios[1] = rr, rr-1
+		m.RateRatio, m.RelativeEffect = &ratios[0], &ratios[1]
 	}
 	return m
 }
