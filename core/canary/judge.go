@@ -120,8 +120,9 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 		// Mid-bake, "continue" is only slept on: the engine keeps a
 		// judgement's evidence when it acts on it (a verdict, an
 		// extension at the bake's end), so it is neither built nor
-		// encoded here: it was most of a judgement's cost, and a train
-		// judges every in-flight canary at every look.
+		// encoded here (about half of a judgement's cost; the reason is
+		// written from state the analysis reuses), and a train judges
+		// every in-flight canary at every look.
 		if reason, goingOn = ss.a.continueReason(); !goingOn {
 			r = ss.a.Result()
 		}
