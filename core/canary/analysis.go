@@ -233,8 +233,10 @@ type Analysis struct {
 	// sample-ratio test skips it instead of reading it as a bad split.
 	srmStale    bool
 	srmAfter    float64
-	confOf      float64  // the confidence confText was written for
-	scratch     Evidence // continueReason's, reused
+	confOf      float64       // the confidence confText was written for
+	scratch     Evidence      // continueReason's and finished's, on blk, reused
+	blk         evidenceBlock // scratch's parts
+	enc         evidenceEnc   // what the evidence JSON repeats (encode)
 	confText    string
 	baseN, canN float64 // requests in the step
 	bounds_     [8]boundCache
@@ -830,22 +832,36 @@ func (a *Analysis) continueReason() (reason string, ok bool) {
 	if !a.dirty {
 		return a.result.Reason, true
 	}
-	if a.scratch.Latency == nil {
-		a.scratch.Latency = &LatencyEvid{}
-	}
-	a.fillEvidence(&a.scratch, a.at, nil)
+	a.fillEvidence(a.scratchEvidence(), a.at, nil)
 	return a.progress(a.scratch), true
 }
 
+// scratchEvidence is the evidence the analysis reuses, on its own block.
+func (a *Analysis) scratchEvidence() *Evidence {
+	if a.scratch.Latency == nil {
+		a.scratch = Evidence{Latency: &a.blk.lat, Metrics: a.blk.metrics[:0], Proofs: a.blk.proofs[:0]}
+	}
+	return &a.scratch
+}
+
 // finished is Result().Finish() (the bake is over), without writing the
-// progress reason a promotion replaces.
+// progress reason a promotion replaces. Its evidence may be the
+// analysis's scratch: encode it (encode) before the analysis observes
+// again.
 func (a *Analysis) finished() Result {
 	if !a.dirty || a.Verdict() != deploy.VerdictContinue || !a.Proved() {
 		return a.Result().Finish()
 	}
-	ev := a.evidence(a.at)
+	ev := a.scratchEvidence()
+	a.fillEvidence(ev, a.at, a.blk.ratios[:])
 	ev.Verdict = deploy.VerdictContinue
-	return Result{Verdict: deploy.VerdictContinue, Evid: ev}.Finish()
+	return Result{Verdict: deploy.VerdictContinue, Evid: *ev}.Finish()
+}
+
+// encode is the evidence JSON of r.Judgement, byte for byte, written
+// with what the analysis keeps from one judgement to the next.
+func (a *Analysis) encode(ev *Evidence) []byte {
+	return ev.appendJSONVia(make([]byte, 0, 4096), &a.enc)
 }
 
 func (a *Analysis) elapsed(at time.Time) float64 {

@@ -192,10 +192,86 @@ func (w *jw) cohort(k string, c CohortEvid) {
 	w.close('}')
 }
 
-func (ev *Evidence) appendJSON(b []byte) []byte {
+// evidenceEnc keeps what one analysis's evidence JSON repeats from one
+// judgement to the next: the settings (alpha to since, written once for
+// the values they were written from) and the tests' and claims' long
+// descriptions (each escaped once for the string it was escaped from).
+// One analysis's, used under the judge's lock.
+type evidenceEnc struct {
+	head     evidenceHead
+	headText []byte
+	headSet  bool
+	strs     [12]encString
+	next     int // the slot the next new string takes
+}
+
+// evidenceHead is the fields of an Evidence that the cached head is
+// written from, compared bit for bit.
+type evidenceHead struct {
+	alpha, alphaPerTest, tolerance, beta, errTol, latTol, objErr, objLat uint64
+	train                                                                int
+	since                                                                time.Time
+}
+
+func headOf(ev *Evidence) evidenceHead {
+	f := math.Float64bits
+	return evidenceHead{f(ev.Alpha), f(ev.AlphaPerTest), f(ev.Tolerance), f(ev.Beta), f(ev.ErrorTolerance),
+		f(ev.LatencyTolerance), f(ev.Objectives.ErrorRate), f(ev.Objectives.LatencyP99Ms), ev.Train, ev.Since}
+}
+
+type encString struct {
+	s    string
+	text []byte // s as a JSON string
+}
+
+// encLongString is the length from which a string is worth keeping
+// escaped: the tests' and claims' descriptions (80-330 bytes), not the
+// names.
+const encLongString = 48
+
+// strVia is str, from enc's escaped copy of s when it has one.
+func (w *jw) strVia(enc *evidenceEnc, k, s string) {
+	if enc == nil || len(s) < encLongString {
+		w.str(k, s)
+		return
+	}
+	w.key(k)
+	for i := range enc.strs {
+		if e := &enc.strs[i]; len(e.s) == len(s) && e.s == s {
+			w.b = append(w.b, e.text...)
+			return
+		}
+	}
+	n := len(w.b)
+	w.b = appendJSONString(w.b, s)
+	e := &enc.strs[enc.next]
+	enc.next = (enc.next + 1) % len(enc.strs)
+	e.s, e.text = s, append(e.text[:0], w.b[n:]...)
+}
+
+func (ev *Evidence) appendJSON(b []byte) []byte { return ev.appendJSONVia(b, nil) }
+
+// appendJSONVia is appendJSON with what enc keeps (nil: none); the
+// document is the same byte for byte.
+func (ev *Evidence) appendJSONVia(b []byte, enc *evidenceEnc) []byte {
 	w := jw{b: b}
 	w.open("", '{')
 	w.str("verdict", string(ev.Verdict))
+	if enc != nil && enc.headSet && enc.head == headOf(ev) {
+		w.b = append(w.b, enc.headText...)
+	} else {
+		n := len(w.b)
+		ev.appendHead(&w)
+		if enc != nil {
+			enc.head, enc.headText, enc.headSet = headOf(ev), append(enc.headText[:0], w.b[n:]...), true
+		}
+	}
+	ev.appendBody(&w, enc)
+	return w.b
+}
+
+// appendHead writes the settings, alpha to since (after the verdict).
+func (ev *Evidence) appendHead(w *jw) {
 	w.constNum("alpha", ev.Alpha)
 	w.constNum("alpha_per_test", ev.AlphaPerTest)
 	w.int("train", int64(ev.Train))
@@ -208,6 +284,10 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 	w.constNumOmit("latency_p99_ms", ev.Objectives.LatencyP99Ms)
 	w.close('}')
 	w.time("since", ev.Since)
+}
+
+// appendBody writes the rest, at to the end.
+func (ev *Evidence) appendBody(w *jw, enc *evidenceEnc) {
 	w.time("at", ev.At)
 	w.num("elapsed_s", ev.ElapsedS)
 	w.numOmit("decided_after_s", ev.DecidedAfter)
@@ -229,7 +309,7 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 		for _, m := range ev.Metrics {
 			w.open("", '{')
 			w.str("name", m.Name)
-			w.str("test", m.Test)
+			w.strVia(enc, "test", m.Test)
 			w.str("against", m.Against)
 			w.cohort("baseline", m.Baseline)
 			w.cohort("canary", m.Canary)
@@ -253,8 +333,8 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 		for _, p := range ev.Proofs {
 			w.open("", '{')
 			w.str("name", p.Name)
-			w.str("test", p.Test)
-			w.str("claim", p.Claim)
+			w.strVia(enc, "test", p.Test)
+			w.strVia(enc, "claim", p.Claim)
 			w.constNum("confidence", p.Confidence)
 			w.cohort("canary", p.Canary)
 			w.num("limit", p.Limit)
@@ -293,5 +373,4 @@ func (ev *Evidence) appendJSON(b []byte) []byte {
 	w.numOmit("rejected_after_s", s.RejectedAfterS)
 	w.close('}')
 	w.close('}')
-	return w.b
 }

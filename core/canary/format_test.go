@@ -5,7 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // The reasons' fast number formatting writes exactly what strconv
@@ -148,6 +150,35 @@ func TestExpOfZeroIsOne(t *testing.T) {
 	for _, z := range []float64{0, math.Copysign(0, -1)} {
 		if math.Exp(z) != 1 || exp0(z) != 1 {
 			t.Fatalf("exp(%v) = %v", z, math.Exp(z))
+		}
+	}
+}
+
+// An analysis's evidence encoder writes what appendJSON writes, judgement
+// after judgement, as the settings and the descriptions it keeps change
+// under it.
+func TestEvidenceEncoderMatchesAppendJSON(t *testing.T) {
+	var evs []Evidence
+	for _, cfg := range []Config{{}, {Tolerance: 0.2, Objectives: Objectives{ErrorRate: 0.004}}, {Objectives: Objectives{ErrorRate: 0.01, LatencyP99Ms: 300}}} {
+		for _, n := range []int{0, 5, 400} {
+			evs = append(evs, run(cfg, 10, tick{Counts{Requests: 900, Errors: 2, Slow: 9}, Counts{Requests: 100, Errors: 1, Slow: 2}}, n).Finish().Evid)
+		}
+	}
+	// Changed in place between judgements: a setting, the start, a
+	// description rewritten with the same length, a claim.
+	moved := evs[len(evs)-1]
+	moved.Alpha, moved.Since = 0.02, moved.Since.Add(time.Second)
+	moved.Metrics = append([]MetricEvid(nil), moved.Metrics...)
+	moved.Metrics[0].Test = strings.Replace(moved.Metrics[0].Test, "a", "b", 1)
+	moved.Proofs = append([]ProofEvid(nil), moved.Proofs...)
+	moved.Proofs[0].Claim = "p95 latency \"quoted\" <= 10 ms, a claim long enough to be kept"
+	evs = append(evs, moved, evs[0], moved)
+	var enc evidenceEnc
+	for pass := range 3 {
+		for i, ev := range evs {
+			if got, want := ev.appendJSONVia(nil, &enc), ev.appendJSON(nil); string(got) != string(want) {
+				t.Fatalf("pass %d, evidence %d:\n%s\nwant\n%s", pass, i, got, want)
+			}
 		}
 	}
 }

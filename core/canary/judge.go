@@ -127,6 +127,14 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 			r = ss.a.Result()
 		}
 	}
+	// The evidence, when the engine keeps it, is encoded under the lock:
+	// it is written with what the step's analysis keeps from one
+	// judgement to the next, and a finished step's is the analysis's
+	// reused evidence.
+	var evidence []byte
+	if !goingOn && (r.Verdict != deploy.VerdictContinue || finished) {
+		evidence = ss.a.encode(&r.Evid)
+	}
 	var samples []Sample
 	if j.rec != nil {
 		samples = ss.trail.add(obs, j.window)
@@ -150,10 +158,7 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 		delete(j.states, key)
 		j.mu.Unlock()
 	}
-	if r.Verdict == deploy.VerdictContinue && !finished {
-		return deploy.Judgement{Verdict: r.Verdict, Reason: r.Reason}, nil
-	}
-	return r.Judgement()
+	return deploy.Judgement{Verdict: r.Verdict, Reason: r.Reason, Evidence: evidence}, nil
 }
 
 // Forget drops a run's state (call when the run ends).
