@@ -203,6 +203,59 @@ type evidenceEnc struct {
 	headSet  bool
 	strs     [12]encString
 	next     int // the slot the next new string takes
+	// The texts of the step's own values that seldom change (its
+	// reference's latency quantiles, its tests' reference rates, its
+	// proofs' limits), a slot each.
+	nums [encNumSlots]encNum
+}
+
+type encNum struct {
+	bits uint64
+	set  bool
+	text []byte
+}
+
+// The slots of evidenceEnc.nums: p50, p95, the tolerated p95, then the
+// tests' reference rates, then the proofs' limits.
+const (
+	encP50 = iota
+	encP95
+	encLimitMs
+	encRefRate
+	encProofLimit = encRefRate + 4
+	encNumSlots   = encProofLimit + 2
+)
+
+// numVia is num, from enc's text for the value in slot when it has the
+// same value (a slot past encNumSlots: none).
+func (w *jw) numVia(enc *evidenceEnc, slot int, k string, v float64) {
+	if enc == nil || slot >= encNumSlots {
+		w.num(k, v)
+		return
+	}
+	w.key(k)
+	e, bits := &enc.nums[slot], math.Float64bits(v)
+	if e.set && e.bits == bits {
+		w.b = append(w.b, e.text...)
+		return
+	}
+	n := len(w.b)
+	w.b = appendJSONNum(w.b, v)
+	e.bits, e.set, e.text = bits, true, append(e.text[:0], w.b[n:]...)
+}
+
+// encSlot is slot first+i of n, or none (encNumSlots) past them.
+func encSlot(first, i, n int) int {
+	if i >= n {
+		return encNumSlots
+	}
+	return first + i
+}
+
+func (w *jw) numViaOmit(enc *evidenceEnc, slot int, k string, v float64) {
+	if v != 0 {
+		w.numVia(enc, slot, k, v)
+	}
 }
 
 // evidenceHead is the fields of an Evidence that the cached head is
@@ -295,9 +348,9 @@ func (ev *Evidence) appendBody(w *jw, enc *evidenceEnc) {
 	if l := ev.Latency; l != nil {
 		w.open("latency", '{')
 		w.bool("histogram", l.Histogram)
-		w.numOmit("baseline_p50_ms", l.P50Ms)
-		w.numOmit("baseline_p95_ms", l.P95Ms)
-		w.numOmit("tolerated_p95_ms", l.LimitMs)
+		w.numViaOmit(enc, encP50, "baseline_p50_ms", l.P50Ms)
+		w.numViaOmit(enc, encP95, "baseline_p95_ms", l.P95Ms)
+		w.numViaOmit(enc, encLimitMs, "tolerated_p95_ms", l.LimitMs)
 		w.constNumOmit("slo_p99_ms", l.SLOMs)
 		w.close('}')
 	}
@@ -306,7 +359,7 @@ func (ev *Evidence) appendBody(w *jw, enc *evidenceEnc) {
 		w.b = append(w.b, "null"...)
 	} else {
 		w.open("metrics", '[')
-		for _, m := range ev.Metrics {
+		for i, m := range ev.Metrics {
 			w.open("", '{')
 			w.str("name", m.Name)
 			w.strVia(enc, "test", m.Test)
@@ -315,7 +368,7 @@ func (ev *Evidence) appendBody(w *jw, enc *evidenceEnc) {
 			w.cohort("canary", m.Canary)
 			w.ptr("rate_ratio", m.RateRatio)
 			w.ptr("relative_effect", m.RelativeEffect)
-			w.numOmit("reference_rate", m.ReferenceRate)
+			w.numViaOmit(enc, encSlot(encRefRate, i, 4), "reference_rate", m.ReferenceRate)
 			w.numOmit("dispersion", m.Dispersion)
 			w.num("e_value", m.EValue)
 			w.constNum("threshold", m.Threshold)
@@ -330,14 +383,14 @@ func (ev *Evidence) appendBody(w *jw, enc *evidenceEnc) {
 		w.b = append(w.b, "null"...)
 	} else {
 		w.open("proofs", '[')
-		for _, p := range ev.Proofs {
+		for i, p := range ev.Proofs {
 			w.open("", '{')
 			w.str("name", p.Name)
 			w.strVia(enc, "test", p.Test)
 			w.strVia(enc, "claim", p.Claim)
 			w.constNum("confidence", p.Confidence)
 			w.cohort("canary", p.Canary)
-			w.num("limit", p.Limit)
+			w.numVia(enc, encSlot(encProofLimit, i, 2), "limit", p.Limit)
 			w.num("dispersion", p.Dispersion)
 			w.num("e_value", p.EValue)
 			w.constNum("threshold", p.Threshold)
