@@ -176,6 +176,7 @@ func (r *Reference) freeze() {
 type check struct {
 	name, test, against string
 	logE, threshold     float64 // ln
+	thr                 threshold
 	rejected            bool
 	after               float64
 	// what it has seen: canary trials and events, the compared rate
@@ -188,6 +189,7 @@ type proof struct {
 	name, test string
 	t          *OneSidedTest
 	threshold  float64 // ln
+	thr        threshold
 	proved     bool
 	after      float64
 	afterN     float64 // canary requests the proof took
@@ -200,16 +202,17 @@ type proof struct {
 // Analysis is the sequential state of one canary step. It does no I/O;
 // feed it observations in time order.
 type Analysis struct {
-	cfg       Config
-	start     time.Time
-	weight    int
-	alphaEach float64 // Alpha / Train / RollbackTests
-	srmThresh float64 // on the sample-ratio e-value, 1/PauseAlpha
-	last      Observation
-	started   bool
-	ref       *Reference
-	carried   bool // ref came from an earlier step
-	bounds    []float64
+	cfg         Config
+	start       time.Time
+	weight      int
+	alphaEach   float64 // Alpha / Train / RollbackTests
+	srmThresh   float64 // on the sample-ratio e-value, 1/PauseAlpha
+	lnSrmThresh float64 // its logarithm
+	last        Observation
+	started     bool
+	ref         *Reference
+	carried     bool // ref came from an earlier step
+	bounds      []float64
 	// rollback tests
 	errRel      *RegressionTest // with a Tolerance (a ratio null)
 	errTwo      *TwoSampleTest
@@ -228,15 +231,25 @@ type Analysis struct {
 	// next interval mixes traffic split at the old share (a bake that
 	// waited for an operator at 5 % for minutes, then 25 %): the
 	// sample-ratio test skips it instead of reading it as a bad split.
-	srmStale     bool
-	srmAfter     float64
-	baseN, canN  float64 // requests in the step
-	bounds_      [8]boundCache
-	hb, hc       []float64 // the latest interval's histograms (reused)
-	at           time.Time
-	dirty        bool
-	result       Result
-	finishResult *Result
+	srmStale    bool
+	srmAfter    float64
+	confOf      float64       // the confidence confText was written for
+	scratch     Evidence      // continueReason's and finished's, on blk, reused
+	blk         evidenceBlock // scratch's parts
+	enc         evidenceEnc   // what the evidence JSON repeats (encode)
+	confText    string
+	baseN, canN float64 // requests in the step
+	bounds_     [8]boundCache
+	hb, hc      []float64 // the latest interval's histograms (reused)
+	// Where the latency thresholds fall in the histograms' layout
+	// (above's work, done once per threshold): the reference's p50 and
+	// p95, the SLO's p99 (on the canary's layout, and pessimistic on the
+	// reference's) and the tolerated p95.
+	cut50, cut95, cutSLO, cutSLORef, cutLimit cut
+	at                                        time.Time
+	dirty                                     bool
+	result                                    Result
+	finishResult                              *Result
 }
 
 // Result is the analysis after the latest observation.
@@ -377,6 +390,7 @@ func NewAnalysis(cfg Config, start time.Time, weight int) *Analysis {
 		latRef:    [2]*OneSidedTest{NewUpwardTest(), NewUpwardTest()},
 		ref:       &Reference{},
 	}
+	a.lnSrmThresh = math.Log(a.srmThresh)
 	lt := math.Log(1 / a.alphaEach)
 	a.checks = []*check{
 		{name: "error_rate", logE: 0, threshold: lt},
@@ -518,12 +532,21 @@ func (a *Analysis) Observe(o Observation) deploy.Verdict {
 	a.at = o.At
 	a.baseN += float64(db.Requests)
 	a.canN += float64(dc.Requests)
-	a.update(db, dc, hb, hc)
+	// The baseline's interval: its requests and those slower than the
+	// reference's p95, used by the tests and the dispersion.
+	var nb, xb95 float64
+	if hb != nil {
+		nb = sumF(hb)
+		if a.ref.P95Ms > 0 {
+			xb95 = a.cut95.at(a.ref.BoundsMs, a.ref.P95Ms, false).above(hb)
+		}
+	}
+	a.update(db, dc, hb, hc, nb, xb95)
 	// The reference and the dispersion learn from the baseline after the
 	// tests used them: each interval's tests only see what came before.
 	a.ref.errDisp.add(float64(db.Requests), float64(db.Errors), dt)
 	if a.ref.P95Ms > 0 && hb != nil {
-		a.ref.latDisp.add(sumF(hb), above(hb, a.ref.BoundsMs, a.ref.P95Ms, false), dt)
+		a.ref.latDisp.add(nb, xb95, dt)
 	}
 	a.ref.add(db, hb)
 	if len(a.ref.BoundsMs) == 0 && hist {
@@ -545,7 +568,7 @@ func (a *Analysis) Observe(o Observation) deploy.Verdict {
 			p.proved, p.after, p.afterN = true, el, p.t.N
 		}
 	}
-	if !a.srmRejected && a.srmLogE() >= math.Log(a.srmThresh) {
+	if !a.srmRejected && a.srmLogE() >= a.lnSrmThresh {
 		a.srmRejected, a.srmAfter = true, el
 	}
 	a.dirty = true
@@ -580,8 +603,9 @@ func (a *Analysis) keep(o Observation) {
 	a.last.Canary.Buckets = append(cb, o.Canary.Buckets...)
 }
 
-// update runs every test on one interval's increments.
-func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
+// update runs every test on one interval's increments; nb and xb95 are
+// hb's requests and those slower than the reference's p95.
+func (a *Analysis) update(db, dc Counts, hb, hc []float64, nb, xb95 float64) {
 	ref := a.ref
 	share := 1.0
 	if a.baseN > 0 && !a.hundred() {
@@ -627,21 +651,24 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 	// Latency, relative: exceedances of the baseline's p50 and p95 when
 	// there are histograms, else the slow counts of a fixed cutoff.
 	cl := a.checks[1]
+	var n float64 // the canary's requests in the histogram
+	if hc != nil {
+		n = sumF(hc)
+	}
 	switch {
 	case hc != nil && ref.P95Ms > 0:
 		cl.name = "latency_shift"
-		n := sumF(hc)
-		x50, x95 := above(hc, ref.BoundsMs, ref.P50Ms, false), above(hc, ref.BoundsMs, ref.P95Ms, false)
+		c50, c95 := a.cut50.at(ref.BoundsMs, ref.P50Ms, false), a.cut95.at(ref.BoundsMs, ref.P95Ms, false)
+		x50, x95 := c50.above(hc), c95.above(hc)
 		if !a.hundred() && hb != nil {
-			nb := sumF(hb)
 			if a.shift == nil {
 				a.shift = NewShiftTestFocus(ref.Hist, shiftFocus(ref, a.cfg.LatencyTolerance))
 			}
 			a.shift.Update(hb, hc)
-			a.latRel[1].UpdateF(nb, n, above(hb, ref.BoundsMs, ref.P95Ms, false), x95)
+			a.latRel[1].UpdateF(nb, n, xb95, x95)
 			cl.logE = logMix(a.shift.LogE(), a.latRel[1].LogE(), ShiftWeight)
 			cl.nb += nb
-			cl.xb += above(hb, ref.BoundsMs, ref.P95Ms, false)
+			cl.xb += xb95
 			if cl.against != "baseline" {
 				cl.test = fmt.Sprintf("sequential test of a shift of the canary's latency distribution against the baseline's (median %s; exponential-tilt mixture on the histograms betting half on +%.0f%%, the tolerance; weight %g) with the conditional binomial test of the share slower than the baseline's p95 %s", ms(ref.P50Ms), 100*a.cfg.LatencyTolerance, ShiftWeight, ms(ref.P95Ms))
 			}
@@ -649,12 +676,13 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 			cl.threshold = math.Log(1 / a.alphaEach)
 		} else if a.hundred() {
 			rn := ref.histN()
-			p50 := a.bounds_[1].get(above(ref.Hist, ref.BoundsMs, ref.P50Ms, false), rn, lvl/2, true)
-			p95 := a.bounds_[2].get(above(ref.Hist, ref.BoundsMs, ref.P95Ms, false), rn, lvl/2, true)
+			r95 := c95.above(ref.Hist)
+			p50 := a.bounds_[1].get(c50.above(ref.Hist), rn, lvl/2, true)
+			p95 := a.bounds_[2].get(r95, rn, lvl/2, true)
 			a.latRef[0].Update(n, x50, p50, phiLat)
 			a.latRef[1].Update(n, x95, p95, phiLat)
 			cl.logE, cl.p0, cl.phi = logMix(a.latRef[0].LogE(), a.latRef[1].LogE(), 0.5), p95, phiLat
-			cl.nb, cl.xb = rn, above(ref.Hist, ref.BoundsMs, ref.P95Ms, false)
+			cl.nb, cl.xb = rn, r95
 			if cl.against != "pre-deployment baseline" {
 				cl.test = fmt.Sprintf("one-sample sequential tests of the canary's share of requests slower than the pre-deployment baseline's p50 %s and p95 %s against its upper bounds", ms(ref.P50Ms), ms(ref.P95Ms))
 			}
@@ -701,14 +729,15 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 			}
 			slo := a.cfg.Objectives.LatencyP99Ms
 			rn := ref.histN()
+			rx := a.cutSLORef.at(ref.BoundsMs, slo, true).above(ref.Hist)
 			p0 := 0.01
 			if rn > 0 {
-				p0 = max(p0, a.bounds_[5].get(above(ref.Hist, ref.BoundsMs, slo, true), rn, lvl, true))
+				p0 = max(p0, a.bounds_[5].get(rx, rn, lvl, true))
 			}
-			a.latSLO.Update(sumF(hc), above(hc, a.bounds, slo, false), p0, phiLat)
+			a.latSLO.Update(n, a.cutSLO.at(a.bounds, slo, false).above(hc), p0, phiLat)
 			c.logE, c.p0, c.phi = a.latSLO.LogE(), p0, phiLat
 			c.nc, c.xc = a.latSLO.N, a.latSLO.X
-			c.nb, c.xb = rn, above(ref.Hist, ref.BoundsMs, slo, true)
+			c.nb, c.xb = rn, rx
 		}
 	}
 
@@ -727,7 +756,7 @@ func (a *Analysis) update(db, dc Counts, hb, hc []float64) {
 	case hc != nil && ref.P95Ms > 0:
 		pl.name = "latency_p95"
 		pl.limit, pl.phi = 1-ToleranceQuantile, phiLat
-		pl.t.Update(sumF(hc), above(hc, ref.BoundsMs, (1+a.cfg.LatencyTolerance)*ref.P95Ms, true), pl.limit, phiLat)
+		pl.t.Update(n, a.cutLimit.at(ref.BoundsMs, (1+a.cfg.LatencyTolerance)*ref.P95Ms, true).above(hc), pl.limit, phiLat)
 	case hc == nil && len(a.bounds) == 0:
 		pl.name = "slow_rate"
 		pl.test = "one-sample sequential test of the canary's slow-request rate against the baseline's lower bound + the error tolerance (no histogram)"
@@ -791,6 +820,48 @@ func (a *Analysis) Result() Result {
 		a.dirty = false
 	}
 	return a.result
+}
+
+// continueReason is the reason of Result when its verdict is continue
+// (ok), without building the evidence the judge does not return then:
+// mid-bake, a continue is only slept on.
+func (a *Analysis) continueReason() (reason string, ok bool) {
+	if a.Verdict() != deploy.VerdictContinue {
+		return "", false
+	}
+	if !a.dirty {
+		return a.result.Reason, true
+	}
+	a.fillEvidence(a.scratchEvidence(), a.at, nil)
+	return a.progress(a.scratch), true
+}
+
+// scratchEvidence is the evidence the analysis reuses, on its own block.
+func (a *Analysis) scratchEvidence() *Evidence {
+	if a.scratch.Latency == nil {
+		a.scratch = Evidence{Latency: &a.blk.lat, Metrics: a.blk.metrics[:0], Proofs: a.blk.proofs[:0]}
+	}
+	return &a.scratch
+}
+
+// finished is Result().Finish() (the bake is over), without writing the
+// progress reason a promotion replaces. Its evidence may be the
+// analysis's scratch: encode it (encode) before the analysis observes
+// again.
+func (a *Analysis) finished() Result {
+	if !a.dirty || a.Verdict() != deploy.VerdictContinue || !a.Proved() {
+		return a.Result().Finish()
+	}
+	ev := a.scratchEvidence()
+	a.fillEvidence(ev, a.at, a.blk.ratios[:])
+	ev.Verdict = deploy.VerdictContinue
+	return Result{Verdict: deploy.VerdictContinue, Evid: *ev}.Finish()
+}
+
+// encode is the evidence JSON of r.Judgement, byte for byte, written
+// with what the analysis keeps from one judgement to the next.
+func (a *Analysis) encode(ev *Evidence) []byte {
+	return ev.appendJSONVia(make([]byte, 0, 4096), &a.enc)
 }
 
 func (a *Analysis) elapsed(at time.Time) float64 {
@@ -870,19 +941,19 @@ func (a *Analysis) progress(ev Evidence) string {
 		}
 		b = append(b, p.Claim...)
 		b = append(b, " with "...)
-		b = append(b, pctConf(p.Confidence)...)
+		b = a.appendConf(b, p.Confidence)
 		b = append(b, " confidence ("...)
 		b = append(b, st...)
 		b = append(b, "; "...)
 		b = strconv.AppendInt(b, p.Canary.Requests, 10)
 		b = append(b, " canary requests: "...)
-		b = append(b, pct(p.Canary.Rate)...)
+		b = appendPct(b, p.Canary.Rate)
 		b = append(b, " observed, limit "...)
-		b = append(b, pct(p.Limit)...)
+		b = appendPct(b, p.Limit)
 		b = append(b, ", e "...)
-		b = append(b, num(p.EValue)...)
+		b = appendNum(b, p.EValue)
 		b = append(b, " of "...)
-		b = append(b, num(p.Threshold)...)
+		b = appendNum(b, p.Threshold)
 		b = append(b, ')')
 	}
 	b = append(b, "; no regression: "...)
@@ -892,16 +963,25 @@ func (a *Analysis) progress(ev Evidence) string {
 		}
 		b = append(b, metricLabel(m.Name)...)
 		b = append(b, ' ')
-		b = append(b, pct(m.Canary.Rate)...)
+		b = appendPct(b, m.Canary.Rate)
 		b = append(b, " vs "...)
-		b = append(b, pct(m.Baseline.Rate)...)
+		b = appendPct(b, m.Baseline.Rate)
 		b = append(b, " (e "...)
-		b = append(b, num(m.EValue)...)
+		b = appendNum(b, m.EValue)
 		b = append(b, " of "...)
-		b = append(b, num(m.Threshold)...)
+		b = appendNum(b, m.Threshold)
 		b = append(b, ')')
 	}
 	return string(b)
+}
+
+// appendConf writes pctConf(x), formatted once per analysis: the
+// confidence is the same at every judgement.
+func (a *Analysis) appendConf(b []byte, x float64) []byte {
+	if a.confText == "" || a.confOf != x {
+		a.confOf, a.confText = x, pctConf(x)
+	}
+	return append(b, a.confText...)
 }
 
 // Finish ends the bake: a canary whose proofs hold is promoted, with the
@@ -936,41 +1016,46 @@ func (r Result) Finish() Result {
 // rate against the limit and the e-value against its threshold; then the
 // rollback tests' evidence.
 func promotionReason(ev Evidence) string {
-	b := []byte("bake over, promoted on proof: ")
+	b := make([]byte, 0, 2048) // two proofs and four tests: about 1,300 bytes
+	b = append(b, "bake over, promoted on proof: "...)
 	for i, p := range ev.Proofs {
 		if i > 0 {
 			b = append(b, "; "...)
 		}
-		b = fmt.Appendf(b, "%s with %s confidence after %s canary requests (%s: %s observed, limit %s; e-value %s, threshold %s reached after %s)",
-			p.Claim, pctConf(p.Confidence), thousands(p.ProvedAfterRequests), p.Test, pct(p.Canary.Rate), pct(p.Limit),
-			num(p.EValue), num(p.Threshold), secs(p.ProvedAfterS))
+		b = append(b, p.Claim...)
+		b = append(b, " with "...)
+		b = appendPctConf(b, p.Confidence)
+		b = append(b, " confidence after "...)
+		b = appendThousands(b, p.ProvedAfterRequests)
+		b = append(b, " canary requests ("...)
+		b = append(b, p.Test...)
+		b = append(b, ": "...)
+		b = appendPct(b, p.Canary.Rate)
+		b = append(b, " observed, limit "...)
+		b = appendPct(b, p.Limit)
+		b = append(b, "; e-value "...)
+		b = appendNum(b, p.EValue)
+		b = append(b, ", threshold "...)
+		b = appendNum(b, p.Threshold)
+		b = append(b, " reached after "...)
+		b = appendSecs(b, p.ProvedAfterS)
+		b = append(b, ')')
 	}
 	b = append(b, "; no regression: "...)
 	for i, m := range ev.Metrics {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = fmt.Appendf(b, "%s %s vs %s (e-value %s < %s)", metricLabel(m.Name), pct(m.Canary.Rate), pct(m.Baseline.Rate), num(m.EValue), num(m.Threshold))
-	}
-	return string(b)
-}
-
-// thousands formats n with comma thousands separators (2,310).
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := n < 0
-	if neg {
-		s = s[1:]
-	}
-	var b []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b = append(b, ',')
-		}
-		b = append(b, s[i])
-	}
-	if neg {
-		return "-" + string(b)
+		b = append(b, metricLabel(m.Name)...)
+		b = append(b, ' ')
+		b = appendPct(b, m.Canary.Rate)
+		b = append(b, " vs "...)
+		b = appendPct(b, m.Baseline.Rate)
+		b = append(b, " (e-value "...)
+		b = appendNum(b, m.EValue)
+		b = append(b, " < "...)
+		b = appendNum(b, m.Threshold)
+		b = append(b, ')')
 	}
 	return string(b)
 }
@@ -1011,27 +1096,60 @@ func (r Result) Judgement() (deploy.Judgement, error) {
 }
 
 func (a *Analysis) evidence(at time.Time) Evidence {
-	ev := Evidence{Alpha: a.cfg.Alpha, AlphaPerTest: a.alphaEach, Train: a.cfg.Train, Tolerance: a.cfg.Tolerance,
+	// One allocation for the evidence's parts rather than a dozen.
+	blk := new(evidenceBlock)
+	ev := Evidence{Latency: &blk.lat, Metrics: blk.metrics[:0], Proofs: blk.proofs[:0]}
+	a.fillEvidence(&ev, at, blk.ratios[:])
+	return ev
+}
+
+// evidenceBlock holds an Evidence's parts: its latency thresholds, its
+// tests (RollbackTests: at most 4) and proofs, and each test's rate
+// ratio and relative effect.
+type evidenceBlock struct {
+	lat     LatencyEvid
+	metrics [4]MetricEvid
+	proofs  [2]ProofEvid
+	ratios  [8]float64
+}
+
+// fillEvidence writes the evidence at at into ev, appending to its
+// Metrics and Proofs from their start and filling its Latency; the
+// tests' rate ratios and relative effects go to ratios, two a test. nil
+// ratios: only what a progress reason reads (no SRM, no rate ratios),
+// into arrays the analysis reuses.
+func (a *Analysis) fillEvidence(ev *Evidence, at time.Time, ratios []float64) {
+	full := ratios != nil
+	*ev = Evidence{Alpha: a.cfg.Alpha, AlphaPerTest: a.alphaEach, Train: a.cfg.Train, Tolerance: a.cfg.Tolerance,
 		Beta: a.cfg.Beta, ErrorTolerance: a.cfg.ErrorTolerance, LatencyTolerance: a.cfg.LatencyTolerance,
-		Objectives: a.cfg.Objectives, Since: a.start, At: at, ElapsedS: a.elapsed(at), Against: "baseline"}
+		Objectives: a.cfg.Objectives, Since: a.start, At: at, ElapsedS: a.elapsed(at), Against: "baseline",
+		Latency: ev.Latency, Metrics: ev.Metrics[:0], Proofs: ev.Proofs[:0]}
 	if a.hundred() {
 		ev.Against = "pre-deployment baseline"
 	}
-	ev.Latency = &LatencyEvid{Histogram: len(a.bounds) > 0, SLOMs: a.cfg.Objectives.LatencyP99Ms}
+	*ev.Latency = LatencyEvid{Histogram: len(a.bounds) > 0, SLOMs: a.cfg.Objectives.LatencyP99Ms}
 	if a.ref.P95Ms > 0 {
 		ev.Latency.P50Ms, ev.Latency.P95Ms, ev.Latency.LimitMs = a.ref.P50Ms, a.ref.P95Ms, (1+a.cfg.LatencyTolerance)*a.ref.P95Ms
 	}
-	ev.Metrics = make([]MetricEvid, 0, len(a.checks))
-	ev.Proofs = make([]ProofEvid, 0, len(a.proofs))
 	for _, c := range a.checks {
 		if c.name == "latency_slo" && len(a.bounds) == 0 {
 			continue
 		}
-		ev.Metrics = append(ev.Metrics, a.metric(c))
+		var rr []float64
+		if full {
+			if len(ratios) < 2 {
+				ratios = make([]float64, 2*len(a.checks))
+			}
+			rr, ratios = ratios[:2], ratios[2:]
+		}
+		ev.Metrics = append(ev.Metrics, a.metric(c, rr))
 	}
 	ev.Proved = a.Proved()
 	for _, p := range a.proofs {
 		ev.Proofs = append(ev.Proofs, a.proofEvid(p))
+	}
+	if !full {
+		return
 	}
 	ev.SRM = SRMEvid{NominalWeight: a.weight, Threshold: a.srmThresh, EValue: expCap(a.srmLogE()), PauseAlpha: a.cfg.PauseAlpha,
 		Rejected: a.srmRejected, RejectedAfterS: a.srmAfter}
@@ -1041,7 +1159,6 @@ func (a *Analysis) evidence(at time.Time) Evidence {
 	if ev.SRM.TotalRequests > 0 {
 		ev.SRM.ObservedShare = float64(ev.SRM.CanaryRequests) / float64(ev.SRM.TotalRequests)
 	}
-	return ev
 }
 
 func rate(x, n float64) float64 {
@@ -1051,7 +1168,9 @@ func rate(x, n float64) float64 {
 	return x / n
 }
 
-func (a *Analysis) metric(c *check) MetricEvid {
+// metric is a rollback test's evidence; its rate ratio and relative
+// effect go to ratios[0:2] (nil: none).
+func (a *Analysis) metric(c *check, ratios []float64) MetricEvid {
 	m := MetricEvid{
 		Name: c.name, Test: c.test, Against: c.against,
 		Baseline:       CohortEvid{int64(math.Round(c.nb)), int64(math.Round(c.xb)), rate(c.xb, c.nb)},
@@ -1059,17 +1178,17 @@ func (a *Analysis) metric(c *check) MetricEvid {
 		ReferenceRate:  c.p0,
 		Dispersion:     c.phi,
 		EValue:         expCap(c.logE),
-		Threshold:      roundSig(math.Exp(c.threshold)),
+		Threshold:      thresholdOf(c.threshold, &c.thr),
 		Rejected:       c.rejected,
 		RejectedAfterS: c.after,
 	}
 	if m.Test == "" {
 		m.Test = "no data yet"
 	}
-	if c.nb > 0 && c.nc > 0 && c.xb > 0 {
+	if ratios != nil && c.nb > 0 && c.nc > 0 && c.xb > 0 {
 		rr := rate(c.xc, c.nc) / rate(c.xb, c.nb)
-		eff := rr - 1
-		m.RateRatio, m.RelativeEffect = &rr, &eff
+		ratios[0], ratios[1] = rr, rr-1
+		m.RateRatio, m.RelativeEffect = &ratios[0], &ratios[1]
 	}
 	return m
 }
@@ -1077,7 +1196,7 @@ func (a *Analysis) metric(c *check) MetricEvid {
 func (a *Analysis) proofEvid(p *proof) ProofEvid {
 	e := ProofEvid{Name: p.name, Test: p.test, Confidence: 1 - a.cfg.Beta,
 		Canary: CohortEvid{int64(math.Round(p.t.N)), int64(math.Round(p.t.X)), p.t.Rate()},
-		Limit:  p.limit, Dispersion: max(p.phi, 1), EValue: expCap(p.t.LogE()), Threshold: roundSig(math.Exp(p.threshold)),
+		Limit:  p.limit, Dispersion: max(p.phi, 1), EValue: expCap(p.t.LogE()), Threshold: thresholdOf(p.threshold, &p.thr),
 		Proved: p.proved, ProvedAfterS: p.after, ProvedAfterRequests: int64(math.Round(p.afterN)), MoreRequests: -1}
 	// The claim changes only with the reference's p95 (frozen once).
 	if p.claim == "" || p.claimP95 != a.ref.P95Ms || p.claimName != p.name {
@@ -1125,48 +1244,21 @@ func metricLabel(name string) string {
 	return "error rate"
 }
 
-func pct(x float64) string {
-	switch {
-	case x == 0:
-		return "0%"
-	case x < 0.001:
-		return strconv.FormatFloat(100*x, 'f', 3, 64) + "%"
-	case x < 0.1:
-		return strconv.FormatFloat(100*x, 'f', 1, 64) + "%"
-	}
-	return strconv.FormatFloat(100*x, 'f', 0, 64) + "%"
+// threshold is an e-value threshold for the evidence, remembered for
+// the log threshold it was computed from (a test's threshold is fixed).
+type threshold struct {
+	ln, v float64
+	set   bool
 }
 
-func num(x float64) string {
-	if x >= 1e6 {
-		return strconv.FormatFloat(x, 'g', 3, 64)
+// thresholdOf is roundSig(math.Exp(ln)), computed again only when ln
+// changed.
+func thresholdOf(ln float64, t *threshold) float64 {
+	if !t.set || t.ln != ln {
+		*t = threshold{ln: ln, v: roundSig(math.Exp(ln)), set: true}
 	}
-	if x >= 10 {
-		return strconv.FormatFloat(x, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(x, 'g', 2, 64)
+	return t.v
 }
-
-func secs(s float64) string {
-	if s < 120 {
-		return strconv.FormatFloat(s, 'f', 0, 64) + " s"
-	}
-	return strconv.FormatFloat(s/60, 'f', 1, 64) + " min"
-}
-
-// ms formats milliseconds.
-func ms(v float64) string {
-	if v >= 100 {
-		return strconv.FormatFloat(v, 'f', 0, 64) + " ms"
-	}
-	return strconv.FormatFloat(v, 'g', 3, 64) + " ms"
-}
-
-// pp formats an absolute rate difference in percentage points.
-func pp(x float64) string { return strconv.FormatFloat(100*x, 'g', 2, 64) + " pp" }
-
-// pctConf formats a confidence level.
-func pctConf(x float64) string { return strconv.FormatFloat(100*x, 'g', 3, 64) + " %" }
 
 // roundSig rounds a threshold computed through a logarithm back to 12
 // significant digits (200, not 199.99999999999991).

@@ -17,6 +17,11 @@ type dispersion struct {
 	curN, curX float64
 	curDT      time.Duration
 	n, x       []float64 // completed blocks
+	// phi's result, for the blocks it was computed from (it changes
+	// only when a block completes, once a minute; it is asked at every
+	// observation, and a long bake has hundreds of blocks).
+	memoBlocks      int
+	memoPhi, memoBN float64
 }
 
 // DispersionBlock is the block length of the dispersion estimate, and
@@ -44,6 +49,14 @@ func (d *dispersion) add(n, x float64, dt time.Duration) {
 // phi is the baseline's dispersion (>= 1) and the mean block size in
 // requests it was measured at (0 when there are too few blocks).
 func (d *dispersion) phi() (phi, blockN float64) {
+	if d.memoBlocks != len(d.n) || d.memoPhi == 0 {
+		d.memoPhi, d.memoBN = d.phiOf()
+		d.memoBlocks = len(d.n)
+	}
+	return d.memoPhi, d.memoBN
+}
+
+func (d *dispersion) phiOf() (phi, blockN float64) {
 	m := len(d.n)
 	if m < DispersionMinBlocks {
 		return 1, 0

@@ -50,6 +50,72 @@ func above(h []float64, bounds []float64, tau float64, pessimistic bool) float64
 	return s
 }
 
+// cut is where a threshold falls in a histogram layout: above's work
+// done once for a threshold, which the judge asks of every histogram at
+// every observation (the reference's p50 and p95, the SLO's p99, the
+// tolerated p95 are fixed once the reference is). cut.above(h) is
+// above(h, bounds, tau, pessimistic), bit for bit: the same terms, added
+// in the same order.
+type cut struct {
+	bounds      []float64
+	tau         float64
+	pessimistic bool
+	set         bool
+	first       int     // the first bucket that counts, in part or whole (len(bounds): none)
+	whole       bool    // bucket first counts whole
+	num, den    float64 // else it counts h[first] * num / den (den 0: not at all)
+}
+
+// at makes c the cut of tau in bounds, recomputing it only when they
+// changed.
+func (c *cut) at(bounds []float64, tau float64, pessimistic bool) *cut {
+	if c.set && c.tau == tau && c.pessimistic == pessimistic && len(c.bounds) == len(bounds) &&
+		(len(bounds) == 0 || &c.bounds[0] == &bounds[0]) {
+		return c
+	}
+	*c = cut{bounds: bounds, tau: tau, pessimistic: pessimistic, set: true, first: len(bounds)}
+	// above's loop, recording the first bucket it counts: every later
+	// one counts whole (its lower bound is at least tau).
+	lo := 0.0
+	for i, ub := range bounds {
+		switch {
+		case tau <= lo:
+			c.first, c.whole = i, true
+			return c
+		case tau < ub:
+			c.first = i
+			if math.IsInf(ub, 1) {
+				c.whole = pessimistic
+			} else {
+				c.num, c.den = ub-tau, ub-lo
+			}
+			return c
+		}
+		lo = ub
+	}
+	return c
+}
+
+// above is above(h, c.bounds, c.tau, c.pessimistic).
+func (c *cut) above(h []float64) float64 {
+	n := min(len(h), len(c.bounds))
+	i := c.first
+	if i >= n {
+		return 0
+	}
+	var s float64
+	switch {
+	case c.whole:
+		s += h[i]
+	case c.den != 0:
+		s += h[i] * c.num / c.den
+	}
+	for _, v := range h[i+1 : n] {
+		s += v
+	}
+	return s
+}
+
 // quantileOf is the q-quantile of a histogram, interpolated linearly in
 // its bucket; NaN for an empty histogram. A quantile in the unbounded
 // last bucket is that bucket's lower bound.

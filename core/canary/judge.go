@@ -106,7 +106,35 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 	ss.seen = obs.At
 	ss.a.Reweight(obs.Weight)
 	ss.a.Observe(obs)
-	r := ss.a.Result()
+	// The bake is over by the observation's clock or the judge's (a
+	// scrape's instant may lag the engine's look by an interval).
+	finished := !req.BakeEnds.IsZero() && (!obs.At.Before(req.BakeEnds) || !j.now().Before(req.BakeEnds))
+	var (
+		r       Result
+		reason  string
+		goingOn bool // mid-bake, continue
+	)
+	if finished {
+		r = ss.a.finished()
+	} else {
+		// Mid-bake, "continue" is only slept on: the engine keeps a
+		// judgement's evidence when it acts on it (a verdict, an
+		// extension at the bake's end), so it is neither built nor
+		// encoded here (about half of a judgement's cost; the reason is
+		// written from state the analysis reuses), and a train judges
+		// every in-flight canary at every look.
+		if reason, goingOn = ss.a.continueReason(); !goingOn {
+			r = ss.a.Result()
+		}
+	}
+	// The evidence, when the engine keeps it, is encoded under the lock:
+	// it is written with what the step's analysis keeps from one
+	// judgement to the next, and a finished step's is the analysis's
+	// reused evidence.
+	var evidence []byte
+	if !goingOn && (r.Verdict != deploy.VerdictContinue || finished) {
+		evidence = ss.a.encode(&r.Evid)
+	}
 	var samples []Sample
 	if j.rec != nil {
 		samples = ss.trail.add(obs, j.window)
@@ -118,11 +146,8 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 			j.recErr(fmt.Errorf("canary judge: recording samples of run %s step %d: %w", req.RunID, req.Step, err))
 		}
 	}
-	// The bake is over by the observation's clock or the judge's (a
-	// scrape's instant may lag the engine's look by an interval).
-	finished := !req.BakeEnds.IsZero() && (!obs.At.Before(req.BakeEnds) || !j.now().Before(req.BakeEnds))
-	if finished {
-		r = r.Finish()
+	if goingOn {
+		return deploy.Judgement{Verdict: deploy.VerdictContinue, Reason: reason}, nil
 	}
 	if r.Verdict == deploy.VerdictPromote && obs.Weight >= 100 {
 		// The step's canary is promoted for good: its state is of no
@@ -133,15 +158,7 @@ func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Jud
 		delete(j.states, key)
 		j.mu.Unlock()
 	}
-	if r.Verdict == deploy.VerdictContinue && !finished {
-		// Mid-bake, "continue" is only slept on: the engine keeps a
-		// judgement's evidence when it acts on it (a verdict, an
-		// extension at the bake's end), so it is not encoded here. It is
-		// a third of a judgement's cost, and a train judges every
-		// in-flight canary at every look.
-		return deploy.Judgement{Verdict: r.Verdict, Reason: r.Reason}, nil
-	}
-	return r.Judgement()
+	return deploy.Judgement{Verdict: r.Verdict, Reason: r.Reason, Evidence: evidence}, nil
 }
 
 // Forget drops a run's state (call when the run ends).

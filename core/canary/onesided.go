@@ -45,6 +45,8 @@ type OneSidedTest struct {
 	// update's cost.
 	logD   []float64
 	logDAt float64
+	// ln p0 and ln(1 - p0) at logDAt, for the plug-in.
+	lp0, lq0 float64
 }
 
 // NewUpwardTest tests H0: p <= p0.
@@ -95,6 +97,7 @@ func (t *OneSidedTest) Update(n, x, p0, phi float64) {
 			t.logD = append(t.logD, math.Log(r*p0+1-p0))
 		}
 		t.logDAt = p0
+		t.lp0, t.lq0 = math.Log(p0), math.Log1p(-p0)
 	}
 	for k := range t.ratio {
 		t.logL[k] += (x*t.logR[k] - n*t.logD[k]) / phi
@@ -103,8 +106,7 @@ func (t *OneSidedTest) Update(n, x, p0, phi float64) {
 	// shrunk towards p0 by OneSidedPrior pseudo-events; it bets nothing
 	// (factor 1) while the estimate is on H0's side.
 	if p := t.plugIn(p0); p != p0 {
-		lp0, lq0 := math.Log(p0), math.Log1p(-p0)
-		t.logP += (x*(math.Log(p)-lp0) + (n-x)*(math.Log1p(-p)-lq0)) / phi
+		t.logP += (x*(math.Log(p)-t.lp0) + (n-x)*(math.Log1p(-p)-t.lq0)) / phi
 	}
 	decay := math.Exp2(-n * p0 / PlugInHalfLife)
 	t.ewN = t.ewN*decay + n
@@ -123,7 +125,7 @@ func logSumExp(l []float64) float64 {
 	}
 	var s float64
 	for _, v := range l {
-		s += math.Exp(v - m)
+		s += exp0(v - m)
 	}
 	return m + math.Log(s)
 }
@@ -168,7 +170,16 @@ func logAdd(a, b float64) float64 {
 		return a
 	}
 	m := max(a, b)
-	return m + math.Log(math.Exp(a-m)+math.Exp(b-m))
+	return m + math.Log(exp0(a-m)+exp0(b-m))
+}
+
+// exp0 is math.Exp, skipping the call at 0 (whose exponential is exactly
+// 1): in the log-sum-exps above, the largest term's.
+func exp0(x float64) float64 {
+	if x == 0 {
+		return 1
+	}
+	return math.Exp(x)
 }
 
 // klBernoulli is KL(Bern(p) || Bern(q)) in nats.

@@ -135,7 +135,7 @@ func logMix(a, b, w float64) float64 {
 		return a
 	}
 	m := max(a, b)
-	return m + math.Log(w*math.Exp(a-m)+(1-w)*math.Exp(b-m))
+	return m + math.Log(w*exp0(a-m)+(1-w)*exp0(b-m))
 }
 
 // LogE returns the log of the current e-value (0 before any event).
@@ -165,6 +165,10 @@ func (t *RegressionTest) RateRatio() float64 {
 type SRMTest struct {
 	Pi, A, B float64
 	X, N     int64
+	// The e-value's terms that depend on the prior alone, and the
+	// prior they were computed for.
+	lnB0, lnPi, lnQ float64
+	prior           [3]float64
 }
 
 // DefaultSRMConcentration is c in the SRM test's prior Beta(c*pi, c*(1-pi)).
@@ -186,7 +190,14 @@ func (s *SRMTest) Update(nb, nc int64) {
 
 // LogE returns the log e-value.
 func (s *SRMTest) LogE() float64 {
-	return SRMLogE(s.X, s.N, s.Pi, s.A, s.B)
+	if s.N == 0 {
+		return 0
+	}
+	if p := [3]float64{s.Pi, s.A, s.B}; s.prior != p || s.lnB0 == 0 {
+		s.prior, s.lnB0, s.lnPi, s.lnQ = p, LnBeta(s.A, s.B), math.Log(s.Pi), math.Log1p(-s.Pi)
+	}
+	fx, fy := float64(s.X), float64(s.N-s.X)
+	return LnBeta(s.A+fx, s.B+fy) - s.lnB0 - fx*s.lnPi - fy*s.lnQ // SRMLogE's, the prior's terms kept
 }
 
 // SRMLogE is the log Bayes factor of the Beta(a, b)-binomial mixture

@@ -66,7 +66,7 @@ func logSumExpWeighted(lw, l []float64) float64 {
 	}
 	s := 0.0
 	for k := range l {
-		s += math.Exp(lw[k] + l[k] - m)
+		s += exp0(lw[k] + l[k] - m)
 	}
 	return m + math.Log(s)
 }

@@ -48,6 +48,10 @@ type TwoSampleTest struct {
 	logOn    []float64
 	logOnFoc float64
 	onsetCDF float64
+	// combine's logarithms of the components' weights, for wf.
+	lnW      [3]float64
+	lnWFor   float64
+	lnWKnown bool
 }
 
 // The two-sample test's e-value is a weighted average of its
@@ -176,11 +180,15 @@ func (t *TwoSampleTest) combine() float64 {
 	if t.Focus > 0 {
 		wf = TwoSampleFocusWeight
 	}
-	wg := 1 - wf - TwoSamplePlugInWeight
+	if !t.lnWKnown || t.lnWFor != wf {
+		wg := 1 - wf - TwoSamplePlugInWeight
+		t.lnW = [3]float64{math.Log(TwoSamplePlugInWeight), math.Log(wg), math.Log(wf)}
+		t.lnWFor, t.lnWKnown = wf, true
+	}
 	unstarted := math.Log(OnsetWeight * (1 - t.onsetCDF))
-	e := logAdd(math.Log(TwoSamplePlugInWeight)+t.logP, math.Log(wg)+logAdd(logSumExpWeighted(t.logW, t.logOn), unstarted))
+	e := logAdd(t.lnW[0]+t.logP, t.lnW[1]+logAdd(logSumExpWeighted(t.logW, t.logOn), unstarted))
 	if wf > 0 {
-		e = logAdd(e, math.Log(wf)+logAdd(t.logOnFoc, unstarted))
+		e = logAdd(e, t.lnW[2]+logAdd(t.logOnFoc, unstarted))
 	}
 	return e
 }
