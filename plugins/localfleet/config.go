@@ -18,7 +18,7 @@ import (
 const (
 	defaultInstances         = 4
 	defaultMaxInstances      = 4
-	defaultMaxProcesses      = 40
+	defaultMaxProcesses      = 100
 	defaultHealthTimeout     = 30 * time.Second
 	defaultSmokeRequests     = 20
 	defaultSmokeMaxErrorRate = 0.05

@@ -31,7 +31,7 @@
 //	                      named it for this long, until the next; 0: never (1m)
 //	max_instances         instances per version per target at most (4): the demo's
 //	                      specs ask for 12 or 24; a deploy says when it runs fewer
-//	max_processes         demo-service processes of the whole fleet at most (40)
+//	max_processes         demo-service processes of the whole fleet at most (100)
 //	evict_idle            when full, stop the instances of the target changed
 //	                      longest ago that no call is using, instead of refusing
 //	                      (false)
@@ -236,8 +236,10 @@
 // for the process running the proxies (the supervisor now: 22 MB with
 // 10 instances behind 3 proxies), 17% of one core in all (each generated
 // request crosses the proxy: about 1 ms of CPU there and 0.6 ms in an
-// instance); the load grows with traffic_rps, so at the default 200 a
-// second lower it for a fleet of many targets. The plugin process itself
-// only forwards calls. max_processes bounds the fleet; traffic_rps its
+// instance); the load grows with traffic_rps and with the targets in
+// use (traffic_idle pauses the others), so at the default 200 a second
+// lower it for a fleet of many targets in use at once. The plugin
+// process itself only forwards calls. max_processes bounds the fleet
+// (100 processes: about 200 MB PSS); traffic_rps and traffic_idle its
 // load.
 package main
