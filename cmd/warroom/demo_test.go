@@ -81,7 +81,10 @@ func TestDemoReleaseDeploysOnTheLocalFleet(t *testing.T) {
 	}
 	bin := fleetLayout(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", repo("testdata", "demo"), "--approve", "--env", "dev", "--env", "prod")
+	// No bake (so no canary judgement): the canary judge on this fleet is
+	// TestCanaryJudgeEndToEndOnTheLocalFleet's; with the demo's bakes the
+	// release's 20 steps take some 4 minutes, which make test cannot spare.
+	cmd := exec.Command(bin, "demo", "--dir", dir, "--spec", repo("testdata", "demo"), "--approve", "--env", "dev", "--env", "prod", "--bake-scale", "0")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
