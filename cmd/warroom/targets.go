@@ -115,17 +115,17 @@ func (s sdkTarget) Deploy(ctx context.Context, r deploy.Request, progress func(d
 }
 
 // classify gives the engine the fault codes of the plugin contract: a
-// clean refusal (FailedPrecondition) waits for an operator; Unavailable,
-// a crashed plugin or one that hung past the host's call timeout (the
-// host restarts it on the next call) is retried with the same
-// idempotency key.
+// clean refusal (FailedPrecondition) waits for an operator; Unavailable
+// or a crashed plugin is retried with the same idempotency key. A call
+// that hung past the host's timeout fails the step: the target may be
+// midway ('deploy retry' tries again as a new attempt).
 func classify(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case sdk.CodeOf(err) == sdk.CodeFailedPrecondition:
 		return fmt.Errorf("%w: %w", deploy.ErrTargetRefused, err)
-	case sdk.CodeOf(err) == sdk.CodeUnavailable || host.FaultOf(err) == host.FaultCrashed || host.FaultOf(err) == host.FaultTimeout:
+	case sdk.CodeOf(err) == sdk.CodeUnavailable || host.FaultOf(err) == host.FaultCrashed:
 		return fmt.Errorf("%w: %w", deploy.ErrTargetUnavailable, err)
 	}
 	return err
@@ -144,6 +144,12 @@ func (s sdkTarget) SetTraffic(ctx context.Context, r deploy.Request, ws []deploy
 func (s sdkTarget) Verify(ctx context.Context, r deploy.Request) (_ []deploy.Check, err error) {
 	defer s.observe(ctx, "verify", time.Now(), &err)
 	cs, err := s.t.Verify(ctx, sdk.VerifyRequest{Target: target(r), Version: r.Version, Settings: r.Settings})
+	if host.FaultOf(err) == host.FaultTimeout {
+		// Smoke checks only read: one that hung (the host restarts the
+		// plugin at the next call) is asked again like Unavailable. A
+		// hung Deploy is not: it may have done its work (see classify).
+		return nil, fmt.Errorf("%w: %w", deploy.ErrTargetUnavailable, err)
+	}
 	return checks(cs), classify(err)
 }
 
