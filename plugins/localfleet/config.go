@@ -23,7 +23,7 @@ const (
 	defaultSmokeRequests     = 20
 	defaultSmokeMaxErrorRate = 0.05
 	defaultTrafficRPS        = 200.0
-	defaultTrafficIdle       = time.Minute
+	defaultTrafficIdle       = 20 * time.Second
 	defaultIdleExit          = 5 * time.Minute
 )
 

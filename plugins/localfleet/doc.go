@@ -28,7 +28,7 @@
 //	smoke_max_error_rate  the highest smoke error rate that passes (0.05)
 //	traffic_rps           the traffic generator's requests/s per proxy; 0: off (200)
 //	traffic_idle          a target's traffic pauses when no call of the engine
-//	                      named it for this long, until the next; 0: never (1m)
+//	                      named it for this long, until the next; 0: never (20s)
 //	max_instances         instances per version per target at most (4): the demo's
 //	                      specs ask for 12 or 24; a deploy says when it runs fewer
 //	max_processes         demo-service processes of the whole fleet at most (100)

@@ -63,7 +63,13 @@ type fleet struct {
 func newFleet(cfg config, log hclog.Logger) *fleet {
 	tr := &http.Transport{
 		Proxy:               nil, // 127.0.0.1 only: never through an HTTP proxy of the environment
-		MaxIdleConns:        256,
+		// No cap across hosts: a fleet has a hundred hosts (proxies and
+		// instances), and a shared cap of 256 idle connections closed
+		// them as fast as the traffic opened them. At thousands of
+		// requests a second that left some 70,000 sockets in TIME-WAIT,
+		// the ephemeral ports ran out, and smoke checks hung. Per host,
+		// 64 stay idle at most.
+		MaxIdleConns:        0,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,

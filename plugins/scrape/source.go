@@ -158,7 +158,12 @@ type source struct {
 
 func newSource() *source {
 	return &source{
-		client:  &http.Client{},
+		// One idle connection kept per target, however many targets: the
+		// default transport keeps 100 in all, and a fleet of more
+		// instances than that opened a connection per scrape.
+		client: &http.Client{Transport: &http.Transport{
+			MaxIdleConns: 0, MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second,
+		}},
 		now:     time.Now,
 		last:    map[target]map[seriesKey]*raw{},
 		cohorts: map[cohortKey]*cohortState{},
