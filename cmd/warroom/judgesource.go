@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -198,8 +199,16 @@ func histogram(ctx context.Context, m sdk.MonitoringSource, name string, at time
 
 // commonInstant is the latest instant at which every cohort has a
 // requests point (a scrape publishes all the cohorts it reached at one
-// instant), or now when some cohort has none yet (it has served nothing:
-// the others are read as they are now).
+// instant). A cohort with none yet has not been read yet (a canary
+// before its first scrape, or any cohort after the source restarted, as
+// a takeover restarts it): that is no reading (errNotReadYet), not a
+// cohort that served nothing. Read as zero, its whole count would land
+// in the judge's next interval at once: a baseline read so after a
+// takeover gave a sample-ratio e-value of 1e28 in a second and paused a
+// healthy canary.
+// errNotReadYet: a live cohort the source has no sample of yet.
+var errNotReadYet = errors.New("no sample of the cohort yet (not scraped since it started, or since the source did)")
+
 func commonInstant(ctx context.Context, m sdk.MonitoringSource, cohorts []string, now time.Time) (time.Time, error) {
 	at := now
 	for _, name := range cohorts {
@@ -215,7 +224,7 @@ func commonInstant(ctx context.Context, m sdk.MonitoringSource, cohorts []string
 			}
 		}
 		if latest == 0 {
-			return now, nil
+			return now, fmt.Errorf("%w: %s", errNotReadYet, name)
 		}
 		if t := time.UnixMilli(latest); t.Before(at) {
 			at = t

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"strconv"
@@ -224,5 +225,26 @@ func TestScrapeSourceReadsTheCanaryAloneAtFullWeight(t *testing.T) {
 	o, err := src.Observe(context.Background(), req)
 	if err != nil || o.Canary.Requests != 40 || o.Baseline.Requests != 100 {
 		t.Errorf("at 100 %%: canary %d baseline %d (%v), want 40 and 100", o.Canary.Requests, o.Baseline.Requests, err)
+	}
+}
+
+// A live cohort the source has no sample of yet (a baseline after the
+// source restarted with a takeover, a canary before its first scrape) is
+// no reading, not a cohort that served nothing: read as zero, its whole
+// count would land in the judge's next interval at once.
+func TestScrapeSourceRefusesACohortNotReadYet(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		series []sdk.Series
+	}{
+		{"baseline not read yet", []sdk.Series{counter(canaryCohort, 10)}},
+		{"canary not read yet", []sdk.Series{counter(baseCohort, 100)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := observe(t, map[string][]sdk.Series{"requests": c.series})
+			if !errors.Is(err, errNotReadYet) {
+				t.Errorf("observe: %v, want errNotReadYet", err)
+			}
+		})
 	}
 }
