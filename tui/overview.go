@@ -160,11 +160,11 @@ func (o *overview) SetData(s *Snapshot) {
 			l = append(l, "", st.Confirm.Render("Waiting on you: "+what), "  "+how)
 		}
 		if inFlight := canariesInFlight(run); len(inFlight) > 0 {
-			l = append(l, "", st.Title.Render("Canaries in flight"))
+			l = append(l, "", st.Title.Render("Canaries in flight")+st.Muted.Render(" · each judgement whole on 6: Canary"))
 			for _, cs := range inFlight {
 				v := st.Muted.Render("· no judgement yet")
 				if cs.judged {
-					v = VerdictStatus(cs.j.Verdict).Render(st) + " " + cs.j.Reason
+					v = VerdictStatus(cs.j.Verdict).Render(st) + " " + firstClause(cs.j.Reason)
 				}
 				l = append(l, fmt.Sprintf("  %s %s %d%%  %s", cs.step.Service, cs.step.Where(), cs.step.Weight, v))
 			}
@@ -353,4 +353,14 @@ func gateCounts(s *Snapshot) string {
 	sort.Strings(other)
 	parts = append(parts, other...)
 	return s.Focus + ": " + strings.Join(parts, ", ")
+}
+
+// firstClause is a judge's reason up to its first "; ": what it decided
+// and on how much, without the list of every test, which would fill an
+// 80-column Overview with one canary (the Canary screen has it whole).
+func firstClause(reason string) string {
+	if i := strings.Index(reason, "; "); i > 0 {
+		return reason[:i] + " …"
+	}
+	return reason
 }
