@@ -737,6 +737,22 @@ func TestPolicyCheckContext(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "plugins.trust") || !strings.Contains(r.stdout, "approvals expire after 24h") {
 		t.Errorf("policy show: %d\n%s", r.code, r.stdout)
 	}
+
+	// gate.waive and gate.approve with --release and no --run: the
+	// starter of the release's unfinished run asked for the waiver or the
+	// sign-off, as the store holds; the check agrees with the command.
+	run := w.startRun("cara")
+	for _, act := range []string{"gate.waive", "gate.approve"} {
+		w.setLoginOwner("cara")
+		r = w.run("", "policy", "check", act, "--release", "train", "--gate", "coverage")
+		if r.code != exitRefused || !strings.Contains(r.stdout, "four-eyes") || !strings.Contains(r.stdout, run) {
+			t.Errorf("%s by the starter of %s, --release alone: exit %d, want 3 naming four-eyes and the run\n%s", act, run, r.code, r.stdout)
+		}
+		w.setLoginOwner("abby")
+		if r = w.run("", "policy", "check", act, "--release", "train", "--gate", "coverage"); r.code != 0 {
+			t.Errorf("%s by another approver, --release alone: exit %d\n%s", act, r.code, r.stdout)
+		}
+	}
 }
 
 // party is someone acting through the CLI: the person whose logins

@@ -102,9 +102,9 @@ allowed, 3 when refused. Nothing is written: a check is not audited.
 
 ACTION is one of: apply, deploy.start, deploy.continue, deploy.approve,
 deploy.pause, deploy.resume, deploy.rollback, deploy.abort, deploy.skip,
-gate.waive, gate.approve, plugins.trust, change.approve; any other is a
-usage error (exit 2). A name given with --release, --env, --run or --gate
-that does not exist is an error (exit 1).
+gate.waive, gate.approve, plugins.trust, change.approve, evidence.add; any
+other is a usage error (exit 2). A name given with --release, --env, --run
+or --gate that does not exist is an error (exit 1).
 
 The context makes the check exact:
   --env E     deploy.approve: the actor must hold one of E's approvers
@@ -112,8 +112,12 @@ The context makes the check exact:
   --run RUN   deploy.approve: four-eyes against who started RUN, the
               approvals RUN already has (each person counts once toward
               the environment's quorum), and RUN's next environment when
-              --env is not given
-  --release R the release acted on (must exist)
+              --env is not given; gate.waive, gate.approve: four-eyes
+              against who started RUN (its waiver's requester)
+  --release R the release acted on (must exist); gate.waive, gate.approve
+              without --run: four-eyes against who started the release's
+              newest unfinished run, as the store holds its starter to
+              have asked for the waiver or sign-off
 
 With -o json: {"policy", "allowed", "action", "actor", "login", "person",
 "delegate", "roles", "teams", "governance_roles", "needs", "needs_from",
@@ -218,6 +222,21 @@ func checkContext(ctx context.Context, s *store.Store, org *model.Org, pol *poli
 		}
 		if req.Release == "" {
 			req.Release = r.Release
+		}
+	}
+	if req.Run == "" && req.Release != "" && (req.Action == policy.GateWaive || req.Action == policy.GateApprove) {
+		// The store holds the starters of a release's unfinished runs to
+		// have asked for its waivers and sign-offs (their runs wait on
+		// the gates): the newest one's is the check's requester.
+		runs, err := s.Runs(ctx, req.Release, 0)
+		if err != nil {
+			return err
+		}
+		for _, r := range runs {
+			if !r.State.Terminal() {
+				req.Requester, req.Requested = r.StartedBy, "run "+r.ID
+				break
+			}
 		}
 	}
 	switch {
