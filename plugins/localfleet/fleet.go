@@ -62,7 +62,7 @@ type fleet struct {
 
 func newFleet(cfg config, log hclog.Logger) *fleet {
 	tr := &http.Transport{
-		Proxy:               nil, // 127.0.0.1 only: never through an HTTP proxy of the environment
+		Proxy: nil, // 127.0.0.1 only: never through an HTTP proxy of the environment
 		// No cap across hosts: a fleet has a hundred hosts (proxies and
 		// instances), and a shared cap of 256 idle connections closed
 		// them as fast as the traffic opened them. At thousands of
