@@ -122,10 +122,18 @@ func (e *Engine) judgeCanary(ctx context.Context, d *driven, s *Step, now time.T
 	if d.firstLook(s.Index) && started.Before(d.since) {
 		return e.rebake(ctx, d, s, now, bake)
 	}
+	ends := *s.BakeUntil
+	if x != nil {
+		// Extended: the bake time, the weight's minimum soak, is over, and
+		// the extension only waits for proof; a proof promotes at the look
+		// that finds it, not at the extension's end (which, when the judge
+		// could not tell how long it needs, is the bound itself).
+		ends = started.Add(bake)
+	}
 	j, err := e.Judge.Judge(ctx, CanaryRequest{
 		RunID: r.ID, Step: s.Index, Service: s.Service, Environment: s.Env, Region: s.Region,
 		Baseline: s.FromVersion, Canary: s.Version, Weight: s.Weight,
-		Since: started, BakeEnds: *s.BakeUntil,
+		Since: started, BakeEnds: ends,
 	})
 	if err != nil {
 		if ctx.Err() != nil {

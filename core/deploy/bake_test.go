@@ -194,6 +194,44 @@ func TestAnInconclusiveBakeIsExtendedThenWaitsForAnOperator(t *testing.T) {
 	}
 }
 
+// A proof that comes during an extension promotes the weight at the look
+// that finds it: the extension waits for proof, not for its own end.
+func TestAProofDuringAnExtensionPromotesAtOnce(t *testing.T) {
+	h := newHarness(t)
+	start := h.clock.Now()
+	proved := start.Add(13 * time.Minute) // 3 minutes into the extension
+	var promotedAt time.Time                // of the 10 % weight
+	h.engine.Judge = &scriptJudge{clock: h.clock, rule: func(req CanaryRequest, now time.Time) Judgement {
+		if !now.Before(req.BakeEnds) && !now.Before(proved) {
+			if req.Weight == 10 && promotedAt.IsZero() {
+				promotedAt = now
+			}
+			return Judgement{Verdict: VerdictPromote, Reason: "bake over, promoted on proof"}
+		}
+		// The judge cannot tell how long it needs: the extension goes to
+		// the bound at once.
+		return inconclusiveUnbounded(req, now)
+	}}
+	r := canaryRun("run-1")
+	h.create(r)
+	r = h.drive("run-1")
+	if r.State != RunSucceeded {
+		t.Fatalf("run %s: %s", r.State, r.Reason)
+	}
+	if promotedAt.IsZero() || promotedAt.Before(proved) || promotedAt.After(proved.Add(2*h.engine.poll())) {
+		t.Errorf("the 10%% weight was promoted at %s; proved at %s, the bound is %s", promotedAt, proved, start.Add(40*time.Minute))
+	}
+}
+
+// inconclusiveUnbounded is inconclusive with a shortfall the current
+// traffic cannot make up (no more_s): the engine extends to its bound.
+func inconclusiveUnbounded(req CanaryRequest, now time.Time) Judgement {
+	if now.Before(req.BakeEnds) {
+		return Judgement{Verdict: VerdictContinue, Reason: "not yet proved error rate <= base + 0.5 pp"}
+	}
+	return Judgement{Verdict: VerdictContinue, Reason: "insufficient evidence: 10 canary requests, more than the current rates can prove"}
+}
+
 // The operator's 'deploy continue' promotes a weight that waits, audited
 // as the operator's decision naming the insufficient evidence; the 100 %
 // weight is judged by the same rules; resume decides nothing.
