@@ -316,15 +316,27 @@ func (a *app) showFleet(ctx context.Context, endpointsFile string) {
 	for _, n := range names {
 		a.printf("  %-40s %s\n", n, eps[n])
 	}
-	url := eps[names[len(names)-1]]
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
-	resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
-	if err != nil {
-		return
+	// The first proxy, from the last, that answers: a full fleet stops
+	// the instances of the targets idle longest (evict_idle), and a
+	// stopped target's proxy has nothing to show.
+	client := &http.Client{Timeout: 2 * time.Second}
+	for i := len(names) - 1; i >= 0; i-- {
+		url := eps[names[i]]
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
+		if err != nil {
+			continue
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			a.printf("  $ curl %s/\n  %s\n", url, strings.TrimSpace(string(body)))
+			return
+		}
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	a.printf("  $ curl %s/\n  %s\n", url, strings.TrimSpace(string(body)))
 }
 
 // autoApprove approves the run whenever it waits for an approval, as the
