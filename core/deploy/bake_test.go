@@ -200,7 +200,7 @@ func TestAProofDuringAnExtensionPromotesAtOnce(t *testing.T) {
 	h := newHarness(t)
 	start := h.clock.Now()
 	proved := start.Add(13 * time.Minute) // 3 minutes into the extension
-	var promotedAt time.Time                // of the 10 % weight
+	var promotedAt time.Time              // of the 10 % weight
 	h.engine.Judge = &scriptJudge{clock: h.clock, rule: func(req CanaryRequest, now time.Time) Judgement {
 		if !now.Before(req.BakeEnds) && !now.Before(proved) {
 			if req.Weight == 10 && promotedAt.IsZero() {
