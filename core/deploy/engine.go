@@ -77,6 +77,16 @@ func (e *Engine) backoff(try int) time.Duration {
 	return b << try
 }
 
+// awaitRetry audits retry try+1 of a call that failed (why) and waits
+// its backoff; how says what the retry keeps (" with the same key").
+func (e *Engine) awaitRetry(ctx context.Context, d *driven, s *Step, try int, why, how string) error {
+	wait := e.backoff(try)
+	if err := e.note(ctx, d, s, fmt.Sprintf("%s: retry %d of %d in %s%s", why, try+1, e.retries(), wait, how)); err != nil {
+		return err
+	}
+	return e.Clock.Sleep(ctx, wait)
+}
+
 func (e *Engine) ttl() time.Duration {
 	if e.LeaseTTL > 0 {
 		return e.LeaseTTL
@@ -814,11 +824,7 @@ func (e *Engine) deploy(ctx context.Context, d *driven, s *Step) error {
 		case errors.Is(err, ErrTargetUnavailable) && try < e.retries():
 			// Same key again after a wait: a deployment the target
 			// finished before it went away is not repeated (Status).
-			wait := e.backoff(try)
-			if err := e.note(ctx, d, s, fmt.Sprintf("target unavailable (%v): retry %d of %d in %s with the same key", err, try+1, e.retries(), wait)); err != nil {
-				return err
-			}
-			if err := e.Clock.Sleep(ctx, wait); err != nil {
+			if err := e.awaitRetry(ctx, d, s, try, fmt.Sprintf("target unavailable (%v)", err), " with the same key"); err != nil {
 				return err
 			}
 			continue
@@ -870,11 +876,7 @@ func (e *Engine) verify(ctx context.Context, d *driven, s *Step) error {
 		// Smoke checks that could not run say nothing about the version:
 		// a target that is down, crashed or hung (a loaded host) is asked
 		// again, as a deployment is, before the step fails.
-		wait := e.backoff(try)
-		if err := e.note(ctx, d, s, fmt.Sprintf("smoke checks could not run (%v): retry %d of %d in %s", err, try+1, e.retries(), wait)); err != nil {
-			return err
-		}
-		if err := e.Clock.Sleep(ctx, wait); err != nil {
+		if err := e.awaitRetry(ctx, d, s, try, fmt.Sprintf("smoke checks could not run (%v)", err), ""); err != nil {
 			return err
 		}
 	}
