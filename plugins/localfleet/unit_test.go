@@ -95,6 +95,8 @@ func TestConfigure(t *testing.T) {
 		{map[string]string{"health_timeout": "soon"}, "health_timeout"},
 		{map[string]string{"smoke_max_error_rate": "2"}, "smoke_max_error_rate"},
 		{map[string]string{"traffic_rps": "-1"}, "traffic_rps"},
+		{map[string]string{"traffic_idle": "-1s"}, "traffic_idle"},
+		{map[string]string{"traffic_idle": "soon"}, "traffic_idle"},
 		{map[string]string{"max_processes": "0"}, "max_processes"},
 		{map[string]string{"evict_idle": "maybe"}, "evict_idle"},
 		{map[string]string{"faults": "payments@1=boom"}, "faults"},
