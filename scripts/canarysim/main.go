@@ -2,8 +2,9 @@
 // warroom's canary judge and with re-implementations of the documented
 // defaults of Flagger, Argo Rollouts, a Kayenta-like Mann-Whitney judge and
 // a fixed-horizon test, and prints per scenario the false-rollback rate,
-// the missed regressions, time to detect and the information floor (see
-// core/canary/canarysim for the traffic and the yardsticks). The full run
+// the missed regressions, time to detect and the information floor, and
+// on every regression a reference that knows its size but not its onset
+// (see core/canary/canarysim for the traffic and the yardsticks). The full run
 // is part of `make bench`; results.txt holds its table.
 //
 //	go run ./scripts/canarysim [-o json] [-quick] [-runs N] [-only 'substring|substring'] [-workers N]

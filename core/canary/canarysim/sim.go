@@ -23,6 +23,15 @@
 // time, extension included, counts: a false rollback on healthy traffic
 // or before the regression's onset, a detection after it.
 //
+// Yardsticks: the information floor (the sequential probability ratio
+// test that knows the regression's size and onset) on every cell, and on
+// every regression a reference row, oracle-size-known, that knows the
+// size but not the onset and keeps its false alarms bounded for every
+// onset of the canary's judged life, as a judge must. Where warroom's
+// median time to detect misses the acceptance's limit and that oracle's
+// does too, the acceptance says the limit is beyond reach at an unknown
+// onset: only a judge betting on the scenario's onset could meet it.
+//
 // The command scripts/canarysim prints its table; the package's tests
 // and core/canary's TestReducedSimulation run it with fewer runs.
 package canarysim
@@ -347,10 +356,115 @@ func (i incumbent) Step(t int, b *bin) outcome {
 	return none
 }
 
-var algNames = []string{"warroom", "flagger", "argo-rollouts", "kayenta-mw", "fixed-horizon-30m"}
+var algNames = []string{"warroom", "flagger", "argo-rollouts", "kayenta-mw", "fixed-horizon-30m", oracleName}
 
-func newAlgs(c cells) []algorithm {
-	return []algorithm{newWarroom(c), incumbent{&flagger{}}, incumbent{&argo{}}, incumbent{&kayenta{}}, incumbent{&fixed{}}}
+func newAlgs(sc Scenario, c cells) []algorithm {
+	return []algorithm{newWarroom(c), incumbent{&flagger{}}, incumbent{&argo{}}, incumbent{&kayenta{}}, incumbent{&fixed{}},
+		newOracle(sc, c)}
+}
+
+// oracleName is the reference that knows a regression's size but not its
+// onset; it has rows on regressions only.
+const oracleName = "oracle-size-known"
+
+// oracle is a yardstick, not a judge anyone could run: it knows the
+// regression's size (every class's rate on both cohorts, the floor's
+// alternative) but not when it starts. It is the floor's sequential
+// probability ratio test on the same labels (which cohort each error, or
+// each request of each latency cell, came from), averaged over the onset
+// with equal weight on every observation of the canary's judged life
+// (maxExtend x horizon): a Shiryaev-Roberts detector, the weighting that
+// does best against the worst onset, for a regression may start at any
+// point of a bake. It rejects at the floor's ln(k/alpha), so its false
+// alarms stay at most alpha/k by Ville's inequality as warroom's tests'
+// do. Its time to detect a late regression is what keeping the
+// false-rollback bound for every onset costs even a judge that knows
+// the size; warroom, which does not, pays its prior over sizes on top.
+type oracle struct {
+	lnA, lnB []float64 // per class: ln(rho1/rho0), ln((1-rho1)/(1-rho0))
+	latency  bool      // classes are latency cells; else the one class is errors
+	xb, xc   []float64 // the interval's counts per class
+	lnOnset  float64   // each onset's prior weight
+	logR     float64   // ln of the weighted sum over the onsets started
+	lnThr    float64
+}
+
+// newOracle returns nil for a healthy Scenario (there is no size to know).
+func newOracle(sc Scenario, c cells) algorithm {
+	var pb, pc []float64
+	lat := false
+	switch sc.Effect {
+	case healthy:
+		return nil
+	case lat20:
+		pb, pc, lat = c.probs(1, 0), c.probs(multLat, 0), true
+	case lat100:
+		pb, pc, lat = c.probs(1, 0), c.probs(1, addMs), true
+	default:
+		pb, pc = []float64{sc.BaseErr}, []float64{sc.canaryErr()}
+	}
+	lc := sc.CanaryRPS
+	lb := lc * (100 - weightPct) / weightPct
+	rho0 := lc / (lb + lc)
+	o := &oracle{latency: lat, xb: make([]float64, len(pb)), xc: make([]float64, len(pb)),
+		lnOnset: math.Log(pollS / float64(maxExtend*horizon)), logR: math.Inf(-1),
+		lnThr: math.Log(float64(canary.RollbackTests(simConfig(0.01))) / alpha)}
+	for j := range pb {
+		rate := lb*pb[j] + lc*pc[j]
+		rho1 := rho0
+		if rate > 0 {
+			rho1 = lc * pc[j] / rate
+		}
+		o.lnA = append(o.lnA, math.Log(rho1/rho0))
+		o.lnB = append(o.lnB, math.Log((1-rho1)/(1-rho0)))
+	}
+	return o
+}
+
+func (o *oracle) Step(t int, b *bin) outcome {
+	if o.latency {
+		for j := range o.xb {
+			o.xb[j] += float64(b.cell[0][j])
+			o.xc[j] += float64(b.cell[1][j])
+		}
+	} else {
+		o.xb[0] += float64(b.err[0])
+		o.xc[0] += float64(b.err[1])
+	}
+	if t%pollS != 0 {
+		return none
+	}
+	// The onset at this observation starts, then every started onset
+	// takes the interval's factor (as warroom's error test does).
+	o.logR = logAddExp(o.logR, o.lnOnset)
+	for j := range o.xb {
+		// A class one cohort never serves has an infinite log ratio
+		// (and 0 x inf is NaN): only the counts seen take part.
+		if o.xc[j] > 0 {
+			o.logR += o.xc[j] * o.lnA[j]
+		}
+		if o.xb[j] > 0 {
+			o.logR += o.xb[j] * o.lnB[j]
+		}
+		o.xb[j], o.xc[j] = 0, 0
+	}
+	switch {
+	case o.logR >= o.lnThr:
+		return rollback
+	case t >= maxExtend*horizon:
+		return insufficient
+	}
+	return none
+}
+
+func logAddExp(a, b float64) float64 {
+	if math.IsInf(a, -1) {
+		return b
+	}
+	if a < b {
+		a, b = b, a
+	}
+	return a + math.Log1p(math.Exp(b-a))
 }
 
 // simConfig is warroom's judge configuration in the simulation: the
@@ -600,9 +714,15 @@ type tally struct {
 
 func simulate(sc Scenario, run int, c cells, out []tally) {
 	r := rand.New(rand.NewPCG(uint64(run)+1, hashName(sc.Name)))
-	algs := newAlgs(c)
+	algs := newAlgs(sc, c)
 	done := make([]bool, len(algs))
 	live := len(algs)
+	for i, a := range algs {
+		if a == nil {
+			done[i] = true
+			live--
+		}
+	}
 	lam := [2]float64{sc.CanaryRPS * (100 - weightPct) / weightPct, sc.CanaryRPS}
 	base := newDist(c.probs(1, 0))
 	bad := base
@@ -696,6 +816,11 @@ type Row struct {
 	// undetected run counting as never (null when most are undetected).
 	MedianTTD *float64 `json:"median_ttd_s"`
 	P90TTD    *float64 `json:"p90_ttd_s"`
+	// MedianTTDLo and MedianTTDHi are the median's distribution-free 95 %
+	// confidence interval (order statistics of the runs; null when the
+	// rank falls on undetected runs).
+	MedianTTDLo *float64 `json:"median_ttd_lo_s"`
+	MedianTTDHi *float64 `json:"median_ttd_hi_s"`
 	// MedianBake is the median time to promotion of promoted runs.
 	MedianBake *float64 `json:"median_bake_s"`
 	// Floor is the information floor. On a regression: the expected time
@@ -776,6 +901,14 @@ func promotionFloor(sc Scenario) float64 {
 
 // medianAll is the q-quantile of the detection times over all runs,
 // undetected runs counting as infinite (nil when it is infinite).
+// medianCI is the distribution-free 95 % interval of the median of runs
+// values of which xs are the finite ones: the order statistics at ranks
+// n/2 -+ 1.96 sqrt(n)/2 (the binomial's normal approximation).
+func medianCI(xs []float64, runs int) (lo, hi *float64) {
+	h := z975 * math.Sqrt(float64(runs)) / 2
+	return quantileAll(xs, runs, (float64(runs)/2-h)/float64(runs)), quantileAll(xs, runs, (float64(runs)/2+h+1)/float64(runs))
+}
+
 func quantileAll(xs []float64, runs int, q float64) *float64 {
 	k := int(math.Ceil(q*float64(runs))) - 1
 	if k >= len(xs) || k < 0 {
@@ -823,6 +956,9 @@ func Run(scs []Scenario, workers int) []Row {
 	healthyFRR := map[string]map[string]float64{}
 	for i, sc := range scs {
 		for a, name := range algNames {
+			if name == oracleName && sc.Effect == healthy {
+				continue
+			}
 			var t tally
 			for _, o := range results[i] {
 				t.falseRB += o[a].falseRB
@@ -841,9 +977,10 @@ func Run(scs []Scenario, workers int) []Row {
 				p := float64(t.detected) / n
 				row.Power = &p
 				row.MedianTTD, row.P90TTD = quantileAll(t.ttd, sc.Runs, 0.5), quantileAll(t.ttd, sc.Runs, 0.9)
+				row.MedianTTDLo, row.MedianTTDHi = medianCI(t.ttd, sc.Runs)
 				f := scenarioFloor(sc, c)
 				row.Floor = &f
-				if sc.atOrAboveTolerance() {
+				if sc.atOrAboveTolerance() && name != oracleName {
 					m := row.Promoted
 					lo, hi := canary.Wilson(t.promoted, sc.Runs, z975)
 					row.Missed, row.MissedLo, row.MissedHi = &m, &lo, &hi
@@ -881,12 +1018,17 @@ func accept(rows []Row, scs []Scenario, healthyFRR map[string]map[string]float64
 	}
 	for name, idx := range byScenario {
 		sc := byName[name]
-		var w *Row
+		var w, or *Row
 		best, bestName := math.Inf(1), ""
 		for _, i := range idx {
 			r := &rows[i]
-			if r.Algorithm == "warroom" {
+			switch r.Algorithm {
+			case "warroom":
 				w = r
+				continue
+			case oracleName:
+				or = r
+				r.Note = "reference: knows the size, not the onset"
 				continue
 			}
 			if !incumbents[r.Algorithm] || r.MedianTTD == nil {
@@ -941,6 +1083,9 @@ func accept(rows []Row, scs []Scenario, healthyFRR map[string]map[string]float64
 			default:
 				ok = false
 				verdicts = append(verdicts, fmt.Sprintf("TTD %.0f s > %.0f s (%s)", *w.MedianTTD, limit, by))
+			}
+			if !ok && or != nil && (or.MedianTTD == nil || *or.MedianTTD > limit) {
+				verdicts = append(verdicts, fmt.Sprintf("beyond reach at an unknown onset: %s needs %s", oracleName, fmtp(or.MedianTTD, "%.0f s")))
 			}
 		}
 		if len(verdicts) == 0 {
