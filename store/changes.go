@@ -36,7 +36,10 @@ type ChangeRecord struct {
 // "reject"; RecordChange also takes the ticketing words "approved" and
 // "rejected".
 type ChangeApproval struct {
-	Approver string    `json:"approver"`
+	Approver string `json:"approver"`
+	// Via is the delegate that recorded the decision for Approver ("":
+	// the approver did).
+	Via      string    `json:"via,omitempty"`
 	Role     string    `json:"role"`
 	Decision string    `json:"decision"`
 	Reason   string    `json:"reason"`
@@ -129,8 +132,8 @@ func (s *Store) RecordChange(ctx context.Context, actor string, c ChangeRecord) 
 		}
 		for _, a := range added {
 			if _, err := tx.tx.ExecContext(ctx,
-				`INSERT INTO change_approvals (change_id, approver, role, decision, reason, at) VALUES (?, ?, ?, ?, ?, ?)`,
-				c.ID, a.Approver, a.Role, a.Decision, a.Reason, formatTime(a.At)); err != nil {
+				`INSERT INTO change_approvals (change_id, approver, via, role, decision, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				c.ID, a.Approver, a.Via, a.Role, a.Decision, a.Reason, formatTime(a.At)); err != nil {
 				return Change{}, fmt.Errorf("store: record change %s: approval by %s: %w", c.ID, a.Approver, err)
 			}
 		}
@@ -316,7 +319,7 @@ func changes(ctx context.Context, q queryer, where string, args ...any) ([]Chang
 
 func approvals(ctx context.Context, q queryer, id string) ([]ChangeApproval, error) {
 	rows, err := q.QueryContext(ctx,
-		`SELECT approver, role, decision, reason, at FROM change_approvals WHERE change_id = ? ORDER BY at, id`, id)
+		`SELECT approver, via, role, decision, reason, at FROM change_approvals WHERE change_id = ? ORDER BY at, id`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +328,7 @@ func approvals(ctx context.Context, q queryer, id string) ([]ChangeApproval, err
 	for rows.Next() {
 		var a ChangeApproval
 		var at string
-		if err := rows.Scan(&a.Approver, &a.Role, &a.Decision, &a.Reason, &at); err != nil {
+		if err := rows.Scan(&a.Approver, &a.Via, &a.Role, &a.Decision, &a.Reason, &at); err != nil {
 			return nil, err
 		}
 		if a.At, err = parseTime(at); err != nil {
@@ -362,8 +365,8 @@ func (s *Store) ApproveChange(ctx context.Context, by Actor, id, role, decision,
 		// already covered delegates, so this only fails for a caller
 		// that bypassed it.
 		if _, err := tx.tx.ExecContext(ctx,
-			`INSERT INTO change_approvals (change_id, approver, role, decision, reason, at) VALUES (?, ?, ?, ?, ?, ?)`,
-			id, by.Person, role, d, reason, formatTime(tx.now)); err != nil {
+			`INSERT INTO change_approvals (change_id, approver, via, role, decision, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			id, by.Person, by.Via, role, d, reason, formatTime(tx.now)); err != nil {
 			return Change{}, fmt.Errorf("store: change %s: %w", id, tx.s.busy(err))
 		}
 		if out, _, err = tx.findChange(ctx, ChangeRecord{ID: id}); err != nil {

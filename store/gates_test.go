@@ -376,6 +376,17 @@ func TestApproveChangeFourEyes(t *testing.T) {
 	if err != nil || ev == nil || ev.Summary != "change CHG-0001: approve by bob as security" || len(got.Approvals) != 1 {
 		t.Fatalf("bob approving: %+v %v %v", got, ev, err)
 	}
+	// A decision through a delegate keeps both names, as sign-offs do.
+	got, ev, err = w.s.ApproveChange(ctx, store.Actor{Person: "carol", Via: "rel-bot"}, c.ID, "compliance", "reject", "no backout")
+	if err != nil || ev.Actor != "rel-bot for carol" || len(got.Approvals) != 2 {
+		t.Fatalf("rel-bot for carol rejecting: %+v %v %v", got, ev, err)
+	}
+	if a := got.Approvals[1]; a.Approver != "carol" || a.Via != "rel-bot" || a.Decision != "reject" || a.Role != "compliance" {
+		t.Errorf("delegated decision recorded as %+v, want approver carol via rel-bot", a)
+	}
+	if a := got.Approvals[0]; a.Approver != "bob" || a.Via != "" {
+		t.Errorf("bob's own decision recorded as %+v, want no via", a)
+	}
 	if _, _, err := w.s.ApproveChange(ctx, store.Actor{Person: "bob"}, "CHG-0099", "security", "approve", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown change: %v", err)
 	}

@@ -191,7 +191,8 @@ type Alert struct {
 	Summary  string // the alert's summary or description annotation
 }
 
-// ChangeApproval is one decision on a change.
+// ChangeApproval is one decision on a change. Approver is the person, or
+// "delegate for person" when a delegate recorded it.
 type ChangeApproval struct {
 	Approver, Role, Decision, Reason string
 	At                               time.Time

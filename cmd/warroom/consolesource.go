@@ -294,7 +294,7 @@ func changeRequest(r store.ChangeRecord) tui.ChangeRequest {
 		if a.Decision == "reject" {
 			d = "rejected"
 		}
-		c.Approvals = append(c.Approvals, tui.ChangeApproval{Approver: a.Approver, Role: a.Role, Decision: d, Reason: a.Reason, At: a.At})
+		c.Approvals = append(c.Approvals, tui.ChangeApproval{Approver: policy.ActorString(a.Via, a.Approver), Role: a.Role, Decision: d, Reason: a.Reason, At: a.At})
 	}
 	return c
 }

@@ -794,7 +794,7 @@ func (w *govWorld) signOffs() []string {
 	}
 	for _, c := range changes {
 		for _, a := range c.Approvals {
-			out = append(out, fmt.Sprintf("change decision %s -", a.Approver))
+			out = append(out, fmt.Sprintf("change decision %s %s", a.Approver, cmp.Or(a.Via, "-")))
 		}
 	}
 	return out
@@ -900,7 +900,7 @@ func TestFourEyesSignOffCLI(t *testing.T) {
 			}
 			kind := map[string]string{"gate waive": "waiver", "gate approve": "sign-off", "change approve": "change decision"}[command]
 			via := "-"
-			if c.signer.as != "" && kind != "change decision" {
+			if c.signer.as != "" {
 				via = c.signer.login
 			}
 			want := append(slices.Clone(records), fmt.Sprintf("%s %s %s", kind, cmp.Or(c.signer.as, c.signer.login), via))
