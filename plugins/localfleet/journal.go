@@ -1,18 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/plugins/internal/journalfile"
 	"github.com/warroom/warroom/plugins/sdk"
 )
 
@@ -54,7 +48,8 @@ func (e entry) target() sdk.Target {
 }
 
 // journal is the append-only record of idempotency keys and outcomes, as
-// in the exec plugin: each line is fsync'd before record returns.
+// in the exec plugin: each line is synced to disk before record returns
+// (journalfile).
 //
 // It records what was asked and how it ended, never what runs: the
 // processes die with the plugin, so after a restart the journal's
@@ -63,67 +58,20 @@ func (e entry) target() sdk.Target {
 // done to it.
 type journal struct {
 	mu      sync.Mutex
-	f       *os.File
+	f       *journalfile.File
 	keys    map[string]entry // the last entry of each key
 	applied []string         // keys done, in the order they completed
 	last    map[sdk.Target]entry
 }
 
-// openJournal reads the journal at path, creating it if need be. A torn
-// last line (a crash mid-write) is cut off; any other line that does not
-// parse is an error, since dropping it could lose a completed key.
+// openJournal reads the journal at path, creating it if need be.
 func openJournal(path string) (*journal, error) {
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, os.ErrNotExist)
-	f, err := stateMode(filepath.Dir(path)).OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND)
-	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
-	}
-	if created {
-		syncDir(filepath.Dir(path))
-	}
-	j := &journal{f: f, keys: map[string]entry{}, last: map[sdk.Target]entry{}}
-	if err := j.load(path); err != nil {
-		f.Close()
+	j := &journal{keys: map[string]entry{}, last: map[sdk.Target]entry{}}
+	var err error
+	if j.f, err = journalfile.Open(path, stateMode(filepath.Dir(path)), j.apply); err != nil {
 		return nil, err
 	}
 	return j, nil
-}
-
-// syncDir makes a new directory entry survive a crash.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}
-
-func (j *journal) load(path string) error {
-	r := bufio.NewReader(j.f)
-	var offset int64
-	for n := 1; ; n++ {
-		line, err := r.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			if len(line) > 0 {
-				if err := j.f.Truncate(offset); err != nil {
-					return fmt.Errorf("journal %s: cutting off a torn last line: %w", path, err)
-				}
-			}
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("journal %s: %w", path, err)
-		}
-		offset += int64(len(line))
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var e entry
-		if err := json.Unmarshal(line, &e); err != nil {
-			return fmt.Errorf("journal %s line %d is corrupt (%v): repair or remove the line", path, n, err)
-		}
-		j.apply(e)
-	}
 }
 
 func (j *journal) apply(e entry) {
@@ -139,23 +87,12 @@ func (j *journal) apply(e entry) {
 	}
 }
 
-// record appends an entry and syncs it to disk.
+// record appends an entry, synced to disk, and then applies it.
 func (j *journal) record(e entry) error {
-	line, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	line = append(line, '\n')
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.f == nil {
-		return errors.New("journal: closed")
-	}
-	if _, err := j.f.Write(line); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("journal: %w", err)
+	if err := j.f.Append(e); err != nil {
+		return err
 	}
 	j.apply(e)
 	return nil
@@ -191,10 +128,5 @@ func (j *journal) lastChanges() map[sdk.Target]entry {
 func (j *journal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.f == nil {
-		return nil
-	}
-	err := j.f.Close()
-	j.f = nil
-	return err
+	return j.f.Close()
 }

@@ -1,19 +1,14 @@
 package runner
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/warroom/warroom/plugins/internal/journalfile"
 	"github.com/warroom/warroom/plugins/sdk"
 	"github.com/warroom/warroom/store/fsmode"
 )
@@ -59,76 +54,30 @@ type targetState struct {
 }
 
 // Journal is the append-only record of idempotency keys and outcomes.
-// Each line is fsync'd before the call that writes it goes on, so what
-// the journal says was started or done survives a crash of the plugin or
-// the machine.
+// Each line is synced to disk before the call that writes it goes on
+// (journalfile), so what the journal says was started or done survives a
+// crash of the plugin or the machine.
 type Journal struct {
 	mu       sync.Mutex
-	f        *os.File
+	f        *journalfile.File
 	keys     map[string]Entry // the last entry of each key
 	applied  []string         // keys done, in the order they completed
 	targets  map[sdk.Target]*targetState
 	inflight map[string]bool // keys whose call runs now
 }
 
-// OpenJournal reads the journal at path, creating it if need be. A torn
-// last line (a crash mid-write) is cut off; any other line that does not
-// parse is an error, since dropping it could lose a completed key.
+// OpenJournal reads the journal at path, creating it if need be, as
+// private as the state directory it is in.
 func OpenJournal(path string) (*Journal, error) {
-	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, os.ErrNotExist)
-	// The journal is as private as the state directory it is in: owner-only,
-	// or shared with the group when the host made the directory so.
 	mode, err := fsmode.Of(filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	f, err := mode.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND)
-	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
-	}
-	if created {
-		// The new file's directory entry must survive a crash too.
-		if d, err := os.Open(filepath.Dir(path)); err == nil {
-			d.Sync()
-			d.Close()
-		}
-	}
-	j := &Journal{f: f, keys: map[string]Entry{}, targets: map[sdk.Target]*targetState{}, inflight: map[string]bool{}}
-	if err := j.load(path); err != nil {
-		f.Close()
+	j := &Journal{keys: map[string]Entry{}, targets: map[sdk.Target]*targetState{}, inflight: map[string]bool{}}
+	if j.f, err = journalfile.Open(path, mode, j.apply); err != nil {
 		return nil, err
 	}
 	return j, nil
-}
-
-func (j *Journal) load(path string) error {
-	r := bufio.NewReader(j.f)
-	var offset int64
-	for n := 1; ; n++ {
-		line, err := r.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			if len(line) > 0 {
-				// A torn write: the call it recorded never returned.
-				if err := j.f.Truncate(offset); err != nil {
-					return fmt.Errorf("journal %s: cutting off a torn last line: %w", path, err)
-				}
-			}
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("journal %s: %w", path, err)
-		}
-		offset += int64(len(line))
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var e Entry
-		if err := json.Unmarshal(line, &e); err != nil {
-			return fmt.Errorf("journal %s line %d is corrupt (%v): repair or remove the line", path, n, err)
-		}
-		j.apply(e)
-	}
 }
 
 // apply updates the in-memory view with one entry.
@@ -166,23 +115,12 @@ func (j *Journal) apply(e Entry) {
 	j.targets[tgt] = ts
 }
 
-// record appends an entry and syncs it to disk.
+// record appends an entry, synced to disk, and then applies it.
 func (j *Journal) record(e Entry) error {
-	line, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	line = append(line, '\n')
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.f == nil {
-		return errors.New("journal: closed")
-	}
-	if _, err := j.f.Write(line); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("journal: %w", err)
+	if err := j.f.Append(e); err != nil {
+		return err
 	}
 	j.apply(e)
 	return nil
@@ -267,10 +205,5 @@ func (j *Journal) Services(want sdk.Target, origin string) []sdk.ServiceStatus {
 func (j *Journal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.f == nil {
-		return nil
-	}
-	err := j.f.Close()
-	j.f = nil
-	return err
+	return j.f.Close()
 }
