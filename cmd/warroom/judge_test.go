@@ -73,6 +73,11 @@ func TestDemoBadReleaseRollsBack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("deploys on real processes")
 	}
+	// Its fleet and bakes take under a core: it runs beside the other
+	// parallel tests (the exec plugin's kill tests, mostly waiting),
+	// after the sequential ones, so never beside the canary end-to-end
+	// test's three fleets.
+	t.Parallel()
 	bin := fleetLayout(t)
 	fleet := filepath.Join(filepath.Dir(bin), "plugins", "localfleet")
 	scrape := scrapeLayout(t)

@@ -97,6 +97,9 @@ func TestSigkillAnywhereResumesWithoutRepeating(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts warroom many times")
 	}
+	// Mostly waiting on scripts (under half a core): it runs beside the
+	// other parallel tests, after the package's sequential ones.
+	t.Parallel()
 	w := killWorld(t)
 	type scenario struct {
 		version string
@@ -151,6 +154,9 @@ func TestSigkillWhileBakingShiftingAndInParallelResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts warroom many times")
 	}
+	// Mostly waiting on bakes and scripts (a tenth of a core): it runs
+	// beside the other parallel tests, after the sequential ones.
+	t.Parallel()
 	w := killWorldWith(t, true)
 	w.setVersion(t, "2.0.0")
 	var kills []killPoint
