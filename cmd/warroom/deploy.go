@@ -120,12 +120,11 @@ the steps in flight finish, then the run rolls back (or, with
 			if err := a.checkOutput("text", "json"); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			s, err := a.openExisting(ctx)
-			if err != nil {
-				return err
+			// The command line is checked before the database is opened:
+			// a usage error starts no run.
+			if wait && !follow {
+				return usageError{errors.New("--wait only applies with --follow")}
 			}
-			defer s.Close()
 			if opts.BakeScale < 0 {
 				return usageError{fmt.Errorf("--bake-scale must be 0 (no bake) or more, got %g", opts.BakeScale)}
 			}
@@ -135,6 +134,12 @@ the steps in flight finish, then the run rolls back (or, with
 			if opts.Parallel < 0 {
 				return usageError{fmt.Errorf("--parallel must be 0 (each environment's own limit) or more, got %d", opts.Parallel)}
 			}
+			ctx := cmd.Context()
+			s, err := a.openExisting(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
 			opts.AutoRollback = !noAuto
 			r, err := a.startRun(ctx, s, runStart{Release: args[0], Environments: splitList(envs), Target: target, Options: opts, Actor: a.actor})
 			if err != nil {
@@ -147,9 +152,6 @@ the steps in flight finish, then the run rolls back (or, with
 				fmt.Fprintf(a.stdout, "run %s started: %s through %s, %d steps\n", r.ID, r.Release, strings.Join(r.Environments, ", "), len(r.Steps))
 				fmt.Fprintf(a.stdout, "it is driven by the console, 'warroom serve' or 'warroom deploy resume %s'\n", r.ID)
 				return nil
-			}
-			if wait && !follow {
-				return usageError{errors.New("--wait only applies with --follow")}
 			}
 			return a.drive(ctx, s, r.ID, !wait)
 		},
@@ -418,7 +420,7 @@ func newDeploySkipCmd(a *app) *cobra.Command {
 			return a.operate(cmd.Context(), deploy.OperatorRequest{Command: deploy.CmdSkip, RunID: args[0], Actor: a.actor, Step: step, Reason: reason})
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why the step is skipped (required)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the step is skipped (required: without it the skip is refused, exit 3)")
 	return cmd
 }
 
