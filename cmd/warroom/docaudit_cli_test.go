@@ -74,6 +74,7 @@ func TestFlagValuesRefusedBeforeOpening(t *testing.T) {
 		{[]string{"gen", "--out", out, "-o", "json"}, "-o json is not supported here"},
 		{[]string{"version", "-o", "yaml"}, "-o yaml is not supported here"},
 		{[]string{"demo", "-o", "json"}, "-o json is not supported here"},
+		{[]string{"-o", "json"}, "-o json is not supported here"}, // the console
 	} {
 		c := newCLI(t) // its database is never created
 		r := c.run(tc.args...)

@@ -108,7 +108,12 @@ when others may write to the database or a plugin binary.`,
 			return a.resolveIdentity(cmd, args)
 		},
 		// No command: the console.
-		RunE: func(cmd *cobra.Command, args []string) error { return a.openConsole(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOutput("text"); err != nil {
+				return err
+			}
+			return a.openConsole(cmd.Context())
+		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
