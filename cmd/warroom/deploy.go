@@ -110,8 +110,9 @@ With --follow --wait the run is followed until it ends, waiting as long
 as it waits (what it waits on is printed each time it starts waiting);
 exit 0 or 1 as above. --wait without --follow is a usage error (exit 2).
 
-The steps of one wave run side by side, up to the environment's
-'parallel' (default 10) or --parallel for this run; waves and
+The steps of one wave run side by side, up to --parallel for this run,
+else the release's 'parallel' for the environment, else the
+environment's (default 10); waves and
 environments stay in order. A failing step stops new starts in its wave,
 the steps in flight finish, then the run rolls back (or, with
 --no-auto-rollback, fails for an operator).`,
@@ -163,7 +164,7 @@ the steps in flight finish, then the run rolls back (or, with
 	f.BoolVar(&noAuto, "no-auto-rollback", false, "on failure, stop for an operator instead of rolling back")
 	f.BoolVar(&opts.IgnoreLowTraffic, "ignore-low-traffic", false, "start production regions at once, not at their low-traffic windows")
 	f.Float64Var(&opts.BakeScale, "bake-scale", 1, "multiply every bake time (e.g. 0.01 for a demo); 0 means no bake at all; negative is a usage error")
-	f.IntVar(&opts.Parallel, "parallel", 0, "deploy up to N steps of one wave at once in every environment (0: each environment's 'parallel', default 10)")
+	f.IntVar(&opts.Parallel, "parallel", 0, "deploy up to N steps of one wave at once in every environment (0: the release's 'parallel' for the environment, else the environment's, else 10)")
 	f.StringVar(&target, "target", "localfleet", "deploy target for services and environments that name none")
 	f.StringVar(&opts.OutsideWindow, "outside-window", "", "REASON: break glass, deploy outside the release window (recorded and audited; freezes still apply)")
 	commaList(f, "env")
