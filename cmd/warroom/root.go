@@ -66,7 +66,9 @@ func newRoot(stdout, stderr io.Writer, getenv func(string) string) (*cobra.Comma
 		Short: "The terminal command centre for release day",
 		Long: `warroom puts the release calendar, the dependency graph, quality gates,
 deployment waves and canary judgement in one console. Every action of the
-console is also a command with JSON output (-o json) for CI.
+console is also a command with JSON output (-o json) for CI. With no
+command, warroom opens the console on the database (it needs a terminal:
+without one, exit 2).
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 (for example a plan with blockers).
@@ -120,7 +122,7 @@ when others may write to the database or a plugin binary.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dbPath, "db", "", "database file (default $WARROOM_DB, else ./warroom.db)")
-	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (graph also: dot, mermaid)")
+	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (graph also: dot, mermaid; gen, serve, demo and the console: text only)")
 	pf.StringVar(&a.actor, "as", "", "act for another person: accepted only from a delegate (a person declared delegate: true), and audited as \"DELEGATE for NAME\"; in open mode (no people declared) NAME is taken as given (default: the person whose logins list the OS user)")
 	pf.StringVar(&a.pluginsFile, "plugins", "", "plugin configuration, combined with the built-in plugins next to warroom: it adds and overrides by name, and drops a built-in only with disable (default $WARROOM_PLUGINS, else ./warroom-plugins.yaml if it exists, else the built-ins alone)")
 	pf.StringVar(&a.metricsAddr, "metrics-addr", "", "serve warroom's metrics at http://HOST:PORT/metrics while a long-running command (deploy start --follow, deploy resume, serve, demo) runs; :PORT means 127.0.0.1:PORT (default $WARROOM_METRICS_ADDR)")
