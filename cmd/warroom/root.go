@@ -125,7 +125,7 @@ when others may write to the database or a plugin binary.`,
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (graph also: dot, mermaid; gen, serve, demo and the console: text only)")
 	pf.StringVar(&a.actor, "as", "", "act for another person: accepted only from a delegate (a person declared delegate: true), and audited as \"DELEGATE for NAME\"; in open mode (no people declared) NAME is taken as given (default: the person whose logins list the OS user)")
 	pf.StringVar(&a.pluginsFile, "plugins", "", "plugin configuration, combined with the built-in plugins next to warroom: it adds and overrides by name, and drops a built-in only with disable (default $WARROOM_PLUGINS, else ./warroom-plugins.yaml if it exists, else the built-ins alone)")
-	pf.StringVar(&a.metricsAddr, "metrics-addr", "", "serve warroom's metrics at http://HOST:PORT/metrics while a long-running command (deploy start --follow, deploy resume, serve, demo) runs; :PORT means 127.0.0.1:PORT (default $WARROOM_METRICS_ADDR)")
+	pf.StringVar(&a.metricsAddr, "metrics-addr", "", "serve warroom's metrics at http://HOST:PORT/metrics while a long-running command (deploy start --follow, deploy resume, serve, demo, the console) runs; :PORT means 127.0.0.1:PORT (default $WARROOM_METRICS_ADDR)")
 	pf.StringVar(&a.logFile, "log-file", "", "log file, plugins' logs included (default $WARROOM_LOG, else warroom.log next to the database)")
 	pf.BoolVar(&a.shareGroup, "share-group", false, "share the files warroom creates (database, log, plugin state) with the group: files 0660, directories 0770, for a war room on one host; without it they are owner-only (0600, 0700) whatever the umask (or set $WARROOM_SHARE_GROUP=1)")
 
