@@ -90,9 +90,10 @@ comma-separated one (--env ',') and an empty argument are usage errors
 (exit 2), never "all": to get a flag's default, leave the flag out.
 
 Only apply and demo create a database, and only apply, demo and migrate
-change its schema: every other command refuses a missing or empty
-database file, or one whose schema is older than this warroom's, and
-leaves it as it was (exit 1, naming the fix).
+change its schema: every other command that reads it refuses a missing
+or empty database file, or one whose schema is older than this
+warroom's, and leaves it as it was (exit 1, naming the fix). validate,
+gen, version, whoami, policy and plugins list and check run without one.
 
 The files warroom creates (the database and its -wal and -shm, the log,
 the plugins' state) are owner-only, files 0600 and directories 0700,
