@@ -396,15 +396,25 @@ changed nothing, and 'deploy skip' only skips one. Refused (exit 3) unless
 the step failed and the run is running, paused or failed.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var step int
-			if _, err := fmt.Sscan(args[1], &step); err != nil {
-				return usageError{fmt.Errorf("STEP must be a step number, got %q", args[1])}
+			step, err := parseStep(args[1])
+			if err != nil {
+				return err
 			}
 			return a.operate(cmd.Context(), deploy.OperatorRequest{Command: deploy.CmdRetry, RunID: args[0], Actor: a.actor, Step: step, Reason: reason})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
 	return cmd
+}
+
+// parseStep reads a STEP argument: a whole number and nothing else
+// (fmt.Sscan read "3abc" as step 3, and "2 7" as step 2).
+func parseStep(arg string) (int, error) {
+	step, err := strconv.Atoi(arg)
+	if err != nil {
+		return 0, usageError{fmt.Errorf("STEP must be a step number, got %q", arg)}
+	}
+	return step, nil
 }
 
 func newDeploySkipCmd(a *app) *cobra.Command {
@@ -414,9 +424,9 @@ func newDeploySkipCmd(a *app) *cobra.Command {
 		Short: "Skip a pending step (or one that failed before changing anything)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var step int
-			if _, err := fmt.Sscan(args[1], &step); err != nil {
-				return usageError{fmt.Errorf("STEP must be a step number, got %q", args[1])}
+			step, err := parseStep(args[1])
+			if err != nil {
+				return err
 			}
 			return a.operate(cmd.Context(), deploy.OperatorRequest{Command: deploy.CmdSkip, RunID: args[0], Actor: a.actor, Step: step, Reason: reason})
 		},
