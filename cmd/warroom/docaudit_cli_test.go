@@ -52,9 +52,9 @@ func TestHelpStatesOneDefault(t *testing.T) {
 }
 
 // TestFlagValuesRefusedBeforeOpening: each of these is a usage error
-// (exit 2) checked before the database is opened, so with no database at
-// all the command exits 2 naming the flag, not 1 for the missing
-// database; and gen writes nothing.
+// (exit 2) checked before the command opens the database, so with no
+// database at all the command exits 2 naming the flag, not 1 for the
+// missing database; and gen writes nothing.
 func TestFlagValuesRefusedBeforeOpening(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "org")
 	for _, tc := range []struct {

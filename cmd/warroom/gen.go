@@ -49,7 +49,7 @@ for a given --seed. For benchmarks and load tests:
 	cmd.Flags().IntVar(&opts.Teams, "teams", 0, "number of teams; 0 means services/50, at least 3")
 	cmd.Flags().Int64Var(&opts.Seed, "seed", 1, "random seed")
 	cmd.Flags().IntVar(&opts.ScopePercent, "scope", 10, "percent of services in the generated release, 1 to 100")
-	cmd.Flags().StringVar(&out, "out", "", "directory to write (created)")
+	cmd.Flags().StringVar(&out, "out", "", "directory to write (created if needed; files of the same names are overwritten)")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
