@@ -92,8 +92,9 @@ comma-separated one (--env ',') and an empty argument are usage errors
 Only apply and demo create a database, and only apply, demo and migrate
 change its schema: every other command that reads it refuses a missing
 or empty database file, or one whose schema is older than this
-warroom's, and leaves it as it was (exit 1, naming the fix). validate,
-gen, version, whoami, policy and plugins list and check run without one.
+warroom's, and leaves it as it was (exit 1, naming the fix). These run
+without one: validate, gen, version, whoami, policy show, policy check
+(without --release, --env, --run or --gate), plugins list, plugins check.
 
 The files warroom creates (the database and its -wal and -shm, the log,
 the plugins' state) are owner-only, files 0600 and directories 0700,
