@@ -25,6 +25,10 @@ func newAuditCmd(a *app) *cobra.Command {
 			if err := a.checkOutput("text", "json"); err != nil {
 				return err
 			}
+			// The store reads a negative limit as none: refused, not "all".
+			if f.Limit < 0 {
+				return usageError{fmt.Errorf("--limit must be 0 (all) or more, got %d", f.Limit)}
+			}
 			s, err := a.openExisting(cmd.Context())
 			if err != nil {
 				return err

@@ -51,11 +51,9 @@ the release). The class is the release's, else normal; --class overrides it.`,
 			if err := a.checkOutput("text", "json"); err != nil {
 				return err
 			}
+			// Left out, class stays "": fileChange takes the release's.
 			if cmd.Flags().Changed("class") && !validClass(class) {
 				return usageError{fmt.Errorf("--class %q: use standard, normal or emergency", class)}
-			}
-			if !cmd.Flags().Changed("class") {
-				class = ""
 			}
 			ctx := cmd.Context()
 			s, err := a.openExisting(ctx)
@@ -85,7 +83,7 @@ the release). The class is the release's, else normal; --class overrides it.`,
 		},
 	}
 	cmd.Flags().StringVar(&ticketing, "ticketing", "", "ticketing plugin to file with (default: the configured plugin of kind ticketing)")
-	cmd.Flags().StringVar(&class, "class", "normal", "change class: standard, normal or emergency (default: the release's, else normal)")
+	cmd.Flags().StringVar(&class, "class", "", "change class: standard, normal or emergency (default: the release's, else normal)")
 	return cmd
 }
 

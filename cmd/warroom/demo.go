@@ -79,6 +79,9 @@ Ctrl-C (or exit at once with --once).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// Checked before anything is created (as deploy start does).
+			if err := a.checkOutput("text"); err != nil {
+				return err
+			}
 			if bakeScale < 0 {
 				return usageError{fmt.Errorf("--bake-scale must be 0 (no bake) or more, got %g", bakeScale)}
 			}
@@ -213,9 +216,9 @@ Ctrl-C (or exit at once with --once).`,
 	f.StringVar(&release, "release", "", "release to deploy (default: the one whose window opens first)")
 	f.StringArrayVar(&envs, "env", nil, "environments to deploy to (repeatable or comma-separated; default: all of the release's)")
 	f.Float64Var(&bakeScale, "bake-scale", 0.002, "multiply every bake time (30m becomes 3.6s); 0 means no bake at all (and no canary judgement); negative is a usage error")
-	f.BoolVar(&once, "once", false, "headless: exit when the run ends instead of serving")
+	f.BoolVar(&once, "once", false, "exit when the run ends instead of serving (implies --headless)")
 	f.BoolVar(&headless, "headless", false, "no console: deploy the first release at once, printing its progress")
-	f.BoolVar(&approve, "approve", false, "approve the run into environments that ask for it (audited as you)")
+	f.BoolVar(&approve, "approve", false, "headless (--headless, --once or no terminal): approve the run into environments that ask for it (audited as you); in the console, c approves")
 	f.StringVar(&faults, "faults", "checkout@4.9.0=latency=700ms",
 		"the fleet's faulty versions (SERVICE@VERSION=FAULT[,FAULT...] entries separated by ';'; '' for none): the demo's bad version answers, but slowly, so smoke checks pass and the canary judge catches it")
 	commaList(f, "env")

@@ -110,8 +110,9 @@ With --follow --wait the run is followed until it ends, waiting as long
 as it waits (what it waits on is printed each time it starts waiting);
 exit 0 or 1 as above. --wait without --follow is a usage error (exit 2).
 
-The steps of one wave run side by side, up to the environment's
-'parallel' (default 10) or --parallel for this run; waves and
+The steps of one wave run side by side, up to --parallel for this run,
+else the release's 'parallel' for the environment, else the
+environment's (default 10); waves and
 environments stay in order. A failing step stops new starts in its wave,
 the steps in flight finish, then the run rolls back (or, with
 --no-auto-rollback, fails for an operator).`,
@@ -120,12 +121,11 @@ the steps in flight finish, then the run rolls back (or, with
 			if err := a.checkOutput("text", "json"); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			s, err := a.openExisting(ctx)
-			if err != nil {
-				return err
+			// The command line is checked before the database is opened:
+			// a usage error starts no run.
+			if wait && !follow {
+				return usageError{errors.New("--wait only applies with --follow")}
 			}
-			defer s.Close()
 			if opts.BakeScale < 0 {
 				return usageError{fmt.Errorf("--bake-scale must be 0 (no bake) or more, got %g", opts.BakeScale)}
 			}
@@ -135,6 +135,12 @@ the steps in flight finish, then the run rolls back (or, with
 			if opts.Parallel < 0 {
 				return usageError{fmt.Errorf("--parallel must be 0 (each environment's own limit) or more, got %d", opts.Parallel)}
 			}
+			ctx := cmd.Context()
+			s, err := a.openExisting(ctx)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
 			opts.AutoRollback = !noAuto
 			r, err := a.startRun(ctx, s, runStart{Release: args[0], Environments: splitList(envs), Target: target, Options: opts, Actor: a.actor})
 			if err != nil {
@@ -148,9 +154,6 @@ the steps in flight finish, then the run rolls back (or, with
 				fmt.Fprintf(a.stdout, "it is driven by the console, 'warroom serve' or 'warroom deploy resume %s'\n", r.ID)
 				return nil
 			}
-			if wait && !follow {
-				return usageError{errors.New("--wait only applies with --follow")}
-			}
 			return a.drive(ctx, s, r.ID, !wait)
 		},
 	}
@@ -161,7 +164,7 @@ the steps in flight finish, then the run rolls back (or, with
 	f.BoolVar(&noAuto, "no-auto-rollback", false, "on failure, stop for an operator instead of rolling back")
 	f.BoolVar(&opts.IgnoreLowTraffic, "ignore-low-traffic", false, "start production regions at once, not at their low-traffic windows")
 	f.Float64Var(&opts.BakeScale, "bake-scale", 1, "multiply every bake time (e.g. 0.01 for a demo); 0 means no bake at all; negative is a usage error")
-	f.IntVar(&opts.Parallel, "parallel", 0, "deploy up to N steps of one wave at once in every environment (0: each environment's 'parallel', default 10)")
+	f.IntVar(&opts.Parallel, "parallel", 0, "deploy up to N steps of one wave at once in every environment (0: the release's 'parallel' for the environment, else the environment's, else 10)")
 	f.StringVar(&target, "target", "localfleet", "deploy target for services and environments that name none")
 	f.StringVar(&opts.OutsideWindow, "outside-window", "", "REASON: break glass, deploy outside the release window (recorded and audited; freezes still apply)")
 	commaList(f, "env")
@@ -393,15 +396,25 @@ changed nothing, and 'deploy skip' only skips one. Refused (exit 3) unless
 the step failed and the run is running, paused or failed.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var step int
-			if _, err := fmt.Sscan(args[1], &step); err != nil {
-				return usageError{fmt.Errorf("STEP must be a step number, got %q", args[1])}
+			step, err := parseStep(args[1])
+			if err != nil {
+				return err
 			}
 			return a.operate(cmd.Context(), deploy.OperatorRequest{Command: deploy.CmdRetry, RunID: args[0], Actor: a.actor, Step: step, Reason: reason})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
 	return cmd
+}
+
+// parseStep reads a STEP argument: a whole number and nothing else
+// (fmt.Sscan read "3abc" as step 3, and "2 7" as step 2).
+func parseStep(arg string) (int, error) {
+	step, err := strconv.Atoi(arg)
+	if err != nil {
+		return 0, usageError{fmt.Errorf("STEP must be a step number, got %q", arg)}
+	}
+	return step, nil
 }
 
 func newDeploySkipCmd(a *app) *cobra.Command {
@@ -411,14 +424,14 @@ func newDeploySkipCmd(a *app) *cobra.Command {
 		Short: "Skip a pending step (or one that failed before changing anything)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var step int
-			if _, err := fmt.Sscan(args[1], &step); err != nil {
-				return usageError{fmt.Errorf("STEP must be a step number, got %q", args[1])}
+			step, err := parseStep(args[1])
+			if err != nil {
+				return err
 			}
 			return a.operate(cmd.Context(), deploy.OperatorRequest{Command: deploy.CmdSkip, RunID: args[0], Actor: a.actor, Step: step, Reason: reason})
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why the step is skipped (required)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the step is skipped (required: without it the skip is refused, exit 3)")
 	return cmd
 }
 

@@ -44,8 +44,8 @@ with --format. The gate must be declared and of a kind that reads
 evidence (tests, integration, coverage, security, licence, performance);
 the service must be in the release's scope. Evidence for a gate that no
 environment of the release requires is recorded, and the output says it
-decides nothing until an environment requires the gate. Performance gates need a --baseline (the same
-benchmarks of the build before).
+decides nothing until an environment requires the gate. Performance
+gates need a --baseline (the same benchmarks of the build before).
 
 Each file is stored once by its sha256, with its file name, format, who
 added it and when, and what it measured; it becomes the current evidence

@@ -24,9 +24,9 @@ func newPolicyCmd(a *app) *cobra.Command {
 		Long: `The policy decides who may take each action: apply, deploy.start,
 deploy.continue, deploy.approve (approve a run into an environment),
 deploy.pause, deploy.resume, deploy.rollback, deploy.abort, deploy.skip,
-gate.waive, gate.approve, plugins.trust and change.approve. The policy
-spec (docs/spec.md) names the roles or teams allowed each action; the
-actions it does not name keep their default.`,
+gate.waive, gate.approve, evidence.add, plugins.trust and change.approve.
+The policy spec (docs/spec.md) names the roles or teams allowed each
+action; the actions it does not name keep their default.`,
 	}
 	cmd.AddCommand(newPolicyCheckCmd(a), newPolicyShowCmd(a))
 	return cmd

@@ -66,7 +66,9 @@ func newRoot(stdout, stderr io.Writer, getenv func(string) string) (*cobra.Comma
 		Short: "The terminal command centre for release day",
 		Long: `warroom puts the release calendar, the dependency graph, quality gates,
 deployment waves and canary judgement in one console. Every action of the
-console is also a command with JSON output (-o json) for CI.
+console is also a command with JSON output (-o json) for CI. With no
+command, warroom opens the console on the database (it needs a terminal:
+without one, exit 2).
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 refused by a gate or policy
 (for example a plan with blockers).
@@ -88,9 +90,11 @@ comma-separated one (--env ',') and an empty argument are usage errors
 (exit 2), never "all": to get a flag's default, leave the flag out.
 
 Only apply and demo create a database, and only apply, demo and migrate
-change its schema: every other command refuses a missing or empty
-database file, or one whose schema is older than this warroom's, and
-leaves it as it was (exit 1, naming the fix).
+change its schema: every other command that reads it refuses a missing
+or empty database file, or one whose schema is older than this
+warroom's, and leaves it as it was (exit 1, naming the fix). These run
+without one: validate, gen, version, whoami, policy show, policy check
+(without --release, --env, --run or --gate), plugins list, plugins check.
 
 The files warroom creates (the database and its -wal and -shm, the log,
 the plugins' state) are owner-only, files 0600 and directories 0700,
@@ -108,17 +112,22 @@ when others may write to the database or a plugin binary.`,
 			return a.resolveIdentity(cmd, args)
 		},
 		// No command: the console.
-		RunE: func(cmd *cobra.Command, args []string) error { return a.openConsole(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOutput("text"); err != nil {
+				return err
+			}
+			return a.openConsole(cmd.Context())
+		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dbPath, "db", "", "database file (default $WARROOM_DB, else ./warroom.db)")
-	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (graph also: dot, mermaid)")
+	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (graph also: dot, mermaid; gen, serve, demo and the console: text only)")
 	pf.StringVar(&a.actor, "as", "", "act for another person: accepted only from a delegate (a person declared delegate: true), and audited as \"DELEGATE for NAME\"; in open mode (no people declared) NAME is taken as given (default: the person whose logins list the OS user)")
 	pf.StringVar(&a.pluginsFile, "plugins", "", "plugin configuration, combined with the built-in plugins next to warroom: it adds and overrides by name, and drops a built-in only with disable (default $WARROOM_PLUGINS, else ./warroom-plugins.yaml if it exists, else the built-ins alone)")
-	pf.StringVar(&a.metricsAddr, "metrics-addr", "", "serve warroom's metrics at http://HOST:PORT/metrics while a long-running command (deploy start --follow, deploy resume, serve, demo) runs; :PORT means 127.0.0.1:PORT (default $WARROOM_METRICS_ADDR)")
+	pf.StringVar(&a.metricsAddr, "metrics-addr", "", "serve warroom's metrics at http://HOST:PORT/metrics while a long-running command (deploy start --follow, deploy resume, serve, demo, the console) runs; :PORT means 127.0.0.1:PORT (default $WARROOM_METRICS_ADDR)")
 	pf.StringVar(&a.logFile, "log-file", "", "log file, plugins' logs included (default $WARROOM_LOG, else warroom.log next to the database)")
 	pf.BoolVar(&a.shareGroup, "share-group", false, "share the files warroom creates (database, log, plugin state) with the group: files 0660, directories 0770, for a war room on one host; without it they are owner-only (0600, 0700) whatever the umask (or set $WARROOM_SHARE_GROUP=1)")
 

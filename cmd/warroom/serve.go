@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -24,6 +25,13 @@ driven here until it ends. Runs started with 'deploy start' without
 flight stay as they are and resume in the next process that drives them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOutput("text"); err != nil {
+				return err
+			}
+			// A poll of 0 would query the database in a busy loop.
+			if poll <= 0 {
+				return usageError{fmt.Errorf("--poll must be positive, not %s", poll)}
+			}
 			ctx := cmd.Context()
 			s, err := a.openExisting(ctx)
 			if err != nil {
@@ -39,7 +47,7 @@ flight stay as they are and resume in the next process that drives them.`,
 			return a.serve(ctx, s, poll)
 		},
 	}
-	cmd.Flags().DurationVar(&poll, "poll", 2*time.Second, "how often to look for runs to drive")
+	cmd.Flags().DurationVar(&poll, "poll", 2*time.Second, "how often to look for runs to drive (positive)")
 	return cmd
 }
 

@@ -16,6 +16,9 @@ func newVersionCmd(a *app) *cobra.Command {
 		Short: "Print warroom's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOutput("text", "json"); err != nil {
+				return err
+			}
 			rev := ""
 			if bi, ok := debug.ReadBuildInfo(); ok {
 				for _, s := range bi.Settings {
