@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,19 +185,8 @@ wait:
 		if !ok || !strings.Contains(target, "/prod/") {
 			continue
 		}
-		resp, err := http.Get(url + "/")
-		if err != nil {
-			t.Errorf("%s: %v", target, err)
-			continue
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var got struct {
-			Version string `json:"version"`
-		}
-		_ = json.Unmarshal(body, &got)
-		if got.Version != v {
-			t.Errorf("%s serves %q, want %s", target, body, v)
+		if got := versionAt(t, url); got != v {
+			t.Errorf("%s serves %s, want %s", target, got, v)
 		}
 		checked++
 	}
