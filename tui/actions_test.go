@@ -278,3 +278,16 @@ func TestHeaderFollowsTheSize(t *testing.T) {
 		t.Fatalf("header not laid out for 80 columns: %q", h)
 	}
 }
+
+// A console whose local zone is UTC (a server's) shows the time once.
+func TestHeaderTimeOnceInUTC(t *testing.T) {
+	m := New(Deps{Source: fixture(), Renderer: asciiRenderer(), Now: func() time.Time { return fixedNow }, Actor: "carol"},
+		WithLocation(time.UTC))
+	m.tick = func() tea.Cmd { return nil }
+	drain(t, m, m.Init())
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	h := m.header[0]
+	if !strings.Contains(h, "Fri 14:30:00 UTC") || strings.Count(h, "14:30") != 1 {
+		t.Fatalf("header in UTC: %q, want the time once", h)
+	}
+}

@@ -180,6 +180,10 @@ func (m *Model) headerLines() []string {
 	local := m.now.In(m.c.Location)
 	long := local.Format("Mon 15:04:05 MST") + " · " + m.now.UTC().Format("15:04:05 UTC")
 	short := local.Format("15:04 MST") + "·" + m.now.UTC().Format("15:04Z")
+	if _, off := local.Zone(); off == 0 {
+		// Local time is UTC (a server's zone): once is enough.
+		long, short = m.now.UTC().Format("Mon 15:04:05 UTC"), m.now.UTC().Format("15:04 UTC")
+	}
 	full, brief := m.who()
 	// The richest right-hand side that fits beside the left one: the
 	// mode is in every variant, the roles and seconds go first.

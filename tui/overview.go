@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/x/ansi"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/warroom/warroom/core/deploy"
@@ -22,6 +23,7 @@ type overview struct {
 	c      *Common
 	keys   listKeys
 	lines  []string // logical lines, built on SetData
+	hangs  []int    // where each logical line's continuation starts (0: from its own indent)
 	view   []string // lines wrapped to the width
 	width  int
 	height int
@@ -34,6 +36,9 @@ type overview struct {
 }
 
 var _ Screen = (*overview)(nil)
+
+// labelWidth is the width of the Overview's labels ("Release   ").
+const labelWidth = 10
 
 func newOverview(c *Common) *overview { return &overview{c: c, keys: defaultListKeys()} }
 
@@ -90,16 +95,53 @@ func (o *overview) View() string {
 	return strings.Join(lines, "\n")
 }
 
+// wrap wraps the logical lines to the width. A wrapped line goes on
+// under its value, not at the margin: a labelled line under the value
+// column (labelWidth), an item of a list ("  ✗ ...") two cells in from
+// the item, so the labels and bullets stay a column of their own.
 func (o *overview) wrap() {
 	o.view = o.view[:0]
-	for _, l := range o.lines {
+	for i, l := range o.lines {
 		if l == "" {
 			o.view = append(o.view, "")
 			continue
 		}
-		o.view = append(o.view, wrapLines(l, o.width)...)
+		hang := 0
+		if i < len(o.hangs) {
+			hang = o.hangs[i]
+		}
+		if hang == 0 {
+			plain := ansi.Strip(l)
+			if indent := len(plain) - len(strings.TrimLeft(plain, " ")); indent > 0 {
+				hang = indent + 2
+			}
+		}
+		o.view = append(o.view, wrapHangingAt(l, o.width, hang)...)
 	}
 	o.offset = min(max(0, o.offset), max(0, len(o.view)-o.height))
+}
+
+// wrapHangingAt wraps l to width, its first line using the whole width
+// and the others indented by hang (no hang, or too little room: plain
+// wrapping).
+func wrapHangingAt(l string, width, hang int) []string {
+	lines := wrapLines(l, width)
+	if len(lines) <= 1 || hang == 0 || width-hang < 20 {
+		return lines
+	}
+	first := lines[0]
+	// The rest of l after the first line's cells, without the blank the
+	// line broke at (styles are kept: TruncateLeft skips cells, not
+	// escape sequences).
+	rest := ansi.TruncateLeft(l, ansi.StringWidth(first), "")
+	for strings.HasPrefix(ansi.Strip(rest), " ") {
+		rest = ansi.TruncateLeft(rest, 1, "")
+	}
+	out := []string{first}
+	for _, wl := range wrapLines(rest, width-hang) {
+		out = append(out, strings.Repeat(" ", hang)+wl)
+	}
+	return out
 }
 
 // focusPlan is the plan of the release in focus, cached.
@@ -119,7 +161,16 @@ func (o *overview) focusPlan(s *Snapshot) *plan.Plan {
 func (o *overview) SetData(s *Snapshot) {
 	st := o.c.Styles
 	var l []string
-	label := func(name string) string { return st.Label.Render(fmt.Sprintf("%-10s", name)) }
+	o.hangs = o.hangs[:0]
+	label := func(name string) string {
+		// The line being labelled is the next one appended: its
+		// continuation goes under the value.
+		for len(o.hangs) < len(l) {
+			o.hangs = append(o.hangs, 0)
+		}
+		o.hangs = append(o.hangs, labelWidth)
+		return st.Label.Render(fmt.Sprintf("%-*s", labelWidth, name))
+	}
 	if r, ok := s.Release(); ok {
 		title := r.Name
 		if r.Title != "" {
@@ -190,7 +241,8 @@ func (o *overview) SetData(s *Snapshot) {
 		for _, e := range s.Org.Environments {
 			required += len(e.Gates)
 		}
-		l = append(l, "", label("Gates")+fmt.Sprintf("%d gates, %d required across %d environments · %s (4: Gates)",
+		l = append(l, "")
+		l = append(l, label("Gates")+fmt.Sprintf("%d gates, %d required across %d environments · %s (4: Gates)",
 			len(s.Org.Gates), required, len(s.Org.Environments), gateCounts(s)))
 	}
 	if p != nil && len(p.Warnings) > 0 {
@@ -242,6 +294,9 @@ func (o *overview) SetData(s *Snapshot) {
 		l = append(l, fmt.Sprintf("  %s %s · %s", e.At.UTC().Format("15:04:05"), e.Actor, e.Summary))
 	}
 	o.lines = l
+	for len(o.hangs) < len(l) {
+		o.hangs = append(o.hangs, 0)
+	}
 	o.wrap()
 }
 
@@ -360,7 +415,17 @@ func gateCounts(s *Snapshot) string {
 // 80-column Overview with one canary (the Canary screen has it whole).
 func firstClause(reason string) string {
 	if i := strings.Index(reason, "; "); i > 0 {
-		return reason[:i] + " …"
+		reason = reason[:i] + " …"
+	}
+	// A summary: two lines at most at 80 columns (an error chain can run
+	// to four); the whole reason is on 6: Canary.
+	const most = 100
+	if r := []rune(reason); len(r) > most {
+		cut := string(r[:most])
+		if i := strings.LastIndex(cut, " "); i > most/2 {
+			cut = cut[:i]
+		}
+		reason = cut + " …"
 	}
 	return reason
 }

@@ -76,7 +76,9 @@ func NewJudge(src Source, cfg Config, now func() time.Time, opts ...Option) *Jud
 func (j *Judge) Judge(ctx context.Context, req deploy.CanaryRequest) (deploy.Judgement, error) {
 	obs, err := j.src.Observe(ctx, req)
 	if err != nil {
-		return deploy.Judgement{}, fmt.Errorf("canary judge: reading metrics of %s %s: %w", req.Service, req.Canary, err)
+		// The engine says whose error it is ("the canary judge could not
+		// judge: ..."), so the error starts with what failed.
+		return deploy.Judgement{}, fmt.Errorf("reading metrics of %s %s: %w", req.Service, req.Canary, err)
 	}
 	if obs.At.IsZero() {
 		obs.At = j.now()
