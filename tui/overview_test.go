@@ -19,4 +19,3 @@ func TestFirstClause(t *testing.T) {
 		}
 	}
 }
-
