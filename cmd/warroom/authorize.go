@@ -56,6 +56,7 @@ var actionRules = map[string]actionRule{
 	"warroom plugins untrust": {policy.PluginsTrust, fixedRequest(policy.PluginsTrust)},
 	"warroom gate waive":      {policy.GateWaive, gateRequest(policy.GateWaive)},
 	"warroom gate approve":    {policy.GateApprove, gateRequest(policy.GateApprove)},
+	"warroom change create":   {policy.ChangeCreate, releaseRequest(policy.ChangeCreate)},
 	"warroom change approve":  {policy.ChangeApprove, fixedRequest(policy.ChangeApprove)},
 	"warroom evidence add":    {policy.EvidenceAdd, releaseRequest(policy.EvidenceAdd)},
 	"warroom evidence import": {policy.EvidenceAdd, fixedRequest(policy.EvidenceAdd)},

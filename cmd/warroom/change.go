@@ -27,10 +27,10 @@ func newChangeCmd(a *app) *cobra.Command {
 		Short: "Change requests: file them with the ticketing plugin, follow their approvals",
 		Long: `A change request asks the people who approve production changes for a
 release. warroom files it with the ticketing plugin (tickets-local unless
-the configuration says otherwise), records it in the database (audited) and
-mirrors its state and approvals with 'warroom change sync'. 'warroom change
-approve' records a decision on it in warroom (policy action change.approve;
-nobody approves a change they filed).`,
+the configuration says otherwise; policy action change.create), records it
+in the database (audited) and mirrors its state and approvals with 'warroom
+change sync'. 'warroom change approve' records a decision on it in warroom
+(policy action change.approve; nobody approves a change they filed).`,
 	}
 	cmd.AddCommand(newChangeCreateCmd(a), newChangeListCmd(a), newChangeSyncCmd(a), newChangeApproveCmd(a))
 	return cmd
@@ -45,7 +45,10 @@ func newChangeCreateCmd(a *app) *cobra.Command {
 window, the services in scope, the actor (--as) as requester and the backout
 plan "automatic rollback by warroom". Filing it again for the same release
 returns the change filed the first time (the ticketing plugin keys it by
-the release). The class is the release's, else normal; --class overrides it.`,
+the release). The class is the release's, else normal; --class overrides it.
+
+Who may file is the policy's action change.create (captain or operator by
+default): refused, exit 3, nothing filed, the refusal audited.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOutput("text", "json"); err != nil {

@@ -292,6 +292,21 @@ func TestConsoleSourceGovernance(t *testing.T) {
 	if ap := findResult(t, g.load(src).GateResults[rel], "reviews", "uat-sign-off"); ap.State != tui.GateMissing || len(ap.Approvals) != 0 {
 		t.Fatalf("after a refused sign-off: %+v", ap)
 	}
+
+	// Filing a change (n on Changes) is change.create, a captain's or an
+	// operator's: jonas, an approver, is refused; nothing is filed.
+	seq = g.head()
+	if id, err := cmd.FileChange(context.Background(), rel, ""); err == nil || id != "" ||
+		!strings.Contains(err.Error(), "policy refuses change.create to jonas") {
+		t.Fatalf("jonas filing a change: %q %v", id, err)
+	}
+	if evs := g.auditAfter(seq); len(evs) != 1 || evs[0].Command != "policy refuse" ||
+		!strings.Contains(string(evs[0].Payload), `"warroom change create"`) {
+		t.Fatalf("audit after the refused filing: %+v", evs)
+	}
+	if cs, err := g.s.Changes(context.Background(), rel); err != nil || len(cs) != 0 {
+		t.Fatalf("changes after the refused filing: %+v %v", cs, err)
+	}
 }
 
 // A waiver's expiry changes a result without a write: the source

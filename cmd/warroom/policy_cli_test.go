@@ -295,6 +295,12 @@ var cliCases = []cliCase{
 	{policy.GateApprove, func(w *govWorld) []string {
 		return []string{"gate", "approve", "hotfix", "--service", "ledger", "--gate", "signoff"}
 	}, 0, "gate approve"},
+	// The first allowed cell files hotfix's change (audited as
+	// "change"); the next find it filed, exit 0 and write nothing.
+	{policy.ChangeCreate, func(w *govWorld) []string {
+		w.addTickets()
+		return []string{"change", "create", "hotfix"}
+	}, 0, ""},
 	{policy.ChangeApprove, func(w *govWorld) []string {
 		return []string{"change", "approve", w.fileChange("ci-bot"), "--reason", "risk understood"}
 	}, 0, "change approve"},
@@ -321,6 +327,27 @@ func (w *govWorld) fileChange(requester string) string {
 		w.t.Fatal(err)
 	}
 	return c.ID
+}
+
+// addTickets adds tickets-local to the world's plugins, trusted (test
+// setup, as the admin), once.
+func (w *govWorld) addTickets() {
+	w.t.Helper()
+	b, err := os.ReadFile(w.plugins)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if strings.Contains(string(b), "name: tickets") {
+		return
+	}
+	b = fmt.Appendf(b, "  - name: tickets\n    path: %s\n    kinds: [ticketing]\n", ticketsPlugin(w.t))
+	if err := os.WriteFile(w.plugins, b, 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+	w.setLoginOwner("adam")
+	if r := w.run("", "plugins", "trust", "tickets"); r.code != 0 {
+		w.t.Fatalf("plugins trust tickets: %d %s", r.code, r.stderr)
+	}
 }
 
 // requireUnitTests declares a tests gate, unit, that dev requires (test
@@ -352,6 +379,7 @@ var defaultAllowed = map[policy.Action][]string{
 	policy.DeploySkip: {"captain", "operator", "admin"}, policy.GateWaive: {"captain", "approver", "admin"},
 	policy.GateApprove: {"captain", "approver", "admin"}, policy.PluginsTrust: {"admin"},
 	policy.ChangeApprove: {"captain", "approver", "admin"}, policy.EvidenceAdd: {"captain", "operator", "admin"},
+	policy.ChangeCreate: {"captain", "operator", "admin"},
 }
 
 func allowedFor(a policy.Action, role string) bool {

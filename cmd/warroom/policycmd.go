@@ -24,7 +24,8 @@ func newPolicyCmd(a *app) *cobra.Command {
 		Long: `The policy decides who may take each action: apply, deploy.start,
 deploy.continue, deploy.approve (approve a run into an environment),
 deploy.pause, deploy.resume, deploy.rollback, deploy.abort, deploy.skip,
-gate.waive, gate.approve, evidence.add, plugins.trust and change.approve.
+gate.waive, gate.approve, evidence.add, plugins.trust, change.create and
+change.approve.
 The policy spec (docs/spec.md) names the roles or teams allowed each
 action; the actions it does not name keep their default.`,
 	}
@@ -102,8 +103,8 @@ allowed, 3 when refused. Nothing is written: a check is not audited.
 
 ACTION is one of: apply, deploy.start, deploy.continue, deploy.approve,
 deploy.pause, deploy.resume, deploy.rollback, deploy.abort, deploy.skip,
-gate.waive, gate.approve, plugins.trust, change.approve, evidence.add; any
-other is a usage error (exit 2). A name given with --release, --env, --run
+gate.waive, gate.approve, evidence.add, plugins.trust, change.create,
+change.approve; any other is a usage error (exit 2). A name given with --release, --env, --run
 or --gate that does not exist is an error (exit 1).
 
 The context makes the check exact:

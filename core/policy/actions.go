@@ -25,6 +25,10 @@ const (
 	GateApprove    Action = "gate.approve"
 	PluginsTrust   Action = "plugins.trust"
 	ChangeApprove  Action = "change.approve"
+	// ChangeCreate is filing a change request for a release ('warroom
+	// change create', n in the console): the release's captain or its
+	// engineers by default, not a viewer.
+	ChangeCreate Action = "change.create"
 	// EvidenceAdd is handing evidence to gates ('warroom evidence add',
 	// 'evidence import'): what CI does, so operators (and the delegates
 	// CI runs as) may by default, viewers never.
@@ -33,7 +37,7 @@ const (
 
 // Actions lists every action, in the order documentation shows them.
 var Actions = []Action{Apply, DeployStart, DeployContinue, DeployApprove, DeployPause, DeployResume,
-	DeployRollback, DeployAbort, DeploySkip, GateWaive, GateApprove, EvidenceAdd, PluginsTrust, ChangeApprove}
+	DeployRollback, DeployAbort, DeploySkip, GateWaive, GateApprove, EvidenceAdd, PluginsTrust, ChangeCreate, ChangeApprove}
 
 // ActionNames lists the actions' names, for validation and messages.
 func ActionNames() []string {
@@ -84,6 +88,7 @@ var defaults = map[Action][]string{
 	GateApprove:    {Approver, Captain},
 	EvidenceAdd:    {Captain, Operator},
 	PluginsTrust:   {Admin},
+	ChangeCreate:   {Captain, Operator},
 	ChangeApprove:  {Approver, Captain},
 }
 

@@ -108,6 +108,7 @@ func TestDecideMatrix(t *testing.T) {
 		DeployRollback: {"captain", "operator", "admin"}, DeployAbort: {"captain", "operator", "admin"}, DeploySkip: {"captain", "operator", "admin"},
 		GateWaive: {"captain", "approver", "admin"}, GateApprove: {"captain", "approver", "admin"}, PluginsTrust: {"admin"},
 		EvidenceAdd: {"captain", "operator", "admin"}, ChangeApprove: {"captain", "approver", "admin"},
+		ChangeCreate: {"captain", "operator", "admin"},
 	}
 	if len(allowed) != len(Actions) {
 		t.Fatalf("the matrix covers %d actions of %d", len(allowed), len(Actions))
