@@ -180,8 +180,10 @@ func (m *Model) headerLines() []string {
 	local := m.now.In(m.c.Location)
 	long := local.Format("Mon 15:04:05 MST") + " · " + m.now.UTC().Format("15:04:05 UTC")
 	short := local.Format("15:04 MST") + "·" + m.now.UTC().Format("15:04Z")
-	if _, off := local.Zone(); off == 0 {
-		// Local time is UTC (a server's zone): once is enough.
+	if name, off := local.Zone(); off == 0 && name == "UTC" {
+		// Local time is UTC (a server's zone): once is enough. A zone
+		// that is at UTC's offset only for now (GMT in London's winter)
+		// keeps its own name.
 		long, short = m.now.UTC().Format("Mon 15:04:05 UTC"), m.now.UTC().Format("15:04 UTC")
 	}
 	full, brief := m.who()

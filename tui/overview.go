@@ -226,7 +226,7 @@ func (o *overview) SetData(s *Snapshot) {
 		if r.Release == s.Focus || shown == 3 {
 			continue
 		}
-		name := "Other runs"
+		name := "Others"
 		if shown > 0 {
 			name = ""
 		}

@@ -6,12 +6,13 @@ import (
 	"github.com/warroom/warroom/core/policy"
 )
 
-// consoleCommander carries out the console's commands (tui.Commander) on
-// the console's database, through the app's plugin host.
 // FileChange files a change request for release with the configured
-// ticketing plugin, requested by actor (the person at the console), and
-// records it, audited. Filing it again returns the change filed before.
-func (c *consoleCommander) FileChange(ctx context.Context, release, actor string) (string, error) {
+// ticketing plugin, requested by the console's identity as resolved now
+// (the one the policy checked: the requester is who four-eyes later
+// keeps from approving it), and records it, audited. Filing it again
+// returns the change filed before. The TUI's actor, fixed when the
+// console opened, is not used, as Operate does not.
+func (c *consoleCommander) FileChange(ctx context.Context, release, _ string) (string, error) {
 	var id string
 	err := c.act(ctx, func() error {
 		// The same rule as 'warroom change create': refused, nothing is
@@ -19,10 +20,7 @@ func (c *consoleCommander) FileChange(ctx context.Context, release, actor string
 		if err := c.authorize(ctx, "warroom change create", policy.Request{Action: policy.ChangeCreate, Release: release}); err != nil {
 			return err
 		}
-		if actor == "" {
-			actor = c.a.actor
-		}
-		ch, _, err := c.a.fileChange(ctx, c.s, release, "", "", actor)
+		ch, _, err := c.a.fileChange(ctx, c.s, release, "", "", c.a.actor)
 		if err != nil {
 			return err
 		}

@@ -121,8 +121,9 @@ the steps in flight finish, then the run rolls back (or, with
 			if err := a.checkOutput("text", "json"); err != nil {
 				return err
 			}
-			// The command line is checked before the database is opened:
-			// a usage error starts no run.
+			// The command line is checked before any run is started (the
+			// policy decided first, in PersistentPreRunE): a usage error
+			// starts no run.
 			if wait && !follow {
 				return usageError{errors.New("--wait only applies with --follow")}
 			}
@@ -407,11 +408,11 @@ the step failed and the run is running, paused or failed.`,
 	return cmd
 }
 
-// parseStep reads a STEP argument: a whole number and nothing else
-// (fmt.Sscan read "3abc" as step 3, and "2 7" as step 2).
+// parseStep reads a STEP argument: digits and nothing else (fmt.Sscan
+// read "3abc" as step 3, and "2 7" as step 2; Atoi alone takes "+3").
 func parseStep(arg string) (int, error) {
 	step, err := strconv.Atoi(arg)
-	if err != nil {
+	if err != nil || strings.TrimLeft(arg, "0123456789") != "" {
 		return 0, usageError{fmt.Errorf("STEP must be a step number, got %q", arg)}
 	}
 	return step, nil

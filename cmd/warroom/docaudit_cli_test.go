@@ -66,6 +66,7 @@ func TestFlagValuesRefusedBeforeOpening(t *testing.T) {
 		{[]string{"deploy", "start", "r", "--parallel", "-1"}, "--parallel"},
 		{[]string{"deploy", "skip", "run-x", "3abc", "--reason", "x"}, "STEP must be a step number"},
 		{[]string{"deploy", "retry", "run-x", "2 7"}, "STEP must be a step number"},
+		{[]string{"deploy", "retry", "run-x", "+3"}, "STEP must be a step number"},
 		{[]string{"serve", "--poll", "0s"}, "--poll must be positive"},
 		{[]string{"serve", "--poll", "-1s"}, "--poll must be positive"},
 		{[]string{"serve", "-o", "json"}, "-o json is not supported here"},

@@ -14,8 +14,8 @@ import (
 // the README's canary judgement figures: errors x10 starting 10 minutes
 // into the canary at 0.5 rps, whose onset the judge cannot know and the
 // floor does. canarysim's TestLateOnsetLimitsAreBeyondTheOracle shows
-// the limits out of reach of any judge that keeps its false-rollback
-// bound for every onset, even one knowing the regression's size.
+// that a judge knowing the regression's size and weighing every onset
+// alike misses them too.
 // TestReducedSimulation logs them and fails on any other.
 var simMisses = map[string]bool{
 	"low 0.5rps err0.1% errors+900% onset10m": true, // 1,465 s for 1,383 s (1.25 x floor 1,106 s)

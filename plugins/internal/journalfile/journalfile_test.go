@@ -57,7 +57,8 @@ func TestAppendThenReplay(t *testing.T) {
 
 // A torn last line (a crash mid-write) is cut off, and the next append
 // starts on a line of its own; a corrupt line before the last is an
-// error naming the file and the line, and nothing is replayed.
+// error naming the file and the line, and the file is not opened (the
+// journals discard what the lines before it gave them).
 func TestTornAndCorruptLines(t *testing.T) {
 	dir := t.TempDir()
 	torn := filepath.Join(dir, "torn.jsonl")
