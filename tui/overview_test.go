@@ -32,7 +32,7 @@ func TestWrapHangingAt(t *testing.T) {
 	red := "\x1b[31m"
 	reset := "\x1b[0m"
 	for _, c := range []struct {
-		name, in string
+		name, in    string
 		width, hang int
 	}{
 		{"label", "Gates     4 gates, 8 required across 3 environments · payments: 15 pass, 1 waived, 1 missing, 1 expired", 60, 10},
