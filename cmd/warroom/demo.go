@@ -82,8 +82,8 @@ Ctrl-C (or exit at once with --once).`,
 			if err := a.checkOutput("text"); err != nil {
 				return err
 			}
-			if bakeScale < 0 {
-				return usageError{fmt.Errorf("--bake-scale must be 0 (no bake) or more, got %g", bakeScale)}
+			if err := checkBakeScale(bakeScale); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			stop, err := a.serveMetrics()
@@ -215,7 +215,7 @@ Ctrl-C (or exit at once with --once).`,
 	f.StringVar(&specDir, "spec", "testdata/demo", "the demo organisation's spec files")
 	f.StringVar(&release, "release", "", "release to deploy (default: the one whose window opens first)")
 	f.StringArrayVar(&envs, "env", nil, "environments to deploy to (repeatable or comma-separated; default: all of the release's)")
-	f.Float64Var(&bakeScale, "bake-scale", 0.002, "multiply every bake time (30m becomes 3.6s); 0 means no bake at all (and no canary judgement); negative is a usage error")
+	f.Float64Var(&bakeScale, "bake-scale", 0.002, "multiply every bake time (30m becomes 3.6s), from 0 (no bake at all, and no canary judgement) to 1000; anything else is a usage error")
 	f.BoolVar(&once, "once", false, "exit when the run ends instead of serving (implies --headless)")
 	f.BoolVar(&headless, "headless", false, "no console: deploy the first release at once, printing its progress")
 	f.BoolVar(&approve, "approve", false, "headless (--headless, --once or no terminal): approve the run into environments that ask for it (audited as you); in the console, c approves")

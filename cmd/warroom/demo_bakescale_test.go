@@ -12,18 +12,20 @@ import (
 )
 
 // demo --bake-scale is deploy start's: a negative scale is a usage error
-// before anything is created, and the help says what 0 means.
+// before anything is created, and the help says what 0 means; NaN, Inf and a scale above 1000 are refused too.
 func TestDemoBakeScaleUsage(t *testing.T) {
 	c := newCLI(t)
 	dir := filepath.Join(t.TempDir(), "demo")
-	r := c.run("demo", "--headless", "--once", "--dir", dir, "--bake-scale", "-1")
-	if r.code != 2 || !strings.Contains(r.stderr, "--bake-scale must be 0 (no bake) or more, got -1") {
-		t.Errorf("demo --bake-scale -1: exit %d %q", r.code, r.stderr)
+	for _, x := range []string{"-1", "NaN", "Inf", "1001"} {
+		r := c.run("demo", "--headless", "--once", "--dir", dir, "--bake-scale", x)
+		if r.code != 2 || !strings.Contains(r.stderr, "--bake-scale must be a number from 0 (no bake) to 1000, got ") {
+			t.Errorf("demo --bake-scale %s: exit %d %q", x, r.code, r.stderr)
+		}
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("a refused demo created its directory (%v)", err)
 	}
-	if help := c.ok("demo", "--help"); !strings.Contains(help, "0 means no bake at all") || !strings.Contains(help, "negative is a usage error") {
+	if help := c.ok("demo", "--help"); !strings.Contains(help, "from 0 (no bake at all") || !strings.Contains(help, "anything else is a usage error") {
 		t.Errorf("demo help does not say what --bake-scale 0 means:\n%s", help)
 	}
 }

@@ -127,8 +127,8 @@ the steps in flight finish, then the run rolls back (or, with
 			if wait && !follow {
 				return usageError{errors.New("--wait only applies with --follow")}
 			}
-			if opts.BakeScale < 0 {
-				return usageError{fmt.Errorf("--bake-scale must be 0 (no bake) or more, got %g", opts.BakeScale)}
+			if err := checkBakeScale(opts.BakeScale); err != nil {
+				return err
 			}
 			if cmd.Flags().Changed("bake-scale") && opts.BakeScale == 0 {
 				opts.NoBake = true
@@ -164,7 +164,7 @@ the steps in flight finish, then the run rolls back (or, with
 	f.BoolVar(&wait, "wait", false, "with --follow: keep following while the run waits on gates, an approval or an operator, until it ends")
 	f.BoolVar(&noAuto, "no-auto-rollback", false, "on failure, stop for an operator instead of rolling back")
 	f.BoolVar(&opts.IgnoreLowTraffic, "ignore-low-traffic", false, "start production regions at once, not at their low-traffic windows")
-	f.Float64Var(&opts.BakeScale, "bake-scale", 1, "multiply every bake time (e.g. 0.01 for a demo); 0 means no bake at all; negative is a usage error")
+	f.Float64Var(&opts.BakeScale, "bake-scale", 1, "multiply every bake time (e.g. 0.01 for a demo), from 0 (no bake at all) to 1000; anything else is a usage error")
 	f.IntVar(&opts.Parallel, "parallel", 0, "deploy up to N steps of one wave at once in every environment (0: the release's 'parallel' for the environment, else the environment's, else 10)")
 	f.StringVar(&target, "target", "localfleet", "deploy target for services and environments that name none")
 	f.StringVar(&opts.OutsideWindow, "outside-window", "", "REASON: break glass, deploy outside the release window (recorded and audited; freezes still apply)")
@@ -406,6 +406,20 @@ the step failed and the run is running, paused or failed.`,
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, for the audit trail")
 	return cmd
+}
+
+// maxBakeScale bounds --bake-scale: 1000 times a 30m bake is three
+// weeks, and a scale near the float's range overflowed the bake's
+// duration.
+const maxBakeScale = 1000
+
+// checkBakeScale refuses a --bake-scale that is not a number from 0 (no
+// bake) to maxBakeScale (NaN and Inf parse as floats).
+func checkBakeScale(x float64) error {
+	if !(x >= 0 && x <= maxBakeScale) {
+		return usageError{fmt.Errorf("--bake-scale must be a number from 0 (no bake) to %d, got %g", maxBakeScale, x)}
+	}
+	return nil
 }
 
 // parseStep reads a STEP argument: digits and nothing else (fmt.Sscan

@@ -292,8 +292,12 @@ func TestDeployStatusShowsTheStepsInFlight(t *testing.T) {
 
 func TestDeployRetryAndBakeScaleAtTheCommandLine(t *testing.T) {
 	w := newDeployWorld(t, "2.0.0")
-	if r := w.c.run("--plugins", w.plugins, "deploy", "start", "train", "--bake-scale", "-1"); r.code != 2 || !strings.Contains(r.stderr, "--bake-scale must be 0 (no bake) or more") {
-		t.Errorf("negative bake scale: exit %d %q", r.code, r.stderr)
+	// NaN and Inf parse as floats; near the float's range a bake's
+	// duration overflowed.
+	for _, x := range []string{"-1", "NaN", "Inf", "1e308"} {
+		if r := w.c.run("--plugins", w.plugins, "deploy", "start", "train", "--bake-scale", x); r.code != 2 || !strings.Contains(r.stderr, "--bake-scale must be a number from 0 (no bake) to 1000") {
+			t.Errorf("bake scale %s: exit %d %q", x, r.code, r.stderr)
+		}
 	}
 	if r := w.c.run("--plugins", w.plugins, "deploy", "start", "train", "--parallel", "-2"); r.code != 2 {
 		t.Errorf("negative parallel: exit %d %q", r.code, r.stderr)
@@ -314,7 +318,7 @@ func TestDeployRetryAndBakeScaleAtTheCommandLine(t *testing.T) {
 		t.Errorf("retry of step x: exit %d", r.code)
 	}
 	help := w.c.ok("deploy", "start", "--help")
-	if !strings.Contains(help, "0 means no bake at all") {
+	if !strings.Contains(help, "from 0 (no bake at all) to 1000") {
 		t.Errorf("help does not say what --bake-scale 0 means:\n%s", help)
 	}
 }

@@ -78,6 +78,13 @@ func TestFlagValuesRefusedBeforeOpening(t *testing.T) {
 		{[]string{"version", "-o", "yaml"}, "-o yaml is not supported here"},
 		{[]string{"demo", "-o", "json"}, "-o json is not supported here"},
 		{[]string{"-o", "json"}, "-o json is not supported here"}, // the console
+		// A value of the wrong type says what was wanted, not the parser.
+		{[]string{"audit", "list", "--limit", "abc"}, `invalid argument "abc" for "--limit": want a whole number`},
+		{[]string{"audit", "list", "--limit", "99999999999999999999"}, `for "--limit": the number is out of range`},
+		{[]string{"deploy", "start", "r", "--bake-scale", "abc"}, `for "--bake-scale": want a number such as 0.5`},
+		{[]string{"deploy", "start", "r", "--bake-scale", "NaN"}, "--bake-scale must be a number from 0 (no bake) to 1000"},
+		{[]string{"serve", "--poll", "soon"}, `for "--poll": want a duration such as "90s"`},
+		{[]string{"demo", "--headless=maybe"}, `for "--headless": want true or false`},
 	} {
 		c := newCLI(t) // its database is never created
 		r := c.run(tc.args...)

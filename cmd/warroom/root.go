@@ -121,7 +121,7 @@ when others may write to the database or a plugin binary.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{plainFlagError(err)} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dbPath, "db", "", "database file (default $WARROOM_DB, else ./warroom.db)")
 	pf.StringVarP(&a.output, "output", "o", "text", "output format: text or json (graph also: dot, mermaid; gen, serve, demo and the console: text only)")
@@ -383,4 +383,33 @@ func orEmpty[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// plainFlagError says what a flag's value should have been instead of
+// the parser's words: pflag's `invalid argument "abc" for "--limit"
+// flag: strconv.ParseInt: parsing "abc": invalid syntax` becomes
+// `invalid argument "abc" for "--limit": want a whole number`.
+func plainFlagError(err error) error {
+	msg := err.Error()
+	head, why, ok := strings.Cut(msg, " flag: ")
+	if !ok || !strings.HasPrefix(head, "invalid argument ") {
+		return err
+	}
+	var want string
+	switch {
+	case strings.HasPrefix(why, "strconv.ParseInt"), strings.HasPrefix(why, "strconv.ParseUint"):
+		want = "want a whole number"
+		if strings.Contains(why, "value out of range") {
+			want = "the number is out of range"
+		}
+	case strings.HasPrefix(why, "strconv.ParseFloat"):
+		want = "want a number such as 0.5"
+	case strings.HasPrefix(why, "strconv.ParseBool"):
+		want = "want true or false"
+	case strings.HasPrefix(why, "time: "):
+		want = `want a duration such as "90s", "15m" or "2h30m"`
+	default:
+		return err
+	}
+	return fmt.Errorf("%s: %s", head, want)
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -15,10 +16,19 @@ type Duration time.Duration
 // ParseDuration reads a duration; besides Go's units it accepts "d" for days.
 func ParseDuration(s string) (Duration, error) {
 	s = strings.TrimSpace(s)
-	if strings.HasSuffix(s, "d") {
-		n, err := strconv.ParseFloat(strings.TrimSuffix(s, "d"), 64)
-		if err != nil || n < 0 {
+	if num, ok := strings.CutSuffix(s, "d"); ok {
+		// Days are a plain decimal number ("3d", "1.5d"): ParseFloat alone
+		// also takes "NaN", "inf" and "1e3", and a product past the
+		// largest duration would wrap to a negative one.
+		if !plainDecimal(num) {
+			return 0, fmt.Errorf("invalid duration %q: days are a number like 3d or 1.5d", s)
+		}
+		n, err := strconv.ParseFloat(num, 64)
+		if err != nil {
 			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		if n*float64(24*time.Hour) >= float64(math.MaxInt64) {
+			return 0, fmt.Errorf("invalid duration %q: too long (at most %dd)", s, int64(math.MaxInt64/int64(24*time.Hour)))
 		}
 		return Duration(n * float64(24*time.Hour)), nil
 	}
@@ -30,6 +40,16 @@ func ParseDuration(s string) (Duration, error) {
 		return 0, fmt.Errorf("invalid duration %q: negative", s)
 	}
 	return Duration(d), nil
+}
+
+// plainDecimal reports whether s is digits with at most one decimal point
+// between digits ("3", "1.5"; not "", ".5", "1e3", "NaN").
+func plainDecimal(s string) bool {
+	whole, frac, dot := strings.Cut(s, ".")
+	digits := func(t string) bool {
+		return t != "" && strings.Trim(t, "0123456789") == ""
+	}
+	return digits(whole) && (!dot || digits(frac))
 }
 
 // Std returns the duration as a time.Duration.

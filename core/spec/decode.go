@@ -129,7 +129,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		dur, err := model.ParseDuration(n.Value)
 		if err != nil {
-			d.errs.add(d.pos(n), `write it as text such as "90s", "15m", "2h30m" or "3d"`, "%s: invalid duration %q", path, n.Value)
+			// What the parser says beyond the form (": too long (at most
+			// 106751d)"); the value itself is given as %q, which the
+			// error list clips.
+			detail := strings.TrimPrefix(err.Error(), fmt.Sprintf("invalid duration %q", n.Value))
+			d.errs.add(d.pos(n), `write it as text such as "90s", "15m", "2h30m" or "3d"`, "%s: invalid duration %q%s", path, n.Value, detail)
 			return
 		}
 		v.SetInt(int64(dur))

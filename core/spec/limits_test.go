@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -164,5 +165,39 @@ func BenchmarkAliasBomb(b *testing.B) {
 		if _, errs := checkText(spec); len(errs) != 1 {
 			b.Fatalf("got %d errors, want 1", len(errs))
 		}
+	}
+}
+
+// A named pipe in a spec folder is refused at once, naming it, instead
+// of hanging on its open until something writes to it; a link to a
+// regular file is read as the file.
+func TestFolderReadsRegularFilesOnly(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "teams.yaml"), []byte("teams:\n  - name: payments\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	linked := filepath.Join(t.TempDir(), "more.yaml")
+	if err := os.WriteFile(linked, []byte("teams:\n  - name: ledger\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(linked, filepath.Join(dir, "more.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if set, errs := ParseFiles([]string{dir}); len(errs) != 0 || len(set.Files) != 2 {
+		t.Fatalf("regular file and link: files %v, %v", set.Files, errs)
+	}
+	fifo := filepath.Join(dir, "pipe.yaml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan []Error, 1)
+	go func() { _, errs := ParseFiles([]string{dir}); done <- errs }()
+	select {
+	case errs := <-done:
+		if len(errs) != 1 || !strings.Contains(errs[0].Msg, fifo+" is not a regular file") || !strings.Contains(errs[0].Msg, "name it with -f") {
+			t.Fatalf("a pipe in the folder: %v", errs)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading a folder with a named pipe in it hangs")
 	}
 }

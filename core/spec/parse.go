@@ -224,6 +224,19 @@ func expand(path string) ([]string, error) {
 			}
 		}
 		if !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			// Only regular files, or links to them: opening a named pipe
+			// blocks until something writes to it, so a FIFO left in a
+			// spec folder hung validate and apply (-f names one on
+			// purpose).
+			if !d.Type().IsRegular() {
+				st, err := os.Stat(p)
+				if err != nil {
+					return fmt.Errorf("%s: %w", p, unwrapPathErr(err))
+				}
+				if !st.Mode().IsRegular() {
+					return fmt.Errorf("%s is not a regular file (a pipe, device or socket): a folder's specs are read from regular files only; name it with -f to read it", p)
+				}
+			}
 			files = append(files, p)
 		}
 		return nil

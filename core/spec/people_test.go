@@ -57,6 +57,10 @@ var govCases = []struct {
 	{"action role nobody holds", "plugins.trust: [admin, security]", "plugins.trust: [admin, compliance]", "compliance", `no team holds role "compliance"`, "add \"compliance\""},
 	{"approval_ttl too short", "approval_ttl: 12h", "approval_ttl: 10s", "10s", "approval_ttl of 10s is too short", "at least 1m0s"},
 	{"approval_ttl not a duration", "approval_ttl: 12h", "approval_ttl: soon", "soon", `invalid duration "soon"`, "90s"},
+	// Days past the largest duration wrapped to a negative one, which the
+	// store then could not read back.
+	{"approval_ttl of too many days", "approval_ttl: 12h", "approval_ttl: 99999999999d", "99999999999d", `invalid duration "99999999999d": too long (at most 106751d)`, "90s"},
+	{"approval_ttl of NaN days", "approval_ttl: 12h", "approval_ttl: NaNd", "NaNd", `invalid duration "NaNd": days are a number like 3d or 1.5d`, "90s"},
 	{"misspelt policy key", "  approval_ttl: 12h", "  aproval_ttl: 12h", "aproval_ttl", `unknown key "aproval_ttl" in policy`, `did you mean "approval_ttl"`},
 	{"approvals below 1", "approvals: 2}", "approvals: 0}", "0}", "approvals 0 is below 1", "1 or more"},
 	{"approvals without approval", "approval: true, approvers", "approval: false, approvers", "2}", `requires no approval`, "add approval: true"},

@@ -119,6 +119,11 @@ func TestErrors(t *testing.T) {
 			[]string{`23:10: calendar item "peak" ends at 2026-12-01T00:00:00Z`}, "after start"},
 		{"bad time zone", base + "environments:\n  - name: prod\n    order: 1\n    production: true\n    regions:\n      - {name: eu, time_zone: Europe/Dublni, low_traffic: {start: \"02:00\", end: \"05:00\"}}\n",
 			[]string{`24:31: unknown time zone "Europe/Dublni"`}, "IANA"},
+		{"negative region weight", base + "environments:\n  - name: prod\n    order: 1\n    production: true\n    regions:\n      - {name: eu, time_zone: UTC, weight: -20, low_traffic: {start: \"02:00\", end: \"05:00\"}}\n",
+			[]string{`24:44: region "eu" has weight -20, below 0`}, "0 or more"},
+		// Go's "Local" is the reading machine's zone, not a place.
+		{"local time zone", base + "environments:\n  - name: prod\n    order: 1\n    production: true\n    regions:\n      - {name: eu, time_zone: Local, low_traffic: {start: \"02:00\", end: \"05:00\"}}\n",
+			[]string{`24:31: unknown time zone "Local"`}, "IANA"},
 		{"canary steps", base + "  - name: cart\n    version: 1.0.0\n    deploy: {strategy: canary, canary_steps: [5, 50, 25]}\n    tier: 2\n",
 			[]string{`21:54: canary step 25% does not rise`}, "rising"},
 		{"canary tolerance", base + "  - name: cart\n    version: 1.0.0\n    deploy: {strategy: canary, canary_tolerance: {error_rate: 100, latency_p95: 20}}\n    tier: 2\n",

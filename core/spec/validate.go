@@ -337,7 +337,9 @@ func (v *validator) timeZone(src *Source, path, tz string) {
 	if tz == "" {
 		return
 	}
-	if _, err := time.LoadLocation(tz); err != nil {
+	// time.LoadLocation also takes "Local", the zone of whichever machine
+	// reads the spec: low-traffic windows would move with the host.
+	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
 		v.errs.add(src.At(path), `use an IANA time zone name such as "Europe/Dublin" or "America/New_York"`, "unknown time zone %q", tz)
 	}
 }
@@ -494,6 +496,9 @@ func (v *validator) environment(src *Source, e model.Environment) {
 		}
 		seen[r.Name] = true
 		v.timeZone(src, path+".time_zone", r.TimeZone)
+		if r.Weight < 0 {
+			v.errs.add(src.At(path+".weight"), "a share of traffic is 0 or more: leave it out for none", "region %q has weight %d, below 0", r.Name, r.Weight)
+		}
 		if !r.LowTraffic.IsZero() {
 			v.clock(src, path+".low_traffic.start", r.LowTraffic.Start)
 			v.clock(src, path+".low_traffic.end", r.LowTraffic.End)
